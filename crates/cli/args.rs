@@ -1,0 +1,148 @@
+//! The command line, as clap sees it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(name = "patrol", version, about = "Ranger patrol logger: GPX import, effort reports, sync. The database is a GeoPackage.")]
+pub struct Cli {
+    /// The database file.
+    #[arg(long, global = true, env = "PATROL_DB", default_value = "patrol.gpkg")]
+    pub db: PathBuf,
+    /// No progress bars.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create a database for a site.
+    Init(InitArgs),
+    /// Import GPX files: one patrol per file.
+    Import(ImportArgs),
+    /// List patrols.
+    Patrols(PatrolsArgs),
+    /// Show one patrol: legs, days, observations.
+    Show(ShowArgs),
+    /// Record an observation by hand.
+    Observe(ObserveArgs),
+    /// Check the database: integrity, GeoPackage, consistency of derived tables.
+    Check(JsonArg),
+    /// The effort report for a period.
+    Report(crate::commands::report::ReportArgs),
+    /// Site settings.
+    Site {
+        #[command(subcommand)]
+        command: SiteCommand,
+    },
+    /// Build a demo database from the shipped sample patrols and report on it.
+    Demo(DemoArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct JsonArg {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// The site's name.
+    #[arg(long)]
+    pub site: String,
+    /// The site's IANA time zone (dates in reports are local dates here).
+    #[arg(long)]
+    pub timezone: String,
+    /// A data model file (TOML, like data/data-model.toml); the default otherwise.
+    #[arg(long)]
+    pub data_model: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// GPX files.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// The team that walked.
+    #[arg(long)]
+    pub team: String,
+    /// foot, vehicle, motorbike, boat or aircraft.
+    #[arg(long, default_value = "foot")]
+    pub transport: String,
+    /// How many people were on the patrol.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub members: u32,
+    /// Names of the members (repeat, or comma-separated).
+    #[arg(long = "member", value_delimiter = ',')]
+    pub member_names: Vec<String>,
+    #[arg(long)]
+    pub leader: Option<String>,
+    #[arg(long)]
+    pub objective: Option<String>,
+    /// Print one JSON object per file, as an array.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct PatrolsArgs {
+    /// Only patrols with effort in this local month (YYYY-MM).
+    #[arg(long)]
+    pub month: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ShowArgs {
+    /// A patrol id, or its first characters.
+    pub patrol: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ObserveArgs {
+    /// The patrol (id or its first characters).
+    #[arg(long)]
+    pub patrol: String,
+    /// A category key, label or alias of the data model.
+    #[arg(long)]
+    pub category: String,
+    /// Where: LAT,LON in decimal degrees.
+    #[arg(long, allow_hyphen_values = true)]
+    pub at: String,
+    /// When: RFC 3339, e.g. 2026-10-04T08:15:00+07:00 (a time without offset is the site's local time).
+    #[arg(long)]
+    pub time: Option<String>,
+    #[arg(long)]
+    pub note: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SiteCommand {
+    /// The site's boundary.
+    Boundary {
+        #[command(subcommand)]
+        command: BoundaryCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BoundaryCommand {
+    /// Store a boundary from a GeoJSON file (Polygon or MultiPolygon, or a Feature or FeatureCollection of them).
+    Set { file: PathBuf },
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Where to write the demo's databases and report.
+    #[arg(long, default_value = "patrol-demo")]
+    pub dir: PathBuf,
+}

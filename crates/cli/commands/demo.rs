@@ -1,0 +1,99 @@
+//! `patrol demo`: the whole job on shipped sample data, from any directory.
+//! Two outposts import their patrols; (with sync) the site office merges them;
+//! the monthly report is written with its baseline and coverage.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use patrol_core::category::DataModel;
+use patrol_store::Store;
+use patrol_store::import::{ImportOptions, Status};
+
+use crate::Outcome;
+use crate::args::DemoArgs;
+
+/// (outpost, team, file name, content): the files of data/samples.
+const SAMPLES: &[(&str, &str, &str, &str)] = &[
+    ("outpost-a", "Alpha", "2025-10-06-alpha-foot.gpx", include_str!("../../../data/samples/outpost-a/2025-10-06-alpha-foot.gpx")),
+    ("outpost-a", "Alpha", "2025-11-12-alpha-foot.gpx", include_str!("../../../data/samples/outpost-a/2025-11-12-alpha-foot.gpx")),
+    ("outpost-a", "Alpha", "2026-01-20-alpha-foot.gpx", include_str!("../../../data/samples/outpost-a/2026-01-20-alpha-foot.gpx")),
+    ("outpost-a", "Alpha", "2026-10-01-alpha-foot.gpx", include_str!("../../../data/samples/outpost-a/2026-10-01-alpha-foot.gpx")),
+    ("outpost-a", "Alpha", "2026-10-17-alpha-foot.gpx", include_str!("../../../data/samples/outpost-a/2026-10-17-alpha-foot.gpx")),
+    ("outpost-a", "Alpha", "2026-10-31-alpha-foot.gpx", include_str!("../../../data/samples/outpost-a/2026-10-31-alpha-foot.gpx")),
+    ("outpost-b", "Bravo", "2025-12-03-bravo-vehicle.gpx", include_str!("../../../data/samples/outpost-b/2025-12-03-bravo-vehicle.gpx")),
+    ("outpost-b", "Bravo", "2026-02-14-bravo-boat.gpx", include_str!("../../../data/samples/outpost-b/2026-02-14-bravo-boat.gpx")),
+    ("outpost-b", "Bravo", "2026-03-09-bravo-foot.gpx", include_str!("../../../data/samples/outpost-b/2026-03-09-bravo-foot.gpx")),
+    ("outpost-b", "Bravo", "2026-10-08-bravo-vehicle.gpx", include_str!("../../../data/samples/outpost-b/2026-10-08-bravo-vehicle.gpx")),
+];
+
+pub const BOUNDARY: &str = include_str!("../../../data/samples/thap-lan-boundary.geojson");
+
+/// Write the sample files under `dir/gps/<outpost>/` and return their paths.
+fn write_samples(dir: &Path) -> Result<Vec<(&'static str, &'static str, PathBuf)>> {
+    let mut out = Vec::new();
+    for (outpost, team, name, text) in SAMPLES {
+        let folder = dir.join("gps").join(outpost);
+        std::fs::create_dir_all(&folder).with_context(|| folder.display().to_string())?;
+        let path = folder.join(name);
+        std::fs::write(&path, text).with_context(|| path.display().to_string())?;
+        out.push((*outpost, *team, path));
+    }
+    Ok(out)
+}
+
+fn fresh(path: &Path) -> Result<()> {
+    if path.exists() {
+        std::fs::remove_file(path).with_context(|| format!("cannot replace {}", path.display()))?;
+    }
+    Ok(())
+}
+
+pub fn run(a: &DemoArgs, quiet: bool) -> Result<Outcome> {
+    let dir = &a.dir;
+    std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
+    let files = write_samples(dir)?;
+    let boundary_path = dir.join("thap-lan-boundary.geojson");
+    std::fs::write(&boundary_path, BOUNDARY)?;
+    let db = dir.join("thaplan.gpkg");
+    fresh(&db)?;
+    let mut store = Store::init(&db, "Thap Lan", "Asia/Bangkok", &DataModel::default_model())?;
+    for (outpost, team, path) in &files {
+        let transport = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .and_then(|s| s.rsplit('-').next())
+            .unwrap_or("foot")
+            .parse()?;
+        let opts = ImportOptions {
+            team: (*team).to_owned(),
+            transport,
+            members: if *team == "Alpha" { 4 } else { 3 },
+            member_names: Vec::new(),
+            leader: None,
+            objective: Some(format!("routine patrol from {outpost}")),
+        };
+        let r = store.import_gpx(path, &opts, &mut |_| {})?;
+        anyhow::ensure!(r.status == Status::Imported, "{}: {:?}", path.display(), r.status);
+        if !quiet {
+            eprintln!("imported {} ({:.2} km, {} observations)", path.display(), r.length_m / 1000.0, r.observations);
+        }
+    }
+    store.set_boundary(&crate::geojson::read_boundary(&boundary_path)?)?;
+    let patrols = super::patrols::month_range("2026-10")?;
+    let list = store.patrols(Some(patrols))?;
+    let mut t = crate::table::Table::new(&["patrol", "team", "transport", "first day", "km", "threats"]);
+    for p in &list {
+        t.row(vec![
+            p.patrol_id.clone(),
+            p.team.clone(),
+            p.transport.join(","),
+            p.first_date.clone().unwrap_or_default(),
+            format!("{:.2}", p.km),
+            p.threats.to_string(),
+        ]);
+    }
+    super::out(&format!("Patrols in October 2026 at Thap Lan:\n{}", t.render()))?;
+    let html = super::report::demo_report(&store, dir)?;
+    eprintln!("database: {}\nreport:   {}", db.display(), html.display());
+    Ok(Outcome::Done)
+}

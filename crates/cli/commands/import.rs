@@ -1,0 +1,72 @@
+use anyhow::{Result, bail};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use patrol_core::Transport;
+use patrol_store::Store;
+use patrol_store::import::{ImportOptions, ImportReport, Status};
+
+use crate::Outcome;
+use crate::args::ImportArgs;
+use crate::table::Table;
+
+pub fn run(store: &mut Store, a: &ImportArgs, quiet: bool) -> Result<Outcome> {
+    let transport: Transport = a.transport.parse()?;
+    if a.team.trim().is_empty() {
+        bail!("--team must name the team");
+    }
+    let opts = ImportOptions {
+        team: a.team.trim().to_owned(),
+        transport,
+        members: a.members,
+        member_names: a.member_names.iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect(),
+        leader: a.leader.clone(),
+        objective: a.objective.clone(),
+    };
+    let bar = ProgressBar::with_draw_target(Some(a.files.len() as u64), ProgressDrawTarget::stderr());
+    if quiet {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed}] {pos}/{len} files {msg}")
+            .expect("a valid template"),
+    );
+    let mut reports = Vec::new();
+    for file in &a.files {
+        bar.set_message(format!("{}", file.display()));
+        let report = store
+            .import_gpx(file, &opts, &mut |points| bar.set_message(format!("{}: {points} points", file.display())))
+            .unwrap_or_else(|e| ImportReport::failed(file, &e));
+        bar.inc(1);
+        if !a.json {
+            bar.suspend(|| {
+                for w in &report.warnings {
+                    eprintln!("patrol: warning: {}: {w}", file.display());
+                }
+                if let Some(e) = &report.error {
+                    eprintln!("patrol: error: {e}");
+                }
+            });
+        }
+        reports.push(report);
+    }
+    bar.finish_and_clear();
+    if a.json {
+        super::json(&reports)?;
+    } else {
+        let mut t = Table::new(&["file", "status", "patrol", "points", "segments", "km", "observations", "first time"]);
+        for r in &reports {
+            t.row(vec![
+                r.file.clone(),
+                format!("{:?}", r.status).to_lowercase(),
+                r.patrol_id.clone().unwrap_or_else(|| "-".into()),
+                r.track_points.to_string(),
+                r.segments.to_string(),
+                format!("{:.3}", r.length_m / 1000.0),
+                r.observations.to_string(),
+                r.first_time.clone().unwrap_or_else(|| "-".into()),
+            ]);
+        }
+        super::out(&t.render())?;
+    }
+    let failed = reports.iter().filter(|r| r.status == Status::Failed).count();
+    Ok(if failed > 0 { Outcome::Partial } else { Outcome::Done })
+}

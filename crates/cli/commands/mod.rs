@@ -1,0 +1,53 @@
+//! One module per command; `run` dispatches.
+
+mod check;
+mod demo;
+mod import;
+mod init;
+mod observe;
+mod patrols;
+pub mod report;
+
+use anyhow::{Context, Result};
+use patrol_store::Store;
+
+use crate::Outcome;
+use crate::args::{BoundaryCommand, Cli, Command, SiteCommand};
+
+pub fn run(cli: Cli) -> Result<Outcome> {
+    let db = &cli.db;
+    match cli.command {
+        Command::Init(a) => init::run(db, &a),
+        Command::Import(a) => import::run(&mut open(db)?, &a, cli.quiet),
+        Command::Patrols(a) => patrols::list(&open(db)?, &a),
+        Command::Show(a) => patrols::show(&open(db)?, &a),
+        Command::Observe(a) => observe::run(&mut open(db)?, &a),
+        Command::Check(a) => check::run(&open(db)?, a.json),
+        Command::Report(a) => report::run(&open(db)?, &a),
+        Command::Site { command: SiteCommand::Boundary { command: BoundaryCommand::Set { file } } } => {
+            let polygons = crate::geojson::read_boundary(&file)?;
+            let mut store = open(db)?;
+            store.set_boundary(&polygons)?;
+            eprintln!("boundary of {} set: {} polygon(s)", store.site().name, polygons.len());
+            Ok(Outcome::Done)
+        }
+        Command::Demo(a) => demo::run(&a, cli.quiet),
+    }
+}
+
+fn open(db: &std::path::Path) -> Result<Store> {
+    Store::open(db).with_context(|| "cannot open the database (give --db or set PATROL_DB)".to_string())
+}
+
+/// Print to stdout; a closed pipe surfaces as an io::Error that main treats as success.
+pub fn out(text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes())?;
+    stdout.flush()?;
+    Ok(())
+}
+
+pub fn json<T: serde::Serialize>(value: &T) -> Result<()> {
+    out(&(serde_json::to_string_pretty(value)? + "\n"))
+}

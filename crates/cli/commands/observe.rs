@@ -1,0 +1,47 @@
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, NaiveDateTime, TimeZone};
+use patrol_core::model::LatLon;
+use patrol_core::time::parse_zone;
+use patrol_store::Store;
+
+use crate::Outcome;
+use crate::args::ObserveArgs;
+
+pub fn run(store: &mut Store, a: &ObserveArgs) -> Result<Outcome> {
+    let at: LatLon = a.at.parse()?;
+    let model = store.data_model()?;
+    let Some(category) = model.match_text(&a.category).map(str::to_owned) else {
+        let keys: Vec<&str> = model.categories.iter().map(|c| c.key.as_str()).collect();
+        bail!("'{}' is no category of this database's data model ({})", a.category, keys.join(", "));
+    };
+    let time = match &a.time {
+        None => None,
+        Some(text) => Some(parse_time(text, &store.site().timezone)?),
+    };
+    let patrol = store.resolve_patrol(&a.patrol)?;
+    let id = store.add_observation(&patrol, &category, at, time, a.note.clone())?;
+    if a.json {
+        super::json(&serde_json::json!({ "observation_id": id, "patrol_id": patrol, "category": category }))?;
+    } else {
+        super::out(&format!("{id}\n"))?;
+        eprintln!("recorded {category} on patrol {patrol}");
+    }
+    Ok(Outcome::Done)
+}
+
+/// RFC 3339, or a local time of the site without offset.
+fn parse_time(text: &str, zone: &str) -> Result<i64> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Ok(t.timestamp_micros());
+    }
+    let naive = NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S")
+        .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S"))
+        .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M"))
+        .with_context(|| format!("'{text}' is not a time (e.g. 2026-10-04T08:15:00+07:00)"))?;
+    let zone = parse_zone(zone)?;
+    let local = zone
+        .from_local_datetime(&naive)
+        .earliest()
+        .with_context(|| format!("{text} does not exist in {zone}"))?;
+    Ok(local.timestamp_micros())
+}

@@ -1,0 +1,112 @@
+use anyhow::{Context, Result};
+use chrono::{Datelike, NaiveDate};
+use patrol_store::Store;
+
+use crate::Outcome;
+use crate::args::{PatrolsArgs, ShowArgs};
+use crate::table::Table;
+
+/// A local month YYYY-MM as its first and last dates.
+pub fn month_range(month: &str) -> Result<(NaiveDate, NaiveDate)> {
+    let first = NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d")
+        .with_context(|| format!("'{month}' is not a month (YYYY-MM)"))?;
+    let next = if first.month() == 12 {
+        NaiveDate::from_ymd_opt(first.year() + 1, 1, 1)
+    } else {
+        NaiveDate::from_ymd_opt(first.year(), first.month() + 1, 1)
+    }
+    .context("month out of range")?;
+    Ok((first, next.pred_opt().context("month out of range")?))
+}
+
+fn opt(s: Option<&String>) -> String {
+    s.cloned().unwrap_or_else(|| "-".into())
+}
+
+pub fn list(store: &Store, a: &PatrolsArgs) -> Result<Outcome> {
+    let range = a.month.as_deref().map(month_range).transpose()?;
+    let patrols = store.patrols(range)?;
+    if a.json {
+        super::json(&patrols)?;
+        return Ok(Outcome::Done);
+    }
+    let mut t = Table::new(&["patrol", "team", "transport", "members", "first day", "last day", "km", "hours", "obs", "threats", "file"]);
+    for p in &patrols {
+        t.row(vec![
+            p.patrol_id.clone(),
+            p.team.clone(),
+            p.transport.join(","),
+            p.members.to_string(),
+            opt(p.first_date.as_ref()),
+            opt(p.last_date.as_ref()),
+            format!("{:.2}", p.km),
+            format!("{:.1}", p.hours),
+            p.observations.to_string(),
+            p.threats.to_string(),
+            opt(p.source_file.as_ref()),
+        ]);
+    }
+    super::out(&t.render())?;
+    eprintln!("{} patrols", patrols.len());
+    Ok(Outcome::Done)
+}
+
+pub fn show(store: &Store, a: &ShowArgs) -> Result<Outcome> {
+    let d = store.patrol_detail(&a.patrol)?;
+    if a.json {
+        super::json(&d)?;
+        return Ok(Outcome::Done);
+    }
+    let s = &d.summary;
+    let mut text = format!(
+        "patrol     {}\nsite       {}\nteam       {}\nleader     {}\nobjective  {}\nfile       {}\nstart      {}\nend        {}\nkm         {:.3}\nhours      {:.2}\npoints     {} in {} segments\nversions   {}{}\n\n",
+        s.patrol_id,
+        s.site,
+        s.team,
+        opt(s.leader.as_ref()),
+        opt(d.objective.as_ref()),
+        opt(s.source_file.as_ref()),
+        opt(s.start.as_ref()),
+        opt(s.end.as_ref()),
+        s.km,
+        s.hours,
+        s.track_points,
+        d.segments,
+        d.versions,
+        if s.conflict { "  (conflicting edits: see `patrol conflicts`)" } else { "" },
+    );
+    let mut legs = Table::new(&["leg", "transport", "members", "names"]);
+    for l in &d.legs {
+        legs.row(vec![l.leg_id.clone(), l.transport.clone(), l.members.to_string(), l.member_names.join(", ")]);
+    }
+    text.push_str(&legs.render());
+    text.push('\n');
+    let mut days = Table::new(&["date", "km", "hours", "active hours", "points"]);
+    for day in &d.days {
+        days.row(vec![
+            if day.date.is_empty() { "(undated)".into() } else { day.date.clone() },
+            format!("{:.3}", day.km),
+            format!("{:.2}", day.hours),
+            format!("{:.2}", day.active_hours),
+            day.track_points.to_string(),
+        ]);
+    }
+    text.push_str(&days.render());
+    text.push('\n');
+    let mut obs = Table::new(&["observation", "category", "threat", "time", "lat", "lon", "name", "note"]);
+    for o in &d.observations {
+        obs.row(vec![
+            o.observation_id.clone(),
+            o.category.clone(),
+            if o.threat { "yes".into() } else { "no".into() },
+            opt(o.time.as_ref()),
+            format!("{:.6}", o.lat),
+            format!("{:.6}", o.lon),
+            opt(o.raw_name.as_ref()),
+            opt(o.note.as_ref()),
+        ]);
+    }
+    text.push_str(&obs.render());
+    super::out(&text)?;
+    Ok(Outcome::Done)
+}

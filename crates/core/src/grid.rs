@@ -1,0 +1,547 @@
+//! Coverage: a grid of square cells over a site, laid in a local equal-area
+//! projection (Lambert azimuthal equal-area on the WGS84 ellipsoid, centred on
+//! the boundary's bounding box), with track length and threats per cell.
+//! See docs/METRICS.md, "Coverage".
+
+use std::collections::BTreeMap;
+
+use geo::{BoundingRect, Coord, Intersects, MultiPolygon, Rect};
+use proj4rs::proj::Proj;
+use serde::{Deserialize, Serialize};
+
+use crate::geodesy::pair_length_m;
+
+/// The default cell side, metres.
+pub const DEFAULT_CELL_M: f64 = 1000.0;
+
+/// The most cells a grid may have over its boundary's bounding box.
+pub const MAX_CELLS: u64 = 4_000_000;
+
+/// What the coverage figures are computed from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CoverageInput {
+    /// The site boundary, lon/lat degrees. An empty multipolygon means "no
+    /// boundary": no coverage figures, but the lines still go to the map.
+    pub boundary: MultiPolygon<f64>,
+    /// Cell side, metres (use [`DEFAULT_CELL_M`] when in doubt).
+    pub cell_m: f64,
+    /// Track lines of the period, each a polyline of (lon, lat).
+    pub lines: Vec<Vec<(f64, f64)>>,
+}
+
+/// Why the grid could not be made.
+#[derive(Debug, thiserror::Error, PartialEq)]
+#[non_exhaustive]
+pub enum GridError {
+    #[error("the boundary is empty")]
+    EmptyBoundary,
+    #[error("cell size {0} m is not a positive number")]
+    BadCellSize(f64),
+    #[error("a grid of {0} cells is too fine (at most {MAX_CELLS}); use larger cells")]
+    TooManyCells(u64),
+    #[error("projection failed: {0}")]
+    Projection(String),
+}
+
+/// A local Lambert azimuthal equal-area projection (WGS84 ellipsoid).
+pub struct Laea {
+    geographic: Proj,
+    projected: Proj,
+    pub lon_0: f64,
+    pub lat_0: f64,
+}
+
+impl Laea {
+    /// Centred on (`lon_0`, `lat_0`), degrees.
+    pub fn new(lon_0: f64, lat_0: f64) -> Result<Self, GridError> {
+        let err = |e: proj4rs::errors::Error| GridError::Projection(e.to_string());
+        let geographic =
+            Proj::from_proj_string("+proj=longlat +ellps=WGS84 +no_defs").map_err(err)?;
+        let projected = Proj::from_proj_string(&format!(
+            "+proj=laea +lat_0={lat_0} +lon_0={lon_0} +x_0=0 +y_0=0 +ellps=WGS84 +units=m +no_defs"
+        ))
+        .map_err(err)?;
+        Ok(Self {
+            geographic,
+            projected,
+            lon_0,
+            lat_0,
+        })
+    }
+
+    /// (lon, lat) degrees to (x, y) metres. proj4rs takes radians.
+    pub fn forward(&self, lon: f64, lat: f64) -> Result<(f64, f64), GridError> {
+        let mut p = (lon.to_radians(), lat.to_radians(), 0.0);
+        proj4rs::transform::transform(&self.geographic, &self.projected, &mut p)
+            .map_err(|e| GridError::Projection(e.to_string()))?;
+        if p.0.is_finite() && p.1.is_finite() {
+            Ok((p.0, p.1))
+        } else {
+            Err(GridError::Projection(format!(
+                "({lon}, {lat}) does not project"
+            )))
+        }
+    }
+
+    /// (x, y) metres to (lon, lat) degrees.
+    pub fn inverse(&self, x: f64, y: f64) -> Result<(f64, f64), GridError> {
+        let mut p = (x, y, 0.0);
+        proj4rs::transform::transform(&self.projected, &self.geographic, &mut p)
+            .map_err(|e| GridError::Projection(e.to_string()))?;
+        let (lon, lat) = (p.0.to_degrees(), p.1.to_degrees());
+        if lon.is_finite() && lat.is_finite() {
+            Ok((lon, lat))
+        } else {
+            Err(GridError::Projection(format!("({x}, {y}) does not invert")))
+        }
+    }
+}
+
+/// One piece of a segment inside one cell: the cell and the segment's
+/// parameter range `[t0, t1]` (0 = start, 1 = end).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Piece {
+    pub ix: i64,
+    pub iy: i64,
+    pub t0: f64,
+    pub t1: f64,
+}
+
+/// Pieces shorter than this fraction of their segment are merged into their
+/// neighbour, so that rounding at a cell corner never "visits" a cell.
+const SLIVER: f64 = 1e-9;
+
+/// Exact grid traversal (Amanatides & Woo, 1987) of the segment `a`-`b`, given
+/// in cell units (cell (i, j) is `[i, i+1) x [j, j+1)`). A point on an edge
+/// belongs to the cell above/right of it. The pieces cover `[0, 1]` exactly,
+/// in order.
+pub fn traverse(a: (f64, f64), b: (f64, f64)) -> Vec<Piece> {
+    if !(a.0.is_finite() && a.1.is_finite() && b.0.is_finite() && b.1.is_finite()) {
+        return Vec::new();
+    }
+    let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+    let mut ix = a.0.floor() as i64;
+    let mut iy = a.1.floor() as i64;
+    let end_ix = b.0.floor() as i64;
+    let end_iy = b.1.floor() as i64;
+    let axis = |d: f64, start: f64, cell: i64| -> (i64, f64, f64) {
+        if d > 0.0 {
+            (1, ((cell + 1) as f64 - start) / d, 1.0 / d)
+        } else if d < 0.0 {
+            (-1, (cell as f64 - start) / d, -1.0 / d)
+        } else {
+            (0, f64::INFINITY, f64::INFINITY)
+        }
+    };
+    let (step_x, mut t_max_x, t_delta_x) = axis(dx, a.0, ix);
+    let (step_y, mut t_max_y, t_delta_y) = axis(dy, a.1, iy);
+    let max_steps = (end_ix - ix).unsigned_abs() + (end_iy - iy).unsigned_abs() + 2;
+    let mut pieces: Vec<Piece> = Vec::new();
+    let mut start = 0.0;
+    for _ in 0..=max_steps {
+        let t_next = t_max_x.min(t_max_y).min(1.0);
+        if t_next - start < SLIVER && t_next < 1.0 {
+            // A sliver: give it to the previous piece if there is one, else
+            // let the next piece start where this one started.
+            if let Some(last) = pieces.last_mut() {
+                last.t1 = t_next;
+                start = t_next;
+            }
+        } else {
+            pieces.push(Piece {
+                ix,
+                iy,
+                t0: start,
+                t1: t_next,
+            });
+            start = t_next;
+        }
+        if t_next >= 1.0 {
+            break;
+        }
+        if t_max_x < t_max_y {
+            ix += step_x;
+            t_max_x += t_delta_x;
+        } else if t_max_y < t_max_x {
+            iy += step_y;
+            t_max_y += t_delta_y;
+        } else {
+            // Through a corner exactly: step both ways at once.
+            ix += step_x;
+            iy += step_y;
+            t_max_x += t_delta_x;
+            t_max_y += t_delta_y;
+        }
+    }
+    // The final piece must end at 1 (it does unless the step cap cut it).
+    if let Some(last) = pieces.last_mut() {
+        if last.t1 < 1.0 {
+            last.t1 = 1.0;
+        }
+        // A trailing sliver was merged into the previous piece above; a
+        // trailing piece shorter than a sliver is merged here.
+        if pieces.len() > 1 {
+            let n = pieces.len();
+            if pieces[n - 1].t1 - pieces[n - 1].t0 < SLIVER {
+                pieces[n - 2].t1 = 1.0;
+                pieces.pop();
+            }
+        }
+    }
+    pieces
+}
+
+/// One grid cell's figures.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Cell {
+    pub ix: i64,
+    pub iy: i64,
+    /// Whether the cell intersects the boundary.
+    pub in_park: bool,
+    pub km: f64,
+    pub threats: u64,
+    /// The cell's corners back in (lon, lat), counter-clockwise from the
+    /// south-west one (4 points, not closed).
+    pub corners: Vec<(f64, f64)>,
+}
+
+/// The coverage figures.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Coverage {
+    pub cell_m: f64,
+    /// The projection the grid is laid in (a PROJ string).
+    pub projection: String,
+    /// Cells that intersect the boundary.
+    pub park_cells: u64,
+    /// Park cells with track length > 0.
+    pub visited_cells: u64,
+    /// `visited_cells / park_cells` (0 when there are no park cells).
+    pub fraction: f64,
+    /// Track length in the grid's cells (all of it, in the park or not), km.
+    pub km: f64,
+    /// Track length inside park cells, km.
+    pub km_in_park: f64,
+    /// Park cells, and any other cell with track or threats.
+    pub cells: Vec<Cell>,
+}
+
+#[derive(Default)]
+struct Acc {
+    km: f64,
+    threats: u64,
+}
+
+/// Lay the grid over `input.boundary` and add up track length and threat
+/// points (lon, lat) per cell.
+pub fn coverage(input: &CoverageInput, threats: &[(f64, f64)]) -> Result<Coverage, GridError> {
+    let cell_m = input.cell_m;
+    if !(cell_m.is_finite() && cell_m > 0.0) {
+        return Err(GridError::BadCellSize(cell_m));
+    }
+    let bbox = input
+        .boundary
+        .bounding_rect()
+        .ok_or(GridError::EmptyBoundary)?;
+    let centre = bbox.center();
+    let laea = Laea::new(centre.x, centre.y)?;
+
+    // The boundary in projected metres, scaled to cell units.
+    let mut projected = input.boundary.clone();
+    let mut failure = None;
+    projected.0.iter_mut().for_each(|poly| {
+        poly.exterior_mut(|ring| project_ring(ring, &laea, cell_m, &mut failure));
+        poly.interiors_mut(|rings| {
+            for ring in rings {
+                project_ring(ring, &laea, cell_m, &mut failure);
+            }
+        });
+    });
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    let pbox = projected.bounding_rect().ok_or(GridError::EmptyBoundary)?;
+    let (x0, x1) = (pbox.min().x.floor() as i64, pbox.max().x.floor() as i64);
+    let (y0, y1) = (pbox.min().y.floor() as i64, pbox.max().y.floor() as i64);
+    let n_cells = (x1 - x0 + 1) as u64 * (y1 - y0 + 1) as u64;
+    if n_cells > MAX_CELLS {
+        return Err(GridError::TooManyCells(n_cells));
+    }
+    let mut park = std::collections::BTreeSet::new();
+    for iy in y0..=y1 {
+        for ix in x0..=x1 {
+            let rect = Rect::new(
+                Coord {
+                    x: ix as f64,
+                    y: iy as f64,
+                },
+                Coord {
+                    x: (ix + 1) as f64,
+                    y: (iy + 1) as f64,
+                },
+            );
+            if rect.intersects(&projected) {
+                park.insert((ix, iy));
+            }
+        }
+    }
+
+    let mut acc: BTreeMap<(i64, i64), Acc> = BTreeMap::new();
+    for line in &input.lines {
+        let pts: Vec<Option<(f64, f64)>> = line
+            .iter()
+            .map(|&(lon, lat)| {
+                laea.forward(lon, lat)
+                    .ok()
+                    .map(|(x, y)| (x / cell_m, y / cell_m))
+            })
+            .collect();
+        for (w, p) in line.windows(2).zip(pts.windows(2)) {
+            let (Some(a), Some(b)) = (p[0], p[1]) else {
+                continue;
+            };
+            let km = pair_length_m(w[0], w[1]) / 1000.0;
+            for piece in traverse(a, b) {
+                acc.entry((piece.ix, piece.iy)).or_default().km += km * (piece.t1 - piece.t0);
+            }
+        }
+    }
+    for &(lon, lat) in threats {
+        if let Ok((x, y)) = laea.forward(lon, lat) {
+            let key = ((x / cell_m).floor() as i64, (y / cell_m).floor() as i64);
+            acc.entry(key).or_default().threats += 1;
+        }
+    }
+
+    let mut keys: std::collections::BTreeSet<(i64, i64)> = park.clone();
+    keys.extend(
+        acc.iter()
+            .filter(|(_, a)| a.km > 0.0 || a.threats > 0)
+            .map(|(k, _)| *k),
+    );
+    let mut cells = Vec::with_capacity(keys.len());
+    let (mut visited, mut km, mut km_in_park) = (0_u64, 0.0, 0.0);
+    for (ix, iy) in keys {
+        let a = acc.get(&(ix, iy));
+        let cell_km = a.map_or(0.0, |a| a.km);
+        let in_park = park.contains(&(ix, iy));
+        km += cell_km;
+        if in_park {
+            km_in_park += cell_km;
+            if cell_km > 0.0 {
+                visited += 1;
+            }
+        }
+        let mut corners = Vec::with_capacity(4);
+        for (cx, cy) in [(ix, iy), (ix + 1, iy), (ix + 1, iy + 1), (ix, iy + 1)] {
+            corners.push(laea.inverse(cx as f64 * cell_m, cy as f64 * cell_m)?);
+        }
+        cells.push(Cell {
+            ix,
+            iy,
+            in_park,
+            km: cell_km,
+            threats: a.map_or(0, |a| a.threats),
+            corners,
+        });
+    }
+    let park_cells = park.len() as u64;
+    Ok(Coverage {
+        cell_m,
+        projection: format!(
+            "+proj=laea +lat_0={} +lon_0={} +ellps=WGS84 +units=m",
+            laea.lat_0, laea.lon_0
+        ),
+        park_cells,
+        visited_cells: visited,
+        fraction: if park_cells == 0 {
+            0.0
+        } else {
+            visited as f64 / park_cells as f64
+        },
+        km,
+        km_in_park,
+        cells,
+    })
+}
+
+fn project_ring(
+    ring: &mut geo::LineString<f64>,
+    laea: &Laea,
+    cell_m: f64,
+    failure: &mut Option<GridError>,
+) {
+    for c in &mut ring.0 {
+        match laea.forward(c.x, c.y) {
+            Ok((x, y)) => {
+                c.x = x / cell_m;
+                c.y = y / cell_m;
+            }
+            Err(e) => {
+                failure.get_or_insert(e);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::float_cmp)] // exact values are meant: 0, 1, endpoints
+mod tests {
+    use super::*;
+    use geo::{GeodesicArea, LineString, Polygon, polygon};
+
+    fn square(lon: f64, lat: f64, half: f64) -> MultiPolygon<f64> {
+        MultiPolygon(vec![polygon![
+            (x: lon - half, y: lat - half),
+            (x: lon + half, y: lat - half),
+            (x: lon + half, y: lat + half),
+            (x: lon - half, y: lat + half),
+        ]])
+    }
+
+    #[test]
+    fn projection_round_trips_and_is_in_metres() {
+        let p = Laea::new(102.0, 14.0).unwrap();
+        let (x, y) = p.forward(102.0, 14.0).unwrap();
+        assert!(x.abs() < 1e-6 && y.abs() < 1e-6);
+        let (x, y) = p.forward(102.0, 14.001).unwrap();
+        assert!(x.abs() < 1e-6);
+        assert!((y - 110.6).abs() < 0.5, "{y}");
+        let (lon, lat) = p.inverse(12_345.0, -6_789.0).unwrap();
+        let (x, y) = p.forward(lon, lat).unwrap();
+        assert!((x - 12_345.0).abs() < 1e-6 && (y + 6_789.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn cells_have_their_true_area() {
+        for &(lon, lat) in &[(0.0, 0.0), (102.0, 14.0), (-60.0, -60.0)] {
+            let cov = coverage(
+                &CoverageInput {
+                    boundary: square(lon, lat, 0.2),
+                    cell_m: 1000.0,
+                    lines: vec![],
+                },
+                &[],
+            )
+            .unwrap();
+            assert!(cov.park_cells > 100, "{}", cov.park_cells);
+            for cell in &cov.cells {
+                let mut ring: Vec<(f64, f64)> = cell.corners.clone();
+                ring.push(ring[0]);
+                let poly = Polygon::new(LineString::from(ring), vec![]);
+                let area = poly.geodesic_area_unsigned();
+                assert!(
+                    (area / 1e6 - 1.0).abs() < 0.005,
+                    "cell ({}, {}) at ({lon}, {lat}): {area} m2",
+                    cell.ix,
+                    cell.iy
+                );
+            }
+        }
+    }
+
+    fn cells(pieces: &[Piece]) -> Vec<(i64, i64)> {
+        pieces.iter().map(|p| (p.ix, p.iy)).collect()
+    }
+
+    #[test]
+    fn traversal_inside_one_cell() {
+        let p = traverse((0.2, 0.3), (0.7, 0.9));
+        assert_eq!(
+            p,
+            vec![Piece {
+                ix: 0,
+                iy: 0,
+                t0: 0.0,
+                t1: 1.0
+            }]
+        );
+        let p = traverse((-0.5, -0.5), (-0.5, -0.5));
+        assert_eq!(cells(&p), vec![(-1, -1)]);
+    }
+
+    #[test]
+    fn traversal_along_a_cell_edge() {
+        // Along y = 1: the row above the edge; ending exactly on x = 3.
+        let p = traverse((0.0, 1.0), (3.0, 1.0));
+        assert_eq!(cells(&p), vec![(0, 1), (1, 1), (2, 1)]);
+        for (i, piece) in p.iter().enumerate() {
+            assert!((piece.t0 - i as f64 / 3.0).abs() < 1e-12);
+            assert!((piece.t1 - (i + 1) as f64 / 3.0).abs() < 1e-12);
+        }
+        // Going west along x = 2.
+        let p = traverse((2.0, 2.5), (2.0, 0.5));
+        assert_eq!(cells(&p), vec![(2, 2), (2, 1), (2, 0)]);
+    }
+
+    #[test]
+    fn traversal_diagonal_through_a_corner() {
+        let p = traverse((0.5, 0.5), (2.5, 2.5));
+        assert_eq!(cells(&p), vec![(0, 0), (1, 1), (2, 2)]);
+        assert!((p[0].t1 - 0.25).abs() < 1e-12 && (p[1].t1 - 0.75).abs() < 1e-12);
+        let p = traverse((1.5, -0.5), (-0.5, 1.5));
+        assert_eq!(cells(&p), vec![(1, -1), (0, 0), (-1, 1)]);
+        // Nearly through a corner: a sliver of the neighbour is not a visit.
+        let p = traverse((0.5, 0.5), (1.5, 1.5 + 1e-12));
+        assert_eq!(cells(&p), vec![(0, 0), (1, 1)]);
+    }
+
+    #[test]
+    fn traversal_general_case_covers_zero_to_one() {
+        let p = traverse((0.1, 0.2), (3.7, -2.4));
+        assert_eq!(p.first().unwrap().t0, 0.0);
+        assert_eq!(p.last().unwrap().t1, 1.0);
+        for w in p.windows(2) {
+            assert_eq!(w[0].t1, w[1].t0);
+            let step = (w[1].ix - w[0].ix).abs() + (w[1].iy - w[0].iy).abs();
+            assert_eq!(step, 1);
+        }
+        assert_eq!(cells(&p).first(), Some(&(0, 0)));
+        assert_eq!(cells(&p).last(), Some(&(3, -3)));
+    }
+
+    #[test]
+    fn per_cell_km_add_up_to_the_track_length() {
+        let line = vec![
+            (101.98, 13.99),
+            (102.013, 14.004),
+            (102.0, 14.03),
+            (101.97, 14.01),
+        ];
+        let total = crate::geodesy::line_length_m(&line) / 1000.0;
+        let threat = (102.0, 14.0);
+        let cov = coverage(
+            &CoverageInput {
+                boundary: square(102.0, 14.0, 0.02),
+                cell_m: 500.0,
+                lines: vec![line],
+            },
+            &[threat],
+        )
+        .unwrap();
+        let sum: f64 = cov.cells.iter().map(|c| c.km).sum();
+        assert!((sum - total).abs() < 1e-9, "{sum} {total}");
+        assert!((cov.km - total).abs() < 1e-9);
+        assert!(cov.visited_cells > 10 && cov.visited_cells < cov.park_cells);
+        assert!((cov.fraction - cov.visited_cells as f64 / cov.park_cells as f64).abs() < 1e-15);
+        assert_eq!(cov.cells.iter().map(|c| c.threats).sum::<u64>(), 1);
+        // The threat lies on the centre, the origin of the grid: cell (0, 0).
+        let c = cov.cells.iter().find(|c| c.threats == 1).unwrap();
+        assert_eq!((c.ix, c.iy), (0, 0));
+    }
+
+    #[test]
+    fn bad_inputs() {
+        let empty = CoverageInput {
+            boundary: MultiPolygon(vec![]),
+            cell_m: 1000.0,
+            lines: vec![],
+        };
+        assert_eq!(coverage(&empty, &[]), Err(GridError::EmptyBoundary));
+        let zero = CoverageInput {
+            boundary: square(0.0, 0.0, 0.1),
+            cell_m: 0.0,
+            lines: vec![],
+        };
+        assert_eq!(coverage(&zero, &[]), Err(GridError::BadCellSize(0.0)));
+    }
+}

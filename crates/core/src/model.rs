@@ -1,0 +1,177 @@
+//! The records: sites, patrols, legs, observations (SMART's model, kept simple).
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{DeviceId, LegId, ObservationId, PatrolId, SiteId};
+
+/// How a leg of a patrol moved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    Foot,
+    Vehicle,
+    Motorbike,
+    Boat,
+    Aircraft,
+}
+
+impl Transport {
+    pub const ALL: [Transport; 5] = [
+        Transport::Foot,
+        Transport::Vehicle,
+        Transport::Motorbike,
+        Transport::Boat,
+        Transport::Aircraft,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Foot => "foot",
+            Transport::Vehicle => "vehicle",
+            Transport::Motorbike => "motorbike",
+            Transport::Boat => "boat",
+            Transport::Aircraft => "aircraft",
+        }
+    }
+}
+
+impl fmt::Display for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A transport name that is not one of ours.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown transport '{0}' (expected one of foot, vehicle, motorbike, boat, aircraft)")]
+pub struct UnknownTransport(pub String);
+
+impl FromStr for Transport {
+    type Err = UnknownTransport;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Transport::ALL
+            .into_iter()
+            .find(|t| t.as_str().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| UnknownTransport(s.to_owned()))
+    }
+}
+
+/// A site: a protected area, with the IANA time zone its dates are counted in.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Site {
+    pub id: SiteId,
+    pub name: String,
+    pub timezone: String,
+}
+
+/// A patrol: the content of one version of a patrol record.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Patrol {
+    pub id: PatrolId,
+    pub site: SiteId,
+    pub team: String,
+    pub leader: Option<String>,
+    pub objective: Option<String>,
+    /// The device whose database first recorded it.
+    pub origin_device: DeviceId,
+    /// blake3 of the GPX file it was imported from, if any.
+    pub source_digest: Option<String>,
+    pub source_file: Option<String>,
+}
+
+/// A leg: one transport and one set of members within a patrol.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Leg {
+    pub id: LegId,
+    pub patrol: PatrolId,
+    pub transport: Transport,
+    pub members: u32,
+    pub member_names: Vec<String>,
+}
+
+/// An observation: something seen, at a place and usually a time.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Observation {
+    pub id: ObservationId,
+    pub patrol: PatrolId,
+    /// A category key of the data model.
+    pub category: String,
+    /// Microseconds since the Unix epoch, UTC.
+    pub time: Option<i64>,
+    pub lon: f64,
+    pub lat: f64,
+    /// What the ranger typed on the GPS, as it was.
+    pub raw_name: Option<String>,
+    pub note: Option<String>,
+}
+
+/// A validated WGS84 position.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LatLon {
+    pub lat: f64,
+    pub lon: f64,
+}
+
+/// A position that cannot be on Earth.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct BadPosition(String);
+
+impl LatLon {
+    pub fn new(lat: f64, lon: f64) -> Result<Self, BadPosition> {
+        if !lat.is_finite() || !(-90.0..=90.0).contains(&lat) {
+            return Err(BadPosition(format!("latitude {lat} is outside [-90, 90]")));
+        }
+        if !lon.is_finite() || !(-180.0..=180.0).contains(&lon) {
+            return Err(BadPosition(format!(
+                "longitude {lon} is outside [-180, 180]"
+            )));
+        }
+        Ok(Self { lat, lon })
+    }
+}
+
+impl FromStr for LatLon {
+    type Err = BadPosition;
+    /// "lat,lon" in decimal degrees, as rangers read them off a GPS.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (a, b) = s
+            .split_once(',')
+            .ok_or_else(|| BadPosition(format!("'{s}' is not LAT,LON")))?;
+        let lat = a
+            .trim()
+            .parse::<f64>()
+            .map_err(|_| BadPosition(format!("'{a}' is not a latitude")))?;
+        let lon = b
+            .trim()
+            .parse::<f64>()
+            .map_err(|_| BadPosition(format!("'{b}' is not a longitude")))?;
+        LatLon::new(lat, lon)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transport_round_trips() {
+        for t in Transport::ALL {
+            assert_eq!(t.as_str().parse::<Transport>().unwrap(), t);
+        }
+        assert!("Foot".parse::<Transport>().is_ok());
+        assert!("horse".parse::<Transport>().is_err());
+    }
+
+    #[test]
+    fn latlon_validates() {
+        assert!("14.21,102.18".parse::<LatLon>().is_ok());
+        assert!("95,102".parse::<LatLon>().is_err());
+        assert!("14,181".parse::<LatLon>().is_err());
+        assert!("NaN,1".parse::<LatLon>().is_err());
+        assert!("14.2".parse::<LatLon>().is_err());
+    }
+}

@@ -1,0 +1,218 @@
+//! CSV (RFC 4180, comma, CRLF-free `\n` line ends, UTF-8). Numbers in full
+//! units with fixed decimals: km and hours to 3 decimals (a metre, 3.6 s),
+//! rates, ratios and fractions to 4; an undefined figure is an empty cell.
+
+use std::fmt::Write as _;
+
+use patrol_core::metrics::{Breakdown, Report};
+
+/// One CSV field. Text that a spreadsheet would run as a formula (starting
+/// with `=`, `+`, `-`, `@`, tab or CR) gets a leading `'`; fields with a comma,
+/// quote or line break are quoted.
+pub fn field(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_owned()
+    };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+fn num(x: f64, d: usize) -> String {
+    crate::num::fixed(x, d)
+}
+
+fn opt(x: Option<f64>, d: usize) -> String {
+    x.map_or_else(String::new, |x| num(x, d))
+}
+
+fn lines(header: &str, rows: &[Vec<String>]) -> String {
+    let mut out = format!("{header}\n");
+    for row in rows {
+        let _ = writeln!(out, "{}", row.join(","));
+    }
+    out
+}
+
+/// The main table: `metric,value` rows (docs/METRICS.md lists them).
+pub fn summary(r: &Report) -> String {
+    let mut rows: Vec<(&str, String)> = vec![
+        ("period_from", r.period.from.to_string()),
+        ("period_to", r.period.to.to_string()),
+        ("timezone", field(&r.period.timezone)),
+        ("patrols", r.effort.patrols.to_string()),
+        ("patrol_days", r.effort.patrol_days.to_string()),
+        ("person_days", r.effort.person_days.to_string()),
+        ("km", num(r.effort.km, 3)),
+        ("hours", num(r.effort.hours, 3)),
+        ("active_hours", num(r.effort.active_hours, 3)),
+        ("observations", r.encounters.observations.to_string()),
+        ("threats", r.encounters.threats.to_string()),
+        ("threats_per_100km", opt(r.rates.threats_per_100km, 4)),
+        (
+            "threats_per_patrol_day",
+            opt(r.rates.threats_per_patrol_day, 4),
+        ),
+        ("threats_per_hour", opt(r.rates.threats_per_hour, 4)),
+        ("undated_observations", r.undated_observations.to_string()),
+        ("undated_km", num(r.undated_km, 3)),
+    ];
+    if let Some(c) = &r.coverage {
+        rows.extend([
+            ("coverage_cell_m", num(c.cell_m, 0)),
+            ("coverage_park_cells", c.park_cells.to_string()),
+            ("coverage_visited_cells", c.visited_cells.to_string()),
+            ("coverage_fraction", num(c.fraction, 4)),
+        ]);
+    }
+    if let Some(b) = &r.baseline {
+        rows.extend([
+            ("baseline_from", b.from.to_string()),
+            ("baseline_to", b.to.to_string()),
+            ("baseline_km", num(b.effort.km, 3)),
+            ("baseline_hours", num(b.effort.hours, 3)),
+            ("baseline_patrol_days", b.effort.patrol_days.to_string()),
+            ("baseline_threats", b.encounters.threats.to_string()),
+            (
+                "baseline_threats_per_100km",
+                opt(b.rates.threats_per_100km, 4),
+            ),
+            ("rate_ratio", opt(b.ratio, 4)),
+            ("rate_ratio_ci_low", opt(b.ci_low, 4)),
+            ("rate_ratio_ci_high", opt(b.ci_high, 4)),
+            ("baseline_sentence", field(&b.sentence)),
+        ]);
+    }
+    let rows: Vec<Vec<String>> = rows
+        .into_iter()
+        .map(|(k, v)| vec![k.to_owned(), v])
+        .collect();
+    lines("metric,value", &rows)
+}
+
+fn breakdown(key: &str, map: &std::collections::BTreeMap<String, Breakdown>) -> String {
+    let rows: Vec<Vec<String>> = map
+        .iter()
+        .map(|(k, b)| {
+            vec![
+                field(k),
+                b.patrols.to_string(),
+                num(b.km, 3),
+                num(b.hours, 3),
+            ]
+        })
+        .collect();
+    lines(&format!("{key},patrols,km,hours"), &rows)
+}
+
+/// Every table, as (file name, content).
+pub fn tables(r: &Report) -> Vec<(String, String)> {
+    let mut out = vec![
+        ("summary.csv".to_owned(), summary(r)),
+        (
+            "by_transport.csv".to_owned(),
+            breakdown("transport", &r.effort.by_transport),
+        ),
+        (
+            "by_team.csv".to_owned(),
+            breakdown("team", &r.effort.by_team),
+        ),
+    ];
+    let cats: Vec<Vec<String>> = r
+        .encounters
+        .by_category
+        .iter()
+        .map(|(k, n)| {
+            let t = r
+                .encounters
+                .threats_by_category
+                .get(k)
+                .copied()
+                .unwrap_or(0);
+            let per_100km = (r.effort.km > 0.0).then(|| t as f64 / r.effort.km * 100.0);
+            vec![field(k), n.to_string(), t.to_string(), opt(per_100km, 4)]
+        })
+        .collect();
+    out.push((
+        "by_category.csv".to_owned(),
+        lines("category,observations,threats,threats_per_100km", &cats),
+    ));
+    if let Some(trend) = &r.trend {
+        let rows: Vec<Vec<String>> = trend
+            .iter()
+            .map(|m| {
+                vec![
+                    m.month.clone(),
+                    num(m.km, 3),
+                    num(m.hours, 3),
+                    m.patrol_days.to_string(),
+                    m.threats.to_string(),
+                    opt(m.threats_per_100km, 4),
+                ]
+            })
+            .collect();
+        out.push((
+            "trend.csv".to_owned(),
+            lines(
+                "month,km,hours,patrol_days,threats,threats_per_100km",
+                &rows,
+            ),
+        ));
+    }
+    if let Some(sites) = &r.by_site {
+        let rows: Vec<Vec<String>> = sites
+            .iter()
+            .map(|(id, s)| {
+                vec![
+                    field(id),
+                    field(&s.name),
+                    field(&s.timezone),
+                    s.effort.patrols.to_string(),
+                    s.effort.patrol_days.to_string(),
+                    s.effort.person_days.to_string(),
+                    num(s.effort.km, 3),
+                    num(s.effort.hours, 3),
+                    s.encounters.observations.to_string(),
+                    s.encounters.threats.to_string(),
+                    opt(s.rates.threats_per_100km, 4),
+                ]
+            })
+            .collect();
+        out.push((
+            "by_site.csv".to_owned(),
+            lines(
+                "site,name,timezone,patrols,patrol_days,person_days,km,hours,observations,threats,threats_per_100km",
+                &rows,
+            ),
+        ));
+    }
+    if let Some(c) = &r.coverage {
+        let rows: Vec<Vec<String>> = c
+            .cells
+            .iter()
+            .map(|cell| {
+                let n = cell.corners.len().max(1) as f64;
+                let lon = cell.corners.iter().map(|p| p.0).sum::<f64>() / n;
+                let lat = cell.corners.iter().map(|p| p.1).sum::<f64>() / n;
+                vec![
+                    cell.ix.to_string(),
+                    cell.iy.to_string(),
+                    cell.in_park.to_string(),
+                    num(cell.km, 3),
+                    cell.threats.to_string(),
+                    num(lon, 6),
+                    num(lat, 6),
+                ]
+            })
+            .collect();
+        out.push((
+            "cells.csv".to_owned(),
+            lines("ix,iy,in_park,km,threats,centre_lon,centre_lat", &rows),
+        ));
+    }
+    out
+}

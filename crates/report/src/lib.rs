@@ -1,0 +1,296 @@
+//! patrol-report: renders a [`Report`] (built by `patrol_core::metrics::build_report`)
+//! as aligned text, JSON, CSV or one self-contained HTML file.
+//!
+//! Nothing here computes a figure: every number comes from the report as it
+//! is, only rounded for display (docs/METRICS.md says how).
+//!
+//! ```
+//! use patrol_report::Format;
+//! assert_eq!("html".parse::<Format>().unwrap(), Format::Html);
+//! ```
+
+use std::fmt;
+use std::str::FromStr;
+
+pub use patrol_core::metrics::Report;
+
+pub mod csv;
+pub mod html;
+pub mod json;
+pub mod text;
+
+/// An output format of `patrol report`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Format {
+    /// Aligned tables for a terminal (the default).
+    #[default]
+    Text,
+    /// The report as JSON (the shape of docs/METRICS.md).
+    Json,
+    /// The main table as `metric,value` rows.
+    Csv,
+    /// One self-contained HTML file: no script, no network, prints on A4.
+    Html,
+}
+
+impl Format {
+    pub const ALL: [Format; 4] = [Format::Text, Format::Json, Format::Csv, Format::Html];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Text => "text",
+            Format::Json => "json",
+            Format::Csv => "csv",
+            Format::Html => "html",
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A format name that is not one of ours.
+#[derive(Debug, PartialEq, Eq)]
+pub struct UnknownFormat(pub String);
+
+impl fmt::Display for UnknownFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "unknown format '{}' (expected text, json, csv or html)",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for UnknownFormat {}
+
+impl FromStr for Format {
+    type Err = UnknownFormat;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Format::ALL
+            .into_iter()
+            .find(|f| f.as_str().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| UnknownFormat(s.to_owned()))
+    }
+}
+
+/// The report in one format.
+pub fn render(report: &Report, format: Format) -> String {
+    match format {
+        Format::Text => text::render(report),
+        Format::Json => json::render(report),
+        Format::Csv => csv::summary(report),
+        Format::Html => html::render(report),
+    }
+}
+
+/// Every table of the report as CSV files (name, content), for `--out-dir`:
+/// `summary.csv` (as `--format csv`), `by_transport.csv`, `by_team.csv`,
+/// `by_category.csv`, and when present `trend.csv`, `by_site.csv`,
+/// `cells.csv`.
+pub fn render_csv_tables(report: &Report) -> Vec<(String, String)> {
+    csv::tables(report)
+}
+
+/// Display rounding, shared by text and HTML.
+pub(crate) mod num {
+    /// `x` with `d` decimals ("-0.0" shown as "0.0").
+    pub fn fixed(x: f64, d: usize) -> String {
+        let s = format!("{x:.d$}");
+        if s.starts_with('-') && s[1..].chars().all(|c| c == '0' || c == '.') {
+            s[1..].to_owned()
+        } else {
+            s
+        }
+    }
+
+    /// An optional figure, or `none` text.
+    pub fn opt(x: Option<f64>, d: usize, none: &str) -> String {
+        x.map_or_else(|| none.to_owned(), |x| fixed(x, d))
+    }
+
+    /// A fraction as a percentage with one decimal.
+    pub fn pct(x: f64) -> String {
+        format!("{} %", fixed(x * 100.0, 1))
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod sample;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_names() {
+        for f in Format::ALL {
+            assert_eq!(f.as_str().parse::<Format>().unwrap(), f);
+        }
+        assert!("pdf".parse::<Format>().is_err());
+        assert_eq!(Format::default(), Format::Text);
+    }
+
+    #[test]
+    fn rounding() {
+        assert_eq!(num::fixed(-0.04, 1), "0.0");
+        assert_eq!(num::fixed(2.25, 1), "2.2");
+        assert_eq!(num::fixed(-1.5, 1), "-1.5");
+        assert_eq!(num::opt(None, 2, "n/a"), "n/a");
+        assert_eq!(num::pct(0.1234), "12.3 %");
+    }
+
+    #[test]
+    fn text_has_the_figures() {
+        let r = sample::report();
+        let t = render(&r, Format::Text);
+        assert!(
+            t.contains("Patrol report 2026-10-01 to 2026-10-31 (local dates, Asia/Bangkok)"),
+            "{t}"
+        );
+        assert!(t.contains("Distance (km)           120.5"), "{t}");
+        assert!(t.contains("Threats per 100 km       2.49"), "{t}");
+        assert!(
+            t.contains("Threats per 100 km down 50 % from the baseline")
+                || t.contains("no clear change"),
+            "{t}"
+        );
+        assert!(t.contains("  foot"));
+        assert!(t.contains("80.5"));
+        assert!(t.contains("2026-08"));
+        assert!(
+            t.contains("Undated (in no period): 0 observation(s), 2.2 km of track"),
+            "{t}"
+        );
+        // Columns line up: every row of a table has the same width up to its last column.
+        let lines: Vec<&str> = t
+            .lines()
+            .skip_while(|l| *l != "By transport")
+            .skip(1)
+            .take(4)
+            .collect();
+        assert_eq!(lines[0], "  Transport  Patrols    km  Hours");
+        assert_eq!(lines[2], "  foot             1  80.5   20.0");
+        assert_eq!(lines[3], "  vehicle          1  40.0   10.0");
+    }
+
+    #[test]
+    fn json_shape() {
+        let r = sample::report();
+        let v: serde_json::Value = serde_json::from_str(&render(&r, Format::Json)).unwrap();
+        assert_eq!(v["period"]["from"], "2026-10-01");
+        assert_eq!(v["period"]["timezone"], "Asia/Bangkok");
+        assert_eq!(v["effort"]["km"], 120.5);
+        assert_eq!(v["effort"]["by_transport"]["vehicle"]["km"], 40.0);
+        assert_eq!(v["encounters"]["by_category"]["snare"], 2);
+        assert!(v["rates"]["threats_per_100km"].is_number());
+        assert_eq!(v["baseline"]["encounters"]["threats"], 30);
+        assert!(v["baseline"]["ratio"].is_number());
+        assert!(v["baseline"]["sentence"].is_string());
+        assert_eq!(v["trend"].as_array().unwrap().len(), 3);
+        assert!(v["coverage"]["park_cells"].as_u64().unwrap() > 20);
+        assert!(v.get("by_site").is_none());
+        assert_eq!(v["undated_observations"], 0);
+        assert_eq!(v["undated_km"], 2.25);
+    }
+
+    #[test]
+    fn csv_summary_and_tables() {
+        let r = sample::report();
+        let c = render(&r, Format::Csv);
+        assert!(c.starts_with("metric,value\nperiod_from,2026-10-01\n"));
+        assert!(c.contains("\nkm,120.500\n"));
+        assert!(c.contains("\nhours,30.000\n"));
+        assert!(c.contains("\nthreats,3\n"));
+        assert!(c.contains("\nbaseline_threats,30\n"));
+        let tables = render_csv_tables(&r);
+        let names: Vec<&str> = tables.iter().map(|t| t.0.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "summary.csv",
+                "by_transport.csv",
+                "by_team.csv",
+                "by_category.csv",
+                "trend.csv",
+                "cells.csv"
+            ]
+        );
+        let team = &tables[2].1;
+        assert!(
+            team.contains("\"<script>alert('x')</script> & \"\"Co\"\"\",1,40.000,10.000"),
+            "{team}"
+        );
+        assert_eq!(csv::field("=SUM(A1)"), "'=SUM(A1)");
+        assert_eq!(csv::field("a,b"), "\"a,b\"");
+    }
+
+    #[test]
+    fn html_is_self_contained_and_escaped() {
+        let r = sample::report();
+        let h = render(&r, Format::Html);
+        assert!(h.starts_with("<!DOCTYPE html>"));
+        assert!(h.contains("@page { size: A4"));
+        assert!(h.contains("@media print"));
+        // No script, and no URL but the SVG namespace.
+        assert!(!h.to_lowercase().contains("<script"));
+        let without_ns = h.replace("xmlns=\"http://www.w3.org/2000/svg\"", "");
+        assert!(!without_ns.contains("http"), "a URL in the HTML");
+        assert!(!h.contains("url("));
+        assert!(h.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;Co&quot;"));
+        // The figures.
+        assert!(h.contains(">120.5<"));
+        assert!(h.contains(">2.49<"));
+        assert!(h.contains("km by transport"));
+        assert!(h.contains("Threats per 100 km by category"));
+        assert!(h.contains("Threats per 100 km by month"));
+        assert!(h.contains("baseline 5.00"));
+        assert!(h.contains("Map of patrol tracks and threats"));
+        assert!(h.contains("<polyline"));
+        assert!(h.contains("Coverage"));
+        assert_eq!(h.matches("<svg").count(), h.matches("</svg>").count());
+        assert_eq!(h.matches("<svg").count(), 4);
+    }
+
+    #[test]
+    fn escape_covers_the_five() {
+        assert_eq!(
+            html::escape("<a href='x'>\"&\"</a>"),
+            "&lt;a href=&#39;x&#39;&gt;&quot;&amp;&quot;&lt;/a&gt;"
+        );
+    }
+
+    #[test]
+    fn html_without_anything_still_renders() {
+        let mut input = sample::input();
+        input.days.clear();
+        input.observations.clear();
+        input.coverage = None;
+        input.baseline = None;
+        let r = patrol_core::metrics::build_report(&input);
+        let h = render(&r, Format::Html);
+        assert!(h.contains("n/a"));
+        assert!(!h.contains("NaN") && !h.contains("inf"));
+        let t = render(&r, Format::Text);
+        assert!(t.contains("Threats per 100 km        n/a"), "{t}");
+    }
+}
+
+#[cfg(test)]
+mod dump {
+    /// `PATROL_DUMP=dir cargo test -p patrol-report dump` writes the sample's
+    /// renderings for a look by eye.
+    #[test]
+    fn dump() {
+        if let Ok(dir) = std::env::var("PATROL_DUMP") {
+            let r = super::sample::report();
+            for f in super::Format::ALL {
+                std::fs::write(format!("{dir}/sample.{}", f.as_str()), super::render(&r, f)).unwrap();
+            }
+        }
+    }
+}

@@ -1,0 +1,228 @@
+//! Aligned text tables for a terminal.
+
+use std::fmt::Write as _;
+
+use patrol_core::metrics::{Effort, Encounters, Rates, Report};
+
+use crate::num::{fixed, opt, pct};
+
+/// A table: the first column left-aligned, the others right-aligned.
+pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let n = headers.len();
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &mut dyn Iterator<Item = &str>| {
+        let mut out = String::from("  ");
+        for (i, cell) in cells.take(n).enumerate() {
+            let pad = widths[i].saturating_sub(cell.chars().count());
+            if i > 0 {
+                out.push_str("  ");
+            }
+            if i == 0 {
+                out.push_str(cell);
+                out.push_str(&" ".repeat(pad));
+            } else {
+                out.push_str(&" ".repeat(pad));
+                out.push_str(cell);
+            }
+        }
+        out.truncate(out.trim_end().len());
+        out.push('\n');
+        out
+    };
+    let mut out = line(&mut headers.iter().copied());
+    let total: usize = widths.iter().sum::<usize>() + 2 * n.saturating_sub(1);
+    let _ = writeln!(out, "  {}", "-".repeat(total));
+    for row in rows {
+        out.push_str(&line(&mut row.iter().map(String::as_str)));
+    }
+    out
+}
+
+/// Terminal text is not HTML, but a name may hold control characters: show
+/// them as `?` so they cannot move the cursor or recolour the terminal.
+pub(crate) fn clean(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
+}
+
+fn headline(effort: &Effort, enc: &Encounters, rates: &Rates) -> Vec<Vec<String>> {
+    let row = |k: &str, v: String| vec![k.to_owned(), v];
+    vec![
+        row("Patrols", effort.patrols.to_string()),
+        row("Patrol-days", effort.patrol_days.to_string()),
+        row("Person-days", effort.person_days.to_string()),
+        row("Distance (km)", fixed(effort.km, 1)),
+        row("Hours", fixed(effort.hours, 1)),
+        row("Active hours", fixed(effort.active_hours, 1)),
+        row("Observations", enc.observations.to_string()),
+        row("Threats", enc.threats.to_string()),
+        row("Threats per 100 km", opt(rates.threats_per_100km, 2, "n/a")),
+        row(
+            "Threats per patrol-day",
+            opt(rates.threats_per_patrol_day, 2, "n/a"),
+        ),
+        row("Threats per hour", opt(rates.threats_per_hour, 3, "n/a")),
+    ]
+}
+
+fn breakdown_rows(
+    map: &std::collections::BTreeMap<String, patrol_core::metrics::Breakdown>,
+) -> Vec<Vec<String>> {
+    map.iter()
+        .map(|(k, b)| {
+            vec![
+                clean(k),
+                b.patrols.to_string(),
+                fixed(b.km, 1),
+                fixed(b.hours, 1),
+            ]
+        })
+        .collect()
+}
+
+/// The report as text.
+pub fn render(r: &Report) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Patrol report {} to {} (local dates, {})\n",
+        r.period.from,
+        r.period.to,
+        clean(&r.period.timezone)
+    );
+    out.push_str("Effort and encounters\n");
+    out.push_str(&table(
+        &["Figure", "Value"],
+        &headline(&r.effort, &r.encounters, &r.rates),
+    ));
+
+    if let Some(b) = &r.baseline {
+        let _ = writeln!(out, "\n{}", b.sentence);
+        let _ = writeln!(out, "\nBaseline {} to {}", b.from, b.to);
+        let cur = headline(&r.effort, &r.encounters, &r.rates);
+        let base = headline(&b.effort, &b.encounters, &b.rates);
+        let rows: Vec<Vec<String>> = cur
+            .into_iter()
+            .zip(base)
+            .map(|(c, b)| vec![c[0].clone(), c[1].clone(), b[1].clone()])
+            .collect();
+        out.push_str(&table(&["Figure", "Period", "Baseline"], &rows));
+        let _ = writeln!(
+            out,
+            "  Rate ratio (threats per km, period / baseline): {} (95 % CI {} to {})",
+            opt(b.ratio, 2, "n/a"),
+            opt(b.ci_low, 2, "n/a"),
+            opt(b.ci_high, 2, "unbounded")
+        );
+    }
+
+    out.push_str("\nBy transport\n");
+    out.push_str(&table(
+        &["Transport", "Patrols", "km", "Hours"],
+        &breakdown_rows(&r.effort.by_transport),
+    ));
+    out.push_str("\nBy team\n");
+    out.push_str(&table(
+        &["Team", "Patrols", "km", "Hours"],
+        &breakdown_rows(&r.effort.by_team),
+    ));
+
+    out.push_str("\nBy category\n");
+    let rows: Vec<Vec<String>> = r
+        .encounters
+        .by_category
+        .iter()
+        .map(|(k, n)| {
+            let t = r
+                .encounters
+                .threats_by_category
+                .get(k)
+                .copied()
+                .unwrap_or(0);
+            vec![clean(k), n.to_string(), t.to_string()]
+        })
+        .collect();
+    out.push_str(&table(&["Category", "Observations", "Threats"], &rows));
+
+    if let Some(trend) = &r.trend {
+        out.push_str("\nMonthly trend\n");
+        let rows: Vec<Vec<String>> = trend
+            .iter()
+            .map(|m| {
+                vec![
+                    m.month.clone(),
+                    fixed(m.km, 1),
+                    m.threats.to_string(),
+                    opt(m.threats_per_100km, 2, "n/a"),
+                ]
+            })
+            .collect();
+        out.push_str(&table(&["Month", "km", "Threats", "Threats/100 km"], &rows));
+        if let Some(b) = &r.baseline {
+            let _ = writeln!(
+                out,
+                "  Baseline: {} threats per 100 km",
+                opt(b.rates.threats_per_100km, 2, "n/a")
+            );
+        }
+    }
+
+    if let Some(c) = &r.coverage {
+        out.push_str("\nCoverage\n");
+        let rows = vec![
+            vec!["Cell size (m)".to_owned(), fixed(c.cell_m, 0)],
+            vec!["Park cells".to_owned(), c.park_cells.to_string()],
+            vec!["Cells patrolled".to_owned(), c.visited_cells.to_string()],
+            vec!["Coverage".to_owned(), pct(c.fraction)],
+            vec!["km inside park cells".to_owned(), fixed(c.km_in_park, 1)],
+        ];
+        out.push_str(&table(&["Figure", "Value"], &rows));
+    }
+
+    if let Some(sites) = &r.by_site {
+        out.push_str("\nBy site\n");
+        let rows: Vec<Vec<String>> = sites
+            .values()
+            .map(|s| {
+                vec![
+                    clean(&s.name),
+                    clean(&s.timezone),
+                    s.effort.patrols.to_string(),
+                    fixed(s.effort.km, 1),
+                    fixed(s.effort.hours, 1),
+                    s.encounters.threats.to_string(),
+                    opt(s.rates.threats_per_100km, 2, "n/a"),
+                ]
+            })
+            .collect();
+        out.push_str(&table(
+            &[
+                "Site",
+                "Time zone",
+                "Patrols",
+                "km",
+                "Hours",
+                "Threats",
+                "Threats/100 km",
+            ],
+            &rows,
+        ));
+    }
+
+    let _ = writeln!(
+        out,
+        "\nUndated (in no period): {} observation(s), {} km of track",
+        r.undated_observations,
+        fixed(r.undated_km, 1)
+    );
+    for note in &r.notes {
+        let _ = writeln!(out, "Note: {}", clean(note));
+    }
+    out
+}

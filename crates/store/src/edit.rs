@@ -1,0 +1,276 @@
+//! Local changes: every one adds a version; nothing is overwritten.
+//!
+//! An edit or a delete follows the head that is shown (so a conflict stays
+//! listed until someone resolves it); a resolution follows every head.
+
+use patrol_core::model::LatLon;
+use patrol_core::{Leg, Observation, ObservationId, Patrol, VersionId};
+use rusqlite::{Connection, OptionalExtension, Row};
+
+use crate::records::{self, Kind, VersionMeta};
+use crate::{Result, Store, StoreError};
+
+fn parse<T: std::str::FromStr>(s: &str) -> Result<T> {
+    s.parse().map_err(|_| StoreError::Invalid(format!("bad id '{s}' in the database")))
+}
+
+fn patrol_row(r: &Row<'_>) -> rusqlite::Result<[Option<String>; 8]> {
+    Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?])
+}
+
+/// The content of a patrol version.
+pub fn load_patrol(conn: &Connection, version: &str) -> Result<Patrol> {
+    let [id, site, team, leader, objective, origin, digest, file] = conn.query_row(
+        "SELECT v.patrol_id, (SELECT site_id FROM patrol_versions f WHERE f.patrol_id = v.patrol_id ORDER BY hlc, version_id LIMIT 1),
+           v.team, v.leader, v.objective, v.origin_device, v.source_digest, v.source_file
+         FROM patrol_versions v WHERE v.version_id = ?1",
+        [version],
+        patrol_row,
+    )?;
+    Ok(Patrol {
+        id: parse(&id.unwrap_or_default())?,
+        site: parse(&site.unwrap_or_default())?,
+        team: team.unwrap_or_default(),
+        leader,
+        objective,
+        origin_device: parse(&origin.unwrap_or_default())?,
+        source_digest: digest,
+        source_file: file,
+    })
+}
+
+/// The content of a leg version.
+pub fn load_leg(conn: &Connection, version: &str) -> Result<Leg> {
+    let (id, patrol, transport, members, names): (String, String, String, u32, String) = conn.query_row(
+        "SELECT leg_id, patrol_id, transport, members, member_names FROM leg_versions WHERE version_id = ?1",
+        [version],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+    )?;
+    Ok(Leg {
+        id: parse(&id)?,
+        patrol: parse(&patrol)?,
+        transport: transport.parse().map_err(|e: patrol_core::model::UnknownTransport| StoreError::Invalid(e.to_string()))?,
+        members,
+        member_names: serde_json::from_str(&names).unwrap_or_default(),
+    })
+}
+
+/// The content of an observation version.
+pub fn load_observation(conn: &Connection, version: &str) -> Result<Observation> {
+    let row: (String, String, String, Option<i64>, f64, f64, Option<String>, Option<String>) = conn.query_row(
+        "SELECT observation_id, patrol_id, category, time_us, lon, lat, raw_name, note
+         FROM observation_versions WHERE version_id = ?1",
+        [version],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?)),
+    )?;
+    Ok(Observation {
+        id: parse(&row.0)?,
+        patrol: parse(&row.1)?,
+        category: row.2,
+        time: row.3,
+        lon: row.4,
+        lat: row.5,
+        raw_name: row.6,
+        note: row.7,
+    })
+}
+
+/// A change to a patrol.
+#[derive(Clone, Debug, Default)]
+pub struct PatrolEdit {
+    pub team: Option<String>,
+    pub leader: Option<String>,
+    pub objective: Option<String>,
+    pub transport: Option<patrol_core::Transport>,
+    pub members: Option<u32>,
+}
+
+/// A change to an observation.
+#[derive(Clone, Debug, Default)]
+pub struct ObservationEdit {
+    pub category: Option<String>,
+    pub note: Option<String>,
+    pub at: Option<LatLon>,
+    pub time: Option<i64>,
+}
+
+impl Store {
+    /// Find a live or deleted record by its id or an unambiguous prefix.
+    pub fn resolve_record(&self, kind: Kind, prefix: &str) -> Result<String> {
+        let prefix = prefix.trim().to_lowercase();
+        let sql = format!(
+            "SELECT DISTINCT {id} FROM {t} WHERE {id} LIKE ?1 || '%' LIMIT 2",
+            id = kind.id_column(),
+            t = kind.versions_table()
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let ids = stmt.query_map([&prefix], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+        match ids.as_slice() {
+            [one] if prefix.len() >= 4 || prefix.len() == one.len() => Ok(one.clone()),
+            [] | [_] => Err(StoreError::NoSuchRecord { kind: kind.name(), id: prefix }),
+            _ => Err(StoreError::Invalid(format!("'{prefix}' matches several {}s; give more of the id", kind.name()))),
+        }
+    }
+
+    /// The head shown for a record (and so the parent of a local edit).
+    fn shown_head(&self, kind: Kind, id: &str) -> Result<records::Head> {
+        records::heads(&self.conn, kind, id)?
+            .pop()
+            .ok_or_else(|| StoreError::NoSuchRecord { kind: kind.name(), id: id.to_owned() })
+    }
+
+    fn local_meta(&self, parents: Vec<VersionId>, deleted: bool) -> Result<VersionMeta> {
+        let mut meta = VersionMeta::new_local(&self.conn, self.device, self.site.id, parents)?;
+        meta.deleted = deleted;
+        Ok(meta)
+    }
+
+    /// Record an observation by hand on a patrol.
+    pub fn add_observation(
+        &mut self,
+        patrol: &str,
+        category: &str,
+        at: LatLon,
+        time: Option<i64>,
+        note: Option<String>,
+    ) -> Result<String> {
+        self.check_category(category)?;
+        let tx = self.conn.transaction()?;
+        let obs = Observation {
+            id: ObservationId::new(),
+            patrol: parse(patrol)?,
+            category: category.to_owned(),
+            time,
+            lon: at.lon,
+            lat: at.lat,
+            raw_name: None,
+            note,
+        };
+        let meta = VersionMeta::new_local(&tx, self.device, self.site.id, Vec::new())?;
+        records::insert_observation(&tx, &meta, &obs)?;
+        tx.commit()?;
+        Ok(obs.id.to_string())
+    }
+
+    fn check_category(&self, key: &str) -> Result<()> {
+        let known: Option<i64> =
+            self.conn.query_row("SELECT 1 FROM categories WHERE key = ?1", [key], |r| r.get(0)).optional()?;
+        known.map(|_| ()).ok_or_else(|| StoreError::Invalid(format!("no category '{key}' in the data model")))
+    }
+
+    /// Edit an observation: a new version after the shown head.
+    pub fn edit_observation(&mut self, id: &str, edit: &ObservationEdit) -> Result<String> {
+        let id = self.resolve_record(Kind::Observation, id)?;
+        let head = self.shown_head(Kind::Observation, &id)?;
+        if head.deleted {
+            return Err(StoreError::Invalid(format!("observation {id} is deleted")));
+        }
+        if let Some(c) = &edit.category {
+            self.check_category(c)?;
+        }
+        let mut obs = load_observation(&self.conn, &head.version_id)?;
+        if let Some(c) = &edit.category {
+            obs.category.clone_from(c);
+        }
+        if let Some(n) = &edit.note {
+            obs.note = Some(n.clone());
+        }
+        if let Some(at) = edit.at {
+            (obs.lon, obs.lat) = (at.lon, at.lat);
+        }
+        if let Some(t) = edit.time {
+            obs.time = Some(t);
+        }
+        let tx = self.conn.unchecked_transaction()?;
+        let meta = self.local_meta(vec![parse(&head.version_id)?], false)?;
+        records::insert_observation(&tx, &meta, &obs)?;
+        tx.commit()?;
+        Ok(meta.version_id.to_string())
+    }
+
+    /// Edit a patrol (and, for transport and members, its legs).
+    pub fn edit_patrol(&mut self, id: &str, edit: &PatrolEdit) -> Result<String> {
+        let id = self.resolve_record(Kind::Patrol, id)?;
+        let head = self.shown_head(Kind::Patrol, &id)?;
+        if head.deleted {
+            return Err(StoreError::Invalid(format!("patrol {id} is deleted")));
+        }
+        let tx = self.conn.unchecked_transaction()?;
+        let mut version = head.version_id.clone();
+        if edit.team.is_some() || edit.leader.is_some() || edit.objective.is_some() {
+            let mut p = load_patrol(&tx, &head.version_id)?;
+            if let Some(t) = &edit.team {
+                p.team.clone_from(t);
+            }
+            if let Some(l) = &edit.leader {
+                p.leader = Some(l.clone());
+            }
+            if let Some(o) = &edit.objective {
+                p.objective = Some(o.clone());
+            }
+            let meta = self.local_meta(vec![parse(&head.version_id)?], false)?;
+            records::insert_patrol(&tx, &meta, &p)?;
+            version = meta.version_id.to_string();
+        }
+        if edit.transport.is_some() || edit.members.is_some() {
+            let legs: Vec<String> = tx
+                .prepare("SELECT leg_id FROM legs WHERE patrol_id = ?1")?
+                .query_map([&id], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            for leg_id in legs {
+                let lhead = self.shown_head(Kind::Leg, &leg_id)?;
+                let mut leg = load_leg(&tx, &lhead.version_id)?;
+                if let Some(t) = edit.transport {
+                    leg.transport = t;
+                }
+                if let Some(m) = edit.members {
+                    leg.members = m;
+                }
+                let meta = self.local_meta(vec![parse(&lhead.version_id)?], false)?;
+                records::insert_leg(&tx, &meta, &leg)?;
+            }
+        }
+        tx.commit()?;
+        Ok(version)
+    }
+
+    /// Delete a record: a version marked deleted. Its history stays.
+    pub fn delete_record(&mut self, kind: Kind, id: &str) -> Result<String> {
+        let id = self.resolve_record(kind, id)?;
+        let head = self.shown_head(kind, &id)?;
+        if head.deleted {
+            return Err(StoreError::Invalid(format!("{} {id} is already deleted", kind.name())));
+        }
+        let tx = self.conn.unchecked_transaction()?;
+        let meta = self.local_meta(vec![parse(&head.version_id)?], true)?;
+        self.copy_version(&tx, kind, &head.version_id, &meta)?;
+        tx.commit()?;
+        Ok(meta.version_id.to_string())
+    }
+
+    /// Resolve a conflict: a new version with the kept version's content and
+    /// every head as parent.
+    pub fn resolve_conflict(&mut self, kind: Kind, id: &str, keep: &str) -> Result<String> {
+        let id = self.resolve_record(kind, id)?;
+        let heads = records::heads(&self.conn, kind, &id)?;
+        let keep = heads
+            .iter()
+            .find(|h| h.version_id.starts_with(keep.trim()))
+            .ok_or_else(|| StoreError::Invalid(format!("{keep} is not a head of {} {id}", kind.name())))?
+            .clone();
+        let parents = heads.iter().map(|h| parse(&h.version_id)).collect::<Result<Vec<VersionId>>>()?;
+        let tx = self.conn.unchecked_transaction()?;
+        let meta = self.local_meta(parents, keep.deleted)?;
+        self.copy_version(&tx, kind, &keep.version_id, &meta)?;
+        tx.commit()?;
+        Ok(meta.version_id.to_string())
+    }
+
+    fn copy_version(&self, conn: &Connection, kind: Kind, from: &str, meta: &VersionMeta) -> Result<()> {
+        match kind {
+            Kind::Patrol => records::insert_patrol(conn, meta, &load_patrol(conn, from)?),
+            Kind::Leg => records::insert_leg(conn, meta, &load_leg(conn, from)?),
+            Kind::Observation => records::insert_observation(conn, meta, &load_observation(conn, from)?),
+        }
+    }
+}

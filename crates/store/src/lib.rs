@@ -1,0 +1,246 @@
+//! patrol-store: the patrol database, a GeoPackage 1.3 file (SQLite) that QGIS
+//! and GDAL open as it is.
+//!
+//! Layers: `tracks` (LINESTRING pieces of GPS track segments), `observations`
+//! (POINT), `site_boundaries` (MULTIPOLYGON); attribute tables `patrols`, `legs`.
+//! Behind the current-state tables, every patrol, leg and observation is a set
+//! of immutable versions (`*_versions`), so that databases merge without loss
+//! (see docs/SYNC.md).
+//!
+//! ```no_run
+//! use patrol_store::Store;
+//! use patrol_core::category::DataModel;
+//! let store = Store::init("patrol.gpkg".as_ref(), "Thap Lan", "Asia/Bangkok", &DataModel::default_model())?;
+//! # Ok::<(), patrol_store::StoreError>(())
+//! ```
+
+pub mod check;
+pub mod edit;
+pub mod gpkg;
+pub mod import;
+pub mod query;
+pub mod records;
+mod schema;
+
+use std::path::{Path, PathBuf};
+
+use patrol_core::category::{Category, DataModel};
+use patrol_core::{DeviceId, Site, SiteId};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+
+pub use schema::{SCHEMA_VERSION, apply_migrations};
+
+/// GeoPackage's application id: 'GPKG'.
+pub const APPLICATION_ID: i32 = 0x4750_4B47;
+/// GeoPackage 1.3 (Debian's GDAL 3.6 reads 1.3, warns on 1.4).
+pub const GPKG_USER_VERSION: i32 = 10_300;
+
+/// What can go wrong with a database.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    #[error("{0}: no such database (create one with `patrol init`)")]
+    NotFound(PathBuf),
+    #[error("{0}: a file is already there; refusing to overwrite it")]
+    Exists(PathBuf),
+    #[error("{path}: not a patrol database: {why}")]
+    NotPatrolDb { path: PathBuf, why: String },
+    #[error("{path}: made by a newer patrol (schema {found}, this one knows {known}); upgrade patrol")]
+    NewerSchema { path: PathBuf, found: i64, known: i64 },
+    #[error("{0}")]
+    Invalid(String),
+    #[error("no {kind} with id {id}")]
+    NoSuchRecord { kind: &'static str, id: String },
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// An open patrol database.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+    device: DeviceId,
+    site: Site,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+fn configure(conn: &Connection) -> Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(30))?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "journal_mode", "DELETE")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    Ok(())
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+impl Store {
+    /// Create a new database for a site, with a data model.
+    pub fn init(path: &Path, site_name: &str, timezone: &str, model: &DataModel) -> Result<Store> {
+        if path.exists() {
+            return Err(StoreError::Exists(path.to_owned()));
+        }
+        patrol_core::time::parse_zone(timezone).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        if site_name.trim().is_empty() {
+            return Err(StoreError::Invalid("the site needs a name".into()));
+        }
+        model.validate().map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let mut conn = Connection::open(path)?;
+        configure(&conn)?;
+        let device = DeviceId::new();
+        let site = Site { id: SiteId::new(), name: site_name.trim().to_owned(), timezone: timezone.to_owned() };
+        let tx = conn.transaction()?;
+        tx.pragma_update(None, "application_id", APPLICATION_ID)?;
+        tx.pragma_update(None, "user_version", GPKG_USER_VERSION)?;
+        apply_migrations(&tx)?;
+        let now = chrono::Utc::now().to_rfc3339();
+        for (k, v) in [
+            ("device_id", device.to_string()),
+            ("site_id", site.id.to_string()),
+            ("hlc", "0".to_owned()),
+            ("last_export_hlc", "0".to_owned()),
+            ("created_at", now.clone()),
+        ] {
+            tx.execute("INSERT INTO patrol_meta(key, value) VALUES (?1, ?2)", params![k, v])?;
+        }
+        tx.execute(
+            "INSERT INTO devices(device_id, site_id, first_seen) VALUES (?1, ?2, ?3)",
+            params![device.to_string(), site.id.to_string(), now],
+        )?;
+        tx.execute(
+            "INSERT INTO sites(site_id, name, timezone, origin_device) VALUES (?1, ?2, ?3, ?4)",
+            params![site.id.to_string(), site.name, site.timezone, device.to_string()],
+        )?;
+        for c in &model.categories {
+            insert_category(&tx, c, &device, &site.id)?;
+        }
+        tx.commit()?;
+        Ok(Store { conn, path: path.to_owned(), device, site })
+    }
+
+    /// Open an existing database of ours (upgrading its schema if it is older).
+    pub fn open(path: &Path) -> Result<Store> {
+        if !path.exists() {
+            return Err(StoreError::NotFound(path.to_owned()));
+        }
+        let mut conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        let not_ours = |why: String| StoreError::NotPatrolDb { path: path.to_owned(), why };
+        let app: i32 = conn
+            .pragma_query_value(None, "application_id", |r| r.get(0))
+            .map_err(|e| not_ours(e.to_string()))?;
+        if app != APPLICATION_ID {
+            return Err(not_ours(format!("application_id is {app:#x}, not GPKG")));
+        }
+        configure(&conn)?;
+        let version = schema::version(&conn).map_err(|_| not_ours("it has no patrol tables".into()))?;
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::NewerSchema { path: path.to_owned(), found: version, known: SCHEMA_VERSION });
+        }
+        if version < SCHEMA_VERSION {
+            let tx = conn.transaction()?;
+            apply_migrations(&tx)?;
+            tx.commit()?;
+        }
+        let meta = |conn: &Connection, key: &str| -> Result<String> {
+            conn.query_row("SELECT value FROM patrol_meta WHERE key = ?1", [key], |r| r.get(0))
+                .optional()?
+                .ok_or_else(|| not_ours(format!("patrol_meta has no {key}")))
+        };
+        let device: DeviceId = meta(&conn, "device_id")?
+            .parse()
+            .map_err(|_| not_ours("bad device_id".into()))?;
+        let site_id: SiteId = meta(&conn, "site_id")?.parse().map_err(|_| not_ours("bad site_id".into()))?;
+        let site = query::site(&conn, site_id)?.ok_or_else(|| not_ours("its home site is missing".into()))?;
+        Ok(Store { conn, path: path.to_owned(), device, site })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The connection, for crates that work on the tables directly (sync).
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
+    /// This database's own device.
+    pub fn device(&self) -> DeviceId {
+        self.device
+    }
+
+    /// This database's home site.
+    pub fn site(&self) -> &Site {
+        &self.site
+    }
+
+    /// The data model stored in the database.
+    pub fn data_model(&self) -> Result<DataModel> {
+        query::data_model(&self.conn)
+    }
+}
+
+pub(crate) fn insert_category(
+    conn: &Connection,
+    c: &Category,
+    device: &DeviceId,
+    site: &SiteId,
+) -> Result<()> {
+    conn.execute(
+        "INSERT INTO categories(key, label, threat, aliases, origin_device, origin_site)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(key) DO NOTHING",
+        params![
+            c.key,
+            c.label,
+            c.threat,
+            serde_json::to_string(&c.aliases).expect("strings serialise"),
+            device.to_string(),
+            site.to_string()
+        ],
+    )?;
+    Ok(())
+}
+
+/// The next hybrid-logical-clock value of this database (and remember it).
+pub fn next_hlc(conn: &Connection) -> Result<i64> {
+    let last: i64 = conn.query_row(
+        "SELECT CAST(value AS INTEGER) FROM patrol_meta WHERE key = 'hlc'",
+        [],
+        |r| r.get(0),
+    )?;
+    let next = patrol_core::clock::tick(last, now_ms());
+    conn.execute("UPDATE patrol_meta SET value = ?1 WHERE key = 'hlc'", [next.to_string()])?;
+    Ok(next)
+}
+
+/// Remember a clock value seen elsewhere (a merged version), so that later
+/// local versions sort after it.
+pub fn observe_hlc(conn: &Connection, seen: i64) -> Result<()> {
+    conn.execute(
+        "UPDATE patrol_meta SET value = CAST(max(CAST(value AS INTEGER), ?1) AS TEXT) WHERE key = 'hlc'",
+        [seen],
+    )?;
+    Ok(())
+}

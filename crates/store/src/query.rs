@@ -1,0 +1,419 @@
+//! Reading the database: patrols, sites, the data model, and the facts the
+//! report adds up.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use patrol_core::category::{Category, DataModel};
+use patrol_core::metrics::{LegDay, ObservationFact};
+use patrol_core::time::{format_utc, local_date, parse_zone};
+use patrol_core::{Site, SiteId, Transport};
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+
+use crate::{Result, Store, StoreError, gpkg};
+
+pub fn site(conn: &Connection, id: SiteId) -> Result<Option<Site>> {
+    Ok(conn
+        .query_row("SELECT name, timezone FROM sites WHERE site_id = ?1", [id.to_string()], |r| {
+            Ok(Site { id, name: r.get(0)?, timezone: r.get(1)? })
+        })
+        .optional()?)
+}
+
+pub fn sites(conn: &Connection) -> Result<Vec<Site>> {
+    let mut stmt = conn.prepare("SELECT site_id, name, timezone FROM sites ORDER BY name, site_id")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, name, timezone) = row?;
+        let id = id.parse().map_err(|_| StoreError::Invalid(format!("bad site id {id}")))?;
+        out.push(Site { id, name, timezone });
+    }
+    Ok(out)
+}
+
+pub fn data_model(conn: &Connection) -> Result<DataModel> {
+    let mut stmt = conn.prepare("SELECT key, label, threat, aliases FROM categories ORDER BY rowid")?;
+    let categories = stmt
+        .query_map([], |r| {
+            let aliases: String = r.get(3)?;
+            Ok(Category {
+                key: r.get(0)?,
+                label: r.get(1)?,
+                threat: r.get(2)?,
+                aliases: serde_json::from_str(&aliases).unwrap_or_default(),
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(DataModel { categories })
+}
+
+/// One line of `patrol patrols`.
+#[derive(Clone, Debug, Serialize)]
+pub struct PatrolSummary {
+    pub patrol_id: String,
+    pub site: String,
+    pub team: String,
+    pub leader: Option<String>,
+    pub transport: Vec<String>,
+    pub members: u32,
+    pub start: Option<String>,
+    pub end: Option<String>,
+    pub first_date: Option<String>,
+    pub last_date: Option<String>,
+    pub km: f64,
+    pub hours: f64,
+    pub track_points: u64,
+    pub observations: u64,
+    pub threats: u64,
+    pub source_file: Option<String>,
+    pub origin_device: String,
+    pub conflict: bool,
+}
+
+/// A patrol with its legs and observations (`patrol show`).
+#[derive(Clone, Debug, Serialize)]
+pub struct PatrolDetail {
+    #[serde(flatten)]
+    pub summary: PatrolSummary,
+    pub objective: Option<String>,
+    pub legs: Vec<LegRow>,
+    pub days: Vec<DayRow>,
+    pub observations: Vec<ObservationRow>,
+    pub segments: u64,
+    pub versions: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct LegRow {
+    pub leg_id: String,
+    pub transport: String,
+    pub members: u32,
+    pub member_names: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct DayRow {
+    pub date: String,
+    pub km: f64,
+    pub hours: f64,
+    pub active_hours: f64,
+    pub track_points: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ObservationRow {
+    pub observation_id: String,
+    pub category: String,
+    pub threat: bool,
+    pub time: Option<String>,
+    pub lat: f64,
+    pub lon: f64,
+    pub raw_name: Option<String>,
+    pub note: Option<String>,
+}
+
+const SUMMARY_SQL: &str = "
+SELECT p.patrol_id, s.name, p.team, p.leader,
+  (SELECT group_concat(DISTINCT transport) FROM legs l WHERE l.patrol_id = p.patrol_id),
+  (SELECT coalesce(max(members), 0) FROM legs l WHERE l.patrol_id = p.patrol_id),
+  (SELECT min(start_time) FROM tracks t WHERE t.patrol_id = p.patrol_id),
+  (SELECT max(end_time) FROM tracks t WHERE t.patrol_id = p.patrol_id),
+  (SELECT min(date) FROM leg_days d WHERE d.patrol_id = p.patrol_id AND date <> ''),
+  (SELECT max(date) FROM leg_days d WHERE d.patrol_id = p.patrol_id AND date <> ''),
+  (SELECT coalesce(sum(length_m), 0) FROM leg_days d JOIN legs l USING (leg_id) WHERE d.patrol_id = p.patrol_id),
+  (SELECT coalesce(sum(seconds), 0) FROM leg_days d JOIN legs l USING (leg_id) WHERE d.patrol_id = p.patrol_id),
+  (SELECT coalesce(sum(points), 0) FROM leg_days d JOIN legs l USING (leg_id) WHERE d.patrol_id = p.patrol_id),
+  (SELECT count(*) FROM observations o WHERE o.patrol_id = p.patrol_id),
+  (SELECT count(*) FROM observations o WHERE o.patrol_id = p.patrol_id AND o.threat),
+  p.source_file, p.origin_device, p.heads > 1, p.objective
+FROM patrols p LEFT JOIN sites s ON s.site_id = p.site_id";
+
+fn summary_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(PatrolSummary, Option<String>)> {
+    let transport: Option<String> = r.get(4)?;
+    Ok((
+        PatrolSummary {
+            patrol_id: r.get(0)?,
+            site: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+            team: r.get(2)?,
+            leader: r.get(3)?,
+            transport: transport.map(|t| t.split(',').map(str::to_owned).collect()).unwrap_or_default(),
+            members: r.get(5)?,
+            start: r.get(6)?,
+            end: r.get(7)?,
+            first_date: r.get(8)?,
+            last_date: r.get(9)?,
+            km: r.get::<_, f64>(10)? / 1000.0,
+            hours: r.get::<_, f64>(11)? / 3600.0,
+            track_points: r.get::<_, i64>(12)? as u64,
+            observations: r.get::<_, i64>(13)? as u64,
+            threats: r.get::<_, i64>(14)? as u64,
+            source_file: r.get(15)?,
+            origin_device: r.get(16)?,
+            conflict: r.get(17)?,
+        },
+        r.get(18)?,
+    ))
+}
+
+impl Store {
+    /// Live patrols with track or observations on local dates in [from, to]
+    /// (all patrols when no range), oldest first.
+    pub fn patrols(&self, range: Option<(NaiveDate, NaiveDate)>) -> Result<Vec<PatrolSummary>> {
+        let sql = format!(
+            "{SUMMARY_SQL} WHERE ?1 IS NULL OR EXISTS (SELECT 1 FROM leg_days d WHERE d.patrol_id = p.patrol_id
+               AND d.date BETWEEN ?1 AND ?2)
+             ORDER BY (SELECT min(start_time) FROM tracks t WHERE t.patrol_id = p.patrol_id), p.patrol_id"
+        );
+        let (from, to) = range.map_or((None, None), |(a, b)| (Some(a.to_string()), Some(b.to_string())));
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(params![from, to], summary_row)?;
+        Ok(rows.map(|r| r.map(|(s, _)| s)).collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Find a patrol by its id or an unambiguous prefix of it.
+    pub fn resolve_patrol(&self, prefix: &str) -> Result<String> {
+        let prefix = prefix.trim().to_lowercase();
+        let mut stmt = self.conn.prepare("SELECT patrol_id FROM patrols WHERE patrol_id LIKE ?1 || '%' LIMIT 2")?;
+        let ids = stmt.query_map([&prefix], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+        match ids.as_slice() {
+            [one] if prefix.len() >= 4 || prefix.len() == one.len() => Ok(one.clone()),
+            [] => Err(StoreError::NoSuchRecord { kind: "patrol", id: prefix }),
+            _ => Err(StoreError::Invalid(format!("'{prefix}' matches several patrols; give more of the id"))),
+        }
+    }
+
+    pub fn patrol_detail(&self, id: &str) -> Result<PatrolDetail> {
+        let id = self.resolve_patrol(id)?;
+        let (summary, objective) = self.conn.query_row(&format!("{SUMMARY_SQL} WHERE p.patrol_id = ?1"), [&id], summary_row)?;
+        let mut stmt = self.conn.prepare(
+            "SELECT leg_id, transport, members, member_names FROM legs WHERE patrol_id = ?1 ORDER BY leg_id",
+        )?;
+        let legs = stmt
+            .query_map([&id], |r| {
+                let names: String = r.get(3)?;
+                Ok(LegRow {
+                    leg_id: r.get(0)?,
+                    transport: r.get(1)?,
+                    members: r.get(2)?,
+                    member_names: serde_json::from_str(&names).unwrap_or_default(),
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut stmt = self.conn.prepare(
+            "SELECT date, sum(length_m), sum(seconds), sum(active_seconds), sum(points) FROM leg_days
+             WHERE patrol_id = ?1 GROUP BY date ORDER BY date",
+        )?;
+        let days = stmt
+            .query_map([&id], |r| {
+                Ok(DayRow {
+                    date: r.get(0)?,
+                    km: r.get::<_, f64>(1)? / 1000.0,
+                    hours: r.get::<_, f64>(2)? / 3600.0,
+                    active_hours: r.get::<_, f64>(3)? / 3600.0,
+                    track_points: r.get::<_, i64>(4)? as u64,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut stmt = self.conn.prepare(
+            "SELECT observation_id, category, threat, time_us, geom, raw_name, note FROM observations
+             WHERE patrol_id = ?1 ORDER BY time_us, observation_id",
+        )?;
+        let observations = stmt
+            .query_map([&id], |r| {
+                let blob: Vec<u8> = r.get(4)?;
+                let (lon, lat) = gpkg::read_point(&blob).unwrap_or((f64::NAN, f64::NAN));
+                Ok(ObservationRow {
+                    observation_id: r.get(0)?,
+                    category: r.get(1)?,
+                    threat: r.get(2)?,
+                    time: r.get::<_, Option<i64>>(3)?.map(format_utc),
+                    lat,
+                    lon,
+                    raw_name: r.get(5)?,
+                    note: r.get(6)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let segments: i64 = self.conn.query_row(
+            "SELECT count(DISTINCT leg_id || ':' || segment_no) FROM tracks WHERE patrol_id = ?1",
+            [&id],
+            |r| r.get(0),
+        )?;
+        let versions: i64 = self.conn.query_row(
+            "SELECT (SELECT count(*) FROM patrol_versions WHERE patrol_id = ?1)
+                  + (SELECT count(*) FROM leg_versions WHERE patrol_id = ?1)
+                  + (SELECT count(*) FROM observation_versions WHERE patrol_id = ?1)",
+            [&id],
+            |r| r.get(0),
+        )?;
+        Ok(PatrolDetail { summary, objective, legs, days, observations, segments: segments as u64, versions: versions as u64 })
+    }
+
+    /// Effort per (leg, local date) of live patrols and legs, for dates in [from, to].
+    pub fn leg_days(&self, from: NaiveDate, to: NaiveDate, site: Option<SiteId>) -> Result<Vec<LegDay>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT d.site_id, d.patrol_id, d.leg_id, p.team, l.transport, l.members, d.date, d.points,
+                    d.length_m, d.seconds, d.active_seconds
+             FROM leg_days d JOIN legs l ON l.leg_id = d.leg_id JOIN patrols p ON p.patrol_id = d.patrol_id
+             WHERE d.date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR d.site_id = ?3)
+             ORDER BY d.date, d.leg_id",
+        )?;
+        let rows = stmt.query_map(params![from.to_string(), to.to_string(), site.map(|s| s.to_string())], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, u32>(5)?,
+                r.get::<_, String>(6)?,
+                r.get::<_, i64>(7)?,
+                r.get::<_, f64>(8)?,
+                r.get::<_, f64>(9)?,
+                r.get::<_, f64>(10)?,
+            ))
+        })?;
+        let bad = |what: &str, v: &str| StoreError::Invalid(format!("bad {what} '{v}' in leg_days"));
+        let mut out = Vec::new();
+        for row in rows {
+            let (site, patrol, leg, team, transport, members, date, points, length_m, seconds, active) = row?;
+            out.push(LegDay {
+                site: site.parse().map_err(|_| bad("site", &site))?,
+                patrol: patrol.parse().map_err(|_| bad("patrol", &patrol))?,
+                leg: leg.parse().map_err(|_| bad("leg", &leg))?,
+                team,
+                transport: transport.parse::<Transport>().map_err(|_| bad("transport", &transport))?,
+                members,
+                date: date.parse().map_err(|_| bad("date", &date))?,
+                points: points as u64,
+                length_m,
+                seconds,
+                active_seconds: active,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Kilometres of track that no time dates (a GPX without times).
+    pub fn undated_km(&self, site: Option<SiteId>) -> Result<f64> {
+        let m: f64 = self.conn.query_row(
+            "SELECT coalesce(sum(d.length_m), 0) FROM leg_days d JOIN legs l USING (leg_id)
+             WHERE d.date = '' AND (?1 IS NULL OR d.site_id = ?1)",
+            [site.map(|s| s.to_string())],
+            |r| r.get(0),
+        )?;
+        Ok(m / 1000.0)
+    }
+
+    /// Every live observation with its local date (own time, else its patrol's
+    /// first track time), in its patrol's site's zone.
+    pub fn observation_facts(&self, site: Option<SiteId>) -> Result<Vec<ObservationFact>> {
+        let zones: BTreeMap<String, chrono_tz::Tz> = sites(&self.conn)?
+            .into_iter()
+            .filter_map(|s| parse_zone(&s.timezone).ok().map(|z| (s.id.to_string(), z)))
+            .collect();
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT o.observation_id, o.site_id, o.patrol_id, o.category, o.threat, o.time_us, o.geom,
+               (SELECT min(d.date) FROM leg_days d WHERE d.patrol_id = o.patrol_id AND d.date <> '')
+             FROM observations o JOIN patrols p ON p.patrol_id = o.patrol_id
+             WHERE ?1 IS NULL OR o.site_id = ?1",
+        )?;
+        let rows = stmt.query_map([site.map(|s| s.to_string())], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, bool>(4)?,
+                r.get::<_, Option<i64>>(5)?,
+                r.get::<_, Vec<u8>>(6)?,
+                r.get::<_, Option<String>>(7)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, site, patrol, category, threat, time, geom, first_date) = row?;
+            let bad = |what: &str| StoreError::Invalid(format!("bad {what} in observation {id}"));
+            let zone = zones.get(&site).copied().unwrap_or(chrono_tz::UTC);
+            let date = match time {
+                Some(t) => Some(local_date(t, zone)),
+                None => first_date.and_then(|d| d.parse().ok()),
+            };
+            let (lon, lat) = gpkg::read_point(&geom).map_err(|_| bad("geometry"))?;
+            out.push(ObservationFact {
+                id: id.parse().map_err(|_| bad("id"))?,
+                site: site.parse().map_err(|_| bad("site"))?,
+                patrol: patrol.parse().map_err(|_| bad("patrol"))?,
+                category,
+                threat,
+                date,
+                lon,
+                lat,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Track lines (lon, lat) of live legs with effort on dates in [from, to].
+    pub fn track_lines(&self, from: NaiveDate, to: NaiveDate, site: Option<SiteId>) -> Result<Vec<Vec<(f64, f64)>>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT t.geom, t.points FROM tracks t JOIN legs l ON l.leg_id = t.leg_id
+             WHERE EXISTS (SELECT 1 FROM leg_days d WHERE d.leg_id = t.leg_id AND d.date BETWEEN ?1 AND ?2)
+               AND (?3 IS NULL OR t.site_id = ?3)
+             ORDER BY t.leg_id, t.segment_no, t.piece_no",
+        )?;
+        let rows = stmt.query_map(params![from.to_string(), to.to_string(), site.map(|s| s.to_string())], |r| {
+            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (blob, points) = row?;
+            let mut line = gpkg::read_line_string(&blob).map_err(|e| StoreError::Invalid(e.to_string()))?;
+            line.truncate(points.max(1) as usize);
+            out.push(line);
+        }
+        Ok(out)
+    }
+
+    /// The boundary in force for a site: polygons of rings of (lon, lat).
+    pub fn boundary(&self, site: SiteId) -> Result<Option<Vec<Vec<Vec<(f64, f64)>>>>> {
+        let blob: Option<Vec<u8>> = self
+            .conn
+            .query_row(
+                "SELECT geom FROM site_boundaries WHERE site_id = ?1 ORDER BY hlc DESC, version_id DESC LIMIT 1",
+                [site.to_string()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        blob.map(|b| gpkg::read_multi_polygon(&b).map_err(|e| StoreError::Invalid(e.to_string())))
+            .transpose()
+    }
+
+    /// Store a new boundary for this database's site.
+    pub fn set_boundary(&mut self, polygons: &[Vec<Vec<(f64, f64)>>]) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        let hlc = crate::next_hlc(&tx)?;
+        let geom = gpkg::multi_polygon(polygons);
+        tx.execute(
+            "INSERT INTO site_boundaries(geom, version_id, site_id, hlc, device_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![geom, patrol_core::VersionId::new().to_string(), self.site.id.to_string(), hlc, self.device.to_string()],
+        )?;
+        let pts = polygons.iter().flatten().flatten();
+        let (mut minx, mut miny, mut maxx, mut maxy) = (f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY);
+        for &(x, y) in pts {
+            minx = minx.min(x);
+            miny = miny.min(y);
+            maxx = maxx.max(x);
+            maxy = maxy.max(y);
+        }
+        tx.execute(
+            "UPDATE gpkg_contents SET min_x = ?1, min_y = ?2, max_x = ?3, max_y = ?4,
+               last_change = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE table_name = 'site_boundaries'",
+            params![minx, miny, maxx, maxy],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+}

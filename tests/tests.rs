@@ -1,0 +1,6 @@
+//! End-to-end tests of the `patrol` binary, on real files.
+
+mod util;
+
+mod cli;
+mod import;
