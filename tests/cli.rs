@@ -25,17 +25,33 @@ fn init_refuses_to_overwrite_and_checks_the_time_zone() {
 #[test]
 fn a_missing_or_foreign_database_is_a_clear_error() {
     let env = Env::new();
-    env.cmd().args(["patrols"]).assert().code(2).stderr(contains("no such database"));
-    std::fs::write(&env.db, b"this is not sqlite at all, just a text file pretending").unwrap();
-    env.cmd().args(["patrols"]).assert().code(2).stderr(contains("patrol.gpkg"));
+    env.cmd()
+        .args(["patrols"])
+        .assert()
+        .code(2)
+        .stderr(contains("no such database"));
+    std::fs::write(
+        &env.db,
+        b"this is not sqlite at all, just a text file pretending",
+    )
+    .unwrap();
+    env.cmd()
+        .args(["patrols"])
+        .assert()
+        .code(2)
+        .stderr(contains("patrol.gpkg"));
 }
 
 #[test]
 fn the_database_is_a_geopackage() {
     let env = Env::init();
     let conn = rusqlite::Connection::open(&env.db).unwrap();
-    let app: i64 = conn.query_row("PRAGMA application_id", [], |r| r.get(0)).unwrap();
-    let user: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    let app: i64 = conn
+        .query_row("PRAGMA application_id", [], |r| r.get(0))
+        .unwrap();
+    let user: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(app, 0x4750_4B47);
     assert_eq!(user, 10300);
     let srs: Vec<i64> = conn
@@ -61,13 +77,42 @@ fn the_database_is_a_geopackage() {
 #[test]
 fn observe_then_show_then_check() {
     let env = Env::init();
-    let f = env.write("p.gpx", &gpx(&[(14.2, 102.1, Some("2026-10-04T01:00:00Z")), (14.21, 102.1, Some("2026-10-04T02:00:00Z"))], &[]));
-    let (r, _) = env.json(&["import", "--team", "Alpha", "--transport", "foot", "--members", "4", "--json", f.to_str().unwrap()]);
+    let f = env.write(
+        "p.gpx",
+        &gpx(
+            &[
+                (14.2, 102.1, Some("2026-10-04T01:00:00Z")),
+                (14.21, 102.1, Some("2026-10-04T02:00:00Z")),
+            ],
+            &[],
+        ),
+    );
+    let (r, _) = env.json(&[
+        "import",
+        "--team",
+        "Alpha",
+        "--transport",
+        "foot",
+        "--members",
+        "4",
+        "--json",
+        f.to_str().unwrap(),
+    ]);
     let id = r[0]["patrol_id"].as_str().unwrap().to_owned();
     let short = &id[..13];
     let (o, code) = env.json(&[
-        "observe", "--patrol", short, "--category", "Wire snare", "--at", "14.21,102.18",
-        "--time", "2026-10-04T08:15:00+07:00", "--note", "3 wire snares", "--json",
+        "observe",
+        "--patrol",
+        short,
+        "--category",
+        "Wire snare",
+        "--at",
+        "14.21,102.18",
+        "--time",
+        "2026-10-04T08:15:00+07:00",
+        "--note",
+        "3 wire snares",
+        "--json",
     ]);
     assert_eq!(code, 0);
     assert_eq!(o["category"], "snare");
@@ -80,14 +125,61 @@ fn observe_then_show_then_check() {
     assert_eq!(shown["team"], "Alpha");
     assert_eq!(shown["members"], 4);
     // The text form shows the same.
-    env.cmd().args(["show", &id]).assert().success().stdout(contains("3 wire snares")).stdout(contains("Alpha"));
+    env.cmd()
+        .args(["show", &id])
+        .assert()
+        .success()
+        .stdout(contains("3 wire snares"))
+        .stdout(contains("Alpha"));
     // Bad observations are refused with the reason.
-    env.cmd().args(["observe", "--patrol", &id, "--category", "unicorn", "--at", "14,102"]).assert().code(2).stderr(contains("unicorn"));
-    env.cmd().args(["observe", "--patrol", &id, "--category", "snare", "--at", "95,102"]).assert().code(2).stderr(contains("latitude"));
-    env.cmd().args(["observe", "--patrol", "ffffffff", "--category", "snare", "--at", "14,102"]).assert().code(2).stderr(contains("no patrol"));
+    env.cmd()
+        .args([
+            "observe",
+            "--patrol",
+            &id,
+            "--category",
+            "unicorn",
+            "--at",
+            "14,102",
+        ])
+        .assert()
+        .code(2)
+        .stderr(contains("unicorn"));
+    env.cmd()
+        .args([
+            "observe",
+            "--patrol",
+            &id,
+            "--category",
+            "snare",
+            "--at",
+            "95,102",
+        ])
+        .assert()
+        .code(2)
+        .stderr(contains("latitude"));
+    env.cmd()
+        .args([
+            "observe",
+            "--patrol",
+            "ffffffff",
+            "--category",
+            "snare",
+            "--at",
+            "14,102",
+        ])
+        .assert()
+        .code(2)
+        .stderr(contains("no patrol"));
     let (check, code) = env.json(&["check", "--json"]);
     assert_eq!(code, 0, "{check}");
-    assert!(check.as_array().unwrap().iter().all(|f| f["severity"] != "problem"));
+    assert!(
+        check
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["severity"] != "problem")
+    );
 }
 
 #[test]
@@ -96,14 +188,33 @@ fn patrols_by_month_are_local_months() {
     // 23:50 to 00:10 Bangkok time across the end of October: in both months.
     let f = env.write(
         "midnight.gpx",
-        &gpx(&[(14.2, 102.1, Some("2026-10-31T16:50:00Z")), (14.21, 102.1, Some("2026-10-31T17:10:00Z"))], &[]),
+        &gpx(
+            &[
+                (14.2, 102.1, Some("2026-10-31T16:50:00Z")),
+                (14.21, 102.1, Some("2026-10-31T17:10:00Z")),
+            ],
+            &[],
+        ),
     );
-    env.cmd().args(["import", "--team", "A"]).arg(&f).assert().success();
-    for (month, n) in [("2026-10", 1), ("2026-11", 1), ("2026-09", 0), ("2026-12", 0)] {
+    env.cmd()
+        .args(["import", "--team", "A"])
+        .arg(&f)
+        .assert()
+        .success();
+    for (month, n) in [
+        ("2026-10", 1),
+        ("2026-11", 1),
+        ("2026-09", 0),
+        ("2026-12", 0),
+    ] {
         let (list, _) = env.json(&["patrols", "--json", "--month", month]);
         assert_eq!(list.as_array().unwrap().len(), n, "{month}");
     }
-    env.cmd().args(["patrols", "--month", "2026-13"]).assert().code(2).stderr(contains("2026-13"));
+    env.cmd()
+        .args(["patrols", "--month", "2026-13"])
+        .assert()
+        .code(2)
+        .stderr(contains("2026-13"));
 }
 
 #[test]
@@ -127,16 +238,47 @@ fn a_custom_data_model_is_used() {
         "model.toml",
         "[[category]]\nkey='elephant'\nlabel='Elephant'\nthreat=false\naliases=['ele']\n[[category]]\nkey='other'\nlabel='Other'\nthreat=false\n",
     );
-    env.cmd().args(["init", "--site", "S", "--timezone", "Africa/Nairobi", "--data-model"]).arg(&model).assert().success();
-    let f = env.write("e.gpx", &gpx(&[(0.1, 37.0, None)], &[(0.1, 37.0, "Ele 4", None), (0.1, 37.0, "Snare", None)]));
+    env.cmd()
+        .args([
+            "init",
+            "--site",
+            "S",
+            "--timezone",
+            "Africa/Nairobi",
+            "--data-model",
+        ])
+        .arg(&model)
+        .assert()
+        .success();
+    let f = env.write(
+        "e.gpx",
+        &gpx(
+            &[(0.1, 37.0, None)],
+            &[(0.1, 37.0, "Ele 4", None), (0.1, 37.0, "Snare", None)],
+        ),
+    );
     let (r, _) = env.json(&["import", "--team", "A", "--json", f.to_str().unwrap()]);
     let (shown, _) = env.json(&["show", "--json", r[0]["patrol_id"].as_str().unwrap()]);
-    let mut cats: Vec<&str> = shown["observations"].as_array().unwrap().iter().map(|o| o["category"].as_str().unwrap()).collect();
+    let mut cats: Vec<&str> = shown["observations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["category"].as_str().unwrap())
+        .collect();
     cats.sort_unstable();
     assert_eq!(cats, ["elephant", "other"]);
-    let bad = env.write("bad.toml", "[[category]]\nkey='a'\nlabel='A'\nthreat=true\n");
+    let bad = env.write(
+        "bad.toml",
+        "[[category]]\nkey='a'\nlabel='A'\nthreat=true\n",
+    );
     let other = Env::new();
-    other.cmd().args(["init", "--site", "S", "--timezone", "UTC", "--data-model"]).arg(&bad).assert().code(2).stderr(contains("other"));
+    other
+        .cmd()
+        .args(["init", "--site", "S", "--timezone", "UTC", "--data-model"])
+        .arg(&bad)
+        .assert()
+        .code(2)
+        .stderr(contains("other"));
 }
 
 #[test]
@@ -147,6 +289,11 @@ fn the_shipped_samples_import_and_the_demo_runs() {
     assert_eq!(code, 0);
     assert_eq!(r[0]["observations"], 2);
     let demo = env.path("demo");
-    env.cmd().args(["demo", "--dir"]).arg(&demo).assert().success().stdout(contains("Alpha"));
+    env.cmd()
+        .args(["demo", "--dir"])
+        .arg(&demo)
+        .assert()
+        .success()
+        .stdout(contains("Alpha"));
     assert!(demo.join("thaplan.gpkg").exists());
 }

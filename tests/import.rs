@@ -7,7 +7,11 @@ use crate::util::{Env, data, gpx};
 
 fn truth() -> serde_json::Map<String, Value> {
     let text = std::fs::read_to_string(data("gpxpy/truth.json")).unwrap();
-    serde_json::from_str::<Value>(&text).unwrap().as_object().unwrap().clone()
+    serde_json::from_str::<Value>(&text)
+        .unwrap()
+        .as_object()
+        .unwrap()
+        .clone()
 }
 
 /// RFC 3339 to microseconds, to compare times whatever their spelling. gpxpy
@@ -26,20 +30,32 @@ fn real_files_match_independent_tools() {
     assert_eq!(truth.len(), 28);
     let mut files: Vec<_> = truth.keys().map(|k| data(&format!("gpxpy/{k}"))).collect();
     files.sort();
-    let mut args = vec!["import".to_owned(), "--team".into(), "Alpha".into(), "--json".into()];
+    let mut args = vec![
+        "import".to_owned(),
+        "--team".into(),
+        "Alpha".into(),
+        "--json".into(),
+    ];
     args.extend(files.iter().map(|f| f.display().to_string()));
     let out = env.cmd().args(&args).output().unwrap();
     let reports: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(reports.len(), 28);
     let mut checked_lengths = 0;
     for r in &reports {
-        let name = std::path::Path::new(r["file"].as_str().unwrap()).file_name().unwrap().to_str().unwrap();
+        let name = std::path::Path::new(r["file"].as_str().unwrap())
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap();
         let t = &truth[name];
         let nothing = t["track_points"] == 0 && t["waypoints"] == 0;
         if nothing {
             // Nothing to record (an empty file, a route only): refused, not an empty patrol.
             assert_eq!(r["status"], "failed", "{name}");
-            assert!(r["error"].as_str().unwrap().contains("nothing to import"), "{name}: {r}");
+            assert!(
+                r["error"].as_str().unwrap().contains("nothing to import"),
+                "{name}: {r}"
+            );
             continue;
         }
         assert_eq!(r["status"], "imported", "{name}: {r}");
@@ -56,7 +72,10 @@ fn real_files_match_independent_tools() {
         let ours = r["length_m"].as_f64().unwrap();
         let theirs = t["track_length_m"].as_f64().unwrap();
         let tolerance = if theirs < 100.0 { 0.01 } else { theirs * 1e-4 };
-        assert!((ours - theirs).abs() <= tolerance, "{name}: length {ours} vs {theirs}");
+        assert!(
+            (ours - theirs).abs() <= tolerance,
+            "{name}: length {ours} vs {theirs}"
+        );
         checked_lengths += 1;
         for key in ["first_time", "last_time"] {
             match (r[key].as_str(), t[key].as_str()) {
@@ -96,38 +115,72 @@ fn a_bad_file_fails_alone_with_its_name_and_line_and_leaves_nothing_behind() {
     let env = Env::init();
     let good = data("gpxpy/track_with_speed.gpx");
     let bad = data("bad/lat-95.gpx");
-    let (reports, code) = env.json(&["import", "--team", "A", "--json", bad.to_str().unwrap(), good.to_str().unwrap()]);
+    let (reports, code) = env.json(&[
+        "import",
+        "--team",
+        "A",
+        "--json",
+        bad.to_str().unwrap(),
+        good.to_str().unwrap(),
+    ]);
     assert_eq!(code, 1);
     assert_eq!(reports[0]["status"], "failed");
     let err = reports[0]["error"].as_str().unwrap();
     assert!(err.contains("lat-95.gpx:"), "{err}");
     assert!(err.contains("95"), "{err}");
-    assert!(err.split(':').nth(1).unwrap().trim().parse::<u64>().is_ok(), "a line number: {err}");
+    assert!(
+        err.split(':').nth(1).unwrap().trim().parse::<u64>().is_ok(),
+        "a line number: {err}"
+    );
     assert_eq!(reports[1]["status"], "imported");
     let (patrols, _) = env.json(&["patrols", "--json"]);
-    assert_eq!(patrols.as_array().unwrap().len(), 1, "nothing of the bad file remains");
+    assert_eq!(
+        patrols.as_array().unwrap().len(),
+        1,
+        "nothing of the bad file remains"
+    );
 }
 
 #[test]
 fn every_broken_file_is_refused_cleanly() {
     let env = Env::init();
-    let mut names: Vec<_> = std::fs::read_dir(data("bad")).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut names: Vec<_> = std::fs::read_dir(data("bad"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     names.sort();
     assert!(names.len() >= 10);
     for path in &names {
-        let out = env.cmd().args(["import", "--team", "A", "--json"]).arg(path).output().unwrap();
+        let out = env
+            .cmd()
+            .args(["import", "--team", "A", "--json"])
+            .arg(path)
+            .output()
+            .unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
-        let reports: Vec<Value> = serde_json::from_str(&text).unwrap_or_else(|_| panic!("{}: {text}", path.display()));
+        let reports: Vec<Value> =
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("{}: {text}", path.display()));
         let name = path.file_name().unwrap().to_str().unwrap();
         // The entity bomb and external entity may parse harmlessly (nothing expands);
         // all others must fail, naming the file.
         if reports[0]["status"] == "failed" {
-            assert!(reports[0]["error"].as_str().unwrap().contains(name), "{name}: {}", reports[0]);
+            assert!(
+                reports[0]["error"].as_str().unwrap().contains(name),
+                "{name}: {}",
+                reports[0]
+            );
             assert_eq!(out.status.code(), Some(1), "{name}");
         } else {
-            assert!(name.contains("entity"), "{name} was not refused: {}", reports[0]);
+            assert!(
+                name.contains("entity"),
+                "{name} was not refused: {}",
+                reports[0]
+            );
             let (patrols, _) = env.json(&["patrols", "--json"]);
-            assert!(!patrols.to_string().contains("root:"), "nothing from /etc/passwd");
+            assert!(
+                !patrols.to_string().contains("root:"),
+                "nothing from /etc/passwd"
+            );
         }
     }
 }
@@ -135,7 +188,10 @@ fn every_broken_file_is_refused_cleanly() {
 #[test]
 fn odd_encodings_import_with_correct_names() {
     let env = Env::init();
-    let mut names: Vec<_> = std::fs::read_dir(data("odd")).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut names: Vec<_> = std::fs::read_dir(data("odd"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     names.sort();
     for path in &names {
         let (r, code) = env.json(&["import", "--team", "A", "--json", path.to_str().unwrap()]);
@@ -159,7 +215,10 @@ fn waypoints_become_categorised_observations_and_none_is_dropped() {
     let f = env.write(
         "wp.gpx",
         &gpx(
-            &[(14.2, 102.1, Some("2026-10-04T01:00:00Z")), (14.21, 102.1, Some("2026-10-04T01:10:00Z"))],
+            &[
+                (14.2, 102.1, Some("2026-10-04T01:00:00Z")),
+                (14.21, 102.1, Some("2026-10-04T01:10:00Z")),
+            ],
             &[
                 (14.2, 102.1, "Snare 2", Some("2026-10-04T01:05:00Z")),
                 (14.2, 102.1, "Rosewood-3", None),
@@ -173,7 +232,12 @@ fn waypoints_become_categorised_observations_and_none_is_dropped() {
     assert_eq!(code, 0);
     assert_eq!(r[0]["observations"], 5);
     let (shown, _) = env.json(&["show", "--json", r[0]["patrol_id"].as_str().unwrap()]);
-    let mut cats: Vec<&str> = shown["observations"].as_array().unwrap().iter().map(|o| o["category"].as_str().unwrap()).collect();
+    let mut cats: Vec<&str> = shown["observations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["category"].as_str().unwrap())
+        .collect();
     cats.sort_unstable();
     assert_eq!(cats, ["logging", "other", "poacher_camp", "snare", "snare"]);
     assert_eq!(shown["threats"], 4);
@@ -185,7 +249,10 @@ fn a_time_with_an_offset_is_stored_as_utc_to_the_microsecond() {
     let f = env.write(
         "tz.gpx",
         &gpx(
-            &[(14.2, 102.1, Some("2026-10-01T05:30:00.123456+07:00")), (14.21, 102.1, Some("2026-10-01T06:00:00"))],
+            &[
+                (14.2, 102.1, Some("2026-10-01T05:30:00.123456+07:00")),
+                (14.21, 102.1, Some("2026-10-01T06:00:00")),
+            ],
             &[],
         ),
     );
@@ -205,29 +272,67 @@ fn a_long_segment_is_stored_in_pieces_without_losing_a_pair() {
     let env = Env::init();
     // 10,000 points, so three pieces of at most 4096 points.
     let pts: Vec<(f64, f64, Option<String>)> = (0..10_000)
-        .map(|i| (14.0 + f64::from(i) * 1e-4, 102.0, Some(format!("2026-10-04T{:02}:{:02}:{:02}Z", i / 3600, (i / 60) % 60, i % 60))))
+        .map(|i| {
+            (
+                14.0 + f64::from(i) * 1e-4,
+                102.0,
+                Some(format!(
+                    "2026-10-04T{:02}:{:02}:{:02}Z",
+                    i / 3600,
+                    (i / 60) % 60,
+                    i % 60
+                )),
+            )
+        })
         .collect();
-    let pts: Vec<(f64, f64, Option<&str>)> = pts.iter().map(|(a, b, t)| (*a, *b, t.as_deref())).collect();
+    let pts: Vec<(f64, f64, Option<&str>)> =
+        pts.iter().map(|(a, b, t)| (*a, *b, t.as_deref())).collect();
     let f = env.write("long.gpx", &gpx(&pts, &[]));
     let (r, _) = env.json(&["import", "--team", "A", "--json", f.to_str().unwrap()]);
     assert_eq!(r[0]["track_points"], 10_000);
     assert_eq!(r[0]["segments"], 1);
-    let expected = patrol_core::geodesy::line_length_m(&pts.iter().map(|(lat, lon, _)| (*lon, *lat)).collect::<Vec<_>>());
+    let expected = patrol_core::geodesy::line_length_m(
+        &pts.iter()
+            .map(|(lat, lon, _)| (*lon, *lat))
+            .collect::<Vec<_>>(),
+    );
     let got = r[0]["length_m"].as_f64().unwrap();
     assert!((got - expected).abs() < 1e-6, "{got} vs {expected}");
     let conn = rusqlite::Connection::open(&env.db).unwrap();
     let (pieces, points, km): (i64, i64, f64) = conn
-        .query_row("SELECT count(*), sum(points), sum(length_m) FROM tracks", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .query_row(
+            "SELECT count(*), sum(points), sum(length_m) FROM tracks",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
         .unwrap();
     assert_eq!(pieces, 3);
-    assert_eq!(points, 10_000 + 2, "consecutive pieces share their joining point");
+    assert_eq!(
+        points,
+        10_000 + 2,
+        "consecutive pieces share their joining point"
+    );
     assert!((km - expected).abs() < 1e-6);
     // Per-point times survive bit-exact.
-    let times: Vec<u8> = conn.query_row("SELECT times FROM tracks WHERE piece_no = 0", [], |r| r.get(0)).unwrap();
+    let times: Vec<u8> = conn
+        .query_row("SELECT times FROM tracks WHERE piece_no = 0", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
     let second = i64::from_le_bytes(times[8..16].try_into().unwrap());
-    assert_eq!(second, chrono::DateTime::parse_from_rfc3339("2026-10-04T00:00:01Z").unwrap().timestamp_micros());
+    assert_eq!(
+        second,
+        chrono::DateTime::parse_from_rfc3339("2026-10-04T00:00:01Z")
+            .unwrap()
+            .timestamp_micros()
+    );
     // The hours per day agree with the track: 9,999 s.
     let (shown, _) = env.json(&["show", "--json", r[0]["patrol_id"].as_str().unwrap()]);
-    let hours: f64 = shown["days"].as_array().unwrap().iter().map(|d| d["hours"].as_f64().unwrap()).sum();
+    let hours: f64 = shown["days"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["hours"].as_f64().unwrap())
+        .sum();
     assert!((hours - 9999.0 / 3600.0).abs() < 1e-9);
 }

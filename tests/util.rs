@@ -1,3 +1,4 @@
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
@@ -19,13 +20,19 @@ impl Env {
     /// A fresh database for Thap Lan.
     pub fn init() -> Self {
         let env = Env::new();
-        env.cmd().args(["init", "--site", "Thap Lan", "--timezone", "Asia/Bangkok"]).assert().success();
+        env.cmd()
+            .args(["init", "--site", "Thap Lan", "--timezone", "Asia/Bangkok"])
+            .assert()
+            .success();
         env
     }
 
     pub fn cmd(&self) -> Command {
         let mut c = Command::cargo_bin("patrol").expect("the patrol binary");
-        c.arg("--db").arg(&self.db).arg("--quiet").env_remove("PATROL_DB");
+        c.arg("--db")
+            .arg(&self.db)
+            .arg("--quiet")
+            .env_remove("PATROL_DB");
         c
     }
 
@@ -54,28 +61,37 @@ impl Env {
 }
 
 pub fn data(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(rel)
 }
 
 pub fn sample(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("data/samples").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("data/samples")
+        .join(rel)
 }
 
 /// A small GPX 1.1 file: one segment of (lat, lon, time) points and named waypoints.
-pub fn gpx(points: &[(f64, f64, Option<&str>)], waypoints: &[(f64, f64, &str, Option<&str>)]) -> String {
-    let mut s = String::from(r#"<?xml version="1.0"?><gpx version="1.1" creator="test" xmlns="http://www.topografix.com/GPX/1/1">"#);
+pub fn gpx(
+    points: &[(f64, f64, Option<&str>)],
+    waypoints: &[(f64, f64, &str, Option<&str>)],
+) -> String {
+    let mut s = String::from(
+        r#"<?xml version="1.0"?><gpx version="1.1" creator="test" xmlns="http://www.topografix.com/GPX/1/1">"#,
+    );
     for (lat, lon, name, time) in waypoints {
-        s.push_str(&format!(r#"<wpt lat="{lat}" lon="{lon}"><name>{name}</name>"#));
+        let _ = write!(s, r#"<wpt lat="{lat}" lon="{lon}"><name>{name}</name>"#);
         if let Some(t) = time {
-            s.push_str(&format!("<time>{t}</time>"));
+            let _ = write!(s, "<time>{t}</time>");
         }
         s.push_str("</wpt>\n");
     }
     s.push_str("<trk><trkseg>\n");
     for (lat, lon, time) in points {
-        s.push_str(&format!(r#"<trkpt lat="{lat}" lon="{lon}">"#));
+        let _ = write!(s, r#"<trkpt lat="{lat}" lon="{lon}">"#);
         if let Some(t) = time {
-            s.push_str(&format!("<time>{t}</time>"));
+            let _ = write!(s, "<time>{t}</time>");
         }
         s.push_str("</trkpt>\n");
     }

@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser, Debug)]
-#[command(name = "patrol", version, about = "Ranger patrol logger: GPX import, effort reports, sync. The database is a GeoPackage.")]
+#[command(
+    name = "patrol",
+    version,
+    about = "Ranger patrol logger: GPX import, effort reports, sync. The database is a GeoPackage."
+)]
 pub struct Cli {
     /// The database file.
     #[arg(long, global = true, env = "PATROL_DB", default_value = "patrol.gpkg")]

@@ -8,7 +8,8 @@ pub type Polygons = Vec<Vec<Vec<(f64, f64)>>>;
 
 pub fn read_boundary(path: &std::path::Path) -> Result<Polygons> {
     let text = std::fs::read_to_string(path).with_context(|| format!("{}", path.display()))?;
-    let value: Value = serde_json::from_str(&text).with_context(|| format!("{}: not JSON", path.display()))?;
+    let value: Value =
+        serde_json::from_str(&text).with_context(|| format!("{}: not JSON", path.display()))?;
     let mut out = Vec::new();
     collect(&value, &mut out).with_context(|| format!("{}", path.display()))?;
     if out.is_empty() {
@@ -20,7 +21,12 @@ pub fn read_boundary(path: &std::path::Path) -> Result<Polygons> {
 fn collect(v: &Value, out: &mut Polygons) -> Result<()> {
     match v.get("type").and_then(Value::as_str) {
         Some("FeatureCollection") => {
-            for f in v.get("features").and_then(Value::as_array).into_iter().flatten() {
+            for f in v
+                .get("features")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 collect(f, out)?;
             }
         }
@@ -31,12 +37,22 @@ fn collect(v: &Value, out: &mut Polygons) -> Result<()> {
         }
         Some("Polygon") => out.push(polygon(v.get("coordinates"))?),
         Some("MultiPolygon") => {
-            for p in v.get("coordinates").and_then(Value::as_array).into_iter().flatten() {
+            for p in v
+                .get("coordinates")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 out.push(polygon(Some(p))?);
             }
         }
         Some("GeometryCollection") => {
-            for g in v.get("geometries").and_then(Value::as_array).into_iter().flatten() {
+            for g in v
+                .get("geometries")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 collect(g, out)?;
             }
         }
@@ -47,13 +63,21 @@ fn collect(v: &Value, out: &mut Polygons) -> Result<()> {
 }
 
 fn polygon(coords: Option<&Value>) -> Result<Vec<Vec<(f64, f64)>>> {
-    let rings = coords.and_then(Value::as_array).context("a Polygon without coordinates")?;
+    let rings = coords
+        .and_then(Value::as_array)
+        .context("a Polygon without coordinates")?;
     let mut out = Vec::new();
     for ring in rings {
         let mut pts = Vec::new();
         for p in ring.as_array().context("a ring is not an array")? {
-            let lon = p.get(0).and_then(Value::as_f64).context("a position without longitude")?;
-            let lat = p.get(1).and_then(Value::as_f64).context("a position without latitude")?;
+            let lon = p
+                .get(0)
+                .and_then(Value::as_f64)
+                .context("a position without longitude")?;
+            let lat = p
+                .get(1)
+                .and_then(Value::as_f64)
+                .context("a position without latitude")?;
             patrol_core::model::LatLon::new(lat, lon)?;
             pts.push((lon, lat));
         }

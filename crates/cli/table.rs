@@ -9,7 +9,10 @@ pub struct Table {
 
 impl Table {
     pub fn new(header: &[&str]) -> Self {
-        Table { header: header.iter().map(|s| (*s).to_owned()).collect(), rows: Vec::new() }
+        Table {
+            header: header.iter().map(|s| (*s).to_owned()).collect(),
+            rows: Vec::new(),
+        }
     }
 
     pub fn row(&mut self, cells: Vec<String>) {
@@ -27,7 +30,10 @@ impl Table {
         let numeric: Vec<bool> = (0..n)
             .map(|i| {
                 !self.rows.is_empty()
-                    && self.rows.iter().all(|r| r.get(i).is_none_or(|c| c.is_empty() || c == "-" || c.parse::<f64>().is_ok()))
+                    && self.rows.iter().all(|r| {
+                        r.get(i)
+                            .is_none_or(|c| c.is_empty() || c == "-" || c.parse::<f64>().is_ok())
+                    })
             })
             .collect();
         let line = |cells: &[String]| {

@@ -12,11 +12,18 @@ pub fn run(store: &Store, json: bool) -> Result<Outcome> {
     } else {
         let mut t = Table::new(&["check", "result", "detail"]);
         for f in &findings {
-            t.row(vec![f.check.clone(), format!("{:?}", f.severity).to_lowercase(), f.detail.clone()]);
+            t.row(vec![
+                f.check.clone(),
+                format!("{:?}", f.severity).to_lowercase(),
+                f.detail.clone(),
+            ]);
         }
         super::out(&t.render())?;
     }
-    let problems = findings.iter().filter(|f| f.severity == Severity::Problem).count();
+    let problems = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Problem)
+        .count();
     if problems > 0 {
         eprintln!("{problems} problem(s) found");
         return Ok(Outcome::Partial);

@@ -14,16 +14,66 @@ use crate::args::DemoArgs;
 
 /// (outpost, team, file name, content): the files of data/samples.
 const SAMPLES: &[(&str, &str, &str, &str)] = &[
-    ("outpost-a", "Alpha", "2025-10-06-alpha-foot.gpx", include_str!("../../../data/samples/outpost-a/2025-10-06-alpha-foot.gpx")),
-    ("outpost-a", "Alpha", "2025-11-12-alpha-foot.gpx", include_str!("../../../data/samples/outpost-a/2025-11-12-alpha-foot.gpx")),
-    ("outpost-a", "Alpha", "2026-01-20-alpha-foot.gpx", include_str!("../../../data/samples/outpost-a/2026-01-20-alpha-foot.gpx")),
-    ("outpost-a", "Alpha", "2026-10-01-alpha-foot.gpx", include_str!("../../../data/samples/outpost-a/2026-10-01-alpha-foot.gpx")),
-    ("outpost-a", "Alpha", "2026-10-17-alpha-foot.gpx", include_str!("../../../data/samples/outpost-a/2026-10-17-alpha-foot.gpx")),
-    ("outpost-a", "Alpha", "2026-10-31-alpha-foot.gpx", include_str!("../../../data/samples/outpost-a/2026-10-31-alpha-foot.gpx")),
-    ("outpost-b", "Bravo", "2025-12-03-bravo-vehicle.gpx", include_str!("../../../data/samples/outpost-b/2025-12-03-bravo-vehicle.gpx")),
-    ("outpost-b", "Bravo", "2026-02-14-bravo-boat.gpx", include_str!("../../../data/samples/outpost-b/2026-02-14-bravo-boat.gpx")),
-    ("outpost-b", "Bravo", "2026-03-09-bravo-foot.gpx", include_str!("../../../data/samples/outpost-b/2026-03-09-bravo-foot.gpx")),
-    ("outpost-b", "Bravo", "2026-10-08-bravo-vehicle.gpx", include_str!("../../../data/samples/outpost-b/2026-10-08-bravo-vehicle.gpx")),
+    (
+        "outpost-a",
+        "Alpha",
+        "2025-10-06-alpha-foot.gpx",
+        include_str!("../../../data/samples/outpost-a/2025-10-06-alpha-foot.gpx"),
+    ),
+    (
+        "outpost-a",
+        "Alpha",
+        "2025-11-12-alpha-foot.gpx",
+        include_str!("../../../data/samples/outpost-a/2025-11-12-alpha-foot.gpx"),
+    ),
+    (
+        "outpost-a",
+        "Alpha",
+        "2026-01-20-alpha-foot.gpx",
+        include_str!("../../../data/samples/outpost-a/2026-01-20-alpha-foot.gpx"),
+    ),
+    (
+        "outpost-a",
+        "Alpha",
+        "2026-10-01-alpha-foot.gpx",
+        include_str!("../../../data/samples/outpost-a/2026-10-01-alpha-foot.gpx"),
+    ),
+    (
+        "outpost-a",
+        "Alpha",
+        "2026-10-17-alpha-foot.gpx",
+        include_str!("../../../data/samples/outpost-a/2026-10-17-alpha-foot.gpx"),
+    ),
+    (
+        "outpost-a",
+        "Alpha",
+        "2026-10-31-alpha-foot.gpx",
+        include_str!("../../../data/samples/outpost-a/2026-10-31-alpha-foot.gpx"),
+    ),
+    (
+        "outpost-b",
+        "Bravo",
+        "2025-12-03-bravo-vehicle.gpx",
+        include_str!("../../../data/samples/outpost-b/2025-12-03-bravo-vehicle.gpx"),
+    ),
+    (
+        "outpost-b",
+        "Bravo",
+        "2026-02-14-bravo-boat.gpx",
+        include_str!("../../../data/samples/outpost-b/2026-02-14-bravo-boat.gpx"),
+    ),
+    (
+        "outpost-b",
+        "Bravo",
+        "2026-03-09-bravo-foot.gpx",
+        include_str!("../../../data/samples/outpost-b/2026-03-09-bravo-foot.gpx"),
+    ),
+    (
+        "outpost-b",
+        "Bravo",
+        "2026-10-08-bravo-vehicle.gpx",
+        include_str!("../../../data/samples/outpost-b/2026-10-08-bravo-vehicle.gpx"),
+    ),
 ];
 
 pub const BOUNDARY: &str = include_str!("../../../data/samples/thap-lan-boundary.geojson");
@@ -73,15 +123,26 @@ pub fn run(a: &DemoArgs, quiet: bool) -> Result<Outcome> {
             objective: Some(format!("routine patrol from {outpost}")),
         };
         let r = store.import_gpx(path, &opts, &mut |_| {})?;
-        anyhow::ensure!(r.status == Status::Imported, "{}: {:?}", path.display(), r.status);
+        anyhow::ensure!(
+            r.status == Status::Imported,
+            "{}: {:?}",
+            path.display(),
+            r.status
+        );
         if !quiet {
-            eprintln!("imported {} ({:.2} km, {} observations)", path.display(), r.length_m / 1000.0, r.observations);
+            eprintln!(
+                "imported {} ({:.2} km, {} observations)",
+                path.display(),
+                r.length_m / 1000.0,
+                r.observations
+            );
         }
     }
     store.set_boundary(&crate::geojson::read_boundary(&boundary_path)?)?;
     let patrols = super::patrols::month_range("2026-10")?;
     let list = store.patrols(Some(patrols))?;
-    let mut t = crate::table::Table::new(&["patrol", "team", "transport", "first day", "km", "threats"]);
+    let mut t =
+        crate::table::Table::new(&["patrol", "team", "transport", "first day", "km", "threats"]);
     for p in &list {
         t.row(vec![
             p.patrol_id.clone(),
@@ -92,7 +153,10 @@ pub fn run(a: &DemoArgs, quiet: bool) -> Result<Outcome> {
             p.threats.to_string(),
         ]);
     }
-    super::out(&format!("Patrols in October 2026 at Thap Lan:\n{}", t.render()))?;
+    super::out(&format!(
+        "Patrols in October 2026 at Thap Lan:\n{}",
+        t.render()
+    ))?;
     let html = super::report::demo_report(&store, dir)?;
     eprintln!("database: {}\nreport:   {}", db.display(), html.display());
     Ok(Outcome::Done)

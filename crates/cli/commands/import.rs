@@ -17,11 +17,17 @@ pub fn run(store: &mut Store, a: &ImportArgs, quiet: bool) -> Result<Outcome> {
         team: a.team.trim().to_owned(),
         transport,
         members: a.members,
-        member_names: a.member_names.iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect(),
+        member_names: a
+            .member_names
+            .iter()
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect(),
         leader: a.leader.clone(),
         objective: a.objective.clone(),
     };
-    let bar = ProgressBar::with_draw_target(Some(a.files.len() as u64), ProgressDrawTarget::stderr());
+    let bar =
+        ProgressBar::with_draw_target(Some(a.files.len() as u64), ProgressDrawTarget::stderr());
     if quiet {
         bar.set_draw_target(ProgressDrawTarget::hidden());
     }
@@ -33,7 +39,9 @@ pub fn run(store: &mut Store, a: &ImportArgs, quiet: bool) -> Result<Outcome> {
     for file in &a.files {
         bar.set_message(format!("{}", file.display()));
         let report = store
-            .import_gpx(file, &opts, &mut |points| bar.set_message(format!("{}: {points} points", file.display())))
+            .import_gpx(file, &opts, &mut |points| {
+                bar.set_message(format!("{}: {points} points", file.display()));
+            })
             .unwrap_or_else(|e| ImportReport::failed(file, &e));
         bar.inc(1);
         if !a.json {
@@ -52,7 +60,16 @@ pub fn run(store: &mut Store, a: &ImportArgs, quiet: bool) -> Result<Outcome> {
     if a.json {
         super::json(&reports)?;
     } else {
-        let mut t = Table::new(&["file", "status", "patrol", "points", "segments", "km", "observations", "first time"]);
+        let mut t = Table::new(&[
+            "file",
+            "status",
+            "patrol",
+            "points",
+            "segments",
+            "km",
+            "observations",
+            "first time",
+        ]);
         for r in &reports {
             t.row(vec![
                 r.file.clone(),
@@ -67,6 +84,13 @@ pub fn run(store: &mut Store, a: &ImportArgs, quiet: bool) -> Result<Outcome> {
         }
         super::out(&t.render())?;
     }
-    let failed = reports.iter().filter(|r| r.status == Status::Failed).count();
-    Ok(if failed > 0 { Outcome::Partial } else { Outcome::Done })
+    let failed = reports
+        .iter()
+        .filter(|r| r.status == Status::Failed)
+        .count();
+    Ok(if failed > 0 {
+        Outcome::Partial
+    } else {
+        Outcome::Done
+    })
 }

@@ -24,11 +24,20 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Observe(a) => observe::run(&mut open(db)?, &a),
         Command::Check(a) => check::run(&open(db)?, a.json),
         Command::Report(a) => report::run(&open(db)?, &a),
-        Command::Site { command: SiteCommand::Boundary { command: BoundaryCommand::Set { file } } } => {
+        Command::Site {
+            command:
+                SiteCommand::Boundary {
+                    command: BoundaryCommand::Set { file },
+                },
+        } => {
             let polygons = crate::geojson::read_boundary(&file)?;
             let mut store = open(db)?;
             store.set_boundary(&polygons)?;
-            eprintln!("boundary of {} set: {} polygon(s)", store.site().name, polygons.len());
+            eprintln!(
+                "boundary of {} set: {} polygon(s)",
+                store.site().name,
+                polygons.len()
+            );
             Ok(Outcome::Done)
         }
         Command::Demo(a) => demo::run(&a, cli.quiet),
@@ -36,7 +45,8 @@ pub fn run(cli: Cli) -> Result<Outcome> {
 }
 
 fn open(db: &std::path::Path) -> Result<Store> {
-    Store::open(db).with_context(|| "cannot open the database (give --db or set PATROL_DB)".to_string())
+    Store::open(db)
+        .with_context(|| "cannot open the database (give --db or set PATROL_DB)".to_string())
 }
 
 /// Print to stdout; a closed pipe surfaces as an io::Error that main treats as success.

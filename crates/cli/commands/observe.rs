@@ -12,7 +12,11 @@ pub fn run(store: &mut Store, a: &ObserveArgs) -> Result<Outcome> {
     let model = store.data_model()?;
     let Some(category) = model.match_text(&a.category).map(str::to_owned) else {
         let keys: Vec<&str> = model.categories.iter().map(|c| c.key.as_str()).collect();
-        bail!("'{}' is no category of this database's data model ({})", a.category, keys.join(", "));
+        bail!(
+            "'{}' is no category of this database's data model ({})",
+            a.category,
+            keys.join(", ")
+        );
     };
     let time = match &a.time {
         None => None,
@@ -21,7 +25,9 @@ pub fn run(store: &mut Store, a: &ObserveArgs) -> Result<Outcome> {
     let patrol = store.resolve_patrol(&a.patrol)?;
     let id = store.add_observation(&patrol, &category, at, time, a.note.clone())?;
     if a.json {
-        super::json(&serde_json::json!({ "observation_id": id, "patrol_id": patrol, "category": category }))?;
+        super::json(
+            &serde_json::json!({ "observation_id": id, "patrol_id": patrol, "category": category }),
+        )?;
     } else {
         super::out(&format!("{id}\n"))?;
         eprintln!("recorded {category} on patrol {patrol}");

@@ -30,7 +30,19 @@ pub fn list(store: &Store, a: &PatrolsArgs) -> Result<Outcome> {
         super::json(&patrols)?;
         return Ok(Outcome::Done);
     }
-    let mut t = Table::new(&["patrol", "team", "transport", "members", "first day", "last day", "km", "hours", "obs", "threats", "file"]);
+    let mut t = Table::new(&[
+        "patrol",
+        "team",
+        "transport",
+        "members",
+        "first day",
+        "last day",
+        "km",
+        "hours",
+        "obs",
+        "threats",
+        "file",
+    ]);
     for p in &patrols {
         t.row(vec![
             p.patrol_id.clone(),
@@ -73,18 +85,31 @@ pub fn show(store: &Store, a: &ShowArgs) -> Result<Outcome> {
         s.track_points,
         d.segments,
         d.versions,
-        if s.conflict { "  (conflicting edits: see `patrol conflicts`)" } else { "" },
+        if s.conflict {
+            "  (conflicting edits: see `patrol conflicts`)"
+        } else {
+            ""
+        },
     );
     let mut legs = Table::new(&["leg", "transport", "members", "names"]);
     for l in &d.legs {
-        legs.row(vec![l.leg_id.clone(), l.transport.clone(), l.members.to_string(), l.member_names.join(", ")]);
+        legs.row(vec![
+            l.leg_id.clone(),
+            l.transport.clone(),
+            l.members.to_string(),
+            l.member_names.join(", "),
+        ]);
     }
     text.push_str(&legs.render());
     text.push('\n');
     let mut days = Table::new(&["date", "km", "hours", "active hours", "points"]);
     for day in &d.days {
         days.row(vec![
-            if day.date.is_empty() { "(undated)".into() } else { day.date.clone() },
+            if day.date.is_empty() {
+                "(undated)".into()
+            } else {
+                day.date.clone()
+            },
             format!("{:.3}", day.km),
             format!("{:.2}", day.hours),
             format!("{:.2}", day.active_hours),
@@ -93,7 +118,16 @@ pub fn show(store: &Store, a: &ShowArgs) -> Result<Outcome> {
     }
     text.push_str(&days.render());
     text.push('\n');
-    let mut obs = Table::new(&["observation", "category", "threat", "time", "lat", "lon", "name", "note"]);
+    let mut obs = Table::new(&[
+        "observation",
+        "category",
+        "threat",
+        "time",
+        "lat",
+        "lon",
+        "name",
+        "note",
+    ]);
     for o in &d.observations {
         obs.row(vec![
             o.observation_id.clone(),

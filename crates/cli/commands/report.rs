@@ -1,21 +1,232 @@
+//! `patrol report`: load the facts for the period (and baseline, and trend),
+//! let patrol-core add them up, let patrol-report render them.
+
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::Result;
+use anyhow::{Context, Result, bail};
+use chrono::NaiveDate;
 use clap::Args;
+use geo::{LineString, MultiPolygon, Polygon};
+use patrol_core::grid::CoverageInput;
+use patrol_core::metrics::{Period, ReportInput, SiteInfo, build_report, months_ending};
+use patrol_core::{Site, SiteId};
+use patrol_report::Format;
 use patrol_store::Store;
+use patrol_store::query::sites;
 
+use super::patrols::month_range;
 use crate::Outcome;
 
 #[derive(Args, Debug)]
 pub struct ReportArgs {
-    #[arg(long)]
+    /// A local calendar month, YYYY-MM.
+    #[arg(long, conflicts_with_all = ["from", "to"])]
     pub month: Option<String>,
+    /// First local date of the period (YYYY-MM-DD), with --to.
+    #[arg(long, requires = "to")]
+    pub from: Option<String>,
+    /// Last local date of the period (inclusive).
+    #[arg(long, requires = "from")]
+    pub to: Option<String>,
+    /// A baseline period to compare threats per km with: FROM..TO, as months (2025-10..2026-03) or dates.
+    #[arg(long)]
+    pub baseline: Option<String>,
+    /// A month-by-month trend of the N months up to the period's end.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=120))]
+    pub months: Option<u32>,
+    /// Only this site (name or id); all sites otherwise.
+    #[arg(long)]
+    pub site: Option<String>,
+    /// Coverage grid cell side in metres (with a site boundary).
+    #[arg(long, default_value_t = 1000.0)]
+    pub grid_m: f64,
+    /// text, json, csv or html.
+    #[arg(long, default_value = "text")]
+    pub format: String,
+    /// Write to this file instead of stdout.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// With csv: one CSV file per table in this folder.
+    #[arg(long)]
+    pub out_dir: Option<PathBuf>,
 }
 
-pub fn run(_store: &Store, _a: &ReportArgs) -> Result<Outcome> {
-    anyhow::bail!("not yet")
+fn date(s: &str) -> Result<NaiveDate> {
+    s.parse()
+        .with_context(|| format!("'{s}' is not a date (YYYY-MM-DD)"))
 }
 
-pub fn demo_report(_store: &Store, dir: &Path) -> Result<PathBuf> {
-    Ok(dir.join("report.html"))
+/// "2025-10..2026-03" (months) or "2025-10-01..2026-03-31" (dates).
+pub fn parse_range(s: &str) -> Result<Period> {
+    let (a, b) = s
+        .split_once("..")
+        .with_context(|| format!("'{s}' is not FROM..TO"))?;
+    let from = if a.len() == 7 {
+        month_range(a)?.0
+    } else {
+        date(a)?
+    };
+    let to = if b.len() == 7 {
+        month_range(b)?.1
+    } else {
+        date(b)?
+    };
+    if from > to {
+        bail!("'{s}': the range ends before it starts");
+    }
+    Ok(Period { from, to })
+}
+
+fn period(a: &ReportArgs) -> Result<Period> {
+    match (&a.month, &a.from, &a.to) {
+        (Some(m), _, _) => {
+            let (from, to) = month_range(m)?;
+            Ok(Period { from, to })
+        }
+        (None, Some(f), Some(t)) => parse_range(&format!("{f}..{t}")),
+        _ => bail!("give the period: --month YYYY-MM, or --from and --to"),
+    }
+}
+
+fn pick_site(all: &[Site], wanted: &str) -> Result<SiteId> {
+    all.iter()
+        .find(|s| {
+            s.name.eq_ignore_ascii_case(wanted)
+                || s.id.to_string().starts_with(&wanted.to_lowercase())
+        })
+        .map(|s| s.id)
+        .with_context(|| {
+            let names: Vec<&str> = all.iter().map(|s| s.name.as_str()).collect();
+            format!("no site '{wanted}' in this database ({})", names.join(", "))
+        })
+}
+
+fn to_multipolygon(polygons: &[Vec<Vec<(f64, f64)>>]) -> MultiPolygon<f64> {
+    MultiPolygon(
+        polygons
+            .iter()
+            .filter(|rings| !rings.is_empty())
+            .map(|rings| {
+                let mut it = rings.iter().map(|r| LineString::from(r.clone()));
+                let exterior = it.next().expect("a ring");
+                Polygon::new(exterior, it.collect())
+            })
+            .collect(),
+    )
+}
+
+/// Everything the report needs, from the database.
+pub fn input(
+    store: &Store,
+    period: Period,
+    baseline: Option<Period>,
+    months: Option<u32>,
+    site: Option<SiteId>,
+    grid_m: f64,
+) -> Result<ReportInput> {
+    let all_sites = sites(store.conn())?;
+    let mut from = period.from;
+    let mut to = period.to;
+    if let Some(b) = baseline {
+        from = from.min(b.from);
+        to = to.max(b.to);
+    }
+    if let Some(first) = months.and_then(|n| months_ending(period.to, n).first().copied()) {
+        from = from.min(first.from);
+    }
+    let days = store.leg_days(from, to, site)?;
+    let observations = store.observation_facts(site)?;
+    let mut boundary = Vec::new();
+    for s in all_sites
+        .iter()
+        .filter(|s| site.is_none_or(|id| id == s.id))
+    {
+        if let Some(b) = store.boundary(s.id)? {
+            boundary.extend(b);
+        }
+    }
+    let lines = store.track_lines(period.from, period.to, site)?;
+    let sites: BTreeMap<SiteId, SiteInfo> = all_sites
+        .into_iter()
+        .filter(|s| site.is_none_or(|id| id == s.id))
+        .map(|s| {
+            (
+                s.id,
+                SiteInfo {
+                    name: s.name,
+                    timezone: s.timezone,
+                },
+            )
+        })
+        .collect();
+    Ok(ReportInput {
+        period,
+        baseline,
+        months,
+        sites,
+        days,
+        observations,
+        undated_km: store.undated_km(site)?,
+        coverage: Some(CoverageInput {
+            boundary: to_multipolygon(&boundary),
+            cell_m: grid_m,
+            lines,
+        }),
+    })
+}
+
+pub fn run(store: &Store, a: &ReportArgs) -> Result<Outcome> {
+    let format: Format = a.format.parse()?;
+    if !(a.grid_m.is_finite() && a.grid_m >= 10.0) {
+        bail!("--grid-m must be at least 10 metres");
+    }
+    let period = period(a)?;
+    let baseline = a.baseline.as_deref().map(parse_range).transpose()?;
+    let site = a
+        .site
+        .as_deref()
+        .map(|s| pick_site(&sites(store.conn())?, s))
+        .transpose()?;
+    let report = build_report(&input(store, period, baseline, a.months, site, a.grid_m)?);
+    if let Some(dir) = &a.out_dir {
+        std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
+        for (name, text) in patrol_report::render_csv_tables(&report) {
+            let path = dir.join(name);
+            std::fs::write(&path, text).with_context(|| path.display().to_string())?;
+            eprintln!("wrote {}", path.display());
+        }
+        return Ok(Outcome::Done);
+    }
+    let text = patrol_report::render(&report, format);
+    match &a.out {
+        Some(path) => {
+            write_atomically(path, &text)?;
+            eprintln!("wrote {}", path.display());
+        }
+        None => super::out(&text)?,
+    }
+    Ok(Outcome::Done)
+}
+
+fn write_atomically(path: &Path, text: &str) -> Result<()> {
+    let tmp = path.with_extension("tmp-patrol");
+    std::fs::write(&tmp, text).with_context(|| tmp.display().to_string())?;
+    std::fs::rename(&tmp, path).with_context(|| path.display().to_string())?;
+    Ok(())
+}
+
+/// The demo's report: October 2026 against the baseline, with a six-month trend.
+pub fn demo_report(store: &Store, dir: &Path) -> Result<PathBuf> {
+    let (from, to) = month_range("2026-10")?;
+    let period = Period { from, to };
+    let baseline = Some(parse_range("2025-10..2026-03")?);
+    let report = build_report(&input(store, period, baseline, Some(13), None, 1000.0)?);
+    let path = dir.join("report.html");
+    write_atomically(&path, &patrol_report::render(&report, Format::Html))?;
+    super::out(&format!(
+        "\n{}",
+        patrol_report::render(&report, Format::Text)
+    ))?;
+    Ok(path)
 }

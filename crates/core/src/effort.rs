@@ -144,7 +144,7 @@ impl DayAccumulator {
             // belongs to that point's date, like the points before it.
             let pair_slot = match prev.slot {
                 Slot::Pending => slot,
-                s => s,
+                s @ Slot::Date(_) => s,
             };
             let totals = self.totals(pair_slot);
             totals.length_m += length;
@@ -182,6 +182,7 @@ impl DayAccumulator {
 }
 
 #[cfg(test)]
+#[allow(clippy::float_cmp, clippy::unnecessary_wraps)] // exact sums of exact inputs
 mod tests {
     use super::*;
     use crate::time::{from_utc, parse_zone};

@@ -1,4 +1,4 @@
-//! Distances on the WGS84 ellipsoid (GeographicLib, through geo's `Geodesic`).
+//! Distances on the WGS84 ellipsoid (`GeographicLib`, through geo's `Geodesic`).
 //! Never Haversine: it is 0.1-0.3 % off per patrol.
 
 use geo::{Distance, Geodesic, Point};
@@ -14,6 +14,7 @@ pub fn line_length_m(points: &[(f64, f64)]) -> f64 {
 }
 
 #[cfg(test)]
+#[allow(clippy::float_cmp, clippy::unnecessary_wraps)] // exact sums of exact inputs
 mod tests {
     use super::*;
 

@@ -1,4 +1,4 @@
-//! Identities: every record has a UUIDv7 (time-ordered) identity.
+//! Identities: every record has a `UUIDv7` (time-ordered) identity.
 
 use std::fmt;
 use std::str::FromStr;

@@ -1,7 +1,7 @@
 //! patrol-core: the domain of patrol, as types and arithmetic. No I/O, no SQL.
 //!
 //! Units and axes follow geo: `x` = longitude, `y` = latitude, WGS84 degrees;
-//! lengths in metres, measured on the ellipsoid (GeographicLib geodesics);
+//! lengths in metres, measured on the ellipsoid (`GeographicLib` geodesics);
 //! times in microseconds since the Unix epoch, UTC.
 //!
 //! ```

@@ -200,7 +200,8 @@ fn deep_nesting_is_rejected_without_recursion() {
     assert_eq!(s.waypoints[0].name.as_deref(), Some("seen"));
 }
 
-/// About 50 MB on one line: ~700,000 points, streamed from a temporary file.
+/// About 50 MB on one line, streamed from a temporary file: ~100,000 points
+/// (10 MB) and a waypoint whose `<desc>` alone is 40 MB of text.
 #[test]
 fn fifty_megabytes_on_one_line() {
     let dir = tempfile::tempdir().unwrap();
@@ -208,7 +209,7 @@ fn fifty_megabytes_on_one_line() {
     let mut doc = String::with_capacity(51_000_000);
     doc.push_str(r#"<?xml version="1.0"?><gpx version="1.1" creator="t"><trk><trkseg>"#);
     let mut n = 0u64;
-    while doc.len() < 50_000_000 {
+    while doc.len() < 10_000_000 {
         let _ = write!(
             doc,
             r#"<trkpt lat="{}.{:06}" lon="{}.{:06}"><ele>{}</ele><time>2020-01-01T00:00:00Z</time></trkpt>"#,
@@ -221,14 +222,22 @@ fn fifty_megabytes_on_one_line() {
         n += 1;
     }
     doc.push_str("</trkseg></trk>");
-    doc.push_str(r#"<wpt lat="1" lon="2"><name>end</name></wpt>"#);
-    doc.push_str("</gpx>");
+    let desc_len = 40_000_000;
+    doc.push_str(r#"<wpt lat="1" lon="2"><name>end</name><desc>"#);
+    doc.push_str(&"abc&amp;".repeat(2));
+    doc.push_str(&"abcdefgh".repeat(desc_len / 8 - 2));
+    doc.push_str("</desc></wpt></gpx>");
+    assert!(doc.len() > 50_000_000 && !doc.contains('\n'));
     std::fs::write(&path, &doc).unwrap();
     let s = summarize_path(&path).unwrap();
     assert_eq!(s.points.len() as u64, n);
-    assert_eq!(s.waypoints[0].line, 1);
     let last = s.points.last().unwrap();
     assert_eq!(last.ele, Some(((n - 1) % 3000) as f64));
+    let w = &s.waypoints[0];
+    assert_eq!((w.line, w.name.as_deref()), (1, Some("end")));
+    let desc = w.desc.as_deref().unwrap();
+    assert_eq!(desc.len(), desc_len - 8);
+    assert!(desc.starts_with("abc&abc&"));
 
     // An error at the very end of that line is on line 1.
     doc.truncate(doc.len() - "</gpx>".len());

@@ -220,8 +220,11 @@ fn trend_chart(months: &[(String, Option<f64>)], baseline: Option<f64>) -> Strin
         "<svg xmlns=\"{SVG_NS}\" viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\" role=\"img\" aria-label=\"{title}\"><title>{title}</title>\
          <text x=\"0\" y=\"15\" style=\"font-weight:600;font-size:13px\">{title}</text>"
     );
-    for k in 0..=4 {
-        let v = max * f64::from(k) / 4.0;
+    // 1 and 5 divide in fifths, 2 in quarters: round tick values.
+    let lead = (max / 10f64.powf(max.log10().floor())).round();
+    let divs = if (lead - 2.0).abs() < 0.5 { 4 } else { 5 };
+    for k in 0..=divs {
+        let v = max * f64::from(k) / f64::from(divs);
         let _ = write!(
             s,
             "<line x1=\"{left}\" x2=\"{x2}\" y1=\"{yy:.1}\" y2=\"{yy:.1}\" stroke=\"#ddd\"/>\
@@ -236,9 +239,16 @@ fn trend_chart(months: &[(String, Option<f64>)], baseline: Option<f64>) -> Strin
     for (i, (label, _)) in months.iter().enumerate() {
         let _ = write!(
             s,
-            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"{}\">{}</text>",
             x(i),
             h - bottom + 16.0,
+            if n > 1 && i == 0 {
+                "start"
+            } else if n > 1 && i == n - 1 {
+                "end"
+            } else {
+                "middle"
+            },
             escape(label)
         );
     }

@@ -289,7 +289,8 @@ mod dump {
         if let Ok(dir) = std::env::var("PATROL_DUMP") {
             let r = super::sample::report();
             for f in super::Format::ALL {
-                std::fs::write(format!("{dir}/sample.{}", f.as_str()), super::render(&r, f)).unwrap();
+                std::fs::write(format!("{dir}/sample.{}", f.as_str()), super::render(&r, f))
+                    .unwrap();
             }
         }
     }

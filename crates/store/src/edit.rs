@@ -11,11 +11,21 @@ use crate::records::{self, Kind, VersionMeta};
 use crate::{Result, Store, StoreError};
 
 fn parse<T: std::str::FromStr>(s: &str) -> Result<T> {
-    s.parse().map_err(|_| StoreError::Invalid(format!("bad id '{s}' in the database")))
+    s.parse()
+        .map_err(|_| StoreError::Invalid(format!("bad id '{s}' in the database")))
 }
 
 fn patrol_row(r: &Row<'_>) -> rusqlite::Result<[Option<String>; 8]> {
-    Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?])
+    Ok([
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+    ])
 }
 
 /// The content of a patrol version.
@@ -49,7 +59,11 @@ pub fn load_leg(conn: &Connection, version: &str) -> Result<Leg> {
     Ok(Leg {
         id: parse(&id)?,
         patrol: parse(&patrol)?,
-        transport: transport.parse().map_err(|e: patrol_core::model::UnknownTransport| StoreError::Invalid(e.to_string()))?,
+        transport: transport
+            .parse()
+            .map_err(|e: patrol_core::model::UnknownTransport| {
+                StoreError::Invalid(e.to_string())
+            })?,
         members,
         member_names: serde_json::from_str(&names).unwrap_or_default(),
     })
@@ -57,21 +71,31 @@ pub fn load_leg(conn: &Connection, version: &str) -> Result<Leg> {
 
 /// The content of an observation version.
 pub fn load_observation(conn: &Connection, version: &str) -> Result<Observation> {
-    let row: (String, String, String, Option<i64>, f64, f64, Option<String>, Option<String>) = conn.query_row(
+    let (ids, obs) = conn.query_row(
         "SELECT observation_id, patrol_id, category, time_us, lon, lat, raw_name, note
          FROM observation_versions WHERE version_id = ?1",
         [version],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?)),
+        |r| {
+            let ids: (String, String) = (r.get(0)?, r.get(1)?);
+            Ok((
+                ids,
+                Observation {
+                    id: ObservationId::default(),
+                    patrol: patrol_core::PatrolId::default(),
+                    category: r.get(2)?,
+                    time: r.get(3)?,
+                    lon: r.get(4)?,
+                    lat: r.get(5)?,
+                    raw_name: r.get(6)?,
+                    note: r.get(7)?,
+                },
+            ))
+        },
     )?;
     Ok(Observation {
-        id: parse(&row.0)?,
-        patrol: parse(&row.1)?,
-        category: row.2,
-        time: row.3,
-        lon: row.4,
-        lat: row.5,
-        raw_name: row.6,
-        note: row.7,
+        id: parse(&ids.0)?,
+        patrol: parse(&ids.1)?,
+        ..obs
     })
 }
 
@@ -104,11 +128,19 @@ impl Store {
             t = kind.versions_table()
         );
         let mut stmt = self.conn.prepare(&sql)?;
-        let ids = stmt.query_map([&prefix], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+        let ids = stmt
+            .query_map([&prefix], |r| r.get::<_, String>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
         match ids.as_slice() {
             [one] if prefix.len() >= 4 || prefix.len() == one.len() => Ok(one.clone()),
-            [] | [_] => Err(StoreError::NoSuchRecord { kind: kind.name(), id: prefix }),
-            _ => Err(StoreError::Invalid(format!("'{prefix}' matches several {}s; give more of the id", kind.name()))),
+            [] | [_] => Err(StoreError::NoSuchRecord {
+                kind: kind.name(),
+                id: prefix,
+            }),
+            _ => Err(StoreError::Invalid(format!(
+                "'{prefix}' matches several {}s; give more of the id",
+                kind.name()
+            ))),
         }
     }
 
@@ -116,7 +148,10 @@ impl Store {
     fn shown_head(&self, kind: Kind, id: &str) -> Result<records::Head> {
         records::heads(&self.conn, kind, id)?
             .pop()
-            .ok_or_else(|| StoreError::NoSuchRecord { kind: kind.name(), id: id.to_owned() })
+            .ok_or_else(|| StoreError::NoSuchRecord {
+                kind: kind.name(),
+                id: id.to_owned(),
+            })
     }
 
     fn local_meta(&self, parents: Vec<VersionId>, deleted: bool) -> Result<VersionMeta> {
@@ -153,9 +188,15 @@ impl Store {
     }
 
     fn check_category(&self, key: &str) -> Result<()> {
-        let known: Option<i64> =
-            self.conn.query_row("SELECT 1 FROM categories WHERE key = ?1", [key], |r| r.get(0)).optional()?;
-        known.map(|_| ()).ok_or_else(|| StoreError::Invalid(format!("no category '{key}' in the data model")))
+        let known: Option<i64> = self
+            .conn
+            .query_row("SELECT 1 FROM categories WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        known
+            .map(|_| ())
+            .ok_or_else(|| StoreError::Invalid(format!("no category '{key}' in the data model")))
     }
 
     /// Edit an observation: a new version after the shown head.
@@ -239,11 +280,14 @@ impl Store {
         let id = self.resolve_record(kind, id)?;
         let head = self.shown_head(kind, &id)?;
         if head.deleted {
-            return Err(StoreError::Invalid(format!("{} {id} is already deleted", kind.name())));
+            return Err(StoreError::Invalid(format!(
+                "{} {id} is already deleted",
+                kind.name()
+            )));
         }
         let tx = self.conn.unchecked_transaction()?;
         let meta = self.local_meta(vec![parse(&head.version_id)?], true)?;
-        self.copy_version(&tx, kind, &head.version_id, &meta)?;
+        Self::copy_version(&tx, kind, &head.version_id, &meta)?;
         tx.commit()?;
         Ok(meta.version_id.to_string())
     }
@@ -256,21 +300,28 @@ impl Store {
         let keep = heads
             .iter()
             .find(|h| h.version_id.starts_with(keep.trim()))
-            .ok_or_else(|| StoreError::Invalid(format!("{keep} is not a head of {} {id}", kind.name())))?
+            .ok_or_else(|| {
+                StoreError::Invalid(format!("{keep} is not a head of {} {id}", kind.name()))
+            })?
             .clone();
-        let parents = heads.iter().map(|h| parse(&h.version_id)).collect::<Result<Vec<VersionId>>>()?;
+        let parents = heads
+            .iter()
+            .map(|h| parse(&h.version_id))
+            .collect::<Result<Vec<VersionId>>>()?;
         let tx = self.conn.unchecked_transaction()?;
         let meta = self.local_meta(parents, keep.deleted)?;
-        self.copy_version(&tx, kind, &keep.version_id, &meta)?;
+        Self::copy_version(&tx, kind, &keep.version_id, &meta)?;
         tx.commit()?;
         Ok(meta.version_id.to_string())
     }
 
-    fn copy_version(&self, conn: &Connection, kind: Kind, from: &str, meta: &VersionMeta) -> Result<()> {
+    fn copy_version(conn: &Connection, kind: Kind, from: &str, meta: &VersionMeta) -> Result<()> {
         match kind {
             Kind::Patrol => records::insert_patrol(conn, meta, &load_patrol(conn, from)?),
             Kind::Leg => records::insert_leg(conn, meta, &load_leg(conn, from)?),
-            Kind::Observation => records::insert_observation(conn, meta, &load_observation(conn, from)?),
+            Kind::Observation => {
+                records::insert_observation(conn, meta, &load_observation(conn, from)?)
+            }
         }
     }
 }

@@ -7,6 +7,9 @@
 /// The srs_id of WGS 84 geographic coordinates.
 pub const WGS84: i32 = 4326;
 
+/// Rings of (lon, lat): the first is the exterior.
+pub type Rings = Vec<Vec<(f64, f64)>>;
+
 const WKB_POINT: u32 = 1;
 const WKB_LINESTRING: u32 = 2;
 const WKB_MULTIPOLYGON: u32 = 6;
@@ -16,7 +19,11 @@ fn header(out: &mut Vec<u8>, envelope: Option<[f64; 4]>) {
     out.extend_from_slice(b"GP");
     out.push(0); // version 1
     // bit 0: little-endian; bits 1-3: envelope kind (1 = minx, maxx, miny, maxy).
-    out.push(if envelope.is_some() { 0b0000_0011 } else { 0b0000_0001 });
+    out.push(if envelope.is_some() {
+        0b0000_0011
+    } else {
+        0b0000_0001
+    });
     out.extend_from_slice(&WGS84.to_le_bytes());
     if let Some(env) = envelope {
         for v in env {
@@ -26,7 +33,12 @@ fn header(out: &mut Vec<u8>, envelope: Option<[f64; 4]>) {
 }
 
 fn envelope(points: impl Iterator<Item = (f64, f64)>) -> [f64; 4] {
-    let mut env = [f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY];
+    let mut env = [
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+    ];
     for (x, y) in points {
         env[0] = env[0].min(x);
         env[1] = env[1].max(x);
@@ -62,7 +74,7 @@ pub fn line_string(points: &[(f64, f64)]) -> Vec<u8> {
 }
 
 /// A MULTIPOLYGON: polygons, each a list of rings of (lon, lat).
-pub fn multi_polygon(polygons: &[Vec<Vec<(f64, f64)>>]) -> Vec<u8> {
+pub fn multi_polygon(polygons: &[Rings]) -> Vec<u8> {
     let all = polygons.iter().flatten().flatten().copied();
     let mut out = Vec::new();
     header(&mut out, Some(envelope(all)));
@@ -102,10 +114,14 @@ impl Cursor<'_> {
         Ok(s)
     }
     fn u32(&mut self) -> Result<u32, BadBlob> {
-        Ok(u32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes")))
+        Ok(u32::from_le_bytes(
+            self.take(4)?.try_into().expect("4 bytes"),
+        ))
     }
     fn f64(&mut self) -> Result<f64, BadBlob> {
-        Ok(f64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes")))
+        Ok(f64::from_le_bytes(
+            self.take(8)?.try_into().expect("8 bytes"),
+        ))
     }
     fn coords(&mut self) -> Result<Vec<(f64, f64)>, BadBlob> {
         let n = self.u32()? as usize;
@@ -140,7 +156,10 @@ fn body(blob: &[u8]) -> Result<Cursor<'_>, BadBlob> {
         4 => 64,
         _ => return Err(BadBlob("bad envelope kind")),
     };
-    Ok(Cursor { bytes: blob, at: 8 + env_len })
+    Ok(Cursor {
+        bytes: blob,
+        at: 8 + env_len,
+    })
 }
 
 /// Read a POINT blob back.
@@ -158,7 +177,7 @@ pub fn read_line_string(blob: &[u8]) -> Result<Vec<(f64, f64)>, BadBlob> {
 }
 
 /// Read a MULTIPOLYGON blob back.
-pub fn read_multi_polygon(blob: &[u8]) -> Result<Vec<Vec<Vec<(f64, f64)>>>, BadBlob> {
+pub fn read_multi_polygon(blob: &[u8]) -> Result<Vec<Rings>, BadBlob> {
     let mut c = body(blob)?;
     c.wkb_head(WKB_MULTIPOLYGON)?;
     let n = c.u32()?;
@@ -176,6 +195,7 @@ pub fn read_multi_polygon(blob: &[u8]) -> Result<Vec<Vec<Vec<(f64, f64)>>>, BadB
 }
 
 #[cfg(test)]
+#[allow(clippy::float_cmp)] // bytes written and read back must be identical
 mod tests {
     use super::*;
 

@@ -105,7 +105,9 @@ pub enum ImportError {
         #[source]
         source: patrol_gpx::Error,
     },
-    #[error("{file}: no track points and no waypoints ({route_points} route points): nothing to import")]
+    #[error(
+        "{file}: no track points and no waypoints ({route_points} route points): nothing to import"
+    )]
     Empty { file: PathBuf, route_points: u64 },
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -200,7 +202,9 @@ impl Writer<'_> {
         }
         let geom = gpkg::line_string(&geom_pts);
         let times: Vec<u8> = p.times.iter().flat_map(|t| t.to_le_bytes()).collect();
-        let ele: Option<Vec<u8>> = p.has_ele.then(|| p.ele.iter().flat_map(|e| e.to_le_bytes()).collect());
+        let ele: Option<Vec<u8>> = p
+            .has_ele
+            .then(|| p.ele.iter().flat_map(|e| e.to_le_bytes()).collect());
         let mut h = blake3::Hasher::new();
         h.update(&geom);
         h.update(&times);
@@ -248,7 +252,10 @@ impl Store {
         progress: &mut dyn FnMut(u64),
     ) -> Result<ImportReport, ImportError> {
         let mut report = ImportReport::new(path);
-        let digest = file_digest(path).map_err(|source| ImportError::Read { file: path.to_owned(), source })?;
+        let digest = file_digest(path).map_err(|source| ImportError::Read {
+            file: path.to_owned(),
+            source,
+        })?;
         let existing: Option<String> = self
             .conn
             .query_row(
@@ -263,9 +270,12 @@ impl Store {
             return Ok(report);
         }
         let model = self.data_model()?;
-        let zone = parse_zone(&self.site.timezone).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let zone =
+            parse_zone(&self.site.timezone).map_err(|e| StoreError::Invalid(e.to_string()))?;
         let (device, site) = (self.device, self.site.id);
-        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let meta = VersionMeta::new_local(&tx, device, site, Vec::new())?;
         let patrol = Patrol {
             id: PatrolId::new(),
@@ -285,10 +295,20 @@ impl Store {
             member_names: opts.member_names.clone(),
         };
         records::insert_patrol(&tx, &meta, &patrol)?;
-        records::insert_leg(&tx, &VersionMeta { version_id: patrol_core::VersionId::new(), ..meta.clone() }, &leg)?;
+        records::insert_leg(
+            &tx,
+            &VersionMeta {
+                version_id: patrol_core::VersionId::new(),
+                ..meta.clone()
+            },
+            &leg,
+        )?;
         report.patrol_id = Some(patrol.id.to_string());
 
-        let gpx_err = |source| ImportError::Gpx { file: path.to_owned(), source };
+        let gpx_err = |source| ImportError::Gpx {
+            file: path.to_owned(),
+            source,
+        };
         let mut reader = Reader::from_path(path).map_err(gpx_err)?;
         let mut writer = Writer {
             conn: &tx,
@@ -298,7 +318,12 @@ impl Store {
             segment_no: -1,
             piece_no: 0,
             piece: Piece::default(),
-            bounds: [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY],
+            bounds: [
+                f64::INFINITY,
+                f64::INFINITY,
+                f64::NEG_INFINITY,
+                f64::NEG_INFINITY,
+            ],
         };
         let mut days = DayAccumulator::new(zone);
         let mut waypoints = Vec::new();
@@ -341,7 +366,7 @@ impl Store {
                         writer.flush()?;
                         writer.piece.clear_keeping_last();
                     }
-                    if report.track_points % 65_536 == 0 {
+                    if report.track_points.is_multiple_of(65_536) {
                         progress(report.track_points);
                     }
                 }
@@ -361,11 +386,15 @@ impl Store {
             }
         }
         progress(report.track_points);
-        report.warnings.extend(reader.warnings().iter().map(ToString::to_string));
+        report
+            .warnings
+            .extend(reader.warnings().iter().map(ToString::to_string));
 
         report.waypoints = waypoints.len() as u64;
         for w in &waypoints {
-            let category = model.classify(w.name.as_deref(), w.sym.as_deref(), w.kind.as_deref()).to_owned();
+            let category = model
+                .classify(w.name.as_deref(), w.sym.as_deref(), w.kind.as_deref())
+                .to_owned();
             let obs = Observation {
                 id: ObservationId::new(),
                 patrol: patrol.id,
@@ -376,7 +405,10 @@ impl Store {
                 raw_name: w.name.clone(),
                 note: w.desc.clone().or_else(|| w.cmt.clone()),
             };
-            let vmeta = VersionMeta { version_id: patrol_core::VersionId::new(), ..meta.clone() };
+            let vmeta = VersionMeta {
+                version_id: patrol_core::VersionId::new(),
+                ..meta.clone()
+            };
             records::insert_observation(&tx, &vmeta, &obs)?;
             report.observations += 1;
         }
@@ -387,7 +419,11 @@ impl Store {
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )?;
         let undated_row = (undated.points > 0).then_some((String::new(), undated));
-        for (date, t) in by_day.into_iter().map(|(d, t)| (d.to_string(), t)).chain(undated_row) {
+        for (date, t) in by_day
+            .into_iter()
+            .map(|(d, t)| (d.to_string(), t))
+            .chain(undated_row)
+        {
             stmt.execute(params![
                 leg.id.to_string(),
                 date,
@@ -407,14 +443,21 @@ impl Store {
             ));
         }
         if implausible > 0 {
-            report.warnings.push(format!("{implausible} track points are dated before 1990: is the GPS clock set?"));
+            report.warnings.push(format!(
+                "{implausible} track points are dated before 1990: is the GPS clock set?"
+            ));
         }
         if future > 0 {
-            report.warnings.push(format!("{future} track points are dated in the future: is the GPS clock set?"));
+            report.warnings.push(format!(
+                "{future} track points are dated in the future: is the GPS clock set?"
+            ));
         }
         if report.track_points == 0 && report.waypoints == 0 {
             // Nothing to record: roll back rather than keep an empty patrol.
-            return Err(ImportError::Empty { file: path.to_owned(), route_points: report.route_points_skipped });
+            return Err(ImportError::Empty {
+                file: path.to_owned(),
+                route_points: report.route_points_skipped,
+            });
         }
         if report.route_points_skipped > 0 {
             report.warnings.push(format!(

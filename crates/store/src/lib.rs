@@ -45,8 +45,14 @@ pub enum StoreError {
     Exists(PathBuf),
     #[error("{path}: not a patrol database: {why}")]
     NotPatrolDb { path: PathBuf, why: String },
-    #[error("{path}: made by a newer patrol (schema {found}, this one knows {known}); upgrade patrol")]
-    NewerSchema { path: PathBuf, found: i64, known: i64 },
+    #[error(
+        "{path}: made by a newer patrol (schema {found}, this one knows {known}); upgrade patrol"
+    )]
+    NewerSchema {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
     #[error("{0}")]
     Invalid(String),
     #[error("no {kind} with id {id}")]
@@ -73,7 +79,9 @@ pub struct Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("path", &self.path).finish_non_exhaustive()
+        f.debug_struct("Store")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 
@@ -100,11 +108,17 @@ impl Store {
         if site_name.trim().is_empty() {
             return Err(StoreError::Invalid("the site needs a name".into()));
         }
-        model.validate().map_err(|e| StoreError::Invalid(e.to_string()))?;
+        model
+            .validate()
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
         let mut conn = Connection::open(path)?;
         configure(&conn)?;
         let device = DeviceId::new();
-        let site = Site { id: SiteId::new(), name: site_name.trim().to_owned(), timezone: timezone.to_owned() };
+        let site = Site {
+            id: SiteId::new(),
+            name: site_name.trim().to_owned(),
+            timezone: timezone.to_owned(),
+        };
         let tx = conn.transaction()?;
         tx.pragma_update(None, "application_id", APPLICATION_ID)?;
         tx.pragma_update(None, "user_version", GPKG_USER_VERSION)?;
@@ -117,7 +131,10 @@ impl Store {
             ("last_export_hlc", "0".to_owned()),
             ("created_at", now.clone()),
         ] {
-            tx.execute("INSERT INTO patrol_meta(key, value) VALUES (?1, ?2)", params![k, v])?;
+            tx.execute(
+                "INSERT INTO patrol_meta(key, value) VALUES (?1, ?2)",
+                params![k, v],
+            )?;
         }
         tx.execute(
             "INSERT INTO devices(device_id, site_id, first_seen) VALUES (?1, ?2, ?3)",
@@ -125,13 +142,23 @@ impl Store {
         )?;
         tx.execute(
             "INSERT INTO sites(site_id, name, timezone, origin_device) VALUES (?1, ?2, ?3, ?4)",
-            params![site.id.to_string(), site.name, site.timezone, device.to_string()],
+            params![
+                site.id.to_string(),
+                site.name,
+                site.timezone,
+                device.to_string()
+            ],
         )?;
         for c in &model.categories {
             insert_category(&tx, c, &device, &site.id)?;
         }
         tx.commit()?;
-        Ok(Store { conn, path: path.to_owned(), device, site })
+        Ok(Store {
+            conn,
+            path: path.to_owned(),
+            device,
+            site,
+        })
     }
 
     /// Open an existing database of ours (upgrading its schema if it is older).
@@ -143,7 +170,10 @@ impl Store {
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
-        let not_ours = |why: String| StoreError::NotPatrolDb { path: path.to_owned(), why };
+        let not_ours = |why: String| StoreError::NotPatrolDb {
+            path: path.to_owned(),
+            why,
+        };
         let app: i32 = conn
             .pragma_query_value(None, "application_id", |r| r.get(0))
             .map_err(|e| not_ours(e.to_string()))?;
@@ -151,9 +181,14 @@ impl Store {
             return Err(not_ours(format!("application_id is {app:#x}, not GPKG")));
         }
         configure(&conn)?;
-        let version = schema::version(&conn).map_err(|_| not_ours("it has no patrol tables".into()))?;
+        let version =
+            schema::version(&conn).map_err(|_| not_ours("it has no patrol tables".into()))?;
         if version > SCHEMA_VERSION {
-            return Err(StoreError::NewerSchema { path: path.to_owned(), found: version, known: SCHEMA_VERSION });
+            return Err(StoreError::NewerSchema {
+                path: path.to_owned(),
+                found: version,
+                known: SCHEMA_VERSION,
+            });
         }
         if version < SCHEMA_VERSION {
             let tx = conn.transaction()?;
@@ -161,16 +196,26 @@ impl Store {
             tx.commit()?;
         }
         let meta = |conn: &Connection, key: &str| -> Result<String> {
-            conn.query_row("SELECT value FROM patrol_meta WHERE key = ?1", [key], |r| r.get(0))
-                .optional()?
-                .ok_or_else(|| not_ours(format!("patrol_meta has no {key}")))
+            conn.query_row("SELECT value FROM patrol_meta WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .optional()?
+            .ok_or_else(|| not_ours(format!("patrol_meta has no {key}")))
         };
         let device: DeviceId = meta(&conn, "device_id")?
             .parse()
             .map_err(|_| not_ours("bad device_id".into()))?;
-        let site_id: SiteId = meta(&conn, "site_id")?.parse().map_err(|_| not_ours("bad site_id".into()))?;
-        let site = query::site(&conn, site_id)?.ok_or_else(|| not_ours("its home site is missing".into()))?;
-        Ok(Store { conn, path: path.to_owned(), device, site })
+        let site_id: SiteId = meta(&conn, "site_id")?
+            .parse()
+            .map_err(|_| not_ours("bad site_id".into()))?;
+        let site = query::site(&conn, site_id)?
+            .ok_or_else(|| not_ours("its home site is missing".into()))?;
+        Ok(Store {
+            conn,
+            path: path.to_owned(),
+            device,
+            site,
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -231,7 +276,10 @@ pub fn next_hlc(conn: &Connection) -> Result<i64> {
         |r| r.get(0),
     )?;
     let next = patrol_core::clock::tick(last, now_ms());
-    conn.execute("UPDATE patrol_meta SET value = ?1 WHERE key = 'hlc'", [next.to_string()])?;
+    conn.execute(
+        "UPDATE patrol_meta SET value = ?1 WHERE key = 'hlc'",
+        [next.to_string()],
+    )?;
     Ok(next)
 }
 

@@ -15,26 +15,44 @@ use crate::{Result, Store, StoreError, gpkg};
 
 pub fn site(conn: &Connection, id: SiteId) -> Result<Option<Site>> {
     Ok(conn
-        .query_row("SELECT name, timezone FROM sites WHERE site_id = ?1", [id.to_string()], |r| {
-            Ok(Site { id, name: r.get(0)?, timezone: r.get(1)? })
-        })
+        .query_row(
+            "SELECT name, timezone FROM sites WHERE site_id = ?1",
+            [id.to_string()],
+            |r| {
+                Ok(Site {
+                    id,
+                    name: r.get(0)?,
+                    timezone: r.get(1)?,
+                })
+            },
+        )
         .optional()?)
 }
 
 pub fn sites(conn: &Connection) -> Result<Vec<Site>> {
-    let mut stmt = conn.prepare("SELECT site_id, name, timezone FROM sites ORDER BY name, site_id")?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?;
+    let mut stmt =
+        conn.prepare("SELECT site_id, name, timezone FROM sites ORDER BY name, site_id")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+        ))
+    })?;
     let mut out = Vec::new();
     for row in rows {
         let (id, name, timezone) = row?;
-        let id = id.parse().map_err(|_| StoreError::Invalid(format!("bad site id {id}")))?;
+        let id = id
+            .parse()
+            .map_err(|_| StoreError::Invalid(format!("bad site id {id}")))?;
         out.push(Site { id, name, timezone });
     }
     Ok(out)
 }
 
 pub fn data_model(conn: &Connection) -> Result<DataModel> {
-    let mut stmt = conn.prepare("SELECT key, label, threat, aliases FROM categories ORDER BY rowid")?;
+    let mut stmt =
+        conn.prepare("SELECT key, label, threat, aliases FROM categories ORDER BY rowid")?;
     let categories = stmt
         .query_map([], |r| {
             let aliases: String = r.get(3)?;
@@ -138,7 +156,9 @@ fn summary_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(PatrolSummary, Option
             site: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
             team: r.get(2)?,
             leader: r.get(3)?,
-            transport: transport.map(|t| t.split(',').map(str::to_owned).collect()).unwrap_or_default(),
+            transport: transport
+                .map(|t| t.split(',').map(str::to_owned).collect())
+                .unwrap_or_default(),
             members: r.get(5)?,
             start: r.get(6)?,
             end: r.get(7)?,
@@ -166,27 +186,44 @@ impl Store {
                AND d.date BETWEEN ?1 AND ?2)
              ORDER BY (SELECT min(start_time) FROM tracks t WHERE t.patrol_id = p.patrol_id), p.patrol_id"
         );
-        let (from, to) = range.map_or((None, None), |(a, b)| (Some(a.to_string()), Some(b.to_string())));
+        let (from, to) = range.map_or((None, None), |(a, b)| {
+            (Some(a.to_string()), Some(b.to_string()))
+        });
         let mut stmt = self.conn.prepare(&sql)?;
         let rows = stmt.query_map(params![from, to], summary_row)?;
-        Ok(rows.map(|r| r.map(|(s, _)| s)).collect::<rusqlite::Result<_>>()?)
+        Ok(rows
+            .map(|r| r.map(|(s, _)| s))
+            .collect::<rusqlite::Result<_>>()?)
     }
 
     /// Find a patrol by its id or an unambiguous prefix of it.
     pub fn resolve_patrol(&self, prefix: &str) -> Result<String> {
         let prefix = prefix.trim().to_lowercase();
-        let mut stmt = self.conn.prepare("SELECT patrol_id FROM patrols WHERE patrol_id LIKE ?1 || '%' LIMIT 2")?;
-        let ids = stmt.query_map([&prefix], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT patrol_id FROM patrols WHERE patrol_id LIKE ?1 || '%' LIMIT 2")?;
+        let ids = stmt
+            .query_map([&prefix], |r| r.get::<_, String>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
         match ids.as_slice() {
             [one] if prefix.len() >= 4 || prefix.len() == one.len() => Ok(one.clone()),
-            [] => Err(StoreError::NoSuchRecord { kind: "patrol", id: prefix }),
-            _ => Err(StoreError::Invalid(format!("'{prefix}' matches several patrols; give more of the id"))),
+            [] => Err(StoreError::NoSuchRecord {
+                kind: "patrol",
+                id: prefix,
+            }),
+            _ => Err(StoreError::Invalid(format!(
+                "'{prefix}' matches several patrols; give more of the id"
+            ))),
         }
     }
 
     pub fn patrol_detail(&self, id: &str) -> Result<PatrolDetail> {
         let id = self.resolve_patrol(id)?;
-        let (summary, objective) = self.conn.query_row(&format!("{SUMMARY_SQL} WHERE p.patrol_id = ?1"), [&id], summary_row)?;
+        let (summary, objective) = self.conn.query_row(
+            &format!("{SUMMARY_SQL} WHERE p.patrol_id = ?1"),
+            [&id],
+            summary_row,
+        )?;
         let mut stmt = self.conn.prepare(
             "SELECT leg_id, transport, members, member_names FROM legs WHERE patrol_id = ?1 ORDER BY leg_id",
         )?;
@@ -248,11 +285,24 @@ impl Store {
             [&id],
             |r| r.get(0),
         )?;
-        Ok(PatrolDetail { summary, objective, legs, days, observations, segments: segments as u64, versions: versions as u64 })
+        Ok(PatrolDetail {
+            summary,
+            objective,
+            legs,
+            days,
+            observations,
+            segments: segments as u64,
+            versions: versions as u64,
+        })
     }
 
     /// Effort per (leg, local date) of live patrols and legs, for dates in [from, to].
-    pub fn leg_days(&self, from: NaiveDate, to: NaiveDate, site: Option<SiteId>) -> Result<Vec<LegDay>> {
+    pub fn leg_days(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        site: Option<SiteId>,
+    ) -> Result<Vec<LegDay>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT d.site_id, d.patrol_id, d.leg_id, p.team, l.transport, l.members, d.date, d.points,
                     d.length_m, d.seconds, d.active_seconds
@@ -260,31 +310,53 @@ impl Store {
              WHERE d.date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR d.site_id = ?3)
              ORDER BY d.date, d.leg_id",
         )?;
-        let rows = stmt.query_map(params![from.to_string(), to.to_string(), site.map(|s| s.to_string())], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, u32>(5)?,
-                r.get::<_, String>(6)?,
-                r.get::<_, i64>(7)?,
-                r.get::<_, f64>(8)?,
-                r.get::<_, f64>(9)?,
-                r.get::<_, f64>(10)?,
-            ))
-        })?;
-        let bad = |what: &str, v: &str| StoreError::Invalid(format!("bad {what} '{v}' in leg_days"));
+        let rows = stmt.query_map(
+            params![
+                from.to_string(),
+                to.to_string(),
+                site.map(|s| s.to_string())
+            ],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, u32>(5)?,
+                    r.get::<_, String>(6)?,
+                    r.get::<_, i64>(7)?,
+                    r.get::<_, f64>(8)?,
+                    r.get::<_, f64>(9)?,
+                    r.get::<_, f64>(10)?,
+                ))
+            },
+        )?;
+        let bad =
+            |what: &str, v: &str| StoreError::Invalid(format!("bad {what} '{v}' in leg_days"));
         let mut out = Vec::new();
         for row in rows {
-            let (site, patrol, leg, team, transport, members, date, points, length_m, seconds, active) = row?;
+            let (
+                site,
+                patrol,
+                leg,
+                team,
+                transport,
+                members,
+                date,
+                points,
+                length_m,
+                seconds,
+                active,
+            ) = row?;
             out.push(LegDay {
                 site: site.parse().map_err(|_| bad("site", &site))?,
                 patrol: patrol.parse().map_err(|_| bad("patrol", &patrol))?,
                 leg: leg.parse().map_err(|_| bad("leg", &leg))?,
                 team,
-                transport: transport.parse::<Transport>().map_err(|_| bad("transport", &transport))?,
+                transport: transport
+                    .parse::<Transport>()
+                    .map_err(|_| bad("transport", &transport))?,
                 members,
                 date: date.parse().map_err(|_| bad("date", &date))?,
                 points: points as u64,
@@ -356,29 +428,87 @@ impl Store {
         Ok(out)
     }
 
-    /// Track lines (lon, lat) of live legs with effort on dates in [from, to].
-    pub fn track_lines(&self, from: NaiveDate, to: NaiveDate, site: Option<SiteId>) -> Result<Vec<Vec<(f64, f64)>>> {
+    /// Track lines (lon, lat) of live legs, cut to the pairs whose first point's
+    /// local date is in [from, to] (the rule `km` follows), so that coverage km
+    /// and the map agree with the report. A point without time carries the time
+    /// before it in its piece; a piece with no time at all is kept whole when
+    /// its leg has effort in the period.
+    pub fn track_lines(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        site: Option<SiteId>,
+    ) -> Result<Vec<Vec<(f64, f64)>>> {
+        let zones: BTreeMap<String, chrono_tz::Tz> = sites(&self.conn)?
+            .into_iter()
+            .filter_map(|s| parse_zone(&s.timezone).ok().map(|z| (s.id.to_string(), z)))
+            .collect();
         let mut stmt = self.conn.prepare_cached(
-            "SELECT t.geom, t.points FROM tracks t JOIN legs l ON l.leg_id = t.leg_id
+            "SELECT t.geom, t.points, t.times, t.site_id FROM tracks t JOIN legs l ON l.leg_id = t.leg_id
              WHERE EXISTS (SELECT 1 FROM leg_days d WHERE d.leg_id = t.leg_id AND d.date BETWEEN ?1 AND ?2)
                AND (?3 IS NULL OR t.site_id = ?3)
              ORDER BY t.leg_id, t.segment_no, t.piece_no",
         )?;
-        let rows = stmt.query_map(params![from.to_string(), to.to_string(), site.map(|s| s.to_string())], |r| {
-            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?))
-        })?;
+        let rows = stmt.query_map(
+            params![
+                from.to_string(),
+                to.to_string(),
+                site.map(|s| s.to_string())
+            ],
+            |r| {
+                Ok((
+                    r.get::<_, Vec<u8>>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, Option<Vec<u8>>>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            },
+        )?;
         let mut out = Vec::new();
         for row in rows {
-            let (blob, points) = row?;
-            let mut line = gpkg::read_line_string(&blob).map_err(|e| StoreError::Invalid(e.to_string()))?;
+            let (blob, points, times, site_id) = row?;
+            let mut line =
+                gpkg::read_line_string(&blob).map_err(|e| StoreError::Invalid(e.to_string()))?;
             line.truncate(points.max(1) as usize);
-            out.push(line);
+            let times: Vec<i64> = times
+                .unwrap_or_default()
+                .chunks_exact(8)
+                .map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes")))
+                .collect();
+            if times.len() != line.len() || times.iter().all(|&t| t == i64::MIN) {
+                out.push(line);
+                continue;
+            }
+            let zone = zones.get(&site_id).copied().unwrap_or(chrono_tz::UTC);
+            let first_known = times
+                .iter()
+                .copied()
+                .find(|&t| t != i64::MIN)
+                .expect("some time");
+            let mut carried = first_known;
+            let mut run: Vec<(f64, f64)> = Vec::new();
+            for i in 0..line.len().saturating_sub(1) {
+                if times[i] != i64::MIN {
+                    carried = times[i];
+                }
+                if (from..=to).contains(&local_date(carried, zone)) {
+                    if run.is_empty() {
+                        run.push(line[i]);
+                    }
+                    run.push(line[i + 1]);
+                } else if !run.is_empty() {
+                    out.push(std::mem::take(&mut run));
+                }
+            }
+            if !run.is_empty() {
+                out.push(run);
+            }
         }
         Ok(out)
     }
 
     /// The boundary in force for a site: polygons of rings of (lon, lat).
-    pub fn boundary(&self, site: SiteId) -> Result<Option<Vec<Vec<Vec<(f64, f64)>>>>> {
+    pub fn boundary(&self, site: SiteId) -> Result<Option<Vec<gpkg::Rings>>> {
         let blob: Option<Vec<u8>> = self
             .conn
             .query_row(
@@ -392,7 +522,7 @@ impl Store {
     }
 
     /// Store a new boundary for this database's site.
-    pub fn set_boundary(&mut self, polygons: &[Vec<Vec<(f64, f64)>>]) -> Result<()> {
+    pub fn set_boundary(&mut self, polygons: &[gpkg::Rings]) -> Result<()> {
         let tx = self.conn.transaction()?;
         let hlc = crate::next_hlc(&tx)?;
         let geom = gpkg::multi_polygon(polygons);
@@ -401,7 +531,12 @@ impl Store {
             params![geom, patrol_core::VersionId::new().to_string(), self.site.id.to_string(), hlc, self.device.to_string()],
         )?;
         let pts = polygons.iter().flatten().flatten();
-        let (mut minx, mut miny, mut maxx, mut maxy) = (f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY);
+        let (mut minx, mut miny, mut maxx, mut maxy) = (
+            f64::INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NEG_INFINITY,
+        );
         for &(x, y) in pts {
             minx = minx.min(x);
             miny = miny.min(y);

@@ -71,7 +71,12 @@ pub struct VersionMeta {
 
 impl VersionMeta {
     /// A new local version: made now on this device, following `parents`.
-    pub fn new_local(conn: &Connection, device: DeviceId, site: SiteId, mut parents: Vec<VersionId>) -> Result<Self> {
+    pub fn new_local(
+        conn: &Connection,
+        device: DeviceId,
+        site: SiteId,
+        mut parents: Vec<VersionId>,
+    ) -> Result<Self> {
         parents.sort();
         Ok(VersionMeta {
             version_id: VersionId::new(),
@@ -191,7 +196,12 @@ pub fn heads(conn: &Connection, kind: Kind, record_id: &str) -> Result<Vec<Head>
             Ok((
                 r.get::<_, String>(0)?,
                 r.get::<_, String>(1)?,
-                Head { hlc: r.get(2)?, device: r.get(3)?, version_id: r.get(0)?, deleted: r.get(4)? },
+                Head {
+                    hlc: r.get(2)?,
+                    device: r.get(3)?,
+                    version_id: r.get(0)?,
+                    deleted: r.get(4)?,
+                },
             ))
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -200,7 +210,11 @@ pub fn heads(conn: &Connection, kind: Kind, record_id: &str) -> Result<Vec<Head>
         let list: Vec<String> = serde_json::from_str(p).unwrap_or_default();
         parents.extend(list);
     }
-    let mut heads: Vec<Head> = rows.into_iter().filter(|(v, _, _)| !parents.contains(v)).map(|(_, _, h)| h).collect();
+    let mut heads: Vec<Head> = rows
+        .into_iter()
+        .filter(|(v, _, _)| !parents.contains(v))
+        .map(|(_, _, h)| h)
+        .collect();
     heads.sort();
     Ok(heads)
 }
@@ -214,7 +228,10 @@ pub fn refresh(conn: &Connection, kind: Kind, record_id: &str) -> Result<()> {
     let table = kind.current_table();
     let id_col = kind.id_column();
     if winner.deleted {
-        conn.execute(&format!("DELETE FROM {table} WHERE {id_col} = ?1"), [record_id])?;
+        conn.execute(
+            &format!("DELETE FROM {table} WHERE {id_col} = ?1"),
+            [record_id],
+        )?;
         return Ok(());
     }
     let n = heads.len() as i64;
@@ -267,7 +284,9 @@ pub fn refresh(conn: &Connection, kind: Kind, record_id: &str) -> Result<()> {
                     },
                 )
                 .optional()?
-                .ok_or_else(|| StoreError::Invalid(format!("version {} vanished", winner.version_id)))?;
+                .ok_or_else(|| {
+                    StoreError::Invalid(format!("version {} vanished", winner.version_id))
+                })?;
             let (lon, lat, time_us, threat, site) = row;
             conn.prepare_cached(
                 "INSERT INTO observations(geom, observation_id, version_id, heads, patrol_id, site_id,

@@ -6,14 +6,21 @@ use rusqlite::{Connection, params};
 use crate::Result;
 
 /// The migrations, in order. Never edit one that has shipped: add the next.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("migrations/0001_init.sql")),
+    (2, include_str!("migrations/0002_sync.sql")),
+];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;
 
 /// The schema version of a database (0 for an empty one).
 pub fn version(conn: &Connection) -> Result<i64> {
-    Ok(conn.query_row("SELECT coalesce(max(version), 0) FROM patrol_migrations", [], |r| r.get(0))?)
+    Ok(conn.query_row(
+        "SELECT coalesce(max(version), 0) FROM patrol_migrations",
+        [],
+        |r| r.get(0),
+    )?)
 }
 
 /// Apply the migrations a database lacks (inside the caller's transaction).
@@ -43,10 +50,14 @@ mod tests {
         apply_migrations(&conn).unwrap();
         assert_eq!(version(&conn).unwrap(), SCHEMA_VERSION);
         apply_migrations(&conn).unwrap();
-        let n: i64 = conn.query_row("SELECT count(*) FROM patrol_migrations", [], |r| r.get(0)).unwrap();
+        let n: i64 = conn
+            .query_row("SELECT count(*) FROM patrol_migrations", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(n, MIGRATIONS.len() as i64);
         let layers: i64 = conn
-            .query_row("SELECT count(*) FROM gpkg_geometry_columns", [], |r| r.get(0))
+            .query_row("SELECT count(*) FROM gpkg_geometry_columns", [], |r| {
+                r.get(0)
+            })
             .unwrap();
         assert_eq!(layers, 3);
     }

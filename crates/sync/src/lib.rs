@@ -1,1 +1,220 @@
-//! patrol-sync
+//! patrol-sync: moving patrol databases between laptops by file.
+//!
+//! An outpost [`export`]s its database (a GeoPackage, like the database
+//! itself); a coordinator [`merge`]s the files into a central database, and
+//! central databases into a regional one, with the same operation. A merge is
+//! a set union of immutable rows (record versions, track pieces, effort
+//! summaries, boundaries), so merging is idempotent, commutative and
+//! associative: any files, in any order and grouping, any number of times,
+//! give the same data ([`digest`] says so). Incoming files are untrusted: they
+//! are checked before any of their rows is read (see docs/SYNC.md).
+
+mod conflicts;
+mod digest;
+mod export;
+mod merge;
+mod untrusted;
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+pub use conflicts::{Conflict, ConflictHead, conflicts};
+pub use digest::digest;
+pub use export::{ExportReport, export};
+pub use merge::{ledger, merge};
+
+/// Why a file could not be exported or merged. Every message names the file.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SyncError {
+    #[error("{file}: {source}")]
+    Io {
+        file: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{file}: {size} bytes is more than the limit of {limit} bytes")]
+    TooBig { file: PathBuf, size: u64, limit: u64 },
+    #[error("{file}: not a SQLite database: {why}")]
+    NotSqlite { file: PathBuf, why: String },
+    #[error("{file}: the database is in WAL mode; export it with `patrol export`, which writes one self-contained file")]
+    Wal { file: PathBuf },
+    #[error("{file}: not a GeoPackage (application_id is {found:#010x}, expected 0x47504b47 'GPKG')")]
+    NotGeoPackage { file: PathBuf, found: u32 },
+    #[error("{file}: the database is damaged: {detail}")]
+    Corrupt { file: PathBuf, detail: String },
+    #[error("{file}: made by a newer patrol (schema {found}, this one knows {known}); upgrade patrol")]
+    NewerSchema { file: PathBuf, found: i64, known: i64 },
+    #[error("{file}: not a patrol database of the expected layout: {detail}")]
+    Schema { file: PathBuf, detail: String },
+    #[error("{file}: bad row in {table} ({id}): {what}; the file was not merged")]
+    BadRow { file: PathBuf, table: String, id: String, what: String },
+    #[error("{file}: copied database: {detail}")]
+    CopiedDatabase { file: PathBuf, detail: String },
+    #[error("{file}: {what}")]
+    Invalid { file: PathBuf, what: String },
+    #[error("{file}: database error: {source}")]
+    Sqlite {
+        file: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("{file}: {source}")]
+    Store {
+        file: PathBuf,
+        #[source]
+        source: patrol_store::StoreError,
+    },
+}
+
+impl SyncError {
+    pub(crate) fn sqlite(file: &Path) -> impl Fn(rusqlite::Error) -> SyncError + '_ {
+        move |source| SyncError::Sqlite { file: file.to_owned(), source }
+    }
+    pub(crate) fn store(file: &Path) -> impl Fn(patrol_store::StoreError) -> SyncError + '_ {
+        move |source| SyncError::Store { file: file.to_owned(), source }
+    }
+    pub(crate) fn io(file: &Path) -> impl Fn(std::io::Error) -> SyncError + '_ {
+        move |source| SyncError::Io { file: file.to_owned(), source }
+    }
+}
+
+/// Limits on what a merge accepts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// The largest file merged, in bytes.
+    pub max_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_bytes: 2 << 30 }
+    }
+}
+
+/// What became of one merged file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MergeStatus {
+    Merged,
+    /// Merged before (its digest is in the ledger): nothing changed.
+    Duplicate,
+    /// Refused whole: nothing changed.
+    Rejected,
+}
+
+/// What a merge added.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MergeCounts {
+    /// Record versions (patrol, leg, observation) and boundaries new here.
+    pub new_versions: u64,
+    /// Records (patrols, legs, observations) seen here for the first time.
+    pub records_added: u64,
+    /// Records that were here and gained versions.
+    pub records_changed: u64,
+    /// Records the merge touched that now have more than one head.
+    pub conflicts: u64,
+    /// Incoming rows that reuse an id held here with different content.
+    pub quarantined: u64,
+    /// Track pieces new here.
+    pub track_pieces: u64,
+}
+
+/// The outcome of merging one file (also `merge --json`'s objects).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct MergeReport {
+    pub file: String,
+    pub status: MergeStatus,
+    pub new_versions: u64,
+    pub records_added: u64,
+    pub records_changed: u64,
+    pub conflicts: u64,
+    pub quarantined: u64,
+    pub track_pieces: u64,
+    pub error: Option<String>,
+}
+
+impl MergeReport {
+    pub(crate) fn new(file: &Path, status: MergeStatus, c: MergeCounts) -> Self {
+        MergeReport {
+            file: file.display().to_string(),
+            status,
+            new_versions: c.new_versions,
+            records_added: c.records_added,
+            records_changed: c.records_changed,
+            conflicts: c.conflicts,
+            quarantined: c.quarantined,
+            track_pieces: c.track_pieces,
+            error: None,
+        }
+    }
+
+    /// The report of a file [`merge`] refused.
+    pub fn rejected(file: &Path, error: &SyncError) -> Self {
+        let mut r = Self::new(file, MergeStatus::Rejected, MergeCounts::default());
+        r.error = Some(error.to_string());
+        r
+    }
+
+    /// The counts of this report.
+    pub fn counts(&self) -> MergeCounts {
+        MergeCounts {
+            new_versions: self.new_versions,
+            records_added: self.records_added,
+            records_changed: self.records_changed,
+            conflicts: self.conflicts,
+            quarantined: self.quarantined,
+            track_pieces: self.track_pieces,
+        }
+    }
+}
+
+/// One file merged into this database.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LedgerEntry {
+    /// blake3 of the file's bytes, hex.
+    pub file_digest: String,
+    pub file_name: String,
+    /// The device whose database the file was exported from, and its site.
+    pub device_id: String,
+    pub site_id: String,
+    /// RFC 3339, UTC.
+    pub merged_at: String,
+    pub counts: MergeCounts,
+}
+
+/// The tables merged by set union, with their natural key, in merge order.
+pub(crate) const UNION_TABLES: &[(&str, &str)] = &[
+    ("sites", "site_id"),
+    ("devices", "device_id"),
+    ("categories", "key"),
+    ("patrol_versions", "version_id"),
+    ("leg_versions", "version_id"),
+    ("observation_versions", "version_id"),
+    ("tracks", "piece_id"),
+    ("leg_days", "leg_id, date"),
+    ("site_boundaries", "version_id"),
+];
+
+/// The current-state tables, derived from the versions.
+pub(crate) const DERIVED_TABLES: &[(&str, &str)] =
+    &[("patrols", "patrol_id"), ("legs", "leg_id"), ("observations", "observation_id")];
+
+/// Tables whose rows carry (device_id, hlc): made on one device at one time.
+pub(crate) const STAMPED_TABLES: &[(&str, &str)] = &[
+    ("patrol_versions", "version_id"),
+    ("leg_versions", "version_id"),
+    ("observation_versions", "version_id"),
+    ("tracks", "piece_id"),
+    ("site_boundaries", "version_id"),
+];
+
+/// The column names of a table (in `schema`), without `fid`.
+pub(crate) fn columns(conn: &rusqlite::Connection, schema: &str, table: &str) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare("SELECT name FROM pragma_table_info(?1, ?2) ORDER BY cid")?;
+    let cols = stmt
+        .query_map([table, schema], |r| r.get::<_, String>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(cols.into_iter().filter(|c| c != "fid").collect())
+}

@@ -1,0 +1,291 @@
+//! Merge: the set union of two databases' immutable rows, in one transaction.
+
+use std::path::Path;
+
+use patrol_store::Store;
+use patrol_store::records::{self, Kind};
+use rusqlite::config::DbConfig;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use crate::untrusted::{self, Checked};
+use crate::{LedgerEntry, Limits, MergeCounts, MergeReport, MergeStatus, STAMPED_TABLES, SyncError, UNION_TABLES, columns};
+
+/// The schema name the incoming file is attached as.
+const INC: &str = "sync_incoming";
+
+/// Merge one exported file into a database. A rejected file leaves the
+/// database exactly as it was; a file merged before is reported as
+/// [`MergeStatus::Duplicate`] and changes nothing.
+pub fn merge(store: &mut Store, file: &Path, limits: &Limits) -> Result<MergeReport, SyncError> {
+    let digest = untrusted::check_header(file, limits.max_bytes)?;
+    if in_ledger(store.conn(), &digest).map_err(SyncError::sqlite(file))? {
+        return Ok(MergeReport::new(file, MergeStatus::Duplicate, MergeCounts::default()));
+    }
+    let own = store.device().to_string();
+    let checked = untrusted::check_file(file, digest, &own)?;
+    let conn = store.conn_mut();
+    // Defensive while a stranger's file is attached (its own schema was checked:
+    // no triggers, no views; our triggers, if GDAL added any, keep working).
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true).map_err(SyncError::sqlite(file))?;
+    let attached = conn
+        .execute("ATTACH DATABASE ?1 AS sync_incoming", [untrusted::uri(&checked.path, "mode=ro&immutable=1")])
+        .map_err(|e| SyncError::Corrupt { file: file.to_owned(), detail: e.to_string() });
+    let result = attached.and_then(|_| merge_attached(conn, file, &checked));
+    // Leave the connection as we found it, whatever happened.
+    let _ = conn.execute_batch("DETACH DATABASE sync_incoming");
+    let _ = conn.execute_batch(
+        "DROP TABLE IF EXISTS temp.sync_touched; DROP TABLE IF EXISTS temp.sync_dirty_patrols",
+    );
+    let _ = conn.set_db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE, false);
+    result
+}
+
+fn in_ledger(conn: &Connection, digest: &str) -> rusqlite::Result<bool> {
+    Ok(conn
+        .query_row("SELECT 1 FROM main.ledger WHERE file_digest = ?1", [digest], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+fn merge_attached(conn: &mut Connection, file: &Path, checked: &Checked) -> Result<MergeReport, SyncError> {
+    let sqlite = SyncError::sqlite(file);
+    // Validate every row before taking the write lock (a big file takes a while).
+    untrusted::validate_rows(conn, INC, file)?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(&sqlite)?;
+    if in_ledger(&tx, &checked.digest).map_err(&sqlite)? {
+        return Ok(MergeReport::new(file, MergeStatus::Duplicate, MergeCounts::default()));
+    }
+    detect_copy(&tx, file, checked)?;
+    let mut counts = MergeCounts::default();
+
+    // What is new: records whose set of versions grows.
+    tx.execute_batch(
+        "CREATE TEMP TABLE sync_touched(kind INTEGER NOT NULL, record_id TEXT NOT NULL, existed INTEGER NOT NULL,
+           PRIMARY KEY (kind, record_id)) WITHOUT ROWID",
+    )
+    .map_err(&sqlite)?;
+    for (n, kind) in Kind::ALL.iter().enumerate() {
+        let (t, id) = (kind.versions_table(), kind.id_column());
+        tx.execute(
+            &format!(
+                "INSERT OR IGNORE INTO temp.sync_touched(kind, record_id, existed)
+                 SELECT ?1, i.{id}, EXISTS (SELECT 1 FROM main.{t} m2 WHERE m2.{id} = i.{id})
+                 FROM {INC}.{t} i
+                 WHERE NOT EXISTS (SELECT 1 FROM main.{t} m WHERE m.version_id = i.version_id)"
+            ),
+            [n as i64],
+        )
+        .map_err(&sqlite)?;
+    }
+
+    // Same id, different content: keep ours, quarantine theirs.
+    for (table, key) in UNION_TABLES.iter().filter(|(t, _)| !matches!(*t, "sites" | "devices" | "categories")) {
+        counts.quarantined += quarantine(&tx, file, &checked.digest, table, key)?;
+    }
+
+    // The union.
+    for (table, _) in UNION_TABLES {
+        let cols = columns(&tx, "main", table).map_err(&sqlite)?.join(", ");
+        let n = tx
+            .execute(
+                &format!("INSERT INTO main.{table} ({cols}) SELECT {cols} FROM {INC}.{table} WHERE true ON CONFLICT DO NOTHING"),
+                [],
+            )
+            .map_err(&sqlite)? as u64;
+        match *table {
+            "patrol_versions" | "leg_versions" | "observation_versions" | "site_boundaries" => counts.new_versions += n,
+            "tracks" => counts.track_pieces += n,
+            _ => {}
+        }
+    }
+    // A category no one defined: keep the observation, define the key plainly.
+    tx.execute(
+        &format!(
+            "INSERT INTO main.categories(key, label, threat, aliases, origin_device, origin_site)
+             SELECT category, category, 0, '[]', min(device_id), min(site_id) FROM {INC}.observation_versions
+             WHERE category NOT IN (SELECT key FROM main.categories) GROUP BY category
+             ON CONFLICT DO NOTHING"
+        ),
+        [],
+    )
+    .map_err(&sqlite)?;
+
+    // Rebuild the current state of every record that gained versions.
+    let touched: Vec<(i64, String, bool)> = tx
+        .prepare("SELECT kind, record_id, existed FROM temp.sync_touched ORDER BY kind, record_id")
+        .map_err(&sqlite)?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .map_err(&sqlite)?
+        .collect::<rusqlite::Result<_>>()
+        .map_err(&sqlite)?;
+    let store_err = SyncError::store(file);
+    for (kind, id, existed) in &touched {
+        let kind = Kind::ALL[*kind as usize];
+        records::refresh(&tx, kind, id).map_err(&store_err)?;
+        if records::heads(&tx, kind, id).map_err(&store_err)?.len() > 1 {
+            counts.conflicts += 1;
+        }
+        if *existed {
+            counts.records_changed += 1;
+        } else {
+            counts.records_added += 1;
+        }
+    }
+    // A patrol's site is its first version's, whichever order versions came in.
+    tx.execute_batch(
+        "CREATE TEMP TABLE sync_dirty_patrols(patrol_id TEXT PRIMARY KEY) WITHOUT ROWID;
+         INSERT OR IGNORE INTO temp.sync_dirty_patrols SELECT record_id FROM temp.sync_touched WHERE kind = 0;
+         UPDATE main.patrols SET site_id = (SELECT f.site_id FROM main.patrol_versions f
+             WHERE f.patrol_id = patrols.patrol_id ORDER BY f.hlc, f.version_id LIMIT 1)
+           WHERE patrol_id IN (SELECT patrol_id FROM temp.sync_dirty_patrols);
+         UPDATE main.observations SET site_id = (SELECT f.site_id FROM main.patrol_versions f
+             WHERE f.patrol_id = observations.patrol_id ORDER BY f.hlc, f.version_id LIMIT 1)
+           WHERE patrol_id IN (SELECT patrol_id FROM temp.sync_dirty_patrols);",
+    )
+    .map_err(&sqlite)?;
+
+    // Layer extents: the union of both files'.
+    tx.execute_batch(&format!(
+        "UPDATE main.gpkg_contents AS m SET
+           min_x = min(coalesce(m.min_x, i.min_x), coalesce(i.min_x, m.min_x)),
+           min_y = min(coalesce(m.min_y, i.min_y), coalesce(i.min_y, m.min_y)),
+           max_x = max(coalesce(m.max_x, i.max_x), coalesce(i.max_x, m.max_x)),
+           max_y = max(coalesce(m.max_y, i.max_y), coalesce(i.max_y, m.max_y)),
+           last_change = strftime('%Y-%m-%dT%H:%M:%fZ','now')
+         FROM {INC}.gpkg_contents AS i
+         WHERE i.table_name = m.table_name AND i.min_x IS NOT NULL
+           AND m.table_name IN ('tracks', 'observations', 'site_boundaries')"
+    ))
+    .map_err(&sqlite)?;
+
+    // Our clock moves past everything seen.
+    let mut max_hlc = 0i64;
+    for (table, _) in STAMPED_TABLES {
+        let h: Option<i64> =
+            tx.query_row(&format!("SELECT max(hlc) FROM {INC}.{table}"), [], |r| r.get(0)).map_err(&sqlite)?;
+        max_hlc = max_hlc.max(h.unwrap_or(0));
+    }
+    patrol_store::observe_hlc(&tx, max_hlc).map_err(&store_err)?;
+
+    tx.execute(
+        "INSERT INTO main.ledger(file_digest, file_name, device_id, site_id, merged_at, counts)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            checked.digest,
+            file.file_name().map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned()),
+            checked.device,
+            checked.site,
+            chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            serde_json::to_string(&counts).expect("counts serialise"),
+        ],
+    )
+    .map_err(&sqlite)?;
+    tx.commit().map_err(&sqlite)?;
+    Ok(MergeReport::new(file, MergeStatus::Merged, counts))
+}
+
+/// Copy incoming rows whose key we hold with other content into `quarantine`.
+fn quarantine(conn: &Connection, file: &Path, digest: &str, table: &str, key: &str) -> Result<u64, SyncError> {
+    let sqlite = SyncError::sqlite(file);
+    let cols = columns(conn, "main", table).map_err(&sqlite)?;
+    let differs = cols.iter().map(|c| format!("m.{c} IS NOT i.{c}")).collect::<Vec<_>>().join(" OR ");
+    let json = cols
+        .iter()
+        .map(|c| format!("'{c}', CASE WHEN typeof(i.{c}) = 'blob' THEN hex(i.{c}) ELSE i.{c} END"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let keys: Vec<&str> = key.split(", ").collect();
+    let join = keys.iter().map(|k| format!("m.{k} = i.{k}")).collect::<Vec<_>>().join(" AND ");
+    let row_id = keys.iter().map(|k| format!("i.{k}")).collect::<Vec<_>>().join(" || '/' || ");
+    let n = conn
+        .execute(
+            &format!(
+                "INSERT INTO main.quarantine(table_name, row_id, incoming, file_digest, reason)
+                 SELECT ?1, {row_id}, json_object({json}), ?2,
+                   'the id is already here with different content; ours is kept'
+                 FROM {INC}.{table} i JOIN main.{table} m ON {join}
+                 WHERE {differs}
+                 ON CONFLICT DO NOTHING"
+            ),
+            params![table, digest],
+        )
+        .map_err(&sqlite)?;
+    Ok(n as u64)
+}
+
+/// One device id, two histories: the file is from device D and holds D's rows
+/// up to hlc H, so it must hold every row D made after the file's `since` and
+/// up to H. A row of D's that we hold in that range and the file lacks was made
+/// by another database using D's id.
+fn detect_copy(conn: &Connection, file: &Path, checked: &Checked) -> Result<(), SyncError> {
+    let sqlite = SyncError::sqlite(file);
+    let mut max_own = None::<i64>;
+    for (table, _) in STAMPED_TABLES {
+        let h: Option<i64> = conn
+            .query_row(&format!("SELECT max(hlc) FROM {INC}.{table} WHERE device_id = ?1"), [&checked.device], |r| {
+                r.get(0)
+            })
+            .map_err(&sqlite)?;
+        max_own = max_own.max(h);
+    }
+    let Some(upto) = max_own else {
+        return Ok(());
+    };
+    for (table, key) in STAMPED_TABLES {
+        let missing: Option<(String, i64)> = conn
+            .query_row(
+                &format!(
+                    "SELECT m.{key}, m.hlc FROM main.{table} m
+                     WHERE m.device_id = ?1 AND m.hlc > ?2 AND m.hlc <= ?3
+                       AND NOT EXISTS (SELECT 1 FROM {INC}.{table} i WHERE i.{key} = m.{key})
+                     LIMIT 1"
+                ),
+                params![checked.device, checked.since, upto],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(&sqlite)?;
+        if let Some((id, hlc)) = missing {
+            return Err(SyncError::CopiedDatabase {
+                file: file.to_owned(),
+                detail: format!(
+                    "the file is from device {dev}, but this database holds {table} {id} made by {dev} at hlc {hlc}, \
+                     before the file's latest row of {dev} (hlc {upto}), and the file lacks it: two databases are \
+                     using device id {dev} (was a database file copied?). Not merged; give each laptop its own \
+                     database with `patrol init`",
+                    dev = checked.device
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The files merged into this database, oldest first.
+pub fn ledger(store: &Store) -> Result<Vec<LedgerEntry>, SyncError> {
+    let sqlite = SyncError::sqlite(store.path());
+    let mut stmt = store
+        .conn()
+        .prepare(
+            "SELECT file_digest, file_name, device_id, site_id, merged_at, counts FROM main.ledger ORDER BY fid",
+        )
+        .map_err(&sqlite)?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get::<_, String>(5)?))
+        })
+        .map_err(&sqlite)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(&sqlite)?;
+    Ok(rows
+        .into_iter()
+        .map(|(file_digest, file_name, device_id, site_id, merged_at, counts)| LedgerEntry {
+            file_digest,
+            file_name,
+            device_id,
+            site_id,
+            merged_at,
+            counts: serde_json::from_str(&counts).unwrap_or_default(),
+        })
+        .collect())
+}

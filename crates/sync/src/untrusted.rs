@@ -1,0 +1,619 @@
+//! Files from elsewhere are untrusted: they are checked, in this order, before
+//! any of their rows is read: size; the 100-byte SQLite header (magic, not
+//! WAL, GeoPackage application id); a read-only, immutable, defensive open;
+//! `quick_check`; the exact schema (no triggers, no views, our tables with our
+//! columns, our schema version or an older one, upgraded on a temporary copy).
+//! Then, attached read-only, every row that will be merged is validated.
+
+use std::collections::{BTreeMap, HashSet};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use patrol_store::{APPLICATION_ID, SCHEMA_VERSION, gpkg};
+use rusqlite::config::DbConfig;
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
+
+use crate::SyncError;
+
+/// A file that passed the checks made before reading its rows.
+pub(crate) struct Checked {
+    /// The file to attach: the original, or an upgraded temporary copy.
+    pub path: PathBuf,
+    _copy: Option<TempCopy>,
+    /// blake3 of the original file's bytes, hex.
+    pub digest: String,
+    /// The file's own device and site (its `patrol_meta`).
+    pub device: String,
+    pub site: String,
+    /// Rows made after this hlc are all in the file (0 for a full export).
+    pub since: i64,
+}
+
+/// A temporary file, removed when dropped.
+struct TempCopy(PathBuf);
+
+impl Drop for TempCopy {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+        let mut journal = self.0.clone().into_os_string();
+        journal.push("-journal");
+        let _ = std::fs::remove_file(journal);
+    }
+}
+
+/// The `file:` URI of a path, for opening it read-only and immutable.
+pub(crate) fn uri(path: &Path, params: &str) -> String {
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+    let mut out = String::from("file:");
+    for b in abs.to_string_lossy().bytes() {
+        if b.is_ascii_alphanumeric() || b"/-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out.push('?');
+    out.push_str(params);
+    out
+}
+
+/// Turn the defensive settings on (or back off) on a connection.
+pub(crate) fn defensive(conn: &Connection, on: bool) -> rusqlite::Result<()> {
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE, on)?;
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_TRUSTED_SCHEMA, !on)?;
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_TRIGGER, !on)?;
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_VIEW, !on)?;
+    Ok(())
+}
+
+fn open_untrusted(path: &Path) -> Result<Connection, SyncError> {
+    let corrupt = |e: rusqlite::Error| SyncError::Corrupt { file: path.to_owned(), detail: e.to_string() };
+    let conn = Connection::open_with_flags(
+        uri(path, "mode=ro&immutable=1"),
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+    )
+    .map_err(corrupt)?;
+    defensive(&conn, true).map_err(corrupt)?;
+    conn.pragma_update(None, "cell_size_check", "ON").map_err(corrupt)?;
+    conn.pragma_update(None, "mmap_size", 0).map_err(corrupt)?;
+    Ok(conn)
+}
+
+/// Read the header, hash the file: nothing of SQLite runs on it yet.
+pub(crate) fn check_header(path: &Path, max_bytes: u64) -> Result<String, SyncError> {
+    let io = SyncError::io(path);
+    let size = std::fs::metadata(path).map_err(&io)?.len();
+    if size > max_bytes {
+        return Err(SyncError::TooBig { file: path.to_owned(), size, limit: max_bytes });
+    }
+    let not_sqlite = |why: &str| SyncError::NotSqlite { file: path.to_owned(), why: why.to_owned() };
+    if size < 512 {
+        return Err(not_sqlite(&format!("{size} bytes is too short")));
+    }
+    let mut head = [0u8; 100];
+    std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut head)).map_err(&io)?;
+    if &head[..16] != b"SQLite format 3\0" {
+        return Err(not_sqlite("no \"SQLite format 3\" header"));
+    }
+    if head[18] == 2 || head[19] == 2 {
+        return Err(SyncError::Wal { file: path.to_owned() });
+    }
+    if head[18] != 1 || head[19] != 1 {
+        return Err(not_sqlite(&format!("unknown file format versions {} and {}", head[18], head[19])));
+    }
+    let app = u32::from_be_bytes(head[68..72].try_into().expect("4 bytes"));
+    if app != APPLICATION_ID as u32 {
+        return Err(SyncError::NotGeoPackage { file: path.to_owned(), found: app });
+    }
+    patrol_store::import::file_digest(path).map_err(&io)
+}
+
+/// Our schema: (type, name, table) of every object, and each table's columns.
+type Layout = (Vec<(String, String, String)>, BTreeMap<String, Vec<(String, String, bool, i64)>>);
+
+fn layout(conn: &Connection) -> rusqlite::Result<Layout> {
+    let mut objects: Vec<(String, String, String)> = conn
+        .prepare(
+            "SELECT type, name, tbl_name FROM sqlite_schema
+             WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY type, name",
+        )?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    objects.sort();
+    let mut tables = BTreeMap::new();
+    for (kind, name, _) in &objects {
+        if kind == "table" {
+            let cols = conn
+                .prepare("SELECT name, type, \"notnull\", pk FROM pragma_table_info(?1) ORDER BY cid")?
+                .query_map([name], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            tables.insert(name.clone(), cols);
+        }
+    }
+    Ok((objects, tables))
+}
+
+fn reference_layout(file: &Path) -> Result<Layout, SyncError> {
+    let conn = Connection::open_in_memory().map_err(SyncError::sqlite(file))?;
+    patrol_store::apply_migrations(&conn).map_err(SyncError::store(file))?;
+    layout(&conn).map_err(SyncError::sqlite(file))
+}
+
+/// Open, check and (if older) upgrade a copy of an incoming file whose header
+/// passed. `own_device` is the device of the database merging it.
+pub(crate) fn check_file(path: &Path, digest: String, own_device: &str) -> Result<Checked, SyncError> {
+    let corrupt = |e: rusqlite::Error| SyncError::Corrupt { file: path.to_owned(), detail: e.to_string() };
+    let schema_err = |detail: String| SyncError::Schema { file: path.to_owned(), detail };
+    let conn = open_untrusted(path)?;
+    let quick: String = conn.query_row("PRAGMA quick_check", [], |r| r.get(0)).map_err(corrupt)?;
+    if quick != "ok" {
+        return Err(SyncError::Corrupt { file: path.to_owned(), detail: quick });
+    }
+    let active: Option<(String, String)> = conn
+        .query_row(
+            "SELECT type, name FROM sqlite_schema WHERE type IN ('trigger', 'view') ORDER BY type, name LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .map_err(corrupt)?;
+    if let Some((kind, name)) = active {
+        return Err(schema_err(format!("it contains a {kind} ({name}); patrol files have none")));
+    }
+    let has_migrations: bool = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'patrol_migrations'",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(corrupt)?;
+    if !has_migrations {
+        return Err(schema_err("it has no patrol_migrations table".into()));
+    }
+    let version: i64 = conn
+        .query_row("SELECT coalesce(max(version), 0) FROM patrol_migrations", [], |r| r.get(0))
+        .map_err(|e| schema_err(format!("unreadable patrol_migrations: {e}")))?;
+    if version > SCHEMA_VERSION {
+        return Err(SyncError::NewerSchema { file: path.to_owned(), found: version, known: SCHEMA_VERSION });
+    }
+    if version < 1 {
+        return Err(schema_err("patrol_migrations is empty".into()));
+    }
+    let (conn, copy) = if version < SCHEMA_VERSION {
+        drop(conn);
+        let copy = upgrade_copy(path)?;
+        (open_untrusted(&copy.0)?, Some(copy))
+    } else {
+        (conn, None)
+    };
+    let (want_objects, want_tables) = reference_layout(path)?;
+    let (objects, tables) = layout(&conn).map_err(corrupt)?;
+    for (name, cols) in &want_tables {
+        match tables.get(name) {
+            None => return Err(schema_err(format!("table {name} is missing"))),
+            Some(have) if have != cols => {
+                let names = |c: &[(String, String, bool, i64)]| {
+                    c.iter().map(|(n, t, _, _)| format!("{n} {t}")).collect::<Vec<_>>().join(", ")
+                };
+                return Err(schema_err(format!(
+                    "table {name} has columns ({}), expected ({})",
+                    names(have),
+                    names(cols)
+                )));
+            }
+            Some(_) => {}
+        }
+    }
+    if let Some((kind, name, _)) = objects.iter().find(|o| !want_objects.contains(o)) {
+        return Err(schema_err(format!("unexpected {kind} {name}")));
+    }
+    if let Some((kind, name, _)) = want_objects.iter().find(|o| !objects.contains(o)) {
+        return Err(schema_err(format!("{kind} {name} is missing")));
+    }
+    let meta = |key: &str| -> Result<Option<String>, SyncError> {
+        conn.query_row("SELECT value FROM patrol_meta WHERE key = ?1", [key], |r| r.get::<_, String>(0))
+            .optional()
+            .map_err(|e| schema_err(format!("unreadable patrol_meta: {e}")))
+    };
+    let device = meta("device_id")?.filter(|d| is_id(d)).ok_or_else(|| schema_err("patrol_meta has no valid device_id".into()))?;
+    let site = meta("site_id")?.filter(|d| is_id(d)).ok_or_else(|| schema_err("patrol_meta has no valid site_id".into()))?;
+    let since = match meta("export_since")? {
+        None => 0,
+        Some(s) => s.parse().map_err(|_| schema_err(format!("patrol_meta export_since '{s}' is not a number")))?,
+    };
+    if device == own_device {
+        return Err(SyncError::CopiedDatabase {
+            file: path.to_owned(),
+            detail: format!(
+                "it was exported from a database with device id {device}, which is this database's own id: \
+                 it is this database (nothing to merge) or a copy of it (give the copy its own id with `patrol init`)"
+            ),
+        });
+    }
+    drop(conn);
+    Ok(Checked { path: copy.as_ref().map_or_else(|| path.to_owned(), |c| c.0.clone()), _copy: copy, digest, device, site, since })
+}
+
+/// Copy an older file to a temporary file and bring its schema up to ours.
+fn upgrade_copy(path: &Path) -> Result<TempCopy, SyncError> {
+    let name = format!("patrol-sync-{}-{}.gpkg", std::process::id(), uuid::Uuid::now_v7().simple());
+    let copy = TempCopy(std::env::temp_dir().join(name));
+    std::fs::copy(path, &copy.0).map_err(SyncError::io(path))?;
+    let fail = |e: rusqlite::Error| SyncError::Schema { file: path.to_owned(), detail: format!("cannot upgrade a copy: {e}") };
+    let mut conn = Connection::open_with_flags(&copy.0, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+        .map_err(fail)?;
+    defensive(&conn, true).map_err(fail)?;
+    conn.pragma_update(None, "journal_mode", "DELETE").map_err(fail)?;
+    let tx = conn.transaction().map_err(fail)?;
+    patrol_store::apply_migrations(&tx).map_err(|e| SyncError::Schema {
+        file: path.to_owned(),
+        detail: format!("cannot upgrade a copy: {e}"),
+    })?;
+    tx.commit().map_err(fail)?;
+    Ok(copy)
+}
+
+/// A canonical (lowercase, hyphenated) UUID.
+pub(crate) fn is_id(s: &str) -> bool {
+    s.len() == 36 && !s.bytes().any(|b| b.is_ascii_uppercase()) && uuid::Uuid::try_parse(s).is_ok()
+}
+
+fn in_range(lon: f64, lat: f64) -> bool {
+    (-180.0..=180.0).contains(&lon) && (-90.0..=90.0).contains(&lat)
+}
+
+/// The latest plausible hlc: ten years from now.
+fn latest_hlc() -> i64 {
+    (patrol_store::now_ms() + 10 * 366 * 86_400_000) << 16
+}
+
+/// Validation of the attached file's rows, table by table.
+struct Rows<'a> {
+    conn: &'a Connection,
+    file: &'a Path,
+    schema: &'a str,
+    max_hlc: i64,
+}
+
+/// One row being checked.
+struct Row<'r> {
+    row: &'r rusqlite::Row<'r>,
+    names: &'r [&'r str],
+    table: &'r str,
+    file: &'r Path,
+    id: String,
+}
+
+impl Row<'_> {
+    fn bad(&self, what: impl Into<String>) -> SyncError {
+        SyncError::BadRow { file: self.file.to_owned(), table: self.table.to_owned(), id: self.id.clone(), what: what.into() }
+    }
+    fn idx(&self, col: &str) -> usize {
+        self.names.iter().position(|n| *n == col).expect("a column we selected")
+    }
+    fn value(&self, col: &str) -> Result<ValueRef<'_>, SyncError> {
+        self.row.get_ref(self.idx(col)).map_err(|e| self.bad(format!("{col}: {e}")))
+    }
+    fn text_opt(&self, col: &str) -> Result<Option<&str>, SyncError> {
+        match self.value(col)? {
+            ValueRef::Null => Ok(None),
+            ValueRef::Text(t) => std::str::from_utf8(t).map(Some).map_err(|_| self.bad(format!("{col} is not UTF-8"))),
+            other => Err(self.bad(format!("{col} is {:?}, expected text", other.data_type()))),
+        }
+    }
+    fn text(&self, col: &str) -> Result<&str, SyncError> {
+        self.text_opt(col)?.ok_or_else(|| self.bad(format!("{col} is null")))
+    }
+    fn id(&self, col: &str) -> Result<&str, SyncError> {
+        let t = self.text(col)?;
+        if is_id(t) { Ok(t) } else { Err(self.bad(format!("{col} '{}' is not a UUID", t.chars().take(60).collect::<String>()))) }
+    }
+    fn int_opt(&self, col: &str) -> Result<Option<i64>, SyncError> {
+        match self.value(col)? {
+            ValueRef::Null => Ok(None),
+            ValueRef::Integer(i) => Ok(Some(i)),
+            other => Err(self.bad(format!("{col} is {:?}, expected an integer", other.data_type()))),
+        }
+    }
+    fn int(&self, col: &str) -> Result<i64, SyncError> {
+        self.int_opt(col)?.ok_or_else(|| self.bad(format!("{col} is null")))
+    }
+    fn real(&self, col: &str) -> Result<f64, SyncError> {
+        match self.value(col)? {
+            ValueRef::Real(f) if f.is_finite() => Ok(f),
+            ValueRef::Integer(i) => Ok(i as f64),
+            other => Err(self.bad(format!("{col} is {:?}, expected a finite number", other.data_type()))),
+        }
+    }
+    fn blob_opt(&self, col: &str) -> Result<Option<&[u8]>, SyncError> {
+        match self.value(col)? {
+            ValueRef::Null => Ok(None),
+            ValueRef::Blob(b) => Ok(Some(b)),
+            other => Err(self.bad(format!("{col} is {:?}, expected a blob", other.data_type()))),
+        }
+    }
+    fn flag(&self, col: &str) -> Result<(), SyncError> {
+        match self.int(col)? {
+            0 | 1 => Ok(()),
+            v => Err(self.bad(format!("{col} is {v}, expected 0 or 1"))),
+        }
+    }
+    fn json_list(&self, col: &str, ids: bool) -> Result<(), SyncError> {
+        let list: Vec<String> =
+            serde_json::from_str(self.text(col)?).map_err(|_| self.bad(format!("{col} is not a JSON array of strings")))?;
+        if ids && !list.iter().all(|s| is_id(s)) {
+            return Err(self.bad(format!("{col} has an entry that is not a UUID")));
+        }
+        Ok(())
+    }
+    fn hlc(&self, max: i64) -> Result<(), SyncError> {
+        let h = self.int("hlc")?;
+        if h <= 0 || h > max {
+            return Err(self.bad(format!("hlc {h} is outside 1 ..= ten years from now")));
+        }
+        Ok(())
+    }
+    fn digest(&self, col: &str) -> Result<&str, SyncError> {
+        let d = self.text(col)?;
+        if d.len() == 64 && d.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()) {
+            Ok(d)
+        } else {
+            Err(self.bad(format!("{col} is not a blake3 hex digest")))
+        }
+    }
+    fn category(&self, col: &str) -> Result<(), SyncError> {
+        let k = self.text(col)?;
+        if k.is_empty() || k.len() > 64 || !k.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+            return Err(self.bad(format!("{col} '{}' is not a category key", k.chars().take(60).collect::<String>())));
+        }
+        Ok(())
+    }
+}
+
+impl Rows<'_> {
+    fn each(
+        &self,
+        table: &str,
+        cols: &[&str],
+        id_col: &str,
+        check: &mut dyn FnMut(&Row<'_>) -> Result<(), SyncError>,
+    ) -> Result<(), SyncError> {
+        let sql = format!("SELECT {} FROM {}.{table}", cols.join(", "), self.schema);
+        let sqlite = SyncError::sqlite(self.file);
+        let mut stmt = self.conn.prepare(&sql).map_err(&sqlite)?;
+        let mut rows = stmt.query([]).map_err(&sqlite)?;
+        while let Some(r) = rows.next().map_err(&sqlite)? {
+            let id = match r.get_ref(cols.iter().position(|c| *c == id_col).expect("id column selected")) {
+                Ok(ValueRef::Text(t)) => String::from_utf8_lossy(&t[..t.len().min(80)]).into_owned(),
+                Ok(v) => format!("{:?} id", v.data_type()),
+                Err(e) => e.to_string(),
+            };
+            let row = Row { row: r, names: cols, table, file: self.file, id };
+            check(&row)?;
+        }
+        Ok(())
+    }
+
+    fn versions(&self, table: &str, record_col: &str, extra: &[&str], check: &dyn Fn(&Row<'_>) -> Result<(), SyncError>) -> Result<(), SyncError> {
+        let mut cols = vec!["version_id", record_col, "parents", "hlc", "device_id", "site_id", "deleted", "digest"];
+        cols.extend_from_slice(extra);
+        let max = self.max_hlc;
+        self.each(table, &cols, "version_id", &mut |r| {
+            r.id("version_id")?;
+            r.id(record_col)?;
+            r.json_list("parents", true)?;
+            r.hlc(max)?;
+            r.id("device_id")?;
+            r.id("site_id")?;
+            r.flag("deleted")?;
+            r.digest("digest")?;
+            check(r)
+        })
+    }
+}
+
+/// Validate every row of the attached file `schema` that a merge reads. The
+/// first bad row rejects the file.
+pub(crate) fn validate_rows(conn: &Connection, schema: &str, file: &Path) -> Result<(), SyncError> {
+    let v = Rows { conn, file, schema, max_hlc: latest_hlc() };
+    v.each("sites", &["site_id", "name", "timezone", "origin_device"], "site_id", &mut |r| {
+        r.id("site_id")?;
+        r.text("name")?;
+        let tz = r.text("timezone")?;
+        patrol_core::time::parse_zone(tz).map_err(|e| r.bad(e.to_string()))?;
+        r.id("origin_device")?;
+        Ok(())
+    })?;
+    v.each("devices", &["device_id", "site_id", "first_seen"], "device_id", &mut |r| {
+        r.id("device_id")?;
+        r.id("site_id")?;
+        r.text("first_seen")?;
+        Ok(())
+    })?;
+    v.each("categories", &["key", "label", "threat", "aliases", "origin_device", "origin_site"], "key", &mut |r| {
+        r.category("key")?;
+        r.text("label")?;
+        r.flag("threat")?;
+        r.json_list("aliases", false)?;
+        r.id("origin_device")?;
+        r.id("origin_site")?;
+        Ok(())
+    })?;
+    v.versions(
+        "patrol_versions",
+        "patrol_id",
+        &["team", "leader", "objective", "origin_device", "source_digest", "source_file"],
+        &|r| {
+            r.text("team")?;
+            r.text_opt("leader")?;
+            r.text_opt("objective")?;
+            r.id("origin_device")?;
+            r.text_opt("source_digest")?;
+            r.text_opt("source_file")?;
+            Ok(())
+        },
+    )?;
+    v.versions("leg_versions", "leg_id", &["patrol_id", "transport", "members", "member_names"], &|r| {
+        r.id("patrol_id")?;
+        let t = r.text("transport")?;
+        if !patrol_core::Transport::ALL.iter().any(|x| x.as_str() == t) {
+            return Err(r.bad(format!("transport '{}' is not one of ours", t.chars().take(40).collect::<String>())));
+        }
+        let m = r.int("members")?;
+        if !(0..=i64::from(u32::MAX)).contains(&m) {
+            return Err(r.bad(format!("members is {m}")));
+        }
+        r.json_list("member_names", false)
+    })?;
+    v.versions(
+        "observation_versions",
+        "observation_id",
+        &["patrol_id", "category", "time_us", "lon", "lat", "raw_name", "note"],
+        &|r| {
+            r.id("patrol_id")?;
+            r.category("category")?;
+            r.int_opt("time_us")?;
+            let (lon, lat) = (r.real("lon")?, r.real("lat")?);
+            if !in_range(lon, lat) {
+                return Err(r.bad(format!("position lon {lon}, lat {lat} is outside -180..180, -90..90")));
+            }
+            r.text_opt("raw_name")?;
+            r.text_opt("note")?;
+            Ok(())
+        },
+    )?;
+    let max = v.max_hlc;
+    v.each(
+        "tracks",
+        &[
+            "piece_id", "geom", "digest", "patrol_id", "leg_id", "segment_no", "piece_no", "points", "length_m",
+            "start_time", "end_time", "times", "ele", "device_id", "site_id", "hlc",
+        ],
+        "piece_id",
+        &mut |r| {
+            for c in ["piece_id", "patrol_id", "leg_id", "device_id", "site_id"] {
+                r.id(c)?;
+            }
+            r.hlc(max)?;
+            let digest = r.digest("digest")?;
+            let geom = r.blob_opt("geom")?.ok_or_else(|| r.bad("geom is null"))?;
+            let pts = gpkg::read_line_string(geom).map_err(|e| r.bad(format!("geom: {e}")))?;
+            if let Some(&(x, y)) = pts.iter().find(|&&(x, y)| !in_range(x, y)) {
+                return Err(r.bad(format!("a track point lon {x}, lat {y} is outside -180..180, -90..90")));
+            }
+            let n = r.int("points")?;
+            let n_ok = usize::try_from(n).is_ok_and(|n| n == pts.len() || (n == 1 && pts.len() == 2));
+            if !n_ok {
+                return Err(r.bad(format!("points is {n} but geom has {}", pts.len())));
+            }
+            let times = r.blob_opt("times")?.unwrap_or_default();
+            let ele = r.blob_opt("ele")?;
+            let want = n as usize * 8;
+            if times.len() != want || ele.is_some_and(|e| e.len() != want) {
+                return Err(r.bad("times or ele does not hold 8 bytes per point"));
+            }
+            let mut h = blake3::Hasher::new();
+            h.update(geom);
+            h.update(times);
+            if let Some(e) = ele {
+                h.update(e);
+            }
+            if h.finalize().to_hex().as_str() != digest {
+                return Err(r.bad("digest does not match the piece's points"));
+            }
+            r.int("segment_no")?;
+            r.int("piece_no")?;
+            let len = r.real("length_m")?;
+            if len < 0.0 {
+                return Err(r.bad("negative length_m"));
+            }
+            r.text_opt("start_time")?;
+            r.text_opt("end_time")?;
+            Ok(())
+        },
+    )?;
+    v.each(
+        "leg_days",
+        &["leg_id", "date", "patrol_id", "site_id", "points", "length_m", "seconds", "active_seconds"],
+        "leg_id",
+        &mut |r| {
+            for c in ["leg_id", "patrol_id", "site_id"] {
+                r.id(c)?;
+            }
+            let d = r.text("date")?;
+            if !d.is_empty() && chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_err() {
+                return Err(r.bad(format!("date '{}' is not YYYY-MM-DD", d.chars().take(20).collect::<String>())));
+            }
+            if r.int("points")? < 0 {
+                return Err(r.bad("negative points"));
+            }
+            for c in ["length_m", "seconds", "active_seconds"] {
+                if r.real(c)? < 0.0 {
+                    return Err(r.bad(format!("negative {c}")));
+                }
+            }
+            Ok(())
+        },
+    )?;
+    v.each("site_boundaries", &["version_id", "geom", "site_id", "hlc", "device_id"], "version_id", &mut |r| {
+        for c in ["version_id", "site_id", "device_id"] {
+            r.id(c)?;
+        }
+        r.hlc(max)?;
+        let geom = r.blob_opt("geom")?.ok_or_else(|| r.bad("geom is null"))?;
+        let polys = gpkg::read_multi_polygon(geom).map_err(|e| r.bad(format!("geom: {e}")))?;
+        if polys.iter().flatten().flatten().any(|&(x, y)| !in_range(x, y)) {
+            return Err(r.bad("a boundary point is outside -180..180, -90..90"));
+        }
+        Ok(())
+    })?;
+    v.each("gpkg_contents", &["table_name", "min_x", "min_y", "max_x", "max_y"], "table_name", &mut |r| {
+        for (x, y) in [("min_x", "min_y"), ("max_x", "max_y")] {
+            let (vx, vy) = (r.value(x)?, r.value(y)?);
+            if vx == ValueRef::Null && vy == ValueRef::Null {
+                continue;
+            }
+            if !in_range(r.real(x)?, r.real(y)?) {
+                return Err(r.bad("bounds are outside -180..180, -90..90"));
+            }
+        }
+        Ok(())
+    })?;
+    references(conn, schema, file)
+}
+
+/// Every device and site a row names is described in the file (or here).
+fn references(conn: &Connection, schema: &str, file: &Path) -> Result<(), SyncError> {
+    let sqlite = SyncError::sqlite(file);
+    let known = |table: &str, col: &str| -> Result<HashSet<String>, SyncError> {
+        let sql = format!("SELECT {col} FROM {schema}.{table} UNION SELECT {col} FROM main.{table}");
+        conn.prepare(&sql)
+            .map_err(&sqlite)?
+            .query_map([], |r| r.get(0))
+            .map_err(&sqlite)?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(&sqlite)
+    };
+    let devices = known("devices", "device_id")?;
+    let sites = known("sites", "site_id")?;
+    for (table, key) in crate::STAMPED_TABLES {
+        let sql = format!("SELECT min({key}), device_id, site_id FROM {schema}.{table} GROUP BY device_id, site_id");
+        let mut stmt = conn.prepare(&sql).map_err(&sqlite)?;
+        let mut rows = stmt.query([]).map_err(&sqlite)?;
+        while let Some(r) = rows.next().map_err(&sqlite)? {
+            let (id, device, site): (String, String, String) =
+                (r.get(0).map_err(&sqlite)?, r.get(1).map_err(&sqlite)?, r.get(2).map_err(&sqlite)?);
+            let what = if devices.contains(&device) {
+                if sites.contains(&site) {
+                    continue;
+                }
+                format!("site {site} is in neither the file's sites nor ours")
+            } else {
+                format!("device {device} is in neither the file's devices nor ours")
+            };
+            return Err(SyncError::BadRow { file: file.to_owned(), table: (*table).to_owned(), id, what });
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,412 @@
+//! `patrol report` and `patrol site boundary set`: hand-computed cases through
+//! the binary, the laws that must hold, and the HTML as a browser draws it.
+
+use predicates::str::contains;
+use serde_json::Value;
+
+use crate::util::{Env, gpx};
+
+fn km(points: &[(f64, f64)]) -> f64 {
+    patrol_core::geodesy::line_length_m(
+        &points
+            .iter()
+            .map(|(lat, lon)| (*lon, *lat))
+            .collect::<Vec<_>>(),
+    ) / 1000.0
+}
+
+fn import(env: &Env, name: &str, text: &str, extra: &[&str]) -> Value {
+    let f = env.write(name, text);
+    let mut args = vec!["import", "--team", "Alpha", "--members", "4", "--json"];
+    args.extend_from_slice(extra);
+    args.push(f.to_str().unwrap());
+    let (r, code) = env.json(&args);
+    assert_eq!(code, 0, "{r}");
+    r[0].clone()
+}
+
+fn report(env: &Env, args: &[&str]) -> Value {
+    let mut all = vec!["report", "--format", "json"];
+    all.extend_from_slice(args);
+    let (r, code) = env.json(&all);
+    assert_eq!(code, 0, "{r}");
+    r
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() < 1e-6 * b.abs().max(1.0)
+}
+
+#[test]
+fn midnight_at_the_end_of_the_month_splits_by_local_date() {
+    let env = Env::init();
+    // Bangkok (UTC+7): 23:40, 23:55 on Oct 31; 00:20 on Nov 1 local.
+    let pts = [(14.20, 102.10), (14.21, 102.10), (14.22, 102.10)];
+    import(
+        &env,
+        "m.gpx",
+        &gpx(
+            &[
+                (pts[0].0, pts[0].1, Some("2026-10-31T16:40:00Z")),
+                (pts[1].0, pts[1].1, Some("2026-10-31T16:55:00Z")),
+                (pts[2].0, pts[2].1, Some("2026-10-31T17:20:00Z")),
+            ],
+            &[(14.2, 102.1, "Snare", Some("2026-10-31T17:30:00Z"))],
+        ),
+        &[],
+    );
+    let oct = report(&env, &["--month", "2026-10"]);
+    let nov = report(&env, &["--month", "2026-11"]);
+    // Both pairs start on Oct 31 local: all km and hours are October's.
+    assert!(close(oct["effort"]["km"].as_f64().unwrap(), km(&pts)));
+    assert!(close(oct["effort"]["hours"].as_f64().unwrap(), 40.0 / 60.0));
+    assert_eq!(oct["effort"]["patrol_days"], 1);
+    assert_eq!(oct["effort"]["person_days"], 4);
+    // November has the last point (a patrol-day) but no km; and the snare (00:30 local).
+    assert_eq!(nov["effort"]["km"], 0.0);
+    assert_eq!(nov["effort"]["patrols"], 1);
+    assert_eq!(nov["encounters"]["threats"], 1);
+    assert_eq!(oct["encounters"]["threats"], 0);
+    assert_eq!(oct["rates"]["threats_per_100km"], 0.0);
+    assert_eq!(
+        nov["rates"]["threats_per_100km"],
+        Value::Null,
+        "no km: no rate, never inf"
+    );
+    assert_eq!(oct["period"]["timezone"], "Asia/Bangkok");
+}
+
+#[test]
+fn a_start_at_0530_on_the_first_is_in_that_month() {
+    let env = Env::init();
+    import(
+        &env,
+        "early.gpx",
+        &gpx(
+            &[
+                (14.2, 102.1, Some("2026-09-30T22:30:00Z")),
+                (14.21, 102.1, Some("2026-09-30T23:00:00Z")),
+            ],
+            &[],
+        ),
+        &[],
+    );
+    assert_eq!(
+        report(&env, &["--month", "2026-10"])["effort"]["patrols"],
+        1
+    );
+    assert_eq!(
+        report(&env, &["--month", "2026-09"])["effort"]["patrols"],
+        0
+    );
+}
+
+#[test]
+fn a_nine_hour_camp_counts_in_hours_not_in_active_hours() {
+    let env = Env::init();
+    import(
+        &env,
+        "camp.gpx",
+        &gpx(
+            &[
+                (14.20, 102.1, Some("2026-10-04T01:00:00Z")),
+                (14.21, 102.1, Some("2026-10-04T01:20:00Z")),
+                (14.21, 102.1, Some("2026-10-04T10:20:00Z")),
+                (14.22, 102.1, Some("2026-10-04T10:40:00Z")),
+            ],
+            &[],
+        ),
+        &["--transport", "boat"],
+    );
+    let r = report(&env, &["--month", "2026-10"]);
+    assert!(close(
+        r["effort"]["hours"].as_f64().unwrap(),
+        9.0 + 40.0 / 60.0
+    ));
+    assert!(close(
+        r["effort"]["active_hours"].as_f64().unwrap(),
+        40.0 / 60.0
+    ));
+    assert_eq!(r["effort"]["by_transport"]["boat"]["patrols"], 1);
+}
+
+#[test]
+fn a_gpx_without_times_is_reported_undated_not_dropped() {
+    let env = Env::init();
+    let pts = [(14.2, 102.1), (14.3, 102.1)];
+    let r = import(
+        &env,
+        "nt.gpx",
+        &gpx(
+            &[(pts[0].0, pts[0].1, None), (pts[1].0, pts[1].1, None)],
+            &[],
+        ),
+        &[],
+    );
+    assert!(r["warnings"].to_string().contains("undated"));
+    let rep = report(&env, &["--month", "2026-10"]);
+    assert_eq!(rep["effort"]["km"], 0.0);
+    assert!(close(rep["undated_km"].as_f64().unwrap(), km(&pts)));
+}
+
+#[test]
+fn months_add_up_to_the_whole_range_and_breakdowns_to_totals() {
+    let mut env = Env::new();
+    env.cmd()
+        .args(["demo", "--dir"])
+        .arg(env.path("demo"))
+        .assert()
+        .success();
+    env.db = env.path("demo/thaplan.gpkg");
+    let run = |args: &[&str]| -> Value {
+        let out = env
+            .cmd()
+            .args(["report", "--format", "json"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let whole = run(&["--from", "2025-10-01", "--to", "2026-10-31"]);
+    let (mut km, mut threats, mut hours) = (0.0, 0, 0.0);
+    for m in [
+        "2025-10", "2025-11", "2025-12", "2026-01", "2026-02", "2026-03", "2026-04", "2026-05",
+        "2026-06", "2026-07", "2026-08", "2026-09", "2026-10",
+    ] {
+        let r = run(&["--month", m]);
+        km += r["effort"]["km"].as_f64().unwrap();
+        hours += r["effort"]["hours"].as_f64().unwrap();
+        threats += r["encounters"]["threats"].as_u64().unwrap();
+    }
+    assert!(close(km, whole["effort"]["km"].as_f64().unwrap()), "{km}");
+    assert!(close(hours, whole["effort"]["hours"].as_f64().unwrap()));
+    assert_eq!(threats, whole["encounters"]["threats"].as_u64().unwrap());
+    assert!(whole["effort"]["km"].as_f64().unwrap() > 300.0);
+    let sum = |v: &Value, key: &str| -> f64 {
+        v.as_object()
+            .unwrap()
+            .values()
+            .map(|x| x[key].as_f64().unwrap())
+            .sum()
+    };
+    assert!(close(
+        sum(&whole["effort"]["by_transport"], "km"),
+        whole["effort"]["km"].as_f64().unwrap()
+    ));
+    assert!(close(
+        sum(&whole["effort"]["by_team"], "hours"),
+        whole["effort"]["hours"].as_f64().unwrap()
+    ));
+    // The baseline comparison and the trend are there when asked.
+    let oct = run(&[
+        "--month",
+        "2026-10",
+        "--baseline",
+        "2025-10..2026-03",
+        "--months",
+        "6",
+    ]);
+    assert!(
+        oct["baseline"]["sentence"]
+            .as_str()
+            .unwrap()
+            .starts_with("Threats per 100 km")
+    );
+    assert_eq!(oct["trend"].as_array().unwrap().len(), 6);
+    // The demo has a boundary: coverage, and its km are the period's km.
+    let cov = &oct["coverage"];
+    assert!(cov["fraction"].as_f64().unwrap() > 0.0 && cov["fraction"].as_f64().unwrap() < 1.0);
+    assert!(close(
+        cov["km"].as_f64().unwrap(),
+        oct["effort"]["km"].as_f64().unwrap()
+    ));
+}
+
+#[test]
+fn csv_and_text_and_bad_arguments() {
+    let env = Env::init();
+    import(
+        &env,
+        "a.gpx",
+        &gpx(
+            &[
+                (14.2, 102.1, Some("2026-10-04T01:00:00Z")),
+                (14.3, 102.1, Some("2026-10-04T03:00:00Z")),
+            ],
+            &[],
+        ),
+        &[],
+    );
+    env.cmd()
+        .args(["report", "--month", "2026-10"])
+        .assert()
+        .success()
+        .stdout(contains("Threats per 100 km"));
+    env.cmd()
+        .args(["report", "--month", "2026-10", "--format", "csv"])
+        .assert()
+        .success()
+        .stdout(contains("km"));
+    let dir = env.path("csv");
+    env.cmd()
+        .args([
+            "report",
+            "--month",
+            "2026-10",
+            "--format",
+            "csv",
+            "--out-dir",
+        ])
+        .arg(&dir)
+        .assert()
+        .success();
+    assert!(dir.join("summary.csv").exists() && dir.join("by_transport.csv").exists());
+    env.cmd()
+        .args(["report"])
+        .assert()
+        .code(2)
+        .stderr(contains("--month"));
+    env.cmd()
+        .args(["report", "--month", "2026-10", "--format", "pdf"])
+        .assert()
+        .code(2)
+        .stderr(contains("pdf"));
+    env.cmd()
+        .args([
+            "report",
+            "--month",
+            "2026-10",
+            "--baseline",
+            "2026-03..2025-10",
+        ])
+        .assert()
+        .code(2)
+        .stderr(contains("ends before"));
+    env.cmd()
+        .args(["report", "--month", "2026-10", "--site", "Nowhere"])
+        .assert()
+        .code(2)
+        .stderr(contains("Thap Lan"));
+}
+
+#[test]
+fn a_boundary_must_be_an_area() {
+    let env = Env::init();
+    let line = env.write(
+        "line.geojson",
+        r#"{"type":"LineString","coordinates":[[102,14],[103,15]]}"#,
+    );
+    env.cmd()
+        .args(["site", "boundary", "set"])
+        .arg(&line)
+        .assert()
+        .code(2)
+        .stderr(contains("LineString"));
+    let junk = env.write("junk.geojson", "not json");
+    env.cmd()
+        .args(["site", "boundary", "set"])
+        .arg(&junk)
+        .assert()
+        .code(2)
+        .stderr(contains("junk.geojson"));
+    let bad = env.write(
+        "bad.geojson",
+        r#"{"type":"Polygon","coordinates":[[[102,14],[103,95],[103,14],[102,14]]]}"#,
+    );
+    env.cmd()
+        .args(["site", "boundary", "set"])
+        .arg(&bad)
+        .assert()
+        .code(2)
+        .stderr(contains("latitude"));
+    let ok = env.write(
+        "ok.geojson",
+        r#"{"type":"Feature","properties":{},"geometry":{"type":"Polygon","coordinates":[[[102,14],[102.1,14],[102.1,14.1],[102,14.1],[102,14]]]}}"#,
+    );
+    env.cmd()
+        .args(["site", "boundary", "set"])
+        .arg(&ok)
+        .assert()
+        .success();
+    import(
+        &env,
+        "a.gpx",
+        &gpx(
+            &[
+                (14.05, 102.05, Some("2026-10-04T01:00:00Z")),
+                (14.06, 102.05, Some("2026-10-04T03:00:00Z")),
+            ],
+            &[],
+        ),
+        &[],
+    );
+    let r = report(&env, &["--month", "2026-10", "--grid-m", "1000"]);
+    // About 10.8 x 11.1 km: 11 or 12 cells a side; the track crosses 2 cells.
+    let park = r["coverage"]["park_cells"].as_u64().unwrap();
+    assert!((110..=160).contains(&park), "{park}");
+    assert_eq!(r["coverage"]["visited_cells"], 2);
+}
+
+/// The HTML report, drawn by headless Chromium: it must not be blank. Where
+/// Chromium is missing this test fails in CI (which installs it) and is skipped
+/// elsewhere with a message.
+#[test]
+fn the_html_report_renders_in_a_browser() {
+    let Some(chromium) = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|c| {
+            std::process::Command::new(c)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+    else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must have chromium (.ci/run installs it)"
+        );
+        eprintln!("skipped: no chromium here");
+        return;
+    };
+    let env = Env::init();
+    env.cmd()
+        .args(["demo", "--dir"])
+        .arg(env.path("demo"))
+        .assert()
+        .success();
+    let html = env.path("demo/report.html");
+    let text = std::fs::read_to_string(&html).unwrap();
+    assert!(text.contains("<svg") && !text.contains("<script"));
+    let png = env.path("shot.png");
+    let profile = env.path("chromium-profile");
+    let status = std::process::Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--window-size=1000,1400",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("--screenshot={}", png.display()))
+        .arg(format!("file://{}", html.display()))
+        .output()
+        .unwrap();
+    assert!(
+        png.exists(),
+        "no screenshot: {}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    // A blank white page of this size compresses to a few KB; the report's
+    // text, tables and charts make it much larger.
+    let size = std::fs::metadata(&png).unwrap().len();
+    assert!(size > 40_000, "the screenshot looks blank ({size} bytes)");
+}
