@@ -3,5 +3,6 @@
 mod util;
 
 mod cli;
+mod edit;
 mod import;
 mod report;

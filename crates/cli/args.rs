@@ -42,8 +42,110 @@ pub enum Command {
         #[command(subcommand)]
         command: SiteCommand,
     },
+    /// Fix a record: adds a version, overwrites nothing.
+    Edit {
+        #[command(subcommand)]
+        what: EditCommand,
+    },
+    /// Delete a record: adds a deleted version; its history stays.
+    Delete {
+        #[command(subcommand)]
+        what: DeleteCommand,
+    },
+    /// Write this database (or what is new since the last export) to a file to send.
+    Export(ExportArgs),
+    /// Merge files from the field into a database: no duplicates, no lost edits.
+    Merge(MergeArgs),
+    /// What was merged from which device, when.
+    Ledger(JsonArg),
+    /// Records edited on two devices, and their resolution.
+    Conflicts(ConflictsArgs),
     /// Build a demo database from the shipped sample patrols and report on it.
     Demo(DemoArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum EditCommand {
+    /// Change an observation's category, note, place or time.
+    Observation {
+        id: String,
+        #[arg(long)]
+        category: Option<String>,
+        #[arg(long)]
+        note: Option<String>,
+        /// LAT,LON
+        #[arg(long, allow_hyphen_values = true)]
+        at: Option<String>,
+        #[arg(long)]
+        time: Option<String>,
+    },
+    /// Change a patrol's team, leader, objective, or its legs' transport and members.
+    Patrol {
+        id: String,
+        #[arg(long)]
+        team: Option<String>,
+        #[arg(long)]
+        leader: Option<String>,
+        #[arg(long)]
+        objective: Option<String>,
+        #[arg(long)]
+        transport: Option<String>,
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1000))]
+        members: Option<u32>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DeleteCommand {
+    Observation { id: String },
+    Patrol { id: String },
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// The file to write (a GeoPackage, like the database).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Only what is new since the last export.
+    #[arg(long)]
+    pub since_last_export: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct MergeArgs {
+    /// The database to merge into (instead of --db).
+    #[arg(long)]
+    pub into: Option<PathBuf>,
+    /// Files exported by `patrol export` (or whole databases).
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Refuse files larger than this many MiB.
+    #[arg(long, default_value_t = 2048)]
+    pub max_mib: u64,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ConflictsArgs {
+    #[command(subcommand)]
+    pub command: Option<ConflictsCommand>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConflictsCommand {
+    /// Keep one head of a conflicting record (a new version follows all heads).
+    Resolve {
+        /// The record id (patrol, leg or observation), or its first characters.
+        record: String,
+        /// The version to keep (or its first characters).
+        #[arg(long)]
+        keep: String,
+    },
 }
 
 #[derive(Args, Debug)]

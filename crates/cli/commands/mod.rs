@@ -2,6 +2,7 @@
 
 mod check;
 mod demo;
+mod edit;
 mod import;
 mod init;
 mod observe;
@@ -39,6 +40,11 @@ pub fn run(cli: Cli) -> Result<Outcome> {
                 polygons.len()
             );
             Ok(Outcome::Done)
+        }
+        Command::Edit { what } => edit::edit(&mut open(db)?, &what),
+        Command::Delete { what } => edit::delete(&mut open(db)?, &what),
+        Command::Export(_) | Command::Merge(_) | Command::Ledger(_) | Command::Conflicts(_) => {
+            anyhow::bail!("sync is not wired yet")
         }
         Command::Demo(a) => demo::run(&a, cli.quiet),
     }

@@ -36,7 +36,7 @@ pub fn run(store: &mut Store, a: &ObserveArgs) -> Result<Outcome> {
 }
 
 /// RFC 3339, or a local time of the site without offset.
-fn parse_time(text: &str, zone: &str) -> Result<i64> {
+pub fn parse_time(text: &str, zone: &str) -> Result<i64> {
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
         return Ok(t.timestamp_micros());
     }

@@ -136,7 +136,7 @@ pub fn input(
         from = from.min(first.from);
     }
     let days = store.leg_days(from, to, site)?;
-    let observations = store.observation_facts(site)?;
+    let observations = store.observation_facts(from, to, site)?;
     let mut boundary = Vec::new();
     for s in all_sites
         .iter()

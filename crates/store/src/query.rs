@@ -379,9 +379,22 @@ impl Store {
         Ok(m / 1000.0)
     }
 
-    /// Every live observation with its local date (own time, else its patrol's
-    /// first track time), in its patrol's site's zone.
-    pub fn observation_facts(&self, site: Option<SiteId>) -> Result<Vec<ObservationFact>> {
+    /// Live observations that may fall on local dates in [from, to] (a window
+    /// wide enough for any zone; the report filters by exact local date), plus
+    /// every observation without a time, with its local date (own time, else
+    /// its patrol's first track date) in its patrol's site's zone.
+    pub fn observation_facts(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        site: Option<SiteId>,
+    ) -> Result<Vec<ObservationFact>> {
+        // Zones are at most 14 hours from UTC: a day's margin on each side is safe.
+        let lo = patrol_core::time::local_midnight(from.pred_opt().unwrap_or(from), chrono_tz::UTC);
+        let hi = patrol_core::time::local_midnight(
+            to.succ_opt().and_then(|d| d.succ_opt()).unwrap_or(to),
+            chrono_tz::UTC,
+        );
         let zones: BTreeMap<String, chrono_tz::Tz> = sites(&self.conn)?
             .into_iter()
             .filter_map(|s| parse_zone(&s.timezone).ok().map(|z| (s.id.to_string(), z)))
@@ -390,9 +403,9 @@ impl Store {
             "SELECT o.observation_id, o.site_id, o.patrol_id, o.category, o.threat, o.time_us, o.geom,
                (SELECT min(d.date) FROM leg_days d WHERE d.patrol_id = o.patrol_id AND d.date <> '')
              FROM observations o JOIN patrols p ON p.patrol_id = o.patrol_id
-             WHERE ?1 IS NULL OR o.site_id = ?1",
+             WHERE (?1 IS NULL OR o.site_id = ?1) AND (o.time_us IS NULL OR o.time_us BETWEEN ?2 AND ?3)",
         )?;
-        let rows = stmt.query_map([site.map(|s| s.to_string())], |r| {
+        let rows = stmt.query_map(params![site.map(|s| s.to_string()), lo, hi], |r| {
             Ok((
                 r.get::<_, String>(0)?,
                 r.get::<_, String>(1)?,

@@ -1,0 +1,68 @@
+use anyhow::Result;
+use patrol_core::model::LatLon;
+use patrol_store::Store;
+use patrol_store::edit::{ObservationEdit, PatrolEdit};
+use patrol_store::records::Kind;
+
+use crate::Outcome;
+use crate::args::{DeleteCommand, EditCommand};
+
+pub fn edit(store: &mut Store, what: &EditCommand) -> Result<Outcome> {
+    let version = match what {
+        EditCommand::Observation {
+            id,
+            category,
+            note,
+            at,
+            time,
+        } => {
+            let model = store.data_model()?;
+            let category = category
+                .as_deref()
+                .map(|c| {
+                    model.match_text(c).map(str::to_owned).ok_or_else(|| {
+                        anyhow::anyhow!("'{c}' is no category of this database's data model")
+                    })
+                })
+                .transpose()?;
+            let edit = ObservationEdit {
+                category,
+                note: note.clone(),
+                at: at.as_deref().map(str::parse::<LatLon>).transpose()?,
+                time: time
+                    .as_deref()
+                    .map(|t| super::observe::parse_time(t, &store.site().timezone))
+                    .transpose()?,
+            };
+            store.edit_observation(id, &edit)?
+        }
+        EditCommand::Patrol {
+            id,
+            team,
+            leader,
+            objective,
+            transport,
+            members,
+        } => {
+            let edit = PatrolEdit {
+                team: team.clone(),
+                leader: leader.clone(),
+                objective: objective.clone(),
+                transport: transport.as_deref().map(str::parse).transpose()?,
+                members: *members,
+            };
+            store.edit_patrol(id, &edit)?
+        }
+    };
+    super::out(&format!("{version}\n"))?;
+    Ok(Outcome::Done)
+}
+
+pub fn delete(store: &mut Store, what: &DeleteCommand) -> Result<Outcome> {
+    let version = match what {
+        DeleteCommand::Observation { id } => store.delete_record(Kind::Observation, id)?,
+        DeleteCommand::Patrol { id } => store.delete_record(Kind::Patrol, id)?,
+    };
+    super::out(&format!("{version}\n"))?;
+    Ok(Outcome::Done)
+}

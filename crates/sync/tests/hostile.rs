@@ -1,0 +1,242 @@
+//! Hostile and broken files: each is refused with a message naming the file,
+//! without a panic, and the central database does not change.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::*;
+use patrol_store::Store;
+use patrol_sync::{Limits, MergeStatus, SyncError};
+
+struct World {
+    dir: tempfile::TempDir,
+    central: Store,
+    good: PathBuf,
+}
+
+fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut a = init(d, "a");
+    let p = import(&mut a, d, "a1", 500, 2, 1);
+    observe(&mut a, &p, 14.3);
+    let good = export(&mut a, d, "good", false);
+    let mut central = init(d, "central");
+    let mut b = init(d, "b");
+    import(&mut b, d, "b1", 50, 1, 7);
+    let fb = export(&mut b, d, "fb", false);
+    merge_ok(&mut central, &fb);
+    World { dir, central, good }
+}
+
+/// A copy of the good export, changed with raw SQL.
+fn tampered(w: &World, name: &str, sql: &str) -> PathBuf {
+    let f = w.dir.path().join(name);
+    std::fs::copy(&w.good, &f).unwrap();
+    let conn = rusqlite::Connection::open(&f).unwrap();
+    conn.execute_batch(sql).unwrap();
+    drop(conn);
+    f
+}
+
+fn refused(w: &mut World, file: &Path, expect: &str) -> SyncError {
+    let before = digest(&w.central);
+    let ledger = patrol_sync::ledger(&w.central).unwrap().len();
+    let e = patrol_sync::merge(&mut w.central, file, &Limits::default()).unwrap_err();
+    let msg = e.to_string();
+    let name = file.file_name().unwrap().to_string_lossy();
+    assert!(msg.contains(name.as_ref()), "message does not name the file: {msg}");
+    assert!(msg.contains(expect), "expected '{expect}' in: {msg}");
+    assert_eq!(digest(&w.central), before, "central changed after: {msg}");
+    assert_eq!(patrol_sync::ledger(&w.central).unwrap().len(), ledger);
+    let r = patrol_sync::MergeReport::rejected(file, &e);
+    assert_eq!(r.status, MergeStatus::Rejected);
+    e
+}
+
+#[test]
+fn random_bytes() {
+    let mut w = world();
+    let f = w.dir.path().join("random.gpkg");
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let bytes: Vec<u8> = (0..8192)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    std::fs::write(&f, bytes).unwrap();
+    refused(&mut w, &f, "not a SQLite database");
+    let empty = w.dir.path().join("empty.gpkg");
+    std::fs::write(&empty, b"").unwrap();
+    refused(&mut w, &empty, "too short");
+}
+
+#[test]
+fn random_bytes_after_a_valid_header() {
+    let mut w = world();
+    let f = w.dir.path().join("garbled.gpkg");
+    let mut bytes = std::fs::read(&w.good).unwrap();
+    for (i, b) in bytes.iter_mut().enumerate().skip(100) {
+        *b = (i as u8).wrapping_mul(31) ^ 0x5a;
+    }
+    std::fs::write(&f, bytes).unwrap();
+    let e = refused(&mut w, &f, "garbled.gpkg");
+    assert!(matches!(e, SyncError::Corrupt { .. } | SyncError::Schema { .. }), "{e}");
+}
+
+#[test]
+fn truncated_database() {
+    let mut w = world();
+    let f = w.dir.path().join("truncated.gpkg");
+    let bytes = std::fs::read(&w.good).unwrap();
+    std::fs::write(&f, &bytes[..bytes.len() / 2]).unwrap();
+    let e = refused(&mut w, &f, "damaged");
+    assert!(matches!(e, SyncError::Corrupt { .. }), "{e}");
+}
+
+#[test]
+fn plain_sqlite_is_not_a_geopackage() {
+    let mut w = world();
+    let f = w.dir.path().join("plain.sqlite");
+    let conn = rusqlite::Connection::open(&f).unwrap();
+    conn.execute_batch("CREATE TABLE t(x); INSERT INTO t VALUES (1);").unwrap();
+    drop(conn);
+    refused(&mut w, &f, "not a GeoPackage");
+    // A GeoPackage that is not ours.
+    let g = w.dir.path().join("other.gpkg");
+    let conn = rusqlite::Connection::open(&g).unwrap();
+    conn.execute_batch("PRAGMA application_id = 1196444487; CREATE TABLE t(x);").unwrap();
+    drop(conn);
+    refused(&mut w, &g, "no patrol_migrations");
+}
+
+#[test]
+fn newer_schema() {
+    let mut w = world();
+    let f = tampered(&w, "newer.gpkg", "INSERT INTO patrol_migrations VALUES (999, 'later')");
+    let e = refused(&mut w, &f, "newer patrol");
+    assert!(matches!(e, SyncError::NewerSchema { found: 999, .. }), "{e}");
+}
+
+#[test]
+fn triggers_and_views() {
+    let mut w = world();
+    let f = tampered(
+        &w,
+        "trigger.gpkg",
+        "CREATE TRIGGER evil AFTER INSERT ON sites BEGIN DELETE FROM sites; END;",
+    );
+    refused(&mut w, &f, "trigger");
+    let f = tampered(&w, "view.gpkg", "CREATE VIEW v AS SELECT * FROM sites;");
+    refused(&mut w, &f, "view");
+    let f = tampered(&w, "extra.gpkg", "CREATE TABLE extra(x);");
+    refused(&mut w, &f, "unexpected table extra");
+    let f = tampered(&w, "column.gpkg", "ALTER TABLE observation_versions ADD COLUMN evil TEXT;");
+    refused(&mut w, &f, "observation_versions has columns");
+}
+
+#[test]
+fn wal_mode_file() {
+    let mut w = world();
+    let f = w.dir.path().join("wal.gpkg");
+    std::fs::copy(&w.good, &f).unwrap();
+    let conn = rusqlite::Connection::open(&f).unwrap();
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).unwrap();
+    assert_eq!(mode, "wal");
+    drop(conn);
+    let e = refused(&mut w, &f, "WAL");
+    assert!(matches!(e, SyncError::Wal { .. }), "{e}");
+}
+
+#[test]
+fn too_big() {
+    let mut w = world();
+    let good = w.good.clone();
+    let before = digest(&w.central);
+    let e = patrol_sync::merge(&mut w.central, &good, &Limits { max_bytes: 1000 }).unwrap_err();
+    assert!(e.to_string().contains("good.gpkg") && e.to_string().contains("limit"), "{e}");
+    assert_eq!(digest(&w.central), before);
+}
+
+#[test]
+fn absurd_values_are_refused_naming_the_row() {
+    let mut w = world();
+    let f = tampered(&w, "lat95.gpkg", "UPDATE observation_versions SET lat = 95");
+    refused(&mut w, &f, "observation_versions");
+    let f = tampered(&w, "badid.gpkg", "UPDATE leg_versions SET leg_id = 'not-a-uuid'");
+    refused(&mut w, &f, "is not a UUID");
+    let f = tampered(&w, "parents.gpkg", "UPDATE patrol_versions SET parents = '{\"a\":1}'");
+    refused(&mut w, &f, "parents");
+    let f = tampered(&w, "deleted.gpkg", "UPDATE patrol_versions SET deleted = 7");
+    refused(&mut w, &f, "deleted is 7");
+    let f = tampered(&w, "transport.gpkg", "UPDATE leg_versions SET transport = 'rocket'");
+    refused(&mut w, &f, "rocket");
+    let f = tampered(&w, "members.gpkg", "UPDATE leg_versions SET members = -1");
+    refused(&mut w, &f, "members is -1");
+    let f = tampered(&w, "hlc.gpkg", "UPDATE leg_versions SET hlc = 9223372036854775807");
+    refused(&mut w, &f, "hlc");
+    let f = tampered(&w, "texthlc.gpkg", "UPDATE observation_versions SET hlc = 'soon'");
+    refused(&mut w, &f, "expected an integer");
+    // A track piece whose points were moved: the blob no longer matches its digest.
+    let f = tampered(&w, "geom.gpkg", "UPDATE tracks SET geom = CAST(substr(geom, 1, length(geom) - 8) || zeroblob(8) AS BLOB)");
+    refused(&mut w, &f, "digest does not match");
+    let f = tampered(&w, "blob.gpkg", "UPDATE tracks SET geom = X'00'");
+    refused(&mut w, &f, "geom");
+    let f = tampered(&w, "bounds.gpkg", "UPDATE gpkg_contents SET max_y = 1e300 WHERE table_name = 'tracks'");
+    refused(&mut w, &f, "bounds");
+    let f = tampered(&w, "nodevice.gpkg", "DELETE FROM devices");
+    refused(&mut w, &f, "neither the file's devices nor ours");
+}
+
+#[test]
+fn a_reused_version_id_is_quarantined_not_overwritten() {
+    let mut w = world();
+    // Central already holds b's patrol version; a file claims that id for other content.
+    let (vid, team_before): (String, String) = w
+        .central
+        .conn()
+        .query_row("SELECT version_id, team FROM patrol_versions", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap();
+    let f = tampered(
+        &w,
+        "reused.gpkg",
+        &format!(
+            "UPDATE observation_versions SET version_id = '{vid}', note = 'impostor'
+             WHERE version_id = (SELECT min(version_id) FROM observation_versions);
+             UPDATE patrol_versions SET version_id = '{vid}', team = 'Impostors', digest = '{}'",
+            "0".repeat(64)
+        ),
+    );
+    let r = merge_ok(&mut w.central, &f);
+    assert_eq!(r.status, MergeStatus::Merged);
+    assert_eq!(r.quarantined, 1);
+    let team: String = w
+        .central
+        .conn()
+        .query_row("SELECT team FROM patrol_versions WHERE version_id = ?1", [&vid], |r| r.get(0))
+        .unwrap();
+    assert_eq!(team, team_before, "the row we had is untouched");
+    let (table, incoming): (String, String) = w
+        .central
+        .conn()
+        .query_row("SELECT table_name, incoming FROM quarantine", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap();
+    assert_eq!(table, "patrol_versions");
+    assert!(incoming.contains("Impostors"), "{incoming}");
+    // The other rows arrived (the observation with the other table's id is a different version table).
+    assert_eq!(count(&w.central, "SELECT count(*) FROM observation_versions WHERE note = 'impostor'"), 1);
+    assert_eq!(count(&w.central, "SELECT count(*) FROM tracks"), 2);
+}
+
+#[test]
+fn a_bad_file_named_in_a_path_with_odd_characters_still_opens() {
+    let mut w = world();
+    let f = w.dir.path().join("odd name #1 ?%.gpkg");
+    std::fs::copy(&w.good, &f).unwrap();
+    let r = merge_ok(&mut w.central, &f);
+    assert_eq!(r.status, MergeStatus::Merged);
+}

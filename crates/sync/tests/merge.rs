@@ -1,0 +1,238 @@
+//! Merging real exports: idempotence, deltas, conflicts, concurrency, copies.
+
+mod common;
+
+use common::*;
+use patrol_store::Store;
+use patrol_store::edit::{ObservationEdit, PatrolEdit};
+use patrol_store::records::Kind;
+use patrol_sync::{Limits, MergeStatus, SyncError};
+
+#[test]
+fn merging_twice_is_a_duplicate_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut a = init(d, "a");
+    let p = import(&mut a, d, "a1", 300, 2, 1);
+    observe(&mut a, &p, 14.5);
+    let f = export(&mut a, d, "a-out", false);
+    let mut c = init(d, "central");
+    let r = merge_ok(&mut c, &f);
+    assert_eq!(r.status, MergeStatus::Merged);
+    assert_eq!(r.records_added, 1 + 1 + 3);
+    assert_eq!(r.new_versions, 5);
+    assert_eq!(r.track_pieces, 1);
+    let before = digest(&c);
+    let r2 = merge_ok(&mut c, &f);
+    assert_eq!(r2.status, MergeStatus::Duplicate);
+    assert_eq!(digest(&c), before);
+    // A byte-different file with the same rows: merged, but adds nothing.
+    let f2 = export(&mut a, d, "a-out2", false);
+    let r3 = merge_ok(&mut c, &f2);
+    assert_eq!((r3.status, r3.new_versions, r3.track_pieces), (MergeStatus::Merged, 0, 0));
+    assert_eq!(digest(&c), before);
+    assert_eq!(patrol_sync::ledger(&c).unwrap().len(), 2);
+    // Origin survives: the versions say device a, site a.
+    let n = count(&c, &format!(
+        "SELECT count(*) FROM observation_versions WHERE device_id = '{}' AND site_id = '{}'",
+        a.device(), a.site().id));
+    assert_eq!(n, 3);
+    // The patrol is listed centrally under a's site.
+    assert_eq!(count(&c, &format!("SELECT count(*) FROM patrols WHERE site_id = '{}'", a.site().id)), 1);
+    let checks = c.check().unwrap();
+    assert!(checks.iter().all(|f| f.severity != patrol_store::check::Severity::Problem), "{checks:?}");
+}
+
+#[test]
+fn deltas_after_a_full_export_converge_to_the_full_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut a = init(d, "a");
+    let p = import(&mut a, d, "a1", 200, 1, 1);
+    let full = export(&mut a, d, "full", false);
+    let o = observe(&mut a, &p, 14.6);
+    a.edit_observation(&o, &ObservationEdit { note: Some("seen".into()), ..Default::default() }).unwrap();
+    import(&mut a, d, "a2", 5000, 0, 2);
+    let delta1 = export(&mut a, d, "delta1", true);
+    a.edit_patrol(&p, &PatrolEdit { leader: Some("Nok".into()), members: Some(4), ..Default::default() }).unwrap();
+    let delta2 = export(&mut a, d, "delta2", true);
+    let empty = export(&mut a, d, "delta3", true);
+    let everything = export(&mut a, d, "everything", false);
+
+    let mut c1 = init(d, "c1");
+    std::fs::copy(c1.path(), d.join("c2.gpkg")).unwrap();
+    let mut c2 = Store::open(&d.join("c2.gpkg")).unwrap();
+    for f in [&full, &delta1, &delta2, &empty] {
+        merge_ok(&mut c1, f);
+    }
+    merge_ok(&mut c2, &everything);
+    assert_eq!(digest(&c1), digest(&c2));
+    // Deltas are small: the second holds the patrol and leg edit only.
+    let r = patrol_sync::export(&mut a, &d.join("delta4"), true).unwrap();
+    assert_eq!((r.versions, r.track_pieces), (0, 0));
+    // Deltas merged in the wrong order converge too.
+    let mut c3 = Store::open(&{
+        let p = d.join("c3.gpkg");
+        std::fs::copy(d.join("c2.gpkg"), &p).unwrap();
+        p
+    })
+    .unwrap();
+    merge_ok(&mut c3, &delta2);
+    merge_ok(&mut c3, &delta1);
+    merge_ok(&mut c3, &full);
+    assert_eq!(digest(&c3), digest(&c2));
+}
+
+#[test]
+fn a_relayed_delta_carries_rows_merged_since_the_last_export() {
+    // b exports after merging a file of older rows: the delta must carry them.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut a = init(d, "a");
+    import(&mut a, d, "a1", 50, 1, 1);
+    let fa = export(&mut a, d, "fa", false);
+    let mut b = init(d, "b");
+    import(&mut b, d, "b1", 50, 1, 2);
+    export(&mut b, d, "fb0", false);
+    merge_ok(&mut b, &fa);
+    let fb = export(&mut b, d, "fb1", true);
+    let mut c = init(d, "c");
+    merge_ok(&mut c, &fb);
+    assert_eq!(count(&c, &format!("SELECT count(*) FROM patrols WHERE origin_device = '{}'", a.device())), 1);
+}
+
+#[test]
+fn conflicting_edits_are_listed_shown_newest_and_resolved() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut a = init(d, "a");
+    let p = import(&mut a, d, "a1", 20, 0, 1);
+    let o = observe(&mut a, &p, 14.5);
+    let fa = export(&mut a, d, "fa0", false);
+    let mut b = init(d, "b");
+    merge_ok(&mut b, &fa);
+    let va = a.edit_observation(&o, &ObservationEdit { note: Some("from a".into()), ..Default::default() }).unwrap();
+    let vb = b.edit_observation(&o, &ObservationEdit { note: Some("from b".into()), ..Default::default() }).unwrap();
+    let mut c = init(d, "c");
+    let fa1 = export(&mut a, d, "fa1", false);
+    let fb1 = export(&mut b, d, "fb1", false);
+    merge_ok(&mut c, &fa1);
+    let r = merge_ok(&mut c, &fb1);
+    assert_eq!(r.conflicts, 1);
+    let list = patrol_sync::conflicts(&c).unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].kind, "observation");
+    assert_eq!(list[0].record_id, o);
+    let mut heads: Vec<&str> = list[0].heads.iter().map(|h| h.version_id.as_str()).collect();
+    heads.sort_unstable();
+    let mut want = vec![va.as_str(), vb.as_str()];
+    want.sort_unstable();
+    assert_eq!(heads, want);
+    // Shown: the newest by (hlc, device, version): b edited last.
+    let shown = list[0].heads.iter().find(|h| h.shown).unwrap();
+    assert_eq!(shown.version_id, vb);
+    assert!(shown.summary.contains("from b"), "{}", shown.summary);
+    let current: String = c.conn().query_row("SELECT version_id FROM observations WHERE observation_id = ?1", [&o], |r| r.get(0)).unwrap();
+    assert_eq!(current, vb);
+    assert_eq!(count(&c, "SELECT heads FROM observations"), 2);
+
+    // Resolve centrally, keeping a's; the resolution goes back to both devices.
+    c.resolve_conflict(Kind::Observation, &o, &va).unwrap();
+    assert!(patrol_sync::conflicts(&c).unwrap().is_empty());
+    let fc = export(&mut c, d, "fc", false);
+    merge_ok(&mut a, &fc);
+    merge_ok(&mut b, &fc);
+    for s in [&a, &b, &c] {
+        assert!(patrol_sync::conflicts(s).unwrap().is_empty());
+        let note: String = s.conn().query_row("SELECT note FROM observations", [], |r| r.get(0)).unwrap();
+        assert_eq!(note, "from a");
+    }
+    assert_eq!(digest(&a), {
+        // a and b hold the same records now (their own category rows differ in origin only).
+        let fb2 = export(&mut b, d, "fb2", false);
+        merge_ok(&mut a, &fb2);
+        digest(&a)
+    });
+}
+
+#[test]
+fn two_merges_at_once_both_land() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_owned();
+    let mut files = Vec::new();
+    for (i, name) in ["a", "b"].iter().enumerate() {
+        let mut s = init(&d, name);
+        import(&mut s, &d, &format!("{name}1"), 3000, 3, i as u64 + 1);
+        files.push(export(&mut s, &d, &format!("{name}-out"), false));
+    }
+    let central = init(&d, "c").path().to_owned();
+    let handles: Vec<_> = files
+        .into_iter()
+        .map(|f| {
+            let central = central.clone();
+            std::thread::spawn(move || {
+                let mut s = Store::open(&central).unwrap();
+                patrol_sync::merge(&mut s, &f, &Limits::default()).unwrap()
+            })
+        })
+        .collect();
+    for h in handles {
+        assert_eq!(h.join().unwrap().status, MergeStatus::Merged);
+    }
+    let c = Store::open(&central).unwrap();
+    assert_eq!(count(&c, "SELECT count(*) FROM patrols"), 2);
+    assert_eq!(count(&c, "SELECT count(*) FROM observations"), 6);
+    assert_eq!(patrol_sync::ledger(&c).unwrap().len(), 2);
+}
+
+#[test]
+fn a_copied_database_is_caught() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut a = init(d, "a");
+    let p = import(&mut a, d, "a1", 20, 1, 1);
+    // Someone copies a's database to a second laptop; both go on working.
+    std::fs::copy(a.path(), d.join("a-copy.gpkg")).unwrap();
+    let mut copy = Store::open(&d.join("a-copy.gpkg")).unwrap();
+    observe(&mut a, &p, 14.1);
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    observe(&mut copy, &p, 14.2);
+    let fa = export(&mut a, d, "fa", false);
+    let fcopy = export(&mut copy, d, "fcopy", false);
+    let mut c = init(d, "c");
+    merge_ok(&mut c, &fa);
+    let before = digest(&c);
+    let e = patrol_sync::merge(&mut c, &fcopy, &Limits::default()).unwrap_err();
+    assert!(matches!(e, SyncError::CopiedDatabase { .. }), "{e}");
+    let msg = e.to_string();
+    assert!(msg.contains("fcopy.gpkg") && msg.contains("copied"), "{msg}");
+    assert_eq!(digest(&c), before);
+
+    // A file of a database merged into itself (or a copy of it) is refused too.
+    let e = patrol_sync::merge(&mut a, &fa, &Limits::default()).unwrap_err();
+    assert!(e.to_string().contains("this database's own id"), "{e}");
+}
+
+#[test]
+fn a_file_of_the_previous_schema_is_upgraded_on_a_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut a = init(d, "a");
+    import(&mut a, d, "a1", 20, 1, 1);
+    let f = export(&mut a, d, "fa", false);
+    {
+        let conn = rusqlite::Connection::open(&f).unwrap();
+        conn.execute_batch(
+            "DROP TABLE ledger; DROP TABLE quarantine; DROP INDEX patrol_versions_device; DROP INDEX leg_versions_device;
+             DROP INDEX observation_versions_device; DROP INDEX tracks_device; DROP INDEX site_boundaries_device;
+             DELETE FROM patrol_migrations WHERE version = 2;",
+        )
+        .unwrap();
+    }
+    let original = std::fs::read(&f).unwrap();
+    let mut c = init(d, "c");
+    let r = merge_ok(&mut c, &f);
+    assert_eq!(r.status, MergeStatus::Merged);
+    assert_eq!(count(&c, "SELECT count(*) FROM observations"), 1);
+    assert_eq!(std::fs::read(&f).unwrap(), original, "the incoming file is never written");
+}

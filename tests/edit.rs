@@ -1,0 +1,102 @@
+//! Fixing mistakes in the field: every edit and delete adds a version.
+
+use predicates::str::contains;
+
+use crate::util::{Env, gpx};
+
+#[test]
+fn edits_and_deletes_change_what_is_shown_and_keep_the_history() {
+    let env = Env::init();
+    let f = env.write(
+        "p.gpx",
+        &gpx(
+            &[
+                (14.2, 102.1, Some("2026-10-04T01:00:00Z")),
+                (14.3, 102.1, Some("2026-10-04T03:00:00Z")),
+            ],
+            &[(14.2, 102.1, "Dung", Some("2026-10-04T01:30:00Z"))],
+        ),
+    );
+    let (r, _) = env.json(&["import", "--team", "Alpha", "--json", f.to_str().unwrap()]);
+    let patrol = r[0]["patrol_id"].as_str().unwrap().to_owned();
+    let (shown, _) = env.json(&["show", "--json", &patrol]);
+    let obs = shown["observations"][0]["observation_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(shown["observations"][0]["category"], "wildlife_sign");
+
+    // The ranger meant a snare.
+    env.cmd()
+        .args([
+            "edit",
+            "observation",
+            &obs,
+            "--category",
+            "snare",
+            "--note",
+            "fixed",
+        ])
+        .assert()
+        .success();
+    env.cmd()
+        .args([
+            "edit",
+            "patrol",
+            &patrol,
+            "--team",
+            "Bravo",
+            "--transport",
+            "motorbike",
+            "--members",
+            "2",
+        ])
+        .assert()
+        .success();
+    let (shown, _) = env.json(&["show", "--json", &patrol]);
+    assert_eq!(shown["observations"][0]["category"], "snare");
+    assert_eq!(shown["observations"][0]["note"], "fixed");
+    assert_eq!(shown["team"], "Bravo");
+    assert_eq!(shown["legs"][0]["transport"], "motorbike");
+    assert_eq!(shown["legs"][0]["members"], 2);
+    let (rep, _) = env.json(&["report", "--month", "2026-10", "--format", "json"]);
+    assert_eq!(rep["encounters"]["threats"], 1);
+    assert_eq!(rep["effort"]["person_days"], 2);
+    assert!(rep["effort"]["by_team"]["Bravo"].is_object());
+
+    // Delete the observation, then the patrol: gone from every view, kept as history.
+    env.cmd()
+        .args(["delete", "observation", &obs])
+        .assert()
+        .success();
+    env.cmd()
+        .args(["delete", "observation", &obs])
+        .assert()
+        .code(2)
+        .stderr(contains("already deleted"));
+    env.cmd()
+        .args(["edit", "observation", &obs, "--note", "x"])
+        .assert()
+        .code(2)
+        .stderr(contains("deleted"));
+    let (rep, _) = env.json(&["report", "--month", "2026-10", "--format", "json"]);
+    assert_eq!(rep["encounters"]["observations"], 0);
+    env.cmd()
+        .args(["delete", "patrol", &patrol])
+        .assert()
+        .success();
+    let (list, _) = env.json(&["patrols", "--json"]);
+    assert_eq!(list.as_array().unwrap().len(), 0);
+    let (rep, _) = env.json(&["report", "--month", "2026-10", "--format", "json"]);
+    assert_eq!(rep["effort"]["km"], 0.0);
+    let conn = rusqlite::Connection::open(&env.db).unwrap();
+    let versions: i64 = conn
+        .query_row("SELECT count(*) FROM observation_versions", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(versions, 3, "created, edited, deleted: all kept");
+    // The same file again is still a duplicate: deleting does not invite a re-import.
+    let (again, _) = env.json(&["import", "--team", "Alpha", "--json", f.to_str().unwrap()]);
+    assert_eq!(again[0]["status"], "duplicate");
+}
