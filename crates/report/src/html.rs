@@ -236,7 +236,14 @@ fn trend_chart(months: &[(String, Option<f64>)], baseline: Option<f64>) -> Strin
             label = escape(&fixed(v, if max < 1.0 { 2 } else { 1 })),
         );
     }
+    // Label every month while they fit, else every k-th (always the last).
+    let step = n.div_ceil(8);
     for (i, (label, _)) in months.iter().enumerate() {
+        let last = i == n - 1;
+        let too_close_to_last = !last && n - 1 - i < step;
+        if !last && (i % step != 0 || too_close_to_last) {
+            continue;
+        }
         let _ = write!(
             s,
             "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"{}\">{}</text>",

@@ -457,9 +457,10 @@ impl Store {
             .filter_map(|s| parse_zone(&s.timezone).ok().map(|z| (s.id.to_string(), z)))
             .collect();
         let mut stmt = self.conn.prepare_cached(
-            "SELECT t.geom, t.points, t.times, t.site_id FROM tracks t JOIN legs l ON l.leg_id = t.leg_id
-             WHERE EXISTS (SELECT 1 FROM leg_days d WHERE d.leg_id = t.leg_id AND d.date BETWEEN ?1 AND ?2)
-               AND (?3 IS NULL OR t.site_id = ?3)
+            // From the date index to the legs, then each leg's pieces by index.
+            "SELECT t.geom, t.points, t.times, t.site_id FROM tracks t
+             WHERE t.leg_id IN (SELECT d.leg_id FROM leg_days d JOIN legs l ON l.leg_id = d.leg_id
+                                WHERE d.date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR d.site_id = ?3))
              ORDER BY t.leg_id, t.segment_no, t.piece_no",
         )?;
         let rows = stmt.query_map(

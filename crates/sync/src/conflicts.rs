@@ -44,7 +44,11 @@ fn summary(conn: &Connection, kind: Kind, version: &str) -> rusqlite::Result<Str
         }
     };
     let text: String = conn.query_row(sql, [version], |r| r.get(0))?;
-    Ok(if text.chars().count() > 120 { text.chars().take(117).chain("...".chars()).collect() } else { text })
+    Ok(if text.chars().count() > 120 {
+        text.chars().take(117).chain("...".chars()).collect()
+    } else {
+        text
+    })
 }
 
 /// Every record with more than one head (including those whose shown head is
@@ -68,7 +72,8 @@ pub fn conflicts(store: &Store) -> Result<Vec<Conflict>, SyncError> {
             .collect::<rusqlite::Result<_>>()
             .map_err(&sqlite)?;
         for record_id in ids {
-            let heads = records::heads(conn, kind, &record_id).map_err(SyncError::store(store.path()))?;
+            let heads =
+                records::heads(conn, kind, &record_id).map_err(SyncError::store(store.path()))?;
             let n = heads.len();
             let heads = heads
                 .into_iter()
@@ -85,7 +90,11 @@ pub fn conflicts(store: &Store) -> Result<Vec<Conflict>, SyncError> {
                 })
                 .collect::<rusqlite::Result<Vec<_>>>()
                 .map_err(&sqlite)?;
-            out.push(Conflict { kind: kind.name(), record_id, heads });
+            out.push(Conflict {
+                kind: kind.name(),
+                record_id,
+                heads,
+            });
         }
     }
     Ok(out)

@@ -14,7 +14,10 @@ use crate::{DERIVED_TABLES, SyncError, UNION_TABLES, columns};
 /// (applied_at), the `gpkg_*` metadata tables (extents, last_change), and the
 /// sync bookkeeping (`ledger`, `quarantine`).
 pub fn digest(conn: &Connection) -> Result<String, SyncError> {
-    let file = conn.path().map_or_else(|| std::path::PathBuf::from(":memory:"), std::path::PathBuf::from);
+    let file = conn.path().map_or_else(
+        || std::path::PathBuf::from(":memory:"),
+        std::path::PathBuf::from,
+    );
     let sqlite = SyncError::sqlite(&file);
     let mut h = blake3::Hasher::new();
     for (table, key) in UNION_TABLES.iter().chain(DERIVED_TABLES) {
@@ -26,7 +29,12 @@ pub fn digest(conn: &Connection) -> Result<String, SyncError> {
             h.update(c.as_bytes());
             h.update(&[0]);
         }
-        let mut stmt = conn.prepare(&format!("SELECT {} FROM main.{table} ORDER BY {key}", cols.join(", "))).map_err(&sqlite)?;
+        let mut stmt = conn
+            .prepare(&format!(
+                "SELECT {} FROM main.{table} ORDER BY {key}",
+                cols.join(", ")
+            ))
+            .map_err(&sqlite)?;
         let mut rows = stmt.query([]).map_err(&sqlite)?;
         while let Some(r) = rows.next().map_err(&sqlite)? {
             h.update(b"R");

@@ -11,7 +11,13 @@ use serde::Serialize;
 use crate::{STAMPED_TABLES, SyncError};
 
 /// The rows a delta export selects by hlc or by local insertion order.
-const DELTA_TABLES: &[&str] = &["patrol_versions", "leg_versions", "observation_versions", "tracks", "site_boundaries"];
+const DELTA_TABLES: &[&str] = &[
+    "patrol_versions",
+    "leg_versions",
+    "observation_versions",
+    "tracks",
+    "site_boundaries",
+];
 
 /// What an export wrote.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -30,7 +36,12 @@ pub struct ExportReport {
 }
 
 fn meta(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
-    conn.query_row("SELECT value FROM main.patrol_meta WHERE key = ?1", [key], |r| r.get(0)).optional()
+    conn.query_row(
+        "SELECT value FROM main.patrol_meta WHERE key = ?1",
+        [key],
+        |r| r.get(0),
+    )
+    .optional()
 }
 
 fn set_meta(conn: &Connection, key: &str, value: &str) -> rusqlite::Result<()> {
@@ -43,8 +54,14 @@ fn set_meta(conn: &Connection, key: &str, value: &str) -> rusqlite::Result<()> {
 
 /// A temporary path in `out`'s directory.
 fn temp_path(out: &Path) -> PathBuf {
-    let name = out.file_name().map_or_else(|| "export".into(), |n| n.to_string_lossy().into_owned());
-    out.with_file_name(format!(".{name}.{}-{}.tmp", std::process::id(), uuid::Uuid::now_v7().simple()))
+    let name = out
+        .file_name()
+        .map_or_else(|| "export".into(), |n| n.to_string_lossy().into_owned());
+    out.with_file_name(format!(
+        ".{name}.{}-{}.tmp",
+        std::process::id(),
+        uuid::Uuid::now_v7().simple()
+    ))
 }
 
 /// Removes a file when dropped, unless disarmed.
@@ -66,48 +83,77 @@ impl Drop for Cleanup {
 /// rows and boundaries made or received since the last export (plus every
 /// site, device and category). The source remembers what it exported only
 /// once the file is in place.
-pub fn export(store: &mut Store, out: &Path, since_last_export: bool) -> Result<ExportReport, SyncError> {
+pub fn export(
+    store: &mut Store,
+    out: &Path,
+    since_last_export: bool,
+) -> Result<ExportReport, SyncError> {
     let sqlite = SyncError::sqlite(out);
     let io = SyncError::io(out);
-    if let (Ok(a), Ok(b)) = (std::fs::canonicalize(out), std::fs::canonicalize(store.path())) {
-        if a == b {
-            return Err(SyncError::Invalid { file: out.to_owned(), what: "that is the database itself".into() });
-        }
+    let same = std::fs::canonicalize(out)
+        .ok()
+        .is_some_and(|a| std::fs::canonicalize(store.path()).is_ok_and(|b| a == b));
+    if same {
+        return Err(SyncError::Invalid {
+            file: out.to_owned(),
+            what: "that is the database itself".into(),
+        });
     }
     let conn = store.conn();
     let since: i64 = if since_last_export {
-        meta(conn, "last_export_hlc").map_err(&sqlite)?.and_then(|v| v.parse().ok()).unwrap_or(0)
+        meta(conn, "last_export_hlc")
+            .map_err(&sqlite)?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
     } else {
         0
     };
     let marks: BTreeMap<String, i64> = if since_last_export {
-        meta(conn, "last_export_fids").map_err(&sqlite)?.and_then(|v| serde_json::from_str(&v).ok()).unwrap_or_default()
+        meta(conn, "last_export_fids")
+            .map_err(&sqlite)?
+            .and_then(|v| serde_json::from_str(&v).ok())
+            .unwrap_or_default()
     } else {
         BTreeMap::new()
     };
     let tmp = temp_path(out);
     let mut cleanup = Cleanup(Some(tmp.clone()));
-    conn.execute("VACUUM INTO ?1", [tmp.to_string_lossy()]).map_err(&sqlite)?;
-
-    let mut copy = Connection::open_with_flags(&tmp, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+    conn.execute("VACUUM INTO ?1", [tmp.to_string_lossy()])
         .map_err(&sqlite)?;
-    copy.pragma_update(None, "journal_mode", "DELETE").map_err(&sqlite)?;
+
+    let mut copy = Connection::open_with_flags(
+        &tmp,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(&sqlite)?;
+    copy.pragma_update(None, "journal_mode", "DELETE")
+        .map_err(&sqlite)?;
     let tx = copy.transaction().map_err(&sqlite)?;
     let mut upto = 0i64;
     for (table, _) in STAMPED_TABLES {
-        let h: Option<i64> = tx.query_row(&format!("SELECT max(hlc) FROM {table}"), [], |r| r.get(0)).map_err(&sqlite)?;
+        let h: Option<i64> = tx
+            .query_row(&format!("SELECT max(hlc) FROM {table}"), [], |r| r.get(0))
+            .map_err(&sqlite)?;
         upto = upto.max(h.unwrap_or(0));
     }
     let mut new_marks = BTreeMap::new();
     for table in DELTA_TABLES.iter().chain(&["leg_days"]) {
-        let m: Option<i64> = tx.query_row(&format!("SELECT max(rowid) FROM {table}"), [], |r| r.get(0)).map_err(&sqlite)?;
-        new_marks.insert((*table).to_owned(), m.unwrap_or(0).max(marks.get(*table).copied().unwrap_or(0)));
+        let m: Option<i64> = tx
+            .query_row(&format!("SELECT max(rowid) FROM {table}"), [], |r| r.get(0))
+            .map_err(&sqlite)?;
+        new_marks.insert(
+            (*table).to_owned(),
+            m.unwrap_or(0).max(marks.get(*table).copied().unwrap_or(0)),
+        );
     }
     if since_last_export {
         for table in DELTA_TABLES {
             let mark = marks.get(*table).copied().unwrap_or(0);
-            tx.execute(&format!("DELETE FROM {table} WHERE hlc <= ?1 AND rowid <= ?2"), params![since, mark])
-                .map_err(&sqlite)?;
+            tx.execute(
+                &format!("DELETE FROM {table} WHERE hlc <= ?1 AND rowid <= ?2"),
+                params![since, mark],
+            )
+            .map_err(&sqlite)?;
         }
         let mark = marks.get("leg_days").copied().unwrap_or(0);
         tx.execute(
@@ -119,7 +165,11 @@ pub fn export(store: &mut Store, out: &Path, since_last_export: bool) -> Result<
     set_meta(&tx, "export_since", &since.to_string()).map_err(&sqlite)?;
     set_meta(&tx, "exported_at", &chrono::Utc::now().to_rfc3339()).map_err(&sqlite)?;
     let count = |t: &str| -> Result<u64, SyncError> {
-        tx.query_row(&format!("SELECT count(*) FROM {t}"), [], |r| r.get::<_, i64>(0)).map(|n| n as u64).map_err(&sqlite)
+        tx.query_row(&format!("SELECT count(*) FROM {t}"), [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .map(|n| n as u64)
+        .map_err(&sqlite)
     };
     let versions = count("patrol_versions")?
         + count("leg_versions")?
@@ -130,8 +180,13 @@ pub fn export(store: &mut Store, out: &Path, since_last_export: bool) -> Result<
     if since_last_export {
         copy.execute_batch("VACUUM").map_err(&sqlite)?;
     }
-    copy.close().map_err(|(_, e)| SyncError::Sqlite { file: out.to_owned(), source: e })?;
-    std::fs::File::open(&tmp).and_then(|f| f.sync_all()).map_err(&io)?;
+    copy.close().map_err(|(_, e)| SyncError::Sqlite {
+        file: out.to_owned(),
+        source: e,
+    })?;
+    std::fs::File::open(&tmp)
+        .and_then(|f| f.sync_all())
+        .map_err(&io)?;
     std::fs::rename(&tmp, out).map_err(&io)?;
     cleanup.0 = None;
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -143,15 +198,25 @@ pub fn export(store: &mut Store, out: &Path, since_last_export: bool) -> Result<
     // Only now, with the file in place, remember what was exported.
     let conn = store.conn();
     let tx = conn.unchecked_transaction().map_err(&sqlite)?;
-    let last: i64 = meta(&tx, "last_export_hlc").map_err(&sqlite)?.and_then(|v| v.parse().ok()).unwrap_or(0);
+    let last: i64 = meta(&tx, "last_export_hlc")
+        .map_err(&sqlite)?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     set_meta(&tx, "last_export_hlc", &last.max(upto).to_string()).map_err(&sqlite)?;
-    let mut stored: BTreeMap<String, i64> =
-        meta(&tx, "last_export_fids").map_err(&sqlite)?.and_then(|v| serde_json::from_str(&v).ok()).unwrap_or_default();
+    let mut stored: BTreeMap<String, i64> = meta(&tx, "last_export_fids")
+        .map_err(&sqlite)?
+        .and_then(|v| serde_json::from_str(&v).ok())
+        .unwrap_or_default();
     for (t, m) in new_marks {
         let e = stored.entry(t).or_insert(0);
         *e = (*e).max(m);
     }
-    set_meta(&tx, "last_export_fids", &serde_json::to_string(&stored).expect("marks serialise")).map_err(&sqlite)?;
+    set_meta(
+        &tx,
+        "last_export_fids",
+        &serde_json::to_string(&stored).expect("marks serialise"),
+    )
+    .map_err(&sqlite)?;
     tx.commit().map_err(&sqlite)?;
 
     Ok(ExportReport {

@@ -35,21 +35,40 @@ pub enum SyncError {
         source: std::io::Error,
     },
     #[error("{file}: {size} bytes is more than the limit of {limit} bytes")]
-    TooBig { file: PathBuf, size: u64, limit: u64 },
+    TooBig {
+        file: PathBuf,
+        size: u64,
+        limit: u64,
+    },
     #[error("{file}: not a SQLite database: {why}")]
     NotSqlite { file: PathBuf, why: String },
-    #[error("{file}: the database is in WAL mode; export it with `patrol export`, which writes one self-contained file")]
+    #[error(
+        "{file}: the database is in WAL mode; export it with `patrol export`, which writes one self-contained file"
+    )]
     Wal { file: PathBuf },
-    #[error("{file}: not a GeoPackage (application_id is {found:#010x}, expected 0x47504b47 'GPKG')")]
+    #[error(
+        "{file}: not a GeoPackage (application_id is {found:#010x}, expected 0x47504b47 'GPKG')"
+    )]
     NotGeoPackage { file: PathBuf, found: u32 },
     #[error("{file}: the database is damaged: {detail}")]
     Corrupt { file: PathBuf, detail: String },
-    #[error("{file}: made by a newer patrol (schema {found}, this one knows {known}); upgrade patrol")]
-    NewerSchema { file: PathBuf, found: i64, known: i64 },
+    #[error(
+        "{file}: made by a newer patrol (schema {found}, this one knows {known}); upgrade patrol"
+    )]
+    NewerSchema {
+        file: PathBuf,
+        found: i64,
+        known: i64,
+    },
     #[error("{file}: not a patrol database of the expected layout: {detail}")]
     Schema { file: PathBuf, detail: String },
     #[error("{file}: bad row in {table} ({id}): {what}; the file was not merged")]
-    BadRow { file: PathBuf, table: String, id: String, what: String },
+    BadRow {
+        file: PathBuf,
+        table: String,
+        id: String,
+        what: String,
+    },
     #[error("{file}: copied database: {detail}")]
     CopiedDatabase { file: PathBuf, detail: String },
     #[error("{file}: {what}")]
@@ -70,13 +89,22 @@ pub enum SyncError {
 
 impl SyncError {
     pub(crate) fn sqlite(file: &Path) -> impl Fn(rusqlite::Error) -> SyncError + '_ {
-        move |source| SyncError::Sqlite { file: file.to_owned(), source }
+        move |source| SyncError::Sqlite {
+            file: file.to_owned(),
+            source,
+        }
     }
     pub(crate) fn store(file: &Path) -> impl Fn(patrol_store::StoreError) -> SyncError + '_ {
-        move |source| SyncError::Store { file: file.to_owned(), source }
+        move |source| SyncError::Store {
+            file: file.to_owned(),
+            source,
+        }
     }
     pub(crate) fn io(file: &Path) -> impl Fn(std::io::Error) -> SyncError + '_ {
-        move |source| SyncError::Io { file: file.to_owned(), source }
+        move |source| SyncError::Io {
+            file: file.to_owned(),
+            source,
+        }
     }
 }
 
@@ -198,8 +226,11 @@ pub(crate) const UNION_TABLES: &[(&str, &str)] = &[
 ];
 
 /// The current-state tables, derived from the versions.
-pub(crate) const DERIVED_TABLES: &[(&str, &str)] =
-    &[("patrols", "patrol_id"), ("legs", "leg_id"), ("observations", "observation_id")];
+pub(crate) const DERIVED_TABLES: &[(&str, &str)] = &[
+    ("patrols", "patrol_id"),
+    ("legs", "leg_id"),
+    ("observations", "observation_id"),
+];
 
 /// Tables whose rows carry (device_id, hlc): made on one device at one time.
 pub(crate) const STAMPED_TABLES: &[(&str, &str)] = &[
@@ -211,7 +242,11 @@ pub(crate) const STAMPED_TABLES: &[(&str, &str)] = &[
 ];
 
 /// The column names of a table (in `schema`), without `fid`.
-pub(crate) fn columns(conn: &rusqlite::Connection, schema: &str, table: &str) -> rusqlite::Result<Vec<String>> {
+pub(crate) fn columns(
+    conn: &rusqlite::Connection,
+    schema: &str,
+    table: &str,
+) -> rusqlite::Result<Vec<String>> {
     let mut stmt = conn.prepare("SELECT name FROM pragma_table_info(?1, ?2) ORDER BY cid")?;
     let cols = stmt
         .query_map([table, schema], |r| r.get::<_, String>(0))?

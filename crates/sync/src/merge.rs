@@ -8,7 +8,10 @@ use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use crate::untrusted::{self, Checked};
-use crate::{LedgerEntry, Limits, MergeCounts, MergeReport, MergeStatus, STAMPED_TABLES, SyncError, UNION_TABLES, columns};
+use crate::{
+    LedgerEntry, Limits, MergeCounts, MergeReport, MergeStatus, STAMPED_TABLES, SyncError,
+    UNION_TABLES, columns,
+};
 
 /// The schema name the incoming file is attached as.
 const INC: &str = "sync_incoming";
@@ -19,17 +22,28 @@ const INC: &str = "sync_incoming";
 pub fn merge(store: &mut Store, file: &Path, limits: &Limits) -> Result<MergeReport, SyncError> {
     let digest = untrusted::check_header(file, limits.max_bytes)?;
     if in_ledger(store.conn(), &digest).map_err(SyncError::sqlite(file))? {
-        return Ok(MergeReport::new(file, MergeStatus::Duplicate, MergeCounts::default()));
+        return Ok(MergeReport::new(
+            file,
+            MergeStatus::Duplicate,
+            MergeCounts::default(),
+        ));
     }
     let own = store.device().to_string();
     let checked = untrusted::check_file(file, digest, &own)?;
     let conn = store.conn_mut();
     // Defensive while a stranger's file is attached (its own schema was checked:
     // no triggers, no views; our triggers, if GDAL added any, keep working).
-    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true).map_err(SyncError::sqlite(file))?;
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true)
+        .map_err(SyncError::sqlite(file))?;
     let attached = conn
-        .execute("ATTACH DATABASE ?1 AS sync_incoming", [untrusted::uri(&checked.path, "mode=ro&immutable=1")])
-        .map_err(|e| SyncError::Corrupt { file: file.to_owned(), detail: e.to_string() });
+        .execute(
+            "ATTACH DATABASE ?1 AS sync_incoming",
+            [untrusted::uri(&checked.path, "mode=ro&immutable=1")],
+        )
+        .map_err(|e| SyncError::Corrupt {
+            file: file.to_owned(),
+            detail: e.to_string(),
+        });
     let result = attached.and_then(|_| merge_attached(conn, file, &checked));
     // Leave the connection as we found it, whatever happened.
     let _ = conn.execute_batch("DETACH DATABASE sync_incoming");
@@ -42,18 +56,32 @@ pub fn merge(store: &mut Store, file: &Path, limits: &Limits) -> Result<MergeRep
 
 fn in_ledger(conn: &Connection, digest: &str) -> rusqlite::Result<bool> {
     Ok(conn
-        .query_row("SELECT 1 FROM main.ledger WHERE file_digest = ?1", [digest], |_| Ok(()))
+        .query_row(
+            "SELECT 1 FROM main.ledger WHERE file_digest = ?1",
+            [digest],
+            |_| Ok(()),
+        )
         .optional()?
         .is_some())
 }
 
-fn merge_attached(conn: &mut Connection, file: &Path, checked: &Checked) -> Result<MergeReport, SyncError> {
+fn merge_attached(
+    conn: &mut Connection,
+    file: &Path,
+    checked: &Checked,
+) -> Result<MergeReport, SyncError> {
     let sqlite = SyncError::sqlite(file);
     // Validate every row before taking the write lock (a big file takes a while).
     untrusted::validate_rows(conn, INC, file)?;
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(&sqlite)?;
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(&sqlite)?;
     if in_ledger(&tx, &checked.digest).map_err(&sqlite)? {
-        return Ok(MergeReport::new(file, MergeStatus::Duplicate, MergeCounts::default()));
+        return Ok(MergeReport::new(
+            file,
+            MergeStatus::Duplicate,
+            MergeCounts::default(),
+        ));
     }
     detect_copy(&tx, file, checked)?;
     let mut counts = MergeCounts::default();
@@ -79,7 +107,10 @@ fn merge_attached(conn: &mut Connection, file: &Path, checked: &Checked) -> Resu
     }
 
     // Same id, different content: keep ours, quarantine theirs.
-    for (table, key) in UNION_TABLES.iter().filter(|(t, _)| !matches!(*t, "sites" | "devices" | "categories")) {
+    for (table, key) in UNION_TABLES
+        .iter()
+        .filter(|(t, _)| !matches!(*t, "sites" | "devices" | "categories"))
+    {
         counts.quarantined += quarantine(&tx, file, &checked.digest, table, key)?;
     }
 
@@ -93,7 +124,9 @@ fn merge_attached(conn: &mut Connection, file: &Path, checked: &Checked) -> Resu
             )
             .map_err(&sqlite)? as u64;
         match *table {
-            "patrol_versions" | "leg_versions" | "observation_versions" | "site_boundaries" => counts.new_versions += n,
+            "patrol_versions" | "leg_versions" | "observation_versions" | "site_boundaries" => {
+                counts.new_versions += n;
+            }
             "tracks" => counts.track_pieces += n,
             _ => {}
         }
@@ -161,8 +194,11 @@ fn merge_attached(conn: &mut Connection, file: &Path, checked: &Checked) -> Resu
     // Our clock moves past everything seen.
     let mut max_hlc = 0i64;
     for (table, _) in STAMPED_TABLES {
-        let h: Option<i64> =
-            tx.query_row(&format!("SELECT max(hlc) FROM {INC}.{table}"), [], |r| r.get(0)).map_err(&sqlite)?;
+        let h: Option<i64> = tx
+            .query_row(&format!("SELECT max(hlc) FROM {INC}.{table}"), [], |r| {
+                r.get(0)
+            })
+            .map_err(&sqlite)?;
         max_hlc = max_hlc.max(h.unwrap_or(0));
     }
     patrol_store::observe_hlc(&tx, max_hlc).map_err(&store_err)?;
@@ -172,7 +208,10 @@ fn merge_attached(conn: &mut Connection, file: &Path, checked: &Checked) -> Resu
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![
             checked.digest,
-            file.file_name().map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned()),
+            file.file_name().map_or_else(
+                || file.display().to_string(),
+                |n| n.to_string_lossy().into_owned()
+            ),
             checked.device,
             checked.site,
             chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
@@ -185,18 +224,36 @@ fn merge_attached(conn: &mut Connection, file: &Path, checked: &Checked) -> Resu
 }
 
 /// Copy incoming rows whose key we hold with other content into `quarantine`.
-fn quarantine(conn: &Connection, file: &Path, digest: &str, table: &str, key: &str) -> Result<u64, SyncError> {
+fn quarantine(
+    conn: &Connection,
+    file: &Path,
+    digest: &str,
+    table: &str,
+    key: &str,
+) -> Result<u64, SyncError> {
     let sqlite = SyncError::sqlite(file);
     let cols = columns(conn, "main", table).map_err(&sqlite)?;
-    let differs = cols.iter().map(|c| format!("m.{c} IS NOT i.{c}")).collect::<Vec<_>>().join(" OR ");
+    let differs = cols
+        .iter()
+        .map(|c| format!("m.{c} IS NOT i.{c}"))
+        .collect::<Vec<_>>()
+        .join(" OR ");
     let json = cols
         .iter()
         .map(|c| format!("'{c}', CASE WHEN typeof(i.{c}) = 'blob' THEN hex(i.{c}) ELSE i.{c} END"))
         .collect::<Vec<_>>()
         .join(", ");
     let keys: Vec<&str> = key.split(", ").collect();
-    let join = keys.iter().map(|k| format!("m.{k} = i.{k}")).collect::<Vec<_>>().join(" AND ");
-    let row_id = keys.iter().map(|k| format!("i.{k}")).collect::<Vec<_>>().join(" || '/' || ");
+    let join = keys
+        .iter()
+        .map(|k| format!("m.{k} = i.{k}"))
+        .collect::<Vec<_>>()
+        .join(" AND ");
+    let row_id = keys
+        .iter()
+        .map(|k| format!("i.{k}"))
+        .collect::<Vec<_>>()
+        .join(" || '/' || ");
     let n = conn
         .execute(
             &format!(
@@ -222,9 +279,11 @@ fn detect_copy(conn: &Connection, file: &Path, checked: &Checked) -> Result<(), 
     let mut max_own = None::<i64>;
     for (table, _) in STAMPED_TABLES {
         let h: Option<i64> = conn
-            .query_row(&format!("SELECT max(hlc) FROM {INC}.{table} WHERE device_id = ?1"), [&checked.device], |r| {
-                r.get(0)
-            })
+            .query_row(
+                &format!("SELECT max(hlc) FROM {INC}.{table} WHERE device_id = ?1"),
+                [&checked.device],
+                |r| r.get(0),
+            )
             .map_err(&sqlite)?;
         max_own = max_own.max(h);
     }
@@ -272,20 +331,29 @@ pub fn ledger(store: &Store) -> Result<Vec<LedgerEntry>, SyncError> {
         .map_err(&sqlite)?;
     let rows = stmt
         .query_map([], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get::<_, String>(5)?))
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get::<_, String>(5)?,
+            ))
         })
         .map_err(&sqlite)?
         .collect::<rusqlite::Result<Vec<_>>>()
         .map_err(&sqlite)?;
     Ok(rows
         .into_iter()
-        .map(|(file_digest, file_name, device_id, site_id, merged_at, counts)| LedgerEntry {
-            file_digest,
-            file_name,
-            device_id,
-            site_id,
-            merged_at,
-            counts: serde_json::from_str(&counts).unwrap_or_default(),
-        })
+        .map(
+            |(file_digest, file_name, device_id, site_id, merged_at, counts)| LedgerEntry {
+                file_digest,
+                file_name,
+                device_id,
+                site_id,
+                merged_at,
+                counts: serde_json::from_str(&counts).unwrap_or_default(),
+            },
+        )
         .collect())
 }

@@ -6,6 +6,7 @@
 //! Then, attached read-only, every row that will be merged is validated.
 
 use std::collections::{BTreeMap, HashSet};
+use std::fmt::Write as _;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -50,7 +51,7 @@ pub(crate) fn uri(path: &Path, params: &str) -> String {
         if b.is_ascii_alphanumeric() || b"/-_.~".contains(&b) {
             out.push(b as char);
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            let _ = write!(out, "%{b:02X}");
         }
     }
     out.push('?');
@@ -68,14 +69,20 @@ pub(crate) fn defensive(conn: &Connection, on: bool) -> rusqlite::Result<()> {
 }
 
 fn open_untrusted(path: &Path) -> Result<Connection, SyncError> {
-    let corrupt = |e: rusqlite::Error| SyncError::Corrupt { file: path.to_owned(), detail: e.to_string() };
+    let corrupt = |e: rusqlite::Error| SyncError::Corrupt {
+        file: path.to_owned(),
+        detail: e.to_string(),
+    };
     let conn = Connection::open_with_flags(
         uri(path, "mode=ro&immutable=1"),
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI,
     )
     .map_err(corrupt)?;
     defensive(&conn, true).map_err(corrupt)?;
-    conn.pragma_update(None, "cell_size_check", "ON").map_err(corrupt)?;
+    conn.pragma_update(None, "cell_size_check", "ON")
+        .map_err(corrupt)?;
     conn.pragma_update(None, "mmap_size", 0).map_err(corrupt)?;
     Ok(conn)
 }
@@ -85,32 +92,52 @@ pub(crate) fn check_header(path: &Path, max_bytes: u64) -> Result<String, SyncEr
     let io = SyncError::io(path);
     let size = std::fs::metadata(path).map_err(&io)?.len();
     if size > max_bytes {
-        return Err(SyncError::TooBig { file: path.to_owned(), size, limit: max_bytes });
+        return Err(SyncError::TooBig {
+            file: path.to_owned(),
+            size,
+            limit: max_bytes,
+        });
     }
-    let not_sqlite = |why: &str| SyncError::NotSqlite { file: path.to_owned(), why: why.to_owned() };
+    let not_sqlite = |why: &str| SyncError::NotSqlite {
+        file: path.to_owned(),
+        why: why.to_owned(),
+    };
     if size < 512 {
         return Err(not_sqlite(&format!("{size} bytes is too short")));
     }
     let mut head = [0u8; 100];
-    std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut head)).map_err(&io)?;
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .map_err(&io)?;
     if &head[..16] != b"SQLite format 3\0" {
         return Err(not_sqlite("no \"SQLite format 3\" header"));
     }
     if head[18] == 2 || head[19] == 2 {
-        return Err(SyncError::Wal { file: path.to_owned() });
+        return Err(SyncError::Wal {
+            file: path.to_owned(),
+        });
     }
     if head[18] != 1 || head[19] != 1 {
-        return Err(not_sqlite(&format!("unknown file format versions {} and {}", head[18], head[19])));
+        return Err(not_sqlite(&format!(
+            "unknown file format versions {} and {}",
+            head[18], head[19]
+        )));
     }
     let app = u32::from_be_bytes(head[68..72].try_into().expect("4 bytes"));
     if app != APPLICATION_ID as u32 {
-        return Err(SyncError::NotGeoPackage { file: path.to_owned(), found: app });
+        return Err(SyncError::NotGeoPackage {
+            file: path.to_owned(),
+            found: app,
+        });
     }
     patrol_store::import::file_digest(path).map_err(&io)
 }
 
 /// Our schema: (type, name, table) of every object, and each table's columns.
-type Layout = (Vec<(String, String, String)>, BTreeMap<String, Vec<(String, String, bool, i64)>>);
+type Layout = (
+    Vec<(String, String, String)>,
+    BTreeMap<String, Vec<(String, String, bool, i64)>>,
+);
 
 fn layout(conn: &Connection) -> rusqlite::Result<Layout> {
     let mut objects: Vec<(String, String, String)> = conn
@@ -125,7 +152,9 @@ fn layout(conn: &Connection) -> rusqlite::Result<Layout> {
     for (kind, name, _) in &objects {
         if kind == "table" {
             let cols = conn
-                .prepare("SELECT name, type, \"notnull\", pk FROM pragma_table_info(?1) ORDER BY cid")?
+                .prepare(
+                    "SELECT name, type, \"notnull\", pk FROM pragma_table_info(?1) ORDER BY cid",
+                )?
                 .query_map([name], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             tables.insert(name.clone(), cols);
@@ -142,13 +171,28 @@ fn reference_layout(file: &Path) -> Result<Layout, SyncError> {
 
 /// Open, check and (if older) upgrade a copy of an incoming file whose header
 /// passed. `own_device` is the device of the database merging it.
-pub(crate) fn check_file(path: &Path, digest: String, own_device: &str) -> Result<Checked, SyncError> {
-    let corrupt = |e: rusqlite::Error| SyncError::Corrupt { file: path.to_owned(), detail: e.to_string() };
-    let schema_err = |detail: String| SyncError::Schema { file: path.to_owned(), detail };
+pub(crate) fn check_file(
+    path: &Path,
+    digest: String,
+    own_device: &str,
+) -> Result<Checked, SyncError> {
+    let corrupt = |e: rusqlite::Error| SyncError::Corrupt {
+        file: path.to_owned(),
+        detail: e.to_string(),
+    };
+    let schema_err = |detail: String| SyncError::Schema {
+        file: path.to_owned(),
+        detail,
+    };
     let conn = open_untrusted(path)?;
-    let quick: String = conn.query_row("PRAGMA quick_check", [], |r| r.get(0)).map_err(corrupt)?;
+    let quick: String = conn
+        .query_row("PRAGMA quick_check", [], |r| r.get(0))
+        .map_err(corrupt)?;
     if quick != "ok" {
-        return Err(SyncError::Corrupt { file: path.to_owned(), detail: quick });
+        return Err(SyncError::Corrupt {
+            file: path.to_owned(),
+            detail: quick,
+        });
     }
     let active: Option<(String, String)> = conn
         .query_row(
@@ -159,7 +203,9 @@ pub(crate) fn check_file(path: &Path, digest: String, own_device: &str) -> Resul
         .optional()
         .map_err(corrupt)?;
     if let Some((kind, name)) = active {
-        return Err(schema_err(format!("it contains a {kind} ({name}); patrol files have none")));
+        return Err(schema_err(format!(
+            "it contains a {kind} ({name}); patrol files have none"
+        )));
     }
     let has_migrations: bool = conn
         .query_row(
@@ -172,10 +218,18 @@ pub(crate) fn check_file(path: &Path, digest: String, own_device: &str) -> Resul
         return Err(schema_err("it has no patrol_migrations table".into()));
     }
     let version: i64 = conn
-        .query_row("SELECT coalesce(max(version), 0) FROM patrol_migrations", [], |r| r.get(0))
+        .query_row(
+            "SELECT coalesce(max(version), 0) FROM patrol_migrations",
+            [],
+            |r| r.get(0),
+        )
         .map_err(|e| schema_err(format!("unreadable patrol_migrations: {e}")))?;
     if version > SCHEMA_VERSION {
-        return Err(SyncError::NewerSchema { file: path.to_owned(), found: version, known: SCHEMA_VERSION });
+        return Err(SyncError::NewerSchema {
+            file: path.to_owned(),
+            found: version,
+            known: SCHEMA_VERSION,
+        });
     }
     if version < 1 {
         return Err(schema_err("patrol_migrations is empty".into()));
@@ -194,7 +248,10 @@ pub(crate) fn check_file(path: &Path, digest: String, own_device: &str) -> Resul
             None => return Err(schema_err(format!("table {name} is missing"))),
             Some(have) if have != cols => {
                 let names = |c: &[(String, String, bool, i64)]| {
-                    c.iter().map(|(n, t, _, _)| format!("{n} {t}")).collect::<Vec<_>>().join(", ")
+                    c.iter()
+                        .map(|(n, t, _, _)| format!("{n} {t}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 };
                 return Err(schema_err(format!(
                     "table {name} has columns ({}), expected ({})",
@@ -212,15 +269,23 @@ pub(crate) fn check_file(path: &Path, digest: String, own_device: &str) -> Resul
         return Err(schema_err(format!("{kind} {name} is missing")));
     }
     let meta = |key: &str| -> Result<Option<String>, SyncError> {
-        conn.query_row("SELECT value FROM patrol_meta WHERE key = ?1", [key], |r| r.get::<_, String>(0))
-            .optional()
-            .map_err(|e| schema_err(format!("unreadable patrol_meta: {e}")))
+        conn.query_row("SELECT value FROM patrol_meta WHERE key = ?1", [key], |r| {
+            r.get::<_, String>(0)
+        })
+        .optional()
+        .map_err(|e| schema_err(format!("unreadable patrol_meta: {e}")))
     };
-    let device = meta("device_id")?.filter(|d| is_id(d)).ok_or_else(|| schema_err("patrol_meta has no valid device_id".into()))?;
-    let site = meta("site_id")?.filter(|d| is_id(d)).ok_or_else(|| schema_err("patrol_meta has no valid site_id".into()))?;
+    let device = meta("device_id")?
+        .filter(|d| is_id(d))
+        .ok_or_else(|| schema_err("patrol_meta has no valid device_id".into()))?;
+    let site = meta("site_id")?
+        .filter(|d| is_id(d))
+        .ok_or_else(|| schema_err("patrol_meta has no valid site_id".into()))?;
     let since = match meta("export_since")? {
         None => 0,
-        Some(s) => s.parse().map_err(|_| schema_err(format!("patrol_meta export_since '{s}' is not a number")))?,
+        Some(s) => s
+            .parse()
+            .map_err(|_| schema_err(format!("patrol_meta export_since '{s}' is not a number")))?,
     };
     if device == own_device {
         return Err(SyncError::CopiedDatabase {
@@ -232,19 +297,39 @@ pub(crate) fn check_file(path: &Path, digest: String, own_device: &str) -> Resul
         });
     }
     drop(conn);
-    Ok(Checked { path: copy.as_ref().map_or_else(|| path.to_owned(), |c| c.0.clone()), _copy: copy, digest, device, site, since })
+    Ok(Checked {
+        path: copy
+            .as_ref()
+            .map_or_else(|| path.to_owned(), |c| c.0.clone()),
+        _copy: copy,
+        digest,
+        device,
+        site,
+        since,
+    })
 }
 
 /// Copy an older file to a temporary file and bring its schema up to ours.
 fn upgrade_copy(path: &Path) -> Result<TempCopy, SyncError> {
-    let name = format!("patrol-sync-{}-{}.gpkg", std::process::id(), uuid::Uuid::now_v7().simple());
+    let name = format!(
+        "patrol-sync-{}-{}.gpkg",
+        std::process::id(),
+        uuid::Uuid::now_v7().simple()
+    );
     let copy = TempCopy(std::env::temp_dir().join(name));
     std::fs::copy(path, &copy.0).map_err(SyncError::io(path))?;
-    let fail = |e: rusqlite::Error| SyncError::Schema { file: path.to_owned(), detail: format!("cannot upgrade a copy: {e}") };
-    let mut conn = Connection::open_with_flags(&copy.0, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-        .map_err(fail)?;
+    let fail = |e: rusqlite::Error| SyncError::Schema {
+        file: path.to_owned(),
+        detail: format!("cannot upgrade a copy: {e}"),
+    };
+    let mut conn = Connection::open_with_flags(
+        &copy.0,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(fail)?;
     defensive(&conn, true).map_err(fail)?;
-    conn.pragma_update(None, "journal_mode", "DELETE").map_err(fail)?;
+    conn.pragma_update(None, "journal_mode", "DELETE")
+        .map_err(fail)?;
     let tx = conn.transaction().map_err(fail)?;
     patrol_store::apply_migrations(&tx).map_err(|e| SyncError::Schema {
         file: path.to_owned(),
@@ -278,7 +363,7 @@ struct Rows<'a> {
 
 /// One row being checked.
 struct Row<'r> {
-    row: &'r rusqlite::Row<'r>,
+    values: &'r rusqlite::Row<'r>,
     names: &'r [&'r str],
     table: &'r str,
     file: &'r Path,
@@ -287,43 +372,70 @@ struct Row<'r> {
 
 impl Row<'_> {
     fn bad(&self, what: impl Into<String>) -> SyncError {
-        SyncError::BadRow { file: self.file.to_owned(), table: self.table.to_owned(), id: self.id.clone(), what: what.into() }
+        SyncError::BadRow {
+            file: self.file.to_owned(),
+            table: self.table.to_owned(),
+            id: self.id.clone(),
+            what: what.into(),
+        }
     }
     fn idx(&self, col: &str) -> usize {
-        self.names.iter().position(|n| *n == col).expect("a column we selected")
+        self.names
+            .iter()
+            .position(|n| *n == col)
+            .expect("a column we selected")
     }
     fn value(&self, col: &str) -> Result<ValueRef<'_>, SyncError> {
-        self.row.get_ref(self.idx(col)).map_err(|e| self.bad(format!("{col}: {e}")))
+        self.values
+            .get_ref(self.idx(col))
+            .map_err(|e| self.bad(format!("{col}: {e}")))
     }
     fn text_opt(&self, col: &str) -> Result<Option<&str>, SyncError> {
         match self.value(col)? {
             ValueRef::Null => Ok(None),
-            ValueRef::Text(t) => std::str::from_utf8(t).map(Some).map_err(|_| self.bad(format!("{col} is not UTF-8"))),
+            ValueRef::Text(t) => std::str::from_utf8(t)
+                .map(Some)
+                .map_err(|_| self.bad(format!("{col} is not UTF-8"))),
             other => Err(self.bad(format!("{col} is {:?}, expected text", other.data_type()))),
         }
     }
     fn text(&self, col: &str) -> Result<&str, SyncError> {
-        self.text_opt(col)?.ok_or_else(|| self.bad(format!("{col} is null")))
+        self.text_opt(col)?
+            .ok_or_else(|| self.bad(format!("{col} is null")))
     }
     fn id(&self, col: &str) -> Result<&str, SyncError> {
         let t = self.text(col)?;
-        if is_id(t) { Ok(t) } else { Err(self.bad(format!("{col} '{}' is not a UUID", t.chars().take(60).collect::<String>()))) }
+        if is_id(t) {
+            Ok(t)
+        } else {
+            Err(self.bad(format!(
+                "{col} '{}' is not a UUID",
+                t.chars().take(60).collect::<String>()
+            )))
+        }
     }
     fn int_opt(&self, col: &str) -> Result<Option<i64>, SyncError> {
         match self.value(col)? {
             ValueRef::Null => Ok(None),
             ValueRef::Integer(i) => Ok(Some(i)),
-            other => Err(self.bad(format!("{col} is {:?}, expected an integer", other.data_type()))),
+            other => Err(self.bad(format!(
+                "{col} is {:?}, expected an integer",
+                other.data_type()
+            ))),
         }
     }
     fn int(&self, col: &str) -> Result<i64, SyncError> {
-        self.int_opt(col)?.ok_or_else(|| self.bad(format!("{col} is null")))
+        self.int_opt(col)?
+            .ok_or_else(|| self.bad(format!("{col} is null")))
     }
     fn real(&self, col: &str) -> Result<f64, SyncError> {
         match self.value(col)? {
             ValueRef::Real(f) if f.is_finite() => Ok(f),
             ValueRef::Integer(i) => Ok(i as f64),
-            other => Err(self.bad(format!("{col} is {:?}, expected a finite number", other.data_type()))),
+            other => Err(self.bad(format!(
+                "{col} is {:?}, expected a finite number",
+                other.data_type()
+            ))),
         }
     }
     fn blob_opt(&self, col: &str) -> Result<Option<&[u8]>, SyncError> {
@@ -340,8 +452,8 @@ impl Row<'_> {
         }
     }
     fn json_list(&self, col: &str, ids: bool) -> Result<(), SyncError> {
-        let list: Vec<String> =
-            serde_json::from_str(self.text(col)?).map_err(|_| self.bad(format!("{col} is not a JSON array of strings")))?;
+        let list: Vec<String> = serde_json::from_str(self.text(col)?)
+            .map_err(|_| self.bad(format!("{col} is not a JSON array of strings")))?;
         if ids && !list.iter().all(|s| is_id(s)) {
             return Err(self.bad(format!("{col} has an entry that is not a UUID")));
         }
@@ -356,7 +468,10 @@ impl Row<'_> {
     }
     fn digest(&self, col: &str) -> Result<&str, SyncError> {
         let d = self.text(col)?;
-        if d.len() == 64 && d.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()) {
+        if d.len() == 64
+            && d.bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        {
             Ok(d)
         } else {
             Err(self.bad(format!("{col} is not a blake3 hex digest")))
@@ -364,8 +479,16 @@ impl Row<'_> {
     }
     fn category(&self, col: &str) -> Result<(), SyncError> {
         let k = self.text(col)?;
-        if k.is_empty() || k.len() > 64 || !k.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
-            return Err(self.bad(format!("{col} '{}' is not a category key", k.chars().take(60).collect::<String>())));
+        if k.is_empty()
+            || k.len() > 64
+            || !k
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        {
+            return Err(self.bad(format!(
+                "{col} '{}' is not a category key",
+                k.chars().take(60).collect::<String>()
+            )));
         }
         Ok(())
     }
@@ -384,19 +507,46 @@ impl Rows<'_> {
         let mut stmt = self.conn.prepare(&sql).map_err(&sqlite)?;
         let mut rows = stmt.query([]).map_err(&sqlite)?;
         while let Some(r) = rows.next().map_err(&sqlite)? {
-            let id = match r.get_ref(cols.iter().position(|c| *c == id_col).expect("id column selected")) {
-                Ok(ValueRef::Text(t)) => String::from_utf8_lossy(&t[..t.len().min(80)]).into_owned(),
+            let id = match r.get_ref(
+                cols.iter()
+                    .position(|c| *c == id_col)
+                    .expect("id column selected"),
+            ) {
+                Ok(ValueRef::Text(t)) => {
+                    String::from_utf8_lossy(&t[..t.len().min(80)]).into_owned()
+                }
                 Ok(v) => format!("{:?} id", v.data_type()),
                 Err(e) => e.to_string(),
             };
-            let row = Row { row: r, names: cols, table, file: self.file, id };
+            let row = Row {
+                values: r,
+                names: cols,
+                table,
+                file: self.file,
+                id,
+            };
             check(&row)?;
         }
         Ok(())
     }
 
-    fn versions(&self, table: &str, record_col: &str, extra: &[&str], check: &dyn Fn(&Row<'_>) -> Result<(), SyncError>) -> Result<(), SyncError> {
-        let mut cols = vec!["version_id", record_col, "parents", "hlc", "device_id", "site_id", "deleted", "digest"];
+    fn versions(
+        &self,
+        table: &str,
+        record_col: &str,
+        extra: &[&str],
+        check: &dyn Fn(&Row<'_>) -> Result<(), SyncError>,
+    ) -> Result<(), SyncError> {
+        let mut cols = vec![
+            "version_id",
+            record_col,
+            "parents",
+            "hlc",
+            "device_id",
+            "site_id",
+            "deleted",
+            "digest",
+        ];
         cols.extend_from_slice(extra);
         let max = self.max_hlc;
         self.each(table, &cols, "version_id", &mut |r| {
@@ -416,34 +566,68 @@ impl Rows<'_> {
 /// Validate every row of the attached file `schema` that a merge reads. The
 /// first bad row rejects the file.
 pub(crate) fn validate_rows(conn: &Connection, schema: &str, file: &Path) -> Result<(), SyncError> {
-    let v = Rows { conn, file, schema, max_hlc: latest_hlc() };
-    v.each("sites", &["site_id", "name", "timezone", "origin_device"], "site_id", &mut |r| {
-        r.id("site_id")?;
-        r.text("name")?;
-        let tz = r.text("timezone")?;
-        patrol_core::time::parse_zone(tz).map_err(|e| r.bad(e.to_string()))?;
-        r.id("origin_device")?;
-        Ok(())
-    })?;
-    v.each("devices", &["device_id", "site_id", "first_seen"], "device_id", &mut |r| {
-        r.id("device_id")?;
-        r.id("site_id")?;
-        r.text("first_seen")?;
-        Ok(())
-    })?;
-    v.each("categories", &["key", "label", "threat", "aliases", "origin_device", "origin_site"], "key", &mut |r| {
-        r.category("key")?;
-        r.text("label")?;
-        r.flag("threat")?;
-        r.json_list("aliases", false)?;
-        r.id("origin_device")?;
-        r.id("origin_site")?;
-        Ok(())
-    })?;
+    let v = Rows {
+        conn,
+        file,
+        schema,
+        max_hlc: latest_hlc(),
+    };
+    v.each(
+        "sites",
+        &["site_id", "name", "timezone", "origin_device"],
+        "site_id",
+        &mut |r| {
+            r.id("site_id")?;
+            r.text("name")?;
+            let tz = r.text("timezone")?;
+            patrol_core::time::parse_zone(tz).map_err(|e| r.bad(e.to_string()))?;
+            r.id("origin_device")?;
+            Ok(())
+        },
+    )?;
+    v.each(
+        "devices",
+        &["device_id", "site_id", "first_seen"],
+        "device_id",
+        &mut |r| {
+            r.id("device_id")?;
+            r.id("site_id")?;
+            r.text("first_seen")?;
+            Ok(())
+        },
+    )?;
+    v.each(
+        "categories",
+        &[
+            "key",
+            "label",
+            "threat",
+            "aliases",
+            "origin_device",
+            "origin_site",
+        ],
+        "key",
+        &mut |r| {
+            r.category("key")?;
+            r.text("label")?;
+            r.flag("threat")?;
+            r.json_list("aliases", false)?;
+            r.id("origin_device")?;
+            r.id("origin_site")?;
+            Ok(())
+        },
+    )?;
     v.versions(
         "patrol_versions",
         "patrol_id",
-        &["team", "leader", "objective", "origin_device", "source_digest", "source_file"],
+        &[
+            "team",
+            "leader",
+            "objective",
+            "origin_device",
+            "source_digest",
+            "source_file",
+        ],
         &|r| {
             r.text("team")?;
             r.text_opt("leader")?;
@@ -454,29 +638,47 @@ pub(crate) fn validate_rows(conn: &Connection, schema: &str, file: &Path) -> Res
             Ok(())
         },
     )?;
-    v.versions("leg_versions", "leg_id", &["patrol_id", "transport", "members", "member_names"], &|r| {
-        r.id("patrol_id")?;
-        let t = r.text("transport")?;
-        if !patrol_core::Transport::ALL.iter().any(|x| x.as_str() == t) {
-            return Err(r.bad(format!("transport '{}' is not one of ours", t.chars().take(40).collect::<String>())));
-        }
-        let m = r.int("members")?;
-        if !(0..=i64::from(u32::MAX)).contains(&m) {
-            return Err(r.bad(format!("members is {m}")));
-        }
-        r.json_list("member_names", false)
-    })?;
+    v.versions(
+        "leg_versions",
+        "leg_id",
+        &["patrol_id", "transport", "members", "member_names"],
+        &|r| {
+            r.id("patrol_id")?;
+            let t = r.text("transport")?;
+            if !patrol_core::Transport::ALL.iter().any(|x| x.as_str() == t) {
+                return Err(r.bad(format!(
+                    "transport '{}' is not one of ours",
+                    t.chars().take(40).collect::<String>()
+                )));
+            }
+            let m = r.int("members")?;
+            if !(0..=i64::from(u32::MAX)).contains(&m) {
+                return Err(r.bad(format!("members is {m}")));
+            }
+            r.json_list("member_names", false)
+        },
+    )?;
     v.versions(
         "observation_versions",
         "observation_id",
-        &["patrol_id", "category", "time_us", "lon", "lat", "raw_name", "note"],
+        &[
+            "patrol_id",
+            "category",
+            "time_us",
+            "lon",
+            "lat",
+            "raw_name",
+            "note",
+        ],
         &|r| {
             r.id("patrol_id")?;
             r.category("category")?;
             r.int_opt("time_us")?;
             let (lon, lat) = (r.real("lon")?, r.real("lat")?);
             if !in_range(lon, lat) {
-                return Err(r.bad(format!("position lon {lon}, lat {lat} is outside -180..180, -90..90")));
+                return Err(r.bad(format!(
+                    "position lon {lon}, lat {lat} is outside -180..180, -90..90"
+                )));
             }
             r.text_opt("raw_name")?;
             r.text_opt("note")?;
@@ -487,8 +689,22 @@ pub(crate) fn validate_rows(conn: &Connection, schema: &str, file: &Path) -> Res
     v.each(
         "tracks",
         &[
-            "piece_id", "geom", "digest", "patrol_id", "leg_id", "segment_no", "piece_no", "points", "length_m",
-            "start_time", "end_time", "times", "ele", "device_id", "site_id", "hlc",
+            "piece_id",
+            "geom",
+            "digest",
+            "patrol_id",
+            "leg_id",
+            "segment_no",
+            "piece_no",
+            "points",
+            "length_m",
+            "start_time",
+            "end_time",
+            "times",
+            "ele",
+            "device_id",
+            "site_id",
+            "hlc",
         ],
         "piece_id",
         &mut |r| {
@@ -500,10 +716,13 @@ pub(crate) fn validate_rows(conn: &Connection, schema: &str, file: &Path) -> Res
             let geom = r.blob_opt("geom")?.ok_or_else(|| r.bad("geom is null"))?;
             let pts = gpkg::read_line_string(geom).map_err(|e| r.bad(format!("geom: {e}")))?;
             if let Some(&(x, y)) = pts.iter().find(|&&(x, y)| !in_range(x, y)) {
-                return Err(r.bad(format!("a track point lon {x}, lat {y} is outside -180..180, -90..90")));
+                return Err(r.bad(format!(
+                    "a track point lon {x}, lat {y} is outside -180..180, -90..90"
+                )));
             }
             let n = r.int("points")?;
-            let n_ok = usize::try_from(n).is_ok_and(|n| n == pts.len() || (n == 1 && pts.len() == 2));
+            let n_ok =
+                usize::try_from(n).is_ok_and(|n| n == pts.len() || (n == 1 && pts.len() == 2));
             if !n_ok {
                 return Err(r.bad(format!("points is {n} but geom has {}", pts.len())));
             }
@@ -535,7 +754,16 @@ pub(crate) fn validate_rows(conn: &Connection, schema: &str, file: &Path) -> Res
     )?;
     v.each(
         "leg_days",
-        &["leg_id", "date", "patrol_id", "site_id", "points", "length_m", "seconds", "active_seconds"],
+        &[
+            "leg_id",
+            "date",
+            "patrol_id",
+            "site_id",
+            "points",
+            "length_m",
+            "seconds",
+            "active_seconds",
+        ],
         "leg_id",
         &mut |r| {
             for c in ["leg_id", "patrol_id", "site_id"] {
@@ -543,7 +771,10 @@ pub(crate) fn validate_rows(conn: &Connection, schema: &str, file: &Path) -> Res
             }
             let d = r.text("date")?;
             if !d.is_empty() && chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_err() {
-                return Err(r.bad(format!("date '{}' is not YYYY-MM-DD", d.chars().take(20).collect::<String>())));
+                return Err(r.bad(format!(
+                    "date '{}' is not YYYY-MM-DD",
+                    d.chars().take(20).collect::<String>()
+                )));
             }
             if r.int("points")? < 0 {
                 return Err(r.bad("negative points"));
@@ -556,30 +787,45 @@ pub(crate) fn validate_rows(conn: &Connection, schema: &str, file: &Path) -> Res
             Ok(())
         },
     )?;
-    v.each("site_boundaries", &["version_id", "geom", "site_id", "hlc", "device_id"], "version_id", &mut |r| {
-        for c in ["version_id", "site_id", "device_id"] {
-            r.id(c)?;
-        }
-        r.hlc(max)?;
-        let geom = r.blob_opt("geom")?.ok_or_else(|| r.bad("geom is null"))?;
-        let polys = gpkg::read_multi_polygon(geom).map_err(|e| r.bad(format!("geom: {e}")))?;
-        if polys.iter().flatten().flatten().any(|&(x, y)| !in_range(x, y)) {
-            return Err(r.bad("a boundary point is outside -180..180, -90..90"));
-        }
-        Ok(())
-    })?;
-    v.each("gpkg_contents", &["table_name", "min_x", "min_y", "max_x", "max_y"], "table_name", &mut |r| {
-        for (x, y) in [("min_x", "min_y"), ("max_x", "max_y")] {
-            let (vx, vy) = (r.value(x)?, r.value(y)?);
-            if vx == ValueRef::Null && vy == ValueRef::Null {
-                continue;
+    v.each(
+        "site_boundaries",
+        &["version_id", "geom", "site_id", "hlc", "device_id"],
+        "version_id",
+        &mut |r| {
+            for c in ["version_id", "site_id", "device_id"] {
+                r.id(c)?;
             }
-            if !in_range(r.real(x)?, r.real(y)?) {
-                return Err(r.bad("bounds are outside -180..180, -90..90"));
+            r.hlc(max)?;
+            let geom = r.blob_opt("geom")?.ok_or_else(|| r.bad("geom is null"))?;
+            let polys = gpkg::read_multi_polygon(geom).map_err(|e| r.bad(format!("geom: {e}")))?;
+            if polys
+                .iter()
+                .flatten()
+                .flatten()
+                .any(|&(x, y)| !in_range(x, y))
+            {
+                return Err(r.bad("a boundary point is outside -180..180, -90..90"));
             }
-        }
-        Ok(())
-    })?;
+            Ok(())
+        },
+    )?;
+    v.each(
+        "gpkg_contents",
+        &["table_name", "min_x", "min_y", "max_x", "max_y"],
+        "table_name",
+        &mut |r| {
+            for (x, y) in [("min_x", "min_y"), ("max_x", "max_y")] {
+                let (vx, vy) = (r.value(x)?, r.value(y)?);
+                if vx == ValueRef::Null && vy == ValueRef::Null {
+                    continue;
+                }
+                if !in_range(r.real(x)?, r.real(y)?) {
+                    return Err(r.bad("bounds are outside -180..180, -90..90"));
+                }
+            }
+            Ok(())
+        },
+    )?;
     references(conn, schema, file)
 }
 
@@ -587,7 +833,8 @@ pub(crate) fn validate_rows(conn: &Connection, schema: &str, file: &Path) -> Res
 fn references(conn: &Connection, schema: &str, file: &Path) -> Result<(), SyncError> {
     let sqlite = SyncError::sqlite(file);
     let known = |table: &str, col: &str| -> Result<HashSet<String>, SyncError> {
-        let sql = format!("SELECT {col} FROM {schema}.{table} UNION SELECT {col} FROM main.{table}");
+        let sql =
+            format!("SELECT {col} FROM {schema}.{table} UNION SELECT {col} FROM main.{table}");
         conn.prepare(&sql)
             .map_err(&sqlite)?
             .query_map([], |r| r.get(0))
@@ -598,12 +845,17 @@ fn references(conn: &Connection, schema: &str, file: &Path) -> Result<(), SyncEr
     let devices = known("devices", "device_id")?;
     let sites = known("sites", "site_id")?;
     for (table, key) in crate::STAMPED_TABLES {
-        let sql = format!("SELECT min({key}), device_id, site_id FROM {schema}.{table} GROUP BY device_id, site_id");
+        let sql = format!(
+            "SELECT min({key}), device_id, site_id FROM {schema}.{table} GROUP BY device_id, site_id"
+        );
         let mut stmt = conn.prepare(&sql).map_err(&sqlite)?;
         let mut rows = stmt.query([]).map_err(&sqlite)?;
         while let Some(r) = rows.next().map_err(&sqlite)? {
-            let (id, device, site): (String, String, String) =
-                (r.get(0).map_err(&sqlite)?, r.get(1).map_err(&sqlite)?, r.get(2).map_err(&sqlite)?);
+            let (id, device, site): (String, String, String) = (
+                r.get(0).map_err(&sqlite)?,
+                r.get(1).map_err(&sqlite)?,
+                r.get(2).map_err(&sqlite)?,
+            );
             let what = if devices.contains(&device) {
                 if sites.contains(&site) {
                     continue;
@@ -612,7 +864,12 @@ fn references(conn: &Connection, schema: &str, file: &Path) -> Result<(), SyncEr
             } else {
                 format!("device {device} is in neither the file's devices nor ours")
             };
-            return Err(SyncError::BadRow { file: file.to_owned(), table: (*table).to_owned(), id, what });
+            return Err(SyncError::BadRow {
+                file: file.to_owned(),
+                table: (*table).to_owned(),
+                id,
+                what,
+            });
         }
     }
     Ok(())

@@ -1,6 +1,8 @@
 //! Hostile and broken files: each is refused with a message naming the file,
 //! without a panic, and the central database does not change.
 
+#![allow(clippy::many_single_char_names)] // d = dir, a b c = devices: short on purpose
+
 mod common;
 
 use std::path::{Path, PathBuf};
@@ -46,7 +48,10 @@ fn refused(w: &mut World, file: &Path, expect: &str) -> SyncError {
     let e = patrol_sync::merge(&mut w.central, file, &Limits::default()).unwrap_err();
     let msg = e.to_string();
     let name = file.file_name().unwrap().to_string_lossy();
-    assert!(msg.contains(name.as_ref()), "message does not name the file: {msg}");
+    assert!(
+        msg.contains(name.as_ref()),
+        "message does not name the file: {msg}"
+    );
     assert!(msg.contains(expect), "expected '{expect}' in: {msg}");
     assert_eq!(digest(&w.central), before, "central changed after: {msg}");
     assert_eq!(patrol_sync::ledger(&w.central).unwrap().len(), ledger);
@@ -85,7 +90,10 @@ fn random_bytes_after_a_valid_header() {
     }
     std::fs::write(&f, bytes).unwrap();
     let e = refused(&mut w, &f, "garbled.gpkg");
-    assert!(matches!(e, SyncError::Corrupt { .. } | SyncError::Schema { .. }), "{e}");
+    assert!(
+        matches!(e, SyncError::Corrupt { .. } | SyncError::Schema { .. }),
+        "{e}"
+    );
 }
 
 #[test]
@@ -103,13 +111,15 @@ fn plain_sqlite_is_not_a_geopackage() {
     let mut w = world();
     let f = w.dir.path().join("plain.sqlite");
     let conn = rusqlite::Connection::open(&f).unwrap();
-    conn.execute_batch("CREATE TABLE t(x); INSERT INTO t VALUES (1);").unwrap();
+    conn.execute_batch("CREATE TABLE t(x); INSERT INTO t VALUES (1);")
+        .unwrap();
     drop(conn);
     refused(&mut w, &f, "not a GeoPackage");
     // A GeoPackage that is not ours.
     let g = w.dir.path().join("other.gpkg");
     let conn = rusqlite::Connection::open(&g).unwrap();
-    conn.execute_batch("PRAGMA application_id = 1196444487; CREATE TABLE t(x);").unwrap();
+    conn.execute_batch("PRAGMA application_id = 1196444487; CREATE TABLE t(x);")
+        .unwrap();
     drop(conn);
     refused(&mut w, &g, "no patrol_migrations");
 }
@@ -117,9 +127,16 @@ fn plain_sqlite_is_not_a_geopackage() {
 #[test]
 fn newer_schema() {
     let mut w = world();
-    let f = tampered(&w, "newer.gpkg", "INSERT INTO patrol_migrations VALUES (999, 'later')");
+    let f = tampered(
+        &w,
+        "newer.gpkg",
+        "INSERT INTO patrol_migrations VALUES (999, 'later')",
+    );
     let e = refused(&mut w, &f, "newer patrol");
-    assert!(matches!(e, SyncError::NewerSchema { found: 999, .. }), "{e}");
+    assert!(
+        matches!(e, SyncError::NewerSchema { found: 999, .. }),
+        "{e}"
+    );
 }
 
 #[test]
@@ -135,7 +152,11 @@ fn triggers_and_views() {
     refused(&mut w, &f, "view");
     let f = tampered(&w, "extra.gpkg", "CREATE TABLE extra(x);");
     refused(&mut w, &f, "unexpected table extra");
-    let f = tampered(&w, "column.gpkg", "ALTER TABLE observation_versions ADD COLUMN evil TEXT;");
+    let f = tampered(
+        &w,
+        "column.gpkg",
+        "ALTER TABLE observation_versions ADD COLUMN evil TEXT;",
+    );
     refused(&mut w, &f, "observation_versions has columns");
 }
 
@@ -145,7 +166,9 @@ fn wal_mode_file() {
     let f = w.dir.path().join("wal.gpkg");
     std::fs::copy(&w.good, &f).unwrap();
     let conn = rusqlite::Connection::open(&f).unwrap();
-    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).unwrap();
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(mode, "wal");
     drop(conn);
     let e = refused(&mut w, &f, "WAL");
@@ -158,7 +181,10 @@ fn too_big() {
     let good = w.good.clone();
     let before = digest(&w.central);
     let e = patrol_sync::merge(&mut w.central, &good, &Limits { max_bytes: 1000 }).unwrap_err();
-    assert!(e.to_string().contains("good.gpkg") && e.to_string().contains("limit"), "{e}");
+    assert!(
+        e.to_string().contains("good.gpkg") && e.to_string().contains("limit"),
+        "{e}"
+    );
     assert_eq!(digest(&w.central), before);
 }
 
@@ -167,26 +193,54 @@ fn absurd_values_are_refused_naming_the_row() {
     let mut w = world();
     let f = tampered(&w, "lat95.gpkg", "UPDATE observation_versions SET lat = 95");
     refused(&mut w, &f, "observation_versions");
-    let f = tampered(&w, "badid.gpkg", "UPDATE leg_versions SET leg_id = 'not-a-uuid'");
+    let f = tampered(
+        &w,
+        "badid.gpkg",
+        "UPDATE leg_versions SET leg_id = 'not-a-uuid'",
+    );
     refused(&mut w, &f, "is not a UUID");
-    let f = tampered(&w, "parents.gpkg", "UPDATE patrol_versions SET parents = '{\"a\":1}'");
+    let f = tampered(
+        &w,
+        "parents.gpkg",
+        "UPDATE patrol_versions SET parents = '{\"a\":1}'",
+    );
     refused(&mut w, &f, "parents");
     let f = tampered(&w, "deleted.gpkg", "UPDATE patrol_versions SET deleted = 7");
     refused(&mut w, &f, "deleted is 7");
-    let f = tampered(&w, "transport.gpkg", "UPDATE leg_versions SET transport = 'rocket'");
+    let f = tampered(
+        &w,
+        "transport.gpkg",
+        "UPDATE leg_versions SET transport = 'rocket'",
+    );
     refused(&mut w, &f, "rocket");
     let f = tampered(&w, "members.gpkg", "UPDATE leg_versions SET members = -1");
     refused(&mut w, &f, "members is -1");
-    let f = tampered(&w, "hlc.gpkg", "UPDATE leg_versions SET hlc = 9223372036854775807");
+    let f = tampered(
+        &w,
+        "hlc.gpkg",
+        "UPDATE leg_versions SET hlc = 9223372036854775807",
+    );
     refused(&mut w, &f, "hlc");
-    let f = tampered(&w, "texthlc.gpkg", "UPDATE observation_versions SET hlc = 'soon'");
+    let f = tampered(
+        &w,
+        "texthlc.gpkg",
+        "UPDATE observation_versions SET hlc = 'soon'",
+    );
     refused(&mut w, &f, "expected an integer");
     // A track piece whose points were moved: the blob no longer matches its digest.
-    let f = tampered(&w, "geom.gpkg", "UPDATE tracks SET geom = CAST(substr(geom, 1, length(geom) - 8) || zeroblob(8) AS BLOB)");
+    let f = tampered(
+        &w,
+        "geom.gpkg",
+        "UPDATE tracks SET geom = CAST(substr(geom, 1, length(geom) - 8) || zeroblob(8) AS BLOB)",
+    );
     refused(&mut w, &f, "digest does not match");
     let f = tampered(&w, "blob.gpkg", "UPDATE tracks SET geom = X'00'");
     refused(&mut w, &f, "geom");
-    let f = tampered(&w, "bounds.gpkg", "UPDATE gpkg_contents SET max_y = 1e300 WHERE table_name = 'tracks'");
+    let f = tampered(
+        &w,
+        "bounds.gpkg",
+        "UPDATE gpkg_contents SET max_y = 1e300 WHERE table_name = 'tracks'",
+    );
     refused(&mut w, &f, "bounds");
     let f = tampered(&w, "nodevice.gpkg", "DELETE FROM devices");
     refused(&mut w, &f, "neither the file's devices nor ours");
@@ -199,7 +253,9 @@ fn a_reused_version_id_is_quarantined_not_overwritten() {
     let (vid, team_before): (String, String) = w
         .central
         .conn()
-        .query_row("SELECT version_id, team FROM patrol_versions", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row("SELECT version_id, team FROM patrol_versions", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .unwrap();
     let f = tampered(
         &w,
@@ -217,18 +273,30 @@ fn a_reused_version_id_is_quarantined_not_overwritten() {
     let team: String = w
         .central
         .conn()
-        .query_row("SELECT team FROM patrol_versions WHERE version_id = ?1", [&vid], |r| r.get(0))
+        .query_row(
+            "SELECT team FROM patrol_versions WHERE version_id = ?1",
+            [&vid],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(team, team_before, "the row we had is untouched");
     let (table, incoming): (String, String) = w
         .central
         .conn()
-        .query_row("SELECT table_name, incoming FROM quarantine", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row("SELECT table_name, incoming FROM quarantine", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .unwrap();
     assert_eq!(table, "patrol_versions");
     assert!(incoming.contains("Impostors"), "{incoming}");
     // The other rows arrived (the observation with the other table's id is a different version table).
-    assert_eq!(count(&w.central, "SELECT count(*) FROM observation_versions WHERE note = 'impostor'"), 1);
+    assert_eq!(
+        count(
+            &w.central,
+            "SELECT count(*) FROM observation_versions WHERE note = 'impostor'"
+        ),
+        1
+    );
     assert_eq!(count(&w.central, "SELECT count(*) FROM tracks"), 2);
 }
 

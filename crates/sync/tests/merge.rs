@@ -1,5 +1,7 @@
 //! Merging real exports: idempotence, deltas, conflicts, concurrency, copies.
 
+#![allow(clippy::many_single_char_names)] // d = dir, a b c = devices: short on purpose
+
 mod common;
 
 use common::*;
@@ -29,18 +31,40 @@ fn merging_twice_is_a_duplicate_and_changes_nothing() {
     // A byte-different file with the same rows: merged, but adds nothing.
     let f2 = export(&mut a, d, "a-out2", false);
     let r3 = merge_ok(&mut c, &f2);
-    assert_eq!((r3.status, r3.new_versions, r3.track_pieces), (MergeStatus::Merged, 0, 0));
+    assert_eq!(
+        (r3.status, r3.new_versions, r3.track_pieces),
+        (MergeStatus::Merged, 0, 0)
+    );
     assert_eq!(digest(&c), before);
     assert_eq!(patrol_sync::ledger(&c).unwrap().len(), 2);
     // Origin survives: the versions say device a, site a.
-    let n = count(&c, &format!(
-        "SELECT count(*) FROM observation_versions WHERE device_id = '{}' AND site_id = '{}'",
-        a.device(), a.site().id));
+    let n = count(
+        &c,
+        &format!(
+            "SELECT count(*) FROM observation_versions WHERE device_id = '{}' AND site_id = '{}'",
+            a.device(),
+            a.site().id
+        ),
+    );
     assert_eq!(n, 3);
     // The patrol is listed centrally under a's site.
-    assert_eq!(count(&c, &format!("SELECT count(*) FROM patrols WHERE site_id = '{}'", a.site().id)), 1);
+    assert_eq!(
+        count(
+            &c,
+            &format!(
+                "SELECT count(*) FROM patrols WHERE site_id = '{}'",
+                a.site().id
+            )
+        ),
+        1
+    );
     let checks = c.check().unwrap();
-    assert!(checks.iter().all(|f| f.severity != patrol_store::check::Severity::Problem), "{checks:?}");
+    assert!(
+        checks
+            .iter()
+            .all(|f| f.severity != patrol_store::check::Severity::Problem),
+        "{checks:?}"
+    );
 }
 
 #[test]
@@ -51,10 +75,25 @@ fn deltas_after_a_full_export_converge_to_the_full_state() {
     let p = import(&mut a, d, "a1", 200, 1, 1);
     let full = export(&mut a, d, "full", false);
     let o = observe(&mut a, &p, 14.6);
-    a.edit_observation(&o, &ObservationEdit { note: Some("seen".into()), ..Default::default() }).unwrap();
+    a.edit_observation(
+        &o,
+        &ObservationEdit {
+            note: Some("seen".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
     import(&mut a, d, "a2", 5000, 0, 2);
     let delta1 = export(&mut a, d, "delta1", true);
-    a.edit_patrol(&p, &PatrolEdit { leader: Some("Nok".into()), members: Some(4), ..Default::default() }).unwrap();
+    a.edit_patrol(
+        &p,
+        &PatrolEdit {
+            leader: Some("Nok".into()),
+            members: Some(4),
+            ..Default::default()
+        },
+    )
+    .unwrap();
     let delta2 = export(&mut a, d, "delta2", true);
     let empty = export(&mut a, d, "delta3", true);
     let everything = export(&mut a, d, "everything", false);
@@ -98,7 +137,16 @@ fn a_relayed_delta_carries_rows_merged_since_the_last_export() {
     let fb = export(&mut b, d, "fb1", true);
     let mut c = init(d, "c");
     merge_ok(&mut c, &fb);
-    assert_eq!(count(&c, &format!("SELECT count(*) FROM patrols WHERE origin_device = '{}'", a.device())), 1);
+    assert_eq!(
+        count(
+            &c,
+            &format!(
+                "SELECT count(*) FROM patrols WHERE origin_device = '{}'",
+                a.device()
+            )
+        ),
+        1
+    );
 }
 
 #[test]
@@ -111,8 +159,24 @@ fn conflicting_edits_are_listed_shown_newest_and_resolved() {
     let fa = export(&mut a, d, "fa0", false);
     let mut b = init(d, "b");
     merge_ok(&mut b, &fa);
-    let va = a.edit_observation(&o, &ObservationEdit { note: Some("from a".into()), ..Default::default() }).unwrap();
-    let vb = b.edit_observation(&o, &ObservationEdit { note: Some("from b".into()), ..Default::default() }).unwrap();
+    let va = a
+        .edit_observation(
+            &o,
+            &ObservationEdit {
+                note: Some("from a".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let vb = b
+        .edit_observation(
+            &o,
+            &ObservationEdit {
+                note: Some("from b".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
     let mut c = init(d, "c");
     let fa1 = export(&mut a, d, "fa1", false);
     let fb1 = export(&mut b, d, "fb1", false);
@@ -123,7 +187,11 @@ fn conflicting_edits_are_listed_shown_newest_and_resolved() {
     assert_eq!(list.len(), 1);
     assert_eq!(list[0].kind, "observation");
     assert_eq!(list[0].record_id, o);
-    let mut heads: Vec<&str> = list[0].heads.iter().map(|h| h.version_id.as_str()).collect();
+    let mut heads: Vec<&str> = list[0]
+        .heads
+        .iter()
+        .map(|h| h.version_id.as_str())
+        .collect();
     heads.sort_unstable();
     let mut want = vec![va.as_str(), vb.as_str()];
     want.sort_unstable();
@@ -132,7 +200,14 @@ fn conflicting_edits_are_listed_shown_newest_and_resolved() {
     let shown = list[0].heads.iter().find(|h| h.shown).unwrap();
     assert_eq!(shown.version_id, vb);
     assert!(shown.summary.contains("from b"), "{}", shown.summary);
-    let current: String = c.conn().query_row("SELECT version_id FROM observations WHERE observation_id = ?1", [&o], |r| r.get(0)).unwrap();
+    let current: String = c
+        .conn()
+        .query_row(
+            "SELECT version_id FROM observations WHERE observation_id = ?1",
+            [&o],
+            |r| r.get(0),
+        )
+        .unwrap();
     assert_eq!(current, vb);
     assert_eq!(count(&c, "SELECT heads FROM observations"), 2);
 
@@ -144,7 +219,10 @@ fn conflicting_edits_are_listed_shown_newest_and_resolved() {
     merge_ok(&mut b, &fc);
     for s in [&a, &b, &c] {
         assert!(patrol_sync::conflicts(s).unwrap().is_empty());
-        let note: String = s.conn().query_row("SELECT note FROM observations", [], |r| r.get(0)).unwrap();
+        let note: String = s
+            .conn()
+            .query_row("SELECT note FROM observations", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(note, "from a");
     }
     assert_eq!(digest(&a), {
@@ -205,7 +283,10 @@ fn a_copied_database_is_caught() {
     let e = patrol_sync::merge(&mut c, &fcopy, &Limits::default()).unwrap_err();
     assert!(matches!(e, SyncError::CopiedDatabase { .. }), "{e}");
     let msg = e.to_string();
-    assert!(msg.contains("fcopy.gpkg") && msg.contains("copied"), "{msg}");
+    assert!(
+        msg.contains("fcopy.gpkg") && msg.contains("copied"),
+        "{msg}"
+    );
     assert_eq!(digest(&c), before);
 
     // A file of a database merged into itself (or a copy of it) is refused too.
@@ -234,5 +315,9 @@ fn a_file_of_the_previous_schema_is_upgraded_on_a_copy() {
     let r = merge_ok(&mut c, &f);
     assert_eq!(r.status, MergeStatus::Merged);
     assert_eq!(count(&c, "SELECT count(*) FROM observations"), 1);
-    assert_eq!(std::fs::read(&f).unwrap(), original, "the incoming file is never written");
+    assert_eq!(
+        std::fs::read(&f).unwrap(),
+        original,
+        "the incoming file is never written"
+    );
 }

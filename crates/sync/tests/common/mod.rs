@@ -12,7 +12,13 @@ use patrol_store::import::ImportOptions;
 use patrol_sync::{Limits, MergeReport, MergeStatus};
 
 pub fn init(dir: &Path, name: &str) -> Store {
-    Store::init(&dir.join(format!("{name}.gpkg")), name, "Asia/Bangkok", &DataModel::default_model()).unwrap()
+    Store::init(
+        &dir.join(format!("{name}.gpkg")),
+        name,
+        "Asia/Bangkok",
+        &DataModel::default_model(),
+    )
+    .unwrap()
 }
 
 /// A GPX file with one track of `points` points and `waypoints` waypoints.
@@ -20,7 +26,10 @@ pub fn gpx(dir: &Path, name: &str, points: usize, waypoints: usize, seed: u64) -
     let mut s = String::from(
         "<?xml version=\"1.0\"?>\n<gpx version=\"1.1\" creator=\"test\" xmlns=\"http://www.topografix.com/GPX/1/1\">\n",
     );
-    let (lon0, lat0) = (102.0 + (seed % 100) as f64 * 0.01, 14.0 + (seed % 37) as f64 * 0.01);
+    let (lon0, lat0) = (
+        102.0 + (seed % 100) as f64 * 0.01,
+        14.0 + (seed % 37) as f64 * 0.01,
+    );
     for w in 0..waypoints {
         let _ = writeln!(
             s,
@@ -65,17 +74,37 @@ pub fn opts() -> ImportOptions {
 }
 
 /// Import a generated GPX; the new patrol's id.
-pub fn import(store: &mut Store, dir: &Path, name: &str, points: usize, waypoints: usize, seed: u64) -> String {
+pub fn import(
+    store: &mut Store,
+    dir: &Path,
+    name: &str,
+    points: usize,
+    waypoints: usize,
+    seed: u64,
+) -> String {
     let path = gpx(dir, name, points, waypoints, seed);
-    store.import_gpx(&path, &opts(), &mut |_| {}).unwrap().patrol_id.unwrap()
+    store
+        .import_gpx(&path, &opts(), &mut |_| {})
+        .unwrap()
+        .patrol_id
+        .unwrap()
 }
 
 pub fn observe(store: &mut Store, patrol: &str, lat: f64) -> String {
-    store.add_observation(patrol, "snare", LatLon { lat, lon: 102.5 }, Some(1_709_251_200_000_000), None).unwrap()
+    store
+        .add_observation(
+            patrol,
+            "snare",
+            LatLon { lat, lon: 102.5 },
+            Some(1_709_251_200_000_000),
+            None,
+        )
+        .unwrap()
 }
 
 pub fn merge_ok(store: &mut Store, file: &Path) -> MergeReport {
-    let r = patrol_sync::merge(store, file, &Limits::default()).unwrap_or_else(|e| panic!("merge failed: {e}"));
+    let r = patrol_sync::merge(store, file, &Limits::default())
+        .unwrap_or_else(|e| panic!("merge failed: {e}"));
     assert_ne!(r.status, MergeStatus::Rejected);
     r
 }
