@@ -6,3 +6,4 @@ mod cli;
 mod edit;
 mod import;
 mod report;
+mod sync;

@@ -158,11 +158,15 @@ pub struct JsonArg {
 #[derive(Args, Debug)]
 pub struct InitArgs {
     /// The site's name.
-    #[arg(long)]
-    pub site: String,
+    #[arg(long, required_unless_present = "join")]
+    pub site: Option<String>,
     /// The site's IANA time zone (dates in reports are local dates here).
-    #[arg(long)]
-    pub timezone: String,
+    #[arg(long, required_unless_present = "join")]
+    pub timezone: Option<String>,
+    /// Join the site of an existing database (the site office's, or an export
+    /// of it): same site, data model and boundary; a new device.
+    #[arg(long, conflicts_with_all = ["site", "timezone", "data_model"])]
+    pub join: Option<PathBuf>,
     /// A data model file (TOML, like data/data-model.toml); the default otherwise.
     #[arg(long)]
     pub data_model: Option<PathBuf>,

@@ -104,43 +104,84 @@ pub fn run(a: &DemoArgs, quiet: bool) -> Result<Outcome> {
     let files = write_samples(dir)?;
     let boundary_path = dir.join("thap-lan-boundary.geojson");
     std::fs::write(&boundary_path, BOUNDARY)?;
-    let db = dir.join("thaplan.gpkg");
-    fresh(&db)?;
-    let mut store = Store::init(&db, "Thap Lan", "Asia/Bangkok", &DataModel::default_model())?;
-    for (outpost, team, path) in &files {
-        let transport = path
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .and_then(|s| s.rsplit('-').next())
-            .unwrap_or("foot")
-            .parse()?;
-        let opts = ImportOptions {
-            team: (*team).to_owned(),
-            transport,
-            members: if *team == "Alpha" { 4 } else { 3 },
-            member_names: Vec::new(),
-            leader: None,
-            objective: Some(format!("routine patrol from {outpost}")),
-        };
-        let r = store.import_gpx(path, &opts, &mut |_| {})?;
-        anyhow::ensure!(
-            r.status == Status::Imported,
-            "{}: {:?}",
-            path.display(),
-            r.status
-        );
+    let say = |text: String| {
         if !quiet {
-            eprintln!(
-                "imported {} ({:.2} km, {} observations)",
-                path.display(),
+            eprintln!("{text}");
+        }
+    };
+
+    // The site office creates the site and its boundary.
+    let central_path = dir.join("thaplan.gpkg");
+    fresh(&central_path)?;
+    let mut central = Store::init(
+        &central_path,
+        "Thap Lan",
+        "Asia/Bangkok",
+        &DataModel::default_model(),
+    )?;
+    central.set_boundary(&crate::geojson::read_boundary(&boundary_path)?)?;
+    drop(central);
+
+    // Each outpost laptop joins the site, imports its rangers' GPS files and
+    // exports its database to send in.
+    let mut exports = Vec::new();
+    for outpost in ["outpost-a", "outpost-b"] {
+        let path = dir.join(format!("{outpost}.gpkg"));
+        fresh(&path)?;
+        let mut store = Store::init_joining(&path, &central_path)?;
+        for (_, team, file) in files.iter().filter(|(o, _, _)| *o == outpost) {
+            let transport = file
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .and_then(|s| s.rsplit('-').next())
+                .unwrap_or("foot")
+                .parse()?;
+            let opts = ImportOptions {
+                team: (*team).to_owned(),
+                transport,
+                members: if *team == "Alpha" { 4 } else { 3 },
+                member_names: Vec::new(),
+                leader: None,
+                objective: Some(format!("routine patrol from {outpost}")),
+            };
+            let r = store.import_gpx(file, &opts, &mut |_| {})?;
+            anyhow::ensure!(
+                r.status == Status::Imported,
+                "{}: {:?}",
+                file.display(),
+                r.status
+            );
+            say(format!(
+                "{outpost}: imported {} ({:.2} km, {} observations)",
+                file.display(),
                 r.length_m / 1000.0,
                 r.observations
-            );
+            ));
         }
+        let out = dir.join(format!("{outpost}-export.gpkg"));
+        fresh(&out)?;
+        let e = patrol_sync::export(&mut store, &out, false)?;
+        say(format!(
+            "{outpost}: exported {} versions, {} track pieces to {}",
+            e.versions, e.track_pieces, e.file
+        ));
+        exports.push(out);
     }
-    store.set_boundary(&crate::geojson::read_boundary(&boundary_path)?)?;
-    let patrols = super::patrols::month_range("2026-10")?;
-    let list = store.patrols(Some(patrols))?;
+
+    // The site office merges what came in; merging twice changes nothing.
+    let mut central = Store::open(&central_path)?;
+    for file in exports.iter().chain(exports.iter()) {
+        let r = patrol_sync::merge(&mut central, file, &patrol_sync::Limits::default())?;
+        say(format!(
+            "central: {} {:?}: {} new versions, {} track pieces",
+            file.display(),
+            r.status,
+            r.new_versions,
+            r.track_pieces
+        ));
+    }
+
+    let list = central.patrols(Some(super::patrols::month_range("2026-10")?))?;
     let mut t =
         crate::table::Table::new(&["patrol", "team", "transport", "first day", "km", "threats"]);
     for p in &list {
@@ -154,10 +195,14 @@ pub fn run(a: &DemoArgs, quiet: bool) -> Result<Outcome> {
         ]);
     }
     super::out(&format!(
-        "Patrols in October 2026 at Thap Lan:\n{}",
+        "Patrols in October 2026 at Thap Lan (merged from two outposts):\n{}",
         t.render()
     ))?;
-    let html = super::report::demo_report(&store, dir)?;
-    eprintln!("database: {}\nreport:   {}", db.display(), html.display());
+    let html = super::report::demo_report(&central, dir)?;
+    eprintln!(
+        "database: {}\nreport:   {}",
+        central_path.display(),
+        html.display()
+    );
     Ok(Outcome::Done)
 }

@@ -8,6 +8,7 @@ mod init;
 mod observe;
 mod patrols;
 pub mod report;
+mod sync;
 
 use anyhow::{Context, Result};
 use patrol_store::Store;
@@ -43,9 +44,12 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         }
         Command::Edit { what } => edit::edit(&mut open(db)?, &what),
         Command::Delete { what } => edit::delete(&mut open(db)?, &what),
-        Command::Export(_) | Command::Merge(_) | Command::Ledger(_) | Command::Conflicts(_) => {
-            anyhow::bail!("sync is not wired yet")
+        Command::Export(a) => sync::export(&mut open(db)?, &a),
+        Command::Merge(a) => {
+            sync::merge(&mut open(a.into.as_deref().unwrap_or(db))?, &a, cli.quiet)
         }
+        Command::Ledger(a) => sync::ledger(&open(db)?, a.json),
+        Command::Conflicts(a) => sync::conflicts(&mut open(db)?, &a),
         Command::Demo(a) => demo::run(&a, cli.quiet),
     }
 }

@@ -69,6 +69,9 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// A boundary row: geometry, version id, site id, clock, device.
+type Boundary = (Vec<u8>, String, String, i64, String);
+
 /// An open patrol database.
 pub struct Store {
     conn: Connection,
@@ -99,26 +102,76 @@ pub fn now_ms() -> i64 {
 }
 
 impl Store {
-    /// Create a new database for a site, with a data model.
+    /// Create a new database for a new site, with a data model.
     pub fn init(path: &Path, site_name: &str, timezone: &str, model: &DataModel) -> Result<Store> {
-        if path.exists() {
-            return Err(StoreError::Exists(path.to_owned()));
-        }
-        patrol_core::time::parse_zone(timezone).map_err(|e| StoreError::Invalid(e.to_string()))?;
         if site_name.trim().is_empty() {
             return Err(StoreError::Invalid("the site needs a name".into()));
         }
-        model
-            .validate()
-            .map_err(|e| StoreError::Invalid(e.to_string()))?;
-        let mut conn = Connection::open(path)?;
-        configure(&conn)?;
-        let device = DeviceId::new();
         let site = Site {
             id: SiteId::new(),
             name: site_name.trim().to_owned(),
             timezone: timezone.to_owned(),
         };
+        Self::create(path, site, model, &[])
+    }
+
+    /// Create a new database (a new device) for the site of an existing
+    /// database: its site id, name and zone, data model and boundaries. This is
+    /// how an outpost laptop joins a site, so that what it records merges into
+    /// the site's central database as the same site.
+    pub fn init_joining(path: &Path, template: &Path) -> Result<Store> {
+        let from = Store::open_read_only(template)?;
+        let model = from.data_model()?;
+        let mut stmt = from.conn.prepare(
+            "SELECT geom, version_id, site_id, hlc, device_id FROM site_boundaries ORDER BY fid",
+        )?;
+        let boundaries = stmt
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })?
+            .collect::<rusqlite::Result<Vec<Boundary>>>()?;
+        drop(stmt);
+        Self::create(path, from.site.clone(), &model, &boundaries)
+    }
+
+    fn create(
+        path: &Path,
+        site: Site,
+        model: &DataModel,
+        boundaries: &[Boundary],
+    ) -> Result<Store> {
+        if path.exists() {
+            return Err(StoreError::Exists(path.to_owned()));
+        }
+        patrol_core::time::parse_zone(&site.timezone)
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        model
+            .validate()
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let mut conn = Connection::open(path)?;
+        let result = Self::fill(&mut conn, &site, model, boundaries);
+        if let Err(e) = result {
+            drop(conn);
+            let _ = std::fs::remove_file(path);
+            return Err(e);
+        }
+        let device = result.expect("checked");
+        Ok(Store {
+            conn,
+            path: path.to_owned(),
+            device,
+            site,
+        })
+    }
+
+    fn fill(
+        conn: &mut Connection,
+        site: &Site,
+        model: &DataModel,
+        boundaries: &[Boundary],
+    ) -> Result<DeviceId> {
+        configure(conn)?;
+        let device = DeviceId::new();
         let tx = conn.transaction()?;
         tx.pragma_update(None, "application_id", APPLICATION_ID)?;
         tx.pragma_update(None, "user_version", GPKG_USER_VERSION)?;
@@ -152,13 +205,27 @@ impl Store {
         for c in &model.categories {
             insert_category(&tx, c, &device, &site.id)?;
         }
+        for (geom, version, site_id, hlc, by) in boundaries {
+            tx.execute(
+                "INSERT INTO site_boundaries(geom, version_id, site_id, hlc, device_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![geom, version, site_id, hlc, by],
+            )?;
+            observe_hlc(&tx, *hlc)?;
+        }
         tx.commit()?;
-        Ok(Store {
-            conn,
-            path: path.to_owned(),
-            device,
-            site,
-        })
+        Ok(device)
+    }
+
+    /// Open a database of ours only to read it (no upgrade, no write).
+    pub fn open_read_only(path: &Path) -> Result<Store> {
+        if !path.exists() {
+            return Err(StoreError::NotFound(path.to_owned()));
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        Self::from_connection(conn, path, false)
     }
 
     /// Open an existing database of ours (upgrading its schema if it is older).
@@ -166,10 +233,14 @@ impl Store {
         if !path.exists() {
             return Err(StoreError::NotFound(path.to_owned()));
         }
-        let mut conn = Connection::open_with_flags(
+        let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
+        Self::from_connection(conn, path, true)
+    }
+
+    fn from_connection(mut conn: Connection, path: &Path, writable: bool) -> Result<Store> {
         let not_ours = |why: String| StoreError::NotPatrolDb {
             path: path.to_owned(),
             why,
@@ -180,7 +251,9 @@ impl Store {
         if app != APPLICATION_ID {
             return Err(not_ours(format!("application_id is {app:#x}, not GPKG")));
         }
-        configure(&conn)?;
+        if writable {
+            configure(&conn)?;
+        }
         let version =
             schema::version(&conn).map_err(|_| not_ours("it has no patrol tables".into()))?;
         if version > SCHEMA_VERSION {
@@ -190,7 +263,7 @@ impl Store {
                 known: SCHEMA_VERSION,
             });
         }
-        if version < SCHEMA_VERSION {
+        if version < SCHEMA_VERSION && writable {
             let tx = conn.transaction()?;
             apply_migrations(&tx)?;
             tx.commit()?;

@@ -1,0 +1,166 @@
+//! export, merge, ledger, conflicts: the CLI face of patrol-sync.
+
+use anyhow::Result;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use patrol_store::Store;
+use patrol_store::records::Kind;
+use patrol_sync::{Limits, MergeReport, MergeStatus};
+
+use crate::Outcome;
+use crate::args::{ConflictsArgs, ConflictsCommand, ExportArgs, MergeArgs};
+use crate::table::Table;
+
+pub fn export(store: &mut Store, a: &ExportArgs) -> Result<Outcome> {
+    let r = patrol_sync::export(store, &a.out, a.since_last_export)?;
+    if a.json {
+        super::json(&r)?;
+    } else {
+        eprintln!(
+            "wrote {}: {} versions, {} track pieces, {} bytes{}",
+            r.file,
+            r.versions,
+            r.track_pieces,
+            r.bytes,
+            if r.delta {
+                " (new since the last export)"
+            } else {
+                ""
+            }
+        );
+    }
+    Ok(Outcome::Done)
+}
+
+pub fn merge(store: &mut Store, a: &MergeArgs, quiet: bool) -> Result<Outcome> {
+    let limits = Limits {
+        max_bytes: a.max_mib.saturating_mul(1 << 20),
+    };
+    let bar =
+        ProgressBar::with_draw_target(Some(a.files.len() as u64), ProgressDrawTarget::stderr());
+    if quiet {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed}] {pos}/{len} files {msg}")
+            .expect("a valid template"),
+    );
+    let mut reports = Vec::new();
+    for file in &a.files {
+        bar.set_message(file.display().to_string());
+        let r = patrol_sync::merge(store, file, &limits)
+            .unwrap_or_else(|e| MergeReport::rejected(file, &e));
+        if let Some(e) = r.error.as_ref().filter(|_| !a.json) {
+            bar.suspend(|| eprintln!("patrol: rejected: {e}"));
+        }
+        bar.inc(1);
+        reports.push(r);
+    }
+    bar.finish_and_clear();
+    if a.json {
+        super::json(&reports)?;
+    } else {
+        let mut t = Table::new(&[
+            "file",
+            "status",
+            "new versions",
+            "added",
+            "changed",
+            "conflicts",
+            "quarantined",
+            "track pieces",
+        ]);
+        for r in &reports {
+            t.row(vec![
+                r.file.clone(),
+                format!("{:?}", r.status).to_lowercase(),
+                r.new_versions.to_string(),
+                r.records_added.to_string(),
+                r.records_changed.to_string(),
+                r.conflicts.to_string(),
+                r.quarantined.to_string(),
+                r.track_pieces.to_string(),
+            ]);
+        }
+        super::out(&t.render())?;
+    }
+    let rejected = reports.iter().any(|r| r.status == MergeStatus::Rejected);
+    Ok(if rejected {
+        Outcome::Partial
+    } else {
+        Outcome::Done
+    })
+}
+
+pub fn ledger(store: &Store, json: bool) -> Result<Outcome> {
+    let rows = patrol_sync::ledger(store)?;
+    if json {
+        super::json(&rows)?;
+        return Ok(Outcome::Done);
+    }
+    let mut t = Table::new(&[
+        "merged at",
+        "file",
+        "device",
+        "site",
+        "new versions",
+        "track pieces",
+        "digest",
+    ]);
+    for r in &rows {
+        t.row(vec![
+            r.merged_at.clone(),
+            r.file_name.clone(),
+            r.device_id.clone(),
+            r.site_id.clone(),
+            r.counts.new_versions.to_string(),
+            r.counts.track_pieces.to_string(),
+            r.file_digest.chars().take(16).collect(),
+        ]);
+    }
+    super::out(&t.render())?;
+    Ok(Outcome::Done)
+}
+
+pub fn conflicts(store: &mut Store, a: &ConflictsArgs) -> Result<Outcome> {
+    if let Some(ConflictsCommand::Resolve { record, keep }) = &a.command {
+        let kind = Kind::ALL
+            .into_iter()
+            .find(|k| store.resolve_record(*k, record).is_ok())
+            .ok_or_else(|| anyhow::anyhow!("no patrol, leg or observation with id {record}"))?;
+        let version = store.resolve_conflict(kind, record, keep)?;
+        super::out(&format!("{version}\n"))?;
+        return Ok(Outcome::Done);
+    }
+    let list = patrol_sync::conflicts(store)?;
+    if a.json {
+        super::json(&list)?;
+        return Ok(Outcome::Done);
+    }
+    if list.is_empty() {
+        eprintln!("no conflicting edits");
+        return Ok(Outcome::Done);
+    }
+    let mut t = Table::new(&["record", "kind", "version", "device", "shown", "content"]);
+    for c in &list {
+        for h in &c.heads {
+            t.row(vec![
+                c.record_id.clone(),
+                c.kind.to_owned(),
+                h.version_id.clone(),
+                h.device_id.clone(),
+                if h.shown { "yes".into() } else { String::new() },
+                if h.deleted {
+                    "(deleted)".into()
+                } else {
+                    h.summary.clone()
+                },
+            ]);
+        }
+    }
+    super::out(&t.render())?;
+    eprintln!(
+        "{} records with conflicting edits; keep one with `patrol conflicts resolve <record> --keep <version>`",
+        list.len()
+    );
+    Ok(Outcome::Done)
+}
