@@ -1,0 +1,4 @@
+-- patrol schema 3: indexes for reports over long histories (many years, many sites).
+-- The report reads observations by time window and leg days by site and date.
+CREATE INDEX observations_time ON observations(time_us);
+CREATE INDEX leg_days_site_date ON leg_days(site_id, date);
