@@ -6,6 +6,7 @@
 mod args;
 mod commands;
 mod geojson;
+mod progress;
 mod table;
 
 use std::io::Write;

@@ -1,5 +1,4 @@
 use anyhow::{Result, bail};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use patrol_core::Transport;
 use patrol_store::Store;
 use patrol_store::import::{ImportOptions, ImportReport, Status};
@@ -26,15 +25,7 @@ pub fn run(store: &mut Store, a: &ImportArgs, quiet: bool) -> Result<Outcome> {
         leader: a.leader.clone(),
         objective: a.objective.clone(),
     };
-    let bar =
-        ProgressBar::with_draw_target(Some(a.files.len() as u64), ProgressDrawTarget::stderr());
-    if quiet {
-        bar.set_draw_target(ProgressDrawTarget::hidden());
-    }
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed}] {pos}/{len} files {msg}")
-            .expect("a valid template"),
-    );
+    let bar = crate::progress::files(a.files.len(), quiet);
     let mut reports = Vec::new();
     for file in &a.files {
         bar.set_message(format!("{}", file.display()));

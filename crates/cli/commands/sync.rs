@@ -1,7 +1,6 @@
 //! export, merge, ledger, conflicts: the CLI face of patrol-sync.
 
 use anyhow::Result;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use patrol_store::Store;
 use patrol_store::records::Kind;
 use patrol_sync::{Limits, MergeReport, MergeStatus};
@@ -35,15 +34,7 @@ pub fn merge(store: &mut Store, a: &MergeArgs, quiet: bool) -> Result<Outcome> {
     let limits = Limits {
         max_bytes: a.max_mib.saturating_mul(1 << 20),
     };
-    let bar =
-        ProgressBar::with_draw_target(Some(a.files.len() as u64), ProgressDrawTarget::stderr());
-    if quiet {
-        bar.set_draw_target(ProgressDrawTarget::hidden());
-    }
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed}] {pos}/{len} files {msg}")
-            .expect("a valid template"),
-    );
+    let bar = crate::progress::files(a.files.len(), quiet);
     let mut reports = Vec::new();
     for file in &a.files {
         bar.set_message(file.display().to_string());

@@ -536,20 +536,7 @@ pub fn render(r: &Report) -> String {
     o.push_str("</section>\n");
 
     o.push_str("<section><h2>By category</h2>\n");
-    let rows: Vec<Vec<String>> = r
-        .encounters
-        .by_category
-        .iter()
-        .map(|(k, n)| {
-            let t = r
-                .encounters
-                .threats_by_category
-                .get(k)
-                .copied()
-                .unwrap_or(0);
-            vec![k.clone(), n.to_string(), t.to_string()]
-        })
-        .collect();
+    let rows = crate::rows::by_category(r);
     table(
         &mut o,
         &["Category", "Observations", "Threats"],
@@ -569,17 +556,7 @@ pub fn render(r: &Report) -> String {
 
     if let Some(trend) = &r.trend {
         o.push_str("<section><h2>Monthly trend</h2>\n");
-        let rows: Vec<Vec<String>> = trend
-            .iter()
-            .map(|m| {
-                vec![
-                    m.month.clone(),
-                    fixed(m.km, 1),
-                    m.threats.to_string(),
-                    opt(m.threats_per_100km, 2, "n/a"),
-                ]
-            })
-            .collect();
+        let rows = crate::rows::trend(r);
         table(
             &mut o,
             &["Month", "km", "Threats", "Threats per 100 km"],

@@ -96,6 +96,46 @@ pub fn render_csv_tables(report: &Report) -> Vec<(String, String)> {
     csv::tables(report)
 }
 
+/// Table rows shared by text and HTML (display-rounded, not yet escaped).
+pub(crate) mod rows {
+    use patrol_core::metrics::Report;
+
+    use crate::num::{fixed, opt};
+
+    /// category, observations, threats.
+    pub fn by_category(r: &Report) -> Vec<Vec<String>> {
+        r.encounters
+            .by_category
+            .iter()
+            .map(|(k, n)| {
+                let t = r
+                    .encounters
+                    .threats_by_category
+                    .get(k)
+                    .copied()
+                    .unwrap_or(0);
+                vec![k.clone(), n.to_string(), t.to_string()]
+            })
+            .collect()
+    }
+
+    /// month, km, threats, threats per 100 km.
+    pub fn trend(r: &Report) -> Vec<Vec<String>> {
+        r.trend
+            .iter()
+            .flatten()
+            .map(|m| {
+                vec![
+                    m.month.clone(),
+                    fixed(m.km, 1),
+                    m.threats.to_string(),
+                    opt(m.threats_per_100km, 2, "n/a"),
+                ]
+            })
+            .collect()
+    }
+}
+
 /// Display rounding, shared by text and HTML.
 pub(crate) mod num {
     /// `x` with `d` decimals ("-0.0" shown as "0.0").

@@ -134,35 +134,15 @@ pub fn render(r: &Report) -> String {
     ));
 
     out.push_str("\nBy category\n");
-    let rows: Vec<Vec<String>> = r
-        .encounters
-        .by_category
-        .iter()
-        .map(|(k, n)| {
-            let t = r
-                .encounters
-                .threats_by_category
-                .get(k)
-                .copied()
-                .unwrap_or(0);
-            vec![clean(k), n.to_string(), t.to_string()]
-        })
-        .collect();
+    let mut rows = crate::rows::by_category(r);
+    for row in &mut rows {
+        row[0] = clean(&row[0]);
+    }
     out.push_str(&table(&["Category", "Observations", "Threats"], &rows));
 
-    if let Some(trend) = &r.trend {
+    if r.trend.is_some() {
         out.push_str("\nMonthly trend\n");
-        let rows: Vec<Vec<String>> = trend
-            .iter()
-            .map(|m| {
-                vec![
-                    m.month.clone(),
-                    fixed(m.km, 1),
-                    m.threats.to_string(),
-                    opt(m.threats_per_100km, 2, "n/a"),
-                ]
-            })
-            .collect();
+        let rows = crate::rows::trend(r);
         out.push_str(&table(&["Month", "km", "Threats", "Threats/100 km"], &rows));
         if let Some(b) = &r.baseline {
             let _ = writeln!(

@@ -50,6 +50,14 @@ pub fn sites(conn: &Connection) -> Result<Vec<Site>> {
     Ok(out)
 }
 
+/// Each site's time zone, by site id.
+fn site_zones(conn: &Connection) -> Result<BTreeMap<String, chrono_tz::Tz>> {
+    Ok(sites(conn)?
+        .into_iter()
+        .filter_map(|s| parse_zone(&s.timezone).ok().map(|z| (s.id.to_string(), z)))
+        .collect())
+}
+
 pub fn data_model(conn: &Connection) -> Result<DataModel> {
     let mut stmt =
         conn.prepare("SELECT key, label, threat, aliases FROM categories ORDER BY rowid")?;
@@ -395,10 +403,7 @@ impl Store {
             to.succ_opt().and_then(|d| d.succ_opt()).unwrap_or(to),
             chrono_tz::UTC,
         );
-        let zones: BTreeMap<String, chrono_tz::Tz> = sites(&self.conn)?
-            .into_iter()
-            .filter_map(|s| parse_zone(&s.timezone).ok().map(|z| (s.id.to_string(), z)))
-            .collect();
+        let zones = site_zones(&self.conn)?;
         let mut stmt = self.conn.prepare_cached(
             "SELECT o.observation_id, o.site_id, o.patrol_id, o.category, o.threat, o.time_us, o.geom,
                (SELECT min(d.date) FROM leg_days d WHERE d.patrol_id = o.patrol_id AND d.date <> '')
@@ -452,10 +457,7 @@ impl Store {
         to: NaiveDate,
         site: Option<SiteId>,
     ) -> Result<Vec<Vec<(f64, f64)>>> {
-        let zones: BTreeMap<String, chrono_tz::Tz> = sites(&self.conn)?
-            .into_iter()
-            .filter_map(|s| parse_zone(&s.timezone).ok().map(|z| (s.id.to_string(), z)))
-            .collect();
+        let zones = site_zones(&self.conn)?;
         let mut stmt = self.conn.prepare_cached(
             // From the date index to the legs, then each leg's pieces by index.
             "SELECT t.geom, t.points, t.times, t.site_id FROM tracks t
