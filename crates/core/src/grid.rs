@@ -259,28 +259,52 @@ pub fn coverage(input: &CoverageInput, threats: &[(f64, f64)]) -> Result<Coverag
     if let Some(e) = failure {
         return Err(e);
     }
-    let pbox = projected.bounding_rect().ok_or(GridError::EmptyBoundary)?;
-    let (x0, x1) = (pbox.min().x.floor() as i64, pbox.max().x.floor() as i64);
-    let (y0, y1) = (pbox.min().y.floor() as i64, pbox.max().y.floor() as i64);
-    let n_cells = (x1 - x0 + 1) as u64 * (y1 - y0 + 1) as u64;
+    // Each polygon is tested only against the cells of its own bounding box:
+    // a region's parks are far apart, and their union's box is mostly empty.
+    let boxes: Vec<_> = projected
+        .0
+        .iter()
+        .filter_map(|poly| {
+            let b = poly.bounding_rect()?;
+            Some((
+                poly,
+                b.min().x.floor() as i64,
+                b.max().x.floor() as i64,
+                b.min().y.floor() as i64,
+                b.max().y.floor() as i64,
+            ))
+        })
+        .collect();
+    if boxes.is_empty() {
+        return Err(GridError::EmptyBoundary);
+    }
+    let n_cells: u64 = boxes
+        .iter()
+        .map(|(_, x0, x1, y0, y1)| (x1 - x0 + 1) as u64 * (y1 - y0 + 1) as u64)
+        .sum();
     if n_cells > MAX_CELLS {
         return Err(GridError::TooManyCells(n_cells));
     }
     let mut park = std::collections::BTreeSet::new();
-    for iy in y0..=y1 {
-        for ix in x0..=x1 {
-            let rect = Rect::new(
-                Coord {
-                    x: ix as f64,
-                    y: iy as f64,
-                },
-                Coord {
-                    x: (ix + 1) as f64,
-                    y: (iy + 1) as f64,
-                },
-            );
-            if rect.intersects(&projected) {
-                park.insert((ix, iy));
+    for &(poly, x0, x1, y0, y1) in &boxes {
+        for iy in y0..=y1 {
+            for ix in x0..=x1 {
+                if park.contains(&(ix, iy)) {
+                    continue;
+                }
+                let rect = Rect::new(
+                    Coord {
+                        x: ix as f64,
+                        y: iy as f64,
+                    },
+                    Coord {
+                        x: (ix + 1) as f64,
+                        y: (iy + 1) as f64,
+                    },
+                );
+                if rect.intersects(poly) {
+                    park.insert((ix, iy));
+                }
             }
         }
     }

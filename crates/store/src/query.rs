@@ -405,23 +405,33 @@ impl Store {
         );
         let zones = site_zones(&self.conn)?;
         let mut stmt = self.conn.prepare_cached(
-            "SELECT o.observation_id, o.site_id, o.patrol_id, o.category, o.threat, o.time_us, o.geom,
-               (SELECT min(d.date) FROM leg_days d WHERE d.patrol_id = o.patrol_id AND d.date <> '')
+            "SELECT o.observation_id, o.site_id, o.patrol_id, o.category, o.threat, o.time_us, o.geom, f.first
              FROM observations o JOIN patrols p ON p.patrol_id = o.patrol_id
-             WHERE (?1 IS NULL OR o.site_id = ?1) AND (o.time_us IS NULL OR o.time_us BETWEEN ?2 AND ?3)",
+             LEFT JOIN (SELECT patrol_id, min(date) AS first FROM leg_days WHERE date <> '' GROUP BY patrol_id) f
+               ON f.patrol_id = o.patrol_id AND o.time_us IS NULL
+             WHERE (?1 IS NULL OR o.site_id = ?1)
+               AND (o.time_us BETWEEN ?2 AND ?3
+                    OR (o.time_us IS NULL AND (f.first IS NULL OR f.first BETWEEN ?4 AND ?5)))",
         )?;
-        let rows = stmt.query_map(params![site.map(|s| s.to_string()), lo, hi], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, bool>(4)?,
-                r.get::<_, Option<i64>>(5)?,
-                r.get::<_, Vec<u8>>(6)?,
-                r.get::<_, Option<String>>(7)?,
-            ))
-        })?;
+        let (lo_date, hi_date) = (
+            from.pred_opt().unwrap_or(from).to_string(),
+            to.succ_opt().unwrap_or(to).to_string(),
+        );
+        let rows = stmt.query_map(
+            params![site.map(|s| s.to_string()), lo, hi, lo_date, hi_date],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, bool>(4)?,
+                    r.get::<_, Option<i64>>(5)?,
+                    r.get::<_, Vec<u8>>(6)?,
+                    r.get::<_, Option<String>>(7)?,
+                ))
+            },
+        )?;
         let mut out = Vec::new();
         for row in rows {
             let (id, site, patrol, category, threat, time, geom, first_date) = row?;

@@ -2,3 +2,4 @@
 -- The report reads observations by time window and leg days by site and date.
 CREATE INDEX observations_time ON observations(time_us);
 CREATE INDEX leg_days_site_date ON leg_days(site_id, date);
+CREATE INDEX leg_days_patrol ON leg_days(patrol_id, date);

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Report speed on a region's database after ten years: 20 sites x 10 years x
+# 100 patrols a year (20,000 patrols, 6M track points, boundaries), built the
+# way users build it (GPX imports per site, exports, merged centrally).
+# Target (issue: "well under a second"): prints each report's time and its
+# fraction of one second.
+#   bash bench/report.sh [sites] [years] [patrols-per-year]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cargo build --release --quiet
+cargo build --release --quiet -p patrol-sync --example big_central
+./target/release/examples/big_central "$work/region.gpkg" "${1:-20}" "${2:-10}" "${3:-100}" 2>/dev/null
+echo "database: $(du -h "$work/region.gpkg" | cut -f1)"
+P=./target/release/patrol
+run() { # label, args...
+  local label=$1; shift
+  /usr/bin/time -f "%e %M" -o "$work/t" "$P" --db "$work/region.gpkg" report "$@" >/dev/null 2>&1
+  read -r secs kb < "$work/t"
+  printf '%-44s %6.2f s (%3.0f %% of 1 s) %6.1f MB peak\n' "$label" "$secs" "$(echo "$secs * 100" | bc -l)" "$(echo "$kb / 1024" | bc -l)"
+}
+run "month, all sites, text" --month 2026-10
+run "month, all sites, json" --month 2026-10 --format json
+run "month + baseline + 12-month trend, html" --month 2026-10 --baseline 2025-10..2026-03 --months 12 --format html --out "$work/r.html"
+run "month, one site, html" --month 2026-10 --site "Site 7" --format html --out "$work/s.html"
