@@ -306,7 +306,7 @@ fn a_file_of_the_previous_schema_is_upgraded_on_a_copy() {
         conn.execute_batch(
             "DROP TABLE ledger; DROP TABLE quarantine; DROP INDEX patrol_versions_device; DROP INDEX leg_versions_device;
              DROP INDEX observation_versions_device; DROP INDEX tracks_device; DROP INDEX site_boundaries_device;
-             DROP INDEX observations_time; DROP INDEX leg_days_site_date; DROP INDEX leg_days_patrol;
+             DROP INDEX observations_time; DROP INDEX leg_days_site_date; DROP INDEX leg_days_patrol; DROP INDEX tracks_patrol_time;
              DELETE FROM patrol_migrations WHERE version >= 2;",
         )
         .unwrap();
