@@ -24,3 +24,5 @@ run "month, all sites, text" --month 2026-10
 run "month, all sites, json" --month 2026-10 --format json
 run "month + baseline + 12-month trend, html" --month 2026-10 --baseline 2025-10..2026-03 --months 12 --format html --out "$work/r.html"
 run "month, one site, html" --month 2026-10 --site "Site 7" --format html --out "$work/s.html"
+/usr/bin/time -f "%e" -o "$work/t" "$P" --db "$work/region.gpkg" patrols --month 2026-10 >/dev/null 2>&1
+printf '%-44s %6.2f s\n' "patrols --month (list)" "$(cat "$work/t")"
