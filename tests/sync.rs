@@ -45,8 +45,8 @@ fn merge(central: &Env, files: &[&std::path::Path]) -> (Value, i32) {
     central.json(&args)
 }
 
-#[test]
-fn two_outposts_merge_into_central_once() {
+/// A site office's database and two outpost laptops that joined its site.
+fn site_with_two_outposts() -> (Env, Env, Env) {
     let central = Env::init();
     let a = other(&central, "a.gpkg");
     let b = other(&central, "b.gpkg");
@@ -58,6 +58,12 @@ fn two_outposts_merge_into_central_once() {
             .assert()
             .success();
     }
+    (central, a, b)
+}
+
+#[test]
+fn two_outposts_merge_into_central_once() {
+    let (central, a, b) = site_with_two_outposts();
     import(&a, "a1.gpx", 14.2, 4);
     import(&a, "a2.gpx", 14.3, 5);
     import(&b, "b1.gpx", 14.4, 6);
@@ -138,17 +144,7 @@ fn two_outposts_merge_into_central_once() {
 
 #[test]
 fn edits_on_two_devices_are_a_conflict_until_resolved() {
-    let central = Env::init();
-    let a = other(&central, "a.gpkg");
-    let b = other(&central, "b.gpkg");
-    for o in [&a, &b] {
-        o.cmd()
-            .arg("init")
-            .arg("--join")
-            .arg(&central.db)
-            .assert()
-            .success();
-    }
+    let (central, a, b) = site_with_two_outposts();
     let patrol = import(&a, "a1.gpx", 14.2, 4);
     let ea = central.path("a.gpkg.out");
     a.cmd()
