@@ -150,6 +150,54 @@ fn a_gpx_without_times_is_reported_undated_not_dropped() {
 }
 
 #[test]
+fn a_gpx_without_times_can_be_dated_by_hand() {
+    let env = Env::init();
+    let pts = [(14.2, 102.1), (14.3, 102.1)];
+    let r = import(
+        &env,
+        "nt.gpx",
+        &gpx(
+            &[(pts[0].0, pts[0].1, None), (pts[1].0, pts[1].1, None)],
+            &[(14.2, 102.1, "Snare", None)],
+        ),
+        &["--date", "2026-10-04"],
+    );
+    assert!(
+        r["warnings"].to_string().contains("dated 2026-10-04"),
+        "{r}"
+    );
+    let rep = report(&env, &["--month", "2026-10"]);
+    assert!(close(rep["effort"]["km"].as_f64().unwrap(), km(&pts)));
+    assert_eq!(rep["effort"]["patrol_days"], 1);
+    assert_eq!(
+        rep["encounters"]["threats"], 1,
+        "its observation takes the patrol's date"
+    );
+    assert_eq!(rep["undated_km"], 0.0);
+    // A date given for a file that has times changes nothing.
+    import(
+        &env,
+        "t.gpx",
+        &gpx(
+            &[
+                (14.2, 102.2, Some("2026-11-04T01:00:00Z")),
+                (14.3, 102.2, Some("2026-11-04T02:00:00Z")),
+            ],
+            &[],
+        ),
+        &["--date", "2026-10-04"],
+    );
+    assert_eq!(
+        report(&env, &["--month", "2026-10"])["effort"]["patrols"],
+        1
+    );
+    assert_eq!(
+        report(&env, &["--month", "2026-11"])["effort"]["patrols"],
+        1
+    );
+}
+
+#[test]
 fn months_add_up_to_the_whole_range_and_breakdowns_to_totals() {
     let mut env = Env::new();
     env.cmd()

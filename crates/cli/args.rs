@@ -193,6 +193,10 @@ pub struct ImportArgs {
     pub leader: Option<String>,
     #[arg(long)]
     pub objective: Option<String>,
+    /// The local date (YYYY-MM-DD) of files whose tracks have no time at all;
+    /// without it their km are undated and in no month's report.
+    #[arg(long)]
+    pub date: Option<chrono::NaiveDate>,
     /// Print one JSON object per file, as an array.
     #[arg(long)]
     pub json: bool,

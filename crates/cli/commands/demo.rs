@@ -143,6 +143,7 @@ pub fn run(a: &DemoArgs, quiet: bool) -> Result<Outcome> {
                 member_names: Vec::new(),
                 leader: None,
                 objective: Some(format!("routine patrol from {outpost}")),
+                date: None,
             };
             let r = store.import_gpx(file, &opts, &mut |_| {})?;
             anyhow::ensure!(

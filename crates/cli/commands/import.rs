@@ -24,6 +24,7 @@ pub fn run(store: &mut Store, a: &ImportArgs, quiet: bool) -> Result<Outcome> {
             .collect(),
         leader: a.leader.clone(),
         objective: a.objective.clone(),
+        date: a.date,
     };
     let bar = crate::progress::files(a.files.len(), quiet);
     let mut reports = Vec::new();

@@ -168,10 +168,19 @@ impl DayAccumulator {
     }
 
     /// Totals per local date, and what could not be dated (a leg with no time).
-    pub fn finish(mut self) -> (BTreeMap<NaiveDate, DayTotals>, DayTotals) {
+    pub fn finish(self) -> (BTreeMap<NaiveDate, DayTotals>, DayTotals) {
+        self.finish_with(None)
+    }
+
+    /// As [`finish`](Self::finish), with the date a person gave for a leg
+    /// whose track has no time at all (it dates only such a leg).
+    pub fn finish_with(
+        mut self,
+        undated: Option<NaiveDate>,
+    ) -> (BTreeMap<NaiveDate, DayTotals>, DayTotals) {
         self.end_segment();
         let orphans = std::mem::take(&mut self.orphans);
-        match self.first_date {
+        match self.first_date.or(undated) {
             Some(first) => {
                 self.days.entry(first).or_default().add(&orphans);
                 (self.days, DayTotals::default())
@@ -276,6 +285,20 @@ mod tests {
             + pair_length_m((0.0, 0.003), (0.0, 0.004));
         assert!((day.length_m - expected).abs() < 1e-9);
         assert_eq!(day.seconds, 0.0);
+    }
+
+    #[test]
+    fn a_given_date_dates_only_a_track_without_time() {
+        let mut acc = DayAccumulator::new(chrono_tz::UTC);
+        acc.push(0.0, 0.0, None);
+        acc.push(0.0, 0.001, None);
+        let (days, undated) = acc.finish_with(Some(d("2026-10-04")));
+        assert_eq!(undated, DayTotals::default());
+        assert_eq!(days[&d("2026-10-04")].points, 2);
+        let mut timed = DayAccumulator::new(chrono_tz::UTC);
+        timed.push(0.0, 0.0, t("2026-10-05T08:00:00Z"));
+        let (days, _) = timed.finish_with(Some(d("2026-10-04")));
+        assert!(days.contains_key(&d("2026-10-05")) && !days.contains_key(&d("2026-10-04")));
     }
 
     #[test]

@@ -31,6 +31,9 @@ pub struct ImportOptions {
     pub member_names: Vec<String>,
     pub leader: Option<String>,
     pub objective: Option<String>,
+    /// The local date of a file whose track has no time at all (a person's
+    /// word; without it such a track is undated). Ignored when any point has a time.
+    pub date: Option<chrono::NaiveDate>,
 }
 
 /// What became of one file.
@@ -413,7 +416,7 @@ impl Store {
             report.observations += 1;
         }
 
-        let (by_day, undated) = days.finish();
+        let (by_day, undated) = days.finish_with(opts.date);
         let mut stmt = tx.prepare_cached(
             "INSERT INTO leg_days(leg_id, date, patrol_id, site_id, points, length_m, seconds, active_seconds)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -436,9 +439,16 @@ impl Store {
             ])?;
         }
         drop(stmt);
+        if first.is_none() && report.track_points > 0 {
+            if let Some(date) = opts.date {
+                report.warnings.push(format!(
+                    "no track point has a time: the track is dated {date} as given"
+                ));
+            }
+        }
         if undated.points > 0 {
             report.warnings.push(format!(
-                "no track point has a time: {:.3} km are undated and in no period's report",
+                "no track point has a time: {:.3} km are undated and in no period's report (give --date)",
                 undated.length_m / 1000.0
             ));
         }

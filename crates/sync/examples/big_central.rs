@@ -101,6 +101,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     member_names: Vec::new(),
                     leader: None,
                     objective: None,
+                    date: None,
                 };
                 store.import_gpx(&gpx, &opts, &mut |_| {})?;
             }

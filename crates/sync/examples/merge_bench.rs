@@ -49,6 +49,7 @@ fn main() {
         member_names: Vec::new(),
         leader: None,
         objective: None,
+        date: None,
     };
     let files = 8;
     let t = Instant::now();

@@ -70,6 +70,7 @@ pub fn opts() -> ImportOptions {
         member_names: vec!["Somchai".into()],
         leader: None,
         objective: None,
+        date: None,
     }
 }
 
