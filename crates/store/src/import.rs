@@ -439,12 +439,13 @@ impl Store {
             ])?;
         }
         drop(stmt);
-        if first.is_none() && report.track_points > 0 {
-            if let Some(date) = opts.date {
-                report.warnings.push(format!(
-                    "no track point has a time: the track is dated {date} as given"
-                ));
-            }
+        if let Some(date) = opts
+            .date
+            .filter(|_| first.is_none() && report.track_points > 0)
+        {
+            report.warnings.push(format!(
+                "no track point has a time: the track is dated {date} as given"
+            ));
         }
         if undated.points > 0 {
             report.warnings.push(format!(
