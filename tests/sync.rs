@@ -231,3 +231,71 @@ fn a_hostile_file_is_rejected_and_changes_nothing() {
     let (ledger, _) = central.json(&["ledger", "--json"]);
     assert_eq!(ledger.as_array().unwrap().len(), 0);
 }
+
+/// A user clicks "create spatial index" in QGIS on the outpost's and the
+/// office's databases: GDAL adds the GeoPackage R-tree extension, whose
+/// triggers call ST_* functions. Import, export and merge must all still work,
+/// and keep the index complete.
+#[test]
+fn databases_indexed_in_qgis_still_import_and_merge() {
+    let (central, a, _) = site_with_two_outposts();
+    let ddl = std::fs::read_to_string(crate::util::data("gdal-spatial-index-tracks.sql")).unwrap();
+    for db in [&a.db, &central.db] {
+        rusqlite::Connection::open(db)
+            .unwrap()
+            .execute_batch(&ddl)
+            .unwrap();
+    }
+    import(&a, "a1.gpx", 14.2, 4);
+    import(&a, "a2.gpx", 14.3, 5);
+    let count = |db: &std::path::Path, sql: &str| -> i64 {
+        rusqlite::Connection::open(db)
+            .unwrap()
+            .query_row(sql, [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(count(&a.db, "SELECT count(*) FROM rtree_tracks_geom"), 2);
+    let export = central.path("a-export.gpkg");
+    a.cmd()
+        .arg("export")
+        .arg("--out")
+        .arg(&export)
+        .assert()
+        .success();
+    let (r, code) = merge(&central, &[&export]);
+    assert_eq!(code, 0, "{r}");
+    assert_eq!(r[0]["status"], "merged");
+    assert_eq!(
+        count(&central.db, "SELECT count(*) FROM rtree_tracks_geom"),
+        2
+    );
+    // The index holds each piece's true extent.
+    let (minx, maxy): (f64, f64) = rusqlite::Connection::open(&central.db)
+        .unwrap()
+        .query_row(
+            "SELECT min(minx), max(maxy) FROM rtree_tracks_geom",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert!(
+        (minx - 102.1).abs() < 1e-5 && (maxy - 14.35).abs() < 1e-5,
+        "{minx} {maxy}"
+    );
+    // Any other trigger is still refused.
+    let hostile = central.path("hostile.gpkg");
+    std::fs::copy(&export, &hostile).unwrap();
+    rusqlite::Connection::open(&hostile)
+        .unwrap()
+        .execute_batch("CREATE TRIGGER rtree_tracks_geom_evil AFTER INSERT ON tracks BEGIN DELETE FROM patrols; END;")
+        .unwrap();
+    let (r, code) = merge(&central, &[&hostile]);
+    assert_eq!(code, 1);
+    assert!(
+        r[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("rtree_tracks_geom_evil"),
+        "{r}"
+    );
+}

@@ -194,6 +194,58 @@ pub fn read_multi_polygon(blob: &[u8]) -> Result<Vec<Rings>, BadBlob> {
     Ok(polygons)
 }
 
+/// The envelope (minx, maxx, miny, maxy) of a geometry blob: from its header
+/// when it carries one, else from its coordinates. `None` for an empty or
+/// unreadable geometry.
+pub fn envelope_of(blob: &[u8]) -> Option<[f64; 4]> {
+    if blob.len() >= 40 && &blob[..2] == b"GP" && (blob[3] >> 1) & 0b111 != 0 && blob[3] & 1 == 1 {
+        let f =
+            |i: usize| f64::from_le_bytes(blob[8 + 8 * i..16 + 8 * i].try_into().expect("8 bytes"));
+        return Some([f(0), f(1), f(2), f(3)]);
+    }
+    let points: Vec<(f64, f64)> = if let Ok(p) = read_point(blob) {
+        vec![p]
+    } else if let Ok(l) = read_line_string(blob) {
+        l
+    } else {
+        read_multi_polygon(blob)
+            .ok()?
+            .into_iter()
+            .flatten()
+            .flatten()
+            .collect()
+    };
+    let env = envelope(points.iter().copied());
+    env[0].is_finite().then_some(env)
+}
+
+/// Register the SQL functions GeoPackage's R-tree extension triggers call
+/// (`ST_IsEmpty`, `ST_MinX`, `ST_MaxX`, `ST_MinY`, `ST_MaxY`): GDAL and QGIS
+/// add those triggers when a user creates a spatial index, and without the
+/// functions every insert into the indexed table would fail.
+pub fn register_functions(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    let flags = FunctionFlags::SQLITE_UTF8
+        | FunctionFlags::SQLITE_DETERMINISTIC
+        | FunctionFlags::SQLITE_INNOCUOUS;
+    conn.create_scalar_function("ST_IsEmpty", 1, flags, |ctx| {
+        let blob: Option<Vec<u8>> = ctx.get(0)?;
+        Ok(blob.as_deref().and_then(envelope_of).is_none())
+    })?;
+    for (name, i) in [
+        ("ST_MinX", 0),
+        ("ST_MaxX", 1),
+        ("ST_MinY", 2),
+        ("ST_MaxY", 3),
+    ] {
+        conn.create_scalar_function(name, 1, flags, move |ctx| {
+            let blob: Option<Vec<u8>> = ctx.get(0)?;
+            Ok(blob.as_deref().and_then(envelope_of).map(|e| e[i]))
+        })?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 #[allow(clippy::float_cmp)] // bytes written and read back must be identical
 mod tests {
@@ -218,6 +270,35 @@ mod tests {
         let ring = vec![(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 0.0)];
         let mp = vec![vec![ring.clone()], vec![ring]];
         assert_eq!(read_multi_polygon(&multi_polygon(&mp)).unwrap(), mp);
+    }
+
+    #[test]
+    fn envelopes_come_from_the_header_or_the_coordinates() {
+        assert_eq!(envelope_of(&point(1.5, -2.0)), Some([1.5, 1.5, -2.0, -2.0]));
+        assert_eq!(
+            envelope_of(&line_string(&[(1.0, 2.0), (3.0, -4.0)])),
+            Some([1.0, 3.0, -4.0, 2.0])
+        );
+        assert_eq!(envelope_of(b"junk"), None);
+    }
+
+    #[test]
+    fn the_rtree_trigger_functions_work_in_sql() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        register_functions(&conn).unwrap();
+        let (empty, minx, maxy): (bool, f64, f64) = conn
+            .query_row(
+                "SELECT ST_IsEmpty(?1), ST_MinX(?1), ST_MaxY(?1)",
+                [line_string(&[(1.0, 2.0), (3.0, 5.0)])],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert!(!empty);
+        assert_eq!((minx, maxy), (1.0, 5.0));
+        let null_empty: bool = conn
+            .query_row("SELECT ST_IsEmpty(NULL)", [], |r| r.get(0))
+            .unwrap();
+        assert!(null_empty);
     }
 
     #[test]

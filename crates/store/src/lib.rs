@@ -89,6 +89,7 @@ impl std::fmt::Debug for Store {
 }
 
 fn configure(conn: &Connection) -> Result<()> {
+    gpkg::register_functions(conn)?;
     conn.busy_timeout(std::time::Duration::from_secs(30))?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "journal_mode", "DELETE")?;
@@ -253,6 +254,8 @@ impl Store {
         }
         if writable {
             configure(&conn)?;
+        } else {
+            gpkg::register_functions(&conn)?;
         }
         let version =
             schema::version(&conn).map_err(|_| not_ours("it has no patrol tables".into()))?;

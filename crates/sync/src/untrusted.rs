@@ -133,6 +133,44 @@ pub(crate) fn check_header(path: &Path, max_bytes: u64) -> Result<String, SyncEr
     patrol_store::import::file_digest(path).map_err(&io)
 }
 
+/// Our geometry columns, as GeoPackage's R-tree extension names them.
+const GEOMETRY_COLUMNS: [&str; 3] = ["tracks_geom", "observations_geom", "site_boundaries_geom"];
+
+/// Objects GDAL and QGIS add to a GeoPackage of ours when a user creates a
+/// spatial index or opens it for editing: the R-tree extension's table, its
+/// shadow tables and triggers (OGC 12-128r18, F.3), `gpkg_extensions`, and
+/// GDAL's feature-count table and triggers. Accepted, never read: an incoming
+/// file is opened with triggers off, and only our own tables are merged.
+fn is_gis_addition(kind: &str, name: &str) -> bool {
+    let rtree_of = |name: &str| {
+        GEOMETRY_COLUMNS
+            .iter()
+            .find_map(|c| name.strip_prefix(&format!("rtree_{c}")).map(str::to_owned))
+    };
+    match kind {
+        "table" => {
+            name == "gpkg_extensions"
+                || name == "gpkg_ogr_contents"
+                || rtree_of(name)
+                    .is_some_and(|rest| ["", "_node", "_parent", "_rowid"].contains(&rest.as_str()))
+        }
+        "trigger" => {
+            rtree_of(name).is_some_and(|rest| {
+                rest == "_insert"
+                    || rest == "_delete"
+                    || rest
+                        .strip_prefix("_update")
+                        .is_some_and(|n| n.len() == 1 && n.as_bytes()[0].is_ascii_digit())
+            }) || GEOMETRY_COLUMNS.iter().any(|c| {
+                let table = c.trim_end_matches("_geom");
+                name == format!("trigger_insert_feature_count_{table}")
+                    || name == format!("trigger_delete_feature_count_{table}")
+            })
+        }
+        _ => false,
+    }
+}
+
 /// Our schema: (type, name, table) of every object, and each table's columns.
 type Layout = (
     Vec<(String, String, String)>,
@@ -195,13 +233,14 @@ pub(crate) fn check_file(
         });
     }
     let active: Option<(String, String)> = conn
-        .query_row(
-            "SELECT type, name FROM sqlite_schema WHERE type IN ('trigger', 'view') ORDER BY type, name LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()
-        .map_err(corrupt)?;
+        .prepare("SELECT type, name FROM sqlite_schema WHERE type IN ('trigger', 'view') ORDER BY type, name")
+        .and_then(|mut stmt| {
+            stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .map_err(corrupt)?
+        .into_iter()
+        .find(|(kind, name)| !is_gis_addition(kind, name));
     if let Some((kind, name)) = active {
         return Err(schema_err(format!(
             "it contains a {kind} ({name}); patrol files have none"
@@ -262,7 +301,10 @@ pub(crate) fn check_file(
             Some(_) => {}
         }
     }
-    if let Some((kind, name, _)) = objects.iter().find(|o| !want_objects.contains(o)) {
+    if let Some((kind, name, _)) = objects
+        .iter()
+        .find(|o| !want_objects.contains(o) && !is_gis_addition(&o.0, &o.1))
+    {
         return Err(schema_err(format!("unexpected {kind} {name}")));
     }
     if let Some((kind, name, _)) = want_objects.iter().find(|o| !objects.contains(o)) {
