@@ -177,8 +177,8 @@ pub fn run(a: &DemoArgs, quiet: bool) -> Result<Outcome> {
             "central: {} {:?}: {} new versions, {} track pieces",
             file.display(),
             r.status,
-            r.new_versions,
-            r.track_pieces
+            r.counts.new_versions,
+            r.counts.track_pieces
         ));
     }
 

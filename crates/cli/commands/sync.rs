@@ -64,12 +64,12 @@ pub fn merge(store: &mut Store, a: &MergeArgs, quiet: bool) -> Result<Outcome> {
             t.row(vec![
                 r.file.clone(),
                 format!("{:?}", r.status).to_lowercase(),
-                r.new_versions.to_string(),
-                r.records_added.to_string(),
-                r.records_changed.to_string(),
-                r.conflicts.to_string(),
-                r.quarantined.to_string(),
-                r.track_pieces.to_string(),
+                r.counts.new_versions.to_string(),
+                r.counts.records_added.to_string(),
+                r.counts.records_changed.to_string(),
+                r.counts.conflicts.to_string(),
+                r.counts.quarantined.to_string(),
+                r.counts.track_pieces.to_string(),
             ]);
         }
         super::out(&t.render())?;

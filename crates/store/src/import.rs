@@ -192,18 +192,17 @@ impl Writer<'_> {
         if p.xy.is_empty() {
             return Ok(());
         }
-        let mut geom_pts = p.xy.clone();
-        if geom_pts.len() == 1 {
-            // A one-point segment: OGC lines need two points; the blobs keep one.
-            geom_pts.push(geom_pts[0]);
-        }
         for &(x, y) in &p.xy {
             self.bounds[0] = self.bounds[0].min(x);
             self.bounds[1] = self.bounds[1].min(y);
             self.bounds[2] = self.bounds[2].max(x);
             self.bounds[3] = self.bounds[3].max(y);
         }
-        let geom = gpkg::line_string(&geom_pts);
+        let geom = match p.xy.as_slice() {
+            // A one-point segment: OGC lines need two points; the blobs keep one.
+            &[only] => gpkg::line_string(&[only, only]),
+            all => gpkg::line_string(all),
+        };
         let times: Vec<u8> = p.times.iter().flat_map(|t| t.to_le_bytes()).collect();
         let ele: Option<Vec<u8>> = p
             .has_ele
@@ -476,7 +475,11 @@ impl Store {
                 report.route_points_skipped
             ));
         }
-        let b = writer.bounds;
+        let mut b = writer.bounds;
+        for w in &waypoints {
+            let (x, y) = (w.point.lon, w.point.lat);
+            b = [b[0].min(x), b[1].min(y), b[2].max(x), b[3].max(y)];
+        }
         if b[0].is_finite() {
             tx.execute(
                 "UPDATE gpkg_contents SET min_x = min(coalesce(min_x, ?1), ?1), min_y = min(coalesce(min_y, ?2), ?2),
@@ -484,15 +487,6 @@ impl Store {
                    last_change = strftime('%Y-%m-%dT%H:%M:%fZ','now')
                  WHERE table_name IN ('tracks', 'observations')",
                 params![b[0], b[1], b[2], b[3]],
-            )?;
-        }
-        for w in &waypoints {
-            let (x, y) = (w.point.lon, w.point.lat);
-            tx.execute(
-                "UPDATE gpkg_contents SET min_x = min(coalesce(min_x, ?1), ?1), min_y = min(coalesce(min_y, ?2), ?2),
-                   max_x = max(coalesce(max_x, ?1), ?1), max_y = max(coalesce(max_y, ?2), ?2)
-                 WHERE table_name IN ('tracks', 'observations')",
-                params![x, y],
             )?;
         }
         tx.commit()?;

@@ -150,13 +150,15 @@ impl Store {
             .validate()
             .map_err(|e| StoreError::Invalid(e.to_string()))?;
         let mut conn = Connection::open(path)?;
-        let result = Self::fill(&mut conn, &site, model, boundaries);
-        if let Err(e) = result {
-            drop(conn);
-            let _ = std::fs::remove_file(path);
-            return Err(e);
-        }
-        let device = result.expect("checked");
+        let device = match Self::fill(&mut conn, &site, model, boundaries) {
+            Ok(device) => device,
+            Err(e) => {
+                // No half-made database is left behind.
+                drop(conn);
+                let _ = std::fs::remove_file(path);
+                return Err(e);
+            }
+        };
         Ok(Store {
             conn,
             path: path.to_owned(),

@@ -119,7 +119,7 @@ fn main() {
     let r = patrol_sync::merge(&mut central, &export, &patrol_sync::Limits::default()).unwrap();
     let merge_s = t.elapsed().as_secs_f64();
     assert_eq!(
-        r.track_pieces as i64,
+        r.counts.track_pieces as i64,
         central
             .conn()
             .query_row("SELECT count(*) FROM tracks", [], |r| r.get::<_, i64>(0))

@@ -154,26 +154,18 @@ pub struct MergeCounts {
 pub struct MergeReport {
     pub file: String,
     pub status: MergeStatus,
-    pub new_versions: u64,
-    pub records_added: u64,
-    pub records_changed: u64,
-    pub conflicts: u64,
-    pub quarantined: u64,
-    pub track_pieces: u64,
+    /// Flattened: `merge --json` shows the counts beside file and status.
+    #[serde(flatten)]
+    pub counts: MergeCounts,
     pub error: Option<String>,
 }
 
 impl MergeReport {
-    pub(crate) fn new(file: &Path, status: MergeStatus, c: MergeCounts) -> Self {
+    pub(crate) fn new(file: &Path, status: MergeStatus, counts: MergeCounts) -> Self {
         MergeReport {
             file: file.display().to_string(),
             status,
-            new_versions: c.new_versions,
-            records_added: c.records_added,
-            records_changed: c.records_changed,
-            conflicts: c.conflicts,
-            quarantined: c.quarantined,
-            track_pieces: c.track_pieces,
+            counts,
             error: None,
         }
     }
@@ -183,18 +175,6 @@ impl MergeReport {
         let mut r = Self::new(file, MergeStatus::Rejected, MergeCounts::default());
         r.error = Some(error.to_string());
         r
-    }
-
-    /// The counts of this report.
-    pub fn counts(&self) -> MergeCounts {
-        MergeCounts {
-            new_versions: self.new_versions,
-            records_added: self.records_added,
-            records_changed: self.records_changed,
-            conflicts: self.conflicts,
-            quarantined: self.quarantined,
-            track_pieces: self.track_pieces,
-        }
     }
 }
 

@@ -269,7 +269,7 @@ fn a_reused_version_id_is_quarantined_not_overwritten() {
     );
     let r = merge_ok(&mut w.central, &f);
     assert_eq!(r.status, MergeStatus::Merged);
-    assert_eq!(r.quarantined, 1);
+    assert_eq!(r.counts.quarantined, 1);
     let team: String = w
         .central
         .conn()

@@ -21,9 +21,9 @@ fn merging_twice_is_a_duplicate_and_changes_nothing() {
     let mut c = init(d, "central");
     let r = merge_ok(&mut c, &f);
     assert_eq!(r.status, MergeStatus::Merged);
-    assert_eq!(r.records_added, 1 + 1 + 3);
-    assert_eq!(r.new_versions, 5);
-    assert_eq!(r.track_pieces, 1);
+    assert_eq!(r.counts.records_added, 1 + 1 + 3);
+    assert_eq!(r.counts.new_versions, 5);
+    assert_eq!(r.counts.track_pieces, 1);
     let before = digest(&c);
     let r2 = merge_ok(&mut c, &f);
     assert_eq!(r2.status, MergeStatus::Duplicate);
@@ -32,7 +32,7 @@ fn merging_twice_is_a_duplicate_and_changes_nothing() {
     let f2 = export(&mut a, d, "a-out2", false);
     let r3 = merge_ok(&mut c, &f2);
     assert_eq!(
-        (r3.status, r3.new_versions, r3.track_pieces),
+        (r3.status, r3.counts.new_versions, r3.counts.track_pieces),
         (MergeStatus::Merged, 0, 0)
     );
     assert_eq!(digest(&c), before);
@@ -182,7 +182,7 @@ fn conflicting_edits_are_listed_shown_newest_and_resolved() {
     let fb1 = export(&mut b, d, "fb1", false);
     merge_ok(&mut c, &fa1);
     let r = merge_ok(&mut c, &fb1);
-    assert_eq!(r.conflicts, 1);
+    assert_eq!(r.counts.conflicts, 1);
     let list = patrol_sync::conflicts(&c).unwrap();
     assert_eq!(list.len(), 1);
     assert_eq!(list[0].kind, "observation");
