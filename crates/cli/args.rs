@@ -92,6 +92,16 @@ pub enum EditCommand {
         transport: Option<String>,
         #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1000))]
         members: Option<u32>,
+        /// The local date (YYYY-MM-DD) of a patrol whose track has no time at all.
+        #[arg(long)]
+        date: Option<chrono::NaiveDate>,
+        /// Keep a fix quality control left out: SEGMENT:POINT, counted from 1 as
+        /// `patrol show` lists them (repeat for more).
+        #[arg(long = "keep-fix", value_name = "SEGMENT:POINT")]
+        keep_fix: Vec<String>,
+        /// Leave out a fix quality control kept: SEGMENT:POINT, counted from 1.
+        #[arg(long = "drop-fix", value_name = "SEGMENT:POINT")]
+        drop_fix: Vec<String>,
     },
 }
 
@@ -197,6 +207,15 @@ pub struct ImportArgs {
     /// without it their km are undated and in no month's report.
     #[arg(long)]
     pub date: Option<chrono::NaiveDate>,
+    /// How to read times written without a zone: UTC (the GPX standard, the
+    /// default), site (local time in the site's zone, as some phone apps write),
+    /// or an offset such as +07:00.
+    #[arg(long, value_name = "site|UTC|+HH:MM")]
+    pub assume_zone: Option<String>,
+    /// The patrol (id or its first characters) a file of waypoints only joins;
+    /// without it they join the patrol whose time holds them.
+    #[arg(long)]
+    pub patrol: Option<String>,
     /// Print one JSON object per file, as an array.
     #[arg(long)]
     pub json: bool,

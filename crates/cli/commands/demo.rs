@@ -137,6 +137,8 @@ pub fn run(a: &DemoArgs, quiet: bool) -> Result<Outcome> {
                 .unwrap_or("foot")
                 .parse()?;
             let opts = ImportOptions {
+                assume_zone: None,
+                patrol: None,
                 team: (*team).to_owned(),
                 transport,
                 members: if *team == "Alpha" { 4 } else { 3 },

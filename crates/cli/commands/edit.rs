@@ -43,13 +43,24 @@ pub fn edit(store: &mut Store, what: &EditCommand) -> Result<Outcome> {
             objective,
             transport,
             members,
+            date,
+            keep_fix,
+            drop_fix,
         } => {
+            let mut fix_overrides = Vec::new();
+            for (list, keep) in [(keep_fix, true), (drop_fix, false)] {
+                for text in list {
+                    fix_overrides.push(fix_override(text, keep)?);
+                }
+            }
             let edit = PatrolEdit {
                 team: team.clone(),
                 leader: leader.clone(),
                 objective: objective.clone(),
                 transport: transport.as_deref().map(str::parse).transpose()?,
                 members: *members,
+                date: *date,
+                fix_overrides,
             };
             store.edit_patrol(id, &edit)?
         }
@@ -65,4 +76,19 @@ pub fn delete(store: &mut Store, what: &DeleteCommand) -> Result<Outcome> {
     };
     super::out(&format!("{version}\n"))?;
     Ok(Outcome::Done)
+}
+
+/// "SEGMENT:POINT", counted from 1 as people count.
+fn fix_override(text: &str, keep: bool) -> Result<patrol_core::qc::FixOverride> {
+    let bad = || anyhow::anyhow!("'{text}' is not SEGMENT:POINT (e.g. 1:17, counted from 1)");
+    let (s, p) = text.trim().split_once(':').ok_or_else(bad)?;
+    let (s, p): (u32, u32) = (s.parse().map_err(|_| bad())?, p.parse().map_err(|_| bad())?);
+    if s == 0 || p == 0 {
+        return Err(bad());
+    }
+    Ok(patrol_core::qc::FixOverride {
+        segment: s - 1,
+        point: p - 1,
+        keep,
+    })
 }

@@ -25,6 +25,13 @@ pub fn run(store: &mut Store, a: &ImportArgs, quiet: bool) -> Result<Outcome> {
         leader: a.leader.clone(),
         objective: a.objective.clone(),
         date: a.date,
+        assume_zone: a
+            .assume_zone
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(|e: String| anyhow::anyhow!("--assume-zone: {e}"))?,
+        patrol: a.patrol.clone(),
     };
     let bar = crate::progress::files(a.files.len(), quiet);
     let mut reports = Vec::new();
@@ -39,7 +46,7 @@ pub fn run(store: &mut Store, a: &ImportArgs, quiet: bool) -> Result<Outcome> {
         if !a.json {
             bar.suspend(|| {
                 for w in &report.warnings {
-                    eprintln!("patrol: warning: {}: {w}", file.display());
+                    eprintln!("patrol: warning: {}: {}", file.display(), w.message);
                 }
                 if let Some(e) = &report.error {
                     eprintln!("patrol: error: {e}");
@@ -69,7 +76,7 @@ pub fn run(store: &mut Store, a: &ImportArgs, quiet: bool) -> Result<Outcome> {
                 r.patrol_id.clone().unwrap_or_else(|| "-".into()),
                 r.track_points.to_string(),
                 r.segments.to_string(),
-                format!("{:.3}", r.length_m / 1000.0),
+                format!("{:.3}", r.counted_length_m / 1000.0),
                 r.observations.to_string(),
                 r.first_time.clone().unwrap_or_else(|| "-".into()),
             ]);

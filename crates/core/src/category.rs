@@ -15,11 +15,15 @@ pub struct Category {
     pub aliases: Vec<String>,
 }
 
-/// The categories of one database.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// The categories of one database, and its quality-control settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DataModel {
     #[serde(rename = "category")]
     pub categories: Vec<Category>,
+    /// Speed ceilings per transport and the pause and stay limits
+    /// (`[qc]` in the TOML; the defaults when absent).
+    #[serde(default)]
+    pub qc: crate::qc::QcSettings,
 }
 
 /// A data model that cannot be used.
@@ -32,6 +36,8 @@ pub enum ModelError {
     DuplicateKey(String),
     #[error("the data model has no '{OTHER}' category")]
     NoOther,
+    #[error("[qc]: {0}")]
+    BadQc(String),
 }
 
 /// The text of the default data model, shipped in `data/data-model.toml`.
@@ -64,7 +70,7 @@ impl DataModel {
         if !seen.contains(OTHER) {
             return Err(ModelError::NoOther);
         }
-        Ok(())
+        self.qc.validate().map_err(ModelError::BadQc)
     }
 
     pub fn get(&self, key: &str) -> Option<&Category> {
@@ -165,7 +171,10 @@ mod tests {
         assert_eq!(m.classify(Some("Poacher Camp"), None, None), "poacher_camp");
         assert_eq!(m.classify(Some("poacher_camp"), None, None), "poacher_camp");
         assert_eq!(m.classify(Some("Illegal logging"), None, None), "logging");
-        assert_eq!(m.classify(Some("WP 001"), Some("Dog"), None), "hunting_dog");
+        assert_eq!(
+            m.classify(Some("WP 001"), Some("Hunting dog"), None),
+            "hunting_dog"
+        );
         assert_eq!(
             m.classify(Some("xyz"), Some("Flag, Blue"), Some("gunshot")),
             "gunshot"
@@ -175,6 +184,24 @@ mod tests {
             "other"
         );
         assert_eq!(m.classify(None, None, None), "other");
+    }
+
+    #[test]
+    fn ambiguous_words_are_no_threat() {
+        let m = DataModel::default_model();
+        for word in [
+            "Camp", "camp 3", "Dog", "Trap", "Shot", "Net", "Stump", "Rosewood", "Track",
+        ] {
+            let key = m.classify(Some(word), None, None);
+            assert!(!m.is_threat(key), "{word} -> {key}");
+        }
+        assert_eq!(
+            m.classify(Some("Poacher Camp 2"), None, None),
+            "poacher_camp"
+        );
+        assert_eq!(m.classify(Some("Hunting dogs"), None, None), "hunting_dog");
+        assert_eq!(m.classify(Some("Snare #4"), None, None), "snare");
+        assert_eq!(m.classify(Some("Snare12"), None, None), "snare");
     }
 
     #[test]

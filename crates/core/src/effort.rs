@@ -1,84 +1,348 @@
-//! Effort per local date, accumulated point by point as a track streams in.
+//! Effort per local date of one leg, from its track segments, after quality
+//! control ([`crate::qc`]). Run once at import (and again when a person's word
+//! changes what counts); the report only adds up its results.
 //!
-//! The rules (docs/METRICS.md): inside one segment, consecutive points make a
-//! pair; a pair's length and duration belong to the local date of its first
-//! point. A point without a time takes the time of the last timed point before
-//! it in its segment; the untimed points that open a segment take the date of
-//! the segment's first timed point; a segment with no time at all takes the
-//! date of the leg's first timed point, and is *undated* only when the whole
-//! leg has no time. A pair adds hours only when both its points carry their own
-//! time (and only forward in time); it adds active hours when they are at most
-//! 30 minutes apart.
+//! The rules (docs/METRICS.md): inside one segment, consecutive *kept* fixes
+//! make a pair (a glitch or stay between them is bridged). A pair's length
+//! belongs to the local date of its first fix. Its time is patrol time when
+//! both fixes carry their own time, the second is later, and they are at most
+//! [`Rules::pause_max_s`] apart; that time is split at local midnight, and a
+//! date's hours are the union of its intervals (so no date ever gets more
+//! hours than it has). Active hours leave out pairs more than
+//! [`Rules::active_gap_s`] apart. A fix without a time takes the date of the
+//! last timed fix before it in its segment; the untimed fixes that open a
+//! segment take the date of the segment's first timed fix; a segment without
+//! time takes the date of the leg's first timed fix, else the date a person
+//! gave, else it is *undated*.
 
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
 
 use crate::geodesy::pair_length_m;
-use crate::time::{MICROS, local_date, local_midnight};
-
-/// Pairs further apart than this are a rest or a camp: no active hours.
-pub const REST_GAP_SECONDS: f64 = 30.0 * 60.0;
+use crate::qc::{Fix, FixOverride, Mark, Rules, SegmentMarks, mark_segment};
+use crate::time::{MICROS, format_utc, local_date, local_midnight};
 
 /// Effort on one date (or undated).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct DayTotals {
+    /// Kept fixes on this date.
     pub points: u64,
     pub length_m: f64,
     pub seconds: f64,
     pub active_seconds: f64,
 }
 
-impl DayTotals {
-    fn add(&mut self, other: &DayTotals) {
-        self.points += other.points;
-        self.length_m += other.length_m;
-        self.seconds += other.seconds;
-        self.active_seconds += other.active_seconds;
+/// What a warning is about. Serialised in snake_case (`import --json`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum WarningKind {
+    NullIsland,
+    Spike,
+    StaleFix,
+    Stay,
+    DroppedFix,
+    KeptFix,
+    TimeGap,
+    ImplausibleSpeed,
+    LongPatrol,
+    EarlyTime,
+    FutureTime,
+    WeekRollover,
+    NoZone,
+    OutsideBoundary,
+    Undated,
+    DatedByHand,
+    RoutePoints,
+    Gpx,
+    DuplicateTrack,
+    DeletedPatrol,
+    TextCut,
+}
+
+impl WarningKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WarningKind::NullIsland => "null_island",
+            WarningKind::Spike => "spike",
+            WarningKind::StaleFix => "stale_fix",
+            WarningKind::Stay => "stay",
+            WarningKind::DroppedFix => "dropped_fix",
+            WarningKind::KeptFix => "kept_fix",
+            WarningKind::TimeGap => "time_gap",
+            WarningKind::ImplausibleSpeed => "implausible_speed",
+            WarningKind::LongPatrol => "long_patrol",
+            WarningKind::EarlyTime => "early_time",
+            WarningKind::FutureTime => "future_time",
+            WarningKind::WeekRollover => "week_rollover",
+            WarningKind::NoZone => "no_zone",
+            WarningKind::OutsideBoundary => "outside_boundary",
+            WarningKind::Undated => "undated",
+            WarningKind::DatedByHand => "dated_by_hand",
+            WarningKind::RoutePoints => "route_points",
+            WarningKind::Gpx => "gpx",
+            WarningKind::DuplicateTrack => "duplicate_track",
+            WarningKind::DeletedPatrol => "deleted_patrol",
+            WarningKind::TextCut => "text_cut",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<WarningKind> {
+        use WarningKind as W;
+        [
+            W::NullIsland,
+            W::Spike,
+            W::StaleFix,
+            W::Stay,
+            W::DroppedFix,
+            W::KeptFix,
+            W::TimeGap,
+            W::ImplausibleSpeed,
+            W::LongPatrol,
+            W::EarlyTime,
+            W::FutureTime,
+            W::WeekRollover,
+            W::NoZone,
+            W::OutsideBoundary,
+            W::Undated,
+            W::DatedByHand,
+            W::RoutePoints,
+            W::Gpx,
+            W::DuplicateTrack,
+            W::DeletedPatrol,
+            W::TextCut,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+
+    fn of_mark(m: Mark) -> WarningKind {
+        match m {
+            Mark::NullIsland => WarningKind::NullIsland,
+            Mark::Spike => WarningKind::Spike,
+            Mark::Stale => WarningKind::StaleFix,
+            Mark::Stay => WarningKind::Stay,
+            Mark::Manual => WarningKind::DroppedFix,
+        }
     }
 }
 
-/// Where a point's effort goes.
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Slot {
-    Date(NaiveDate),
-    /// Not yet known: the untimed points opening the current segment.
-    Pending,
+/// Something a person should know about an imported track (also
+/// `import --json`'s `warnings`), with what it took out of the figures.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Warning {
+    pub kind: WarningKind,
+    pub message: String,
+    /// The fixes (or waypoints) concerned.
+    pub points: u64,
+    /// Track length not counted because of it, km.
+    pub km_excluded: f64,
+    /// Patrol time not counted because of it, hours.
+    pub hours_excluded: f64,
+    /// The other patrol, for a duplicate track or a deleted patrol.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub patrol_id: Option<String>,
 }
 
-#[derive(Clone, Copy, Debug)]
-struct Prev {
-    lon: f64,
-    lat: f64,
-    own_time: Option<i64>,
-    slot: Slot,
+impl Warning {
+    pub fn new(kind: WarningKind, message: impl Into<String>) -> Self {
+        Warning {
+            kind,
+            message: message.into(),
+            points: 0,
+            km_excluded: 0.0,
+            hours_excluded: 0.0,
+            patrol_id: None,
+        }
+    }
+
+    fn with(mut self, points: u64, km: f64, hours: f64) -> Self {
+        self.points = points;
+        self.km_excluded = km;
+        self.hours_excluded = hours;
+        self
+    }
 }
 
-/// Streams a leg's points and adds up effort per local date.
+/// A fix the rules marked (and whether it is left out: a person may have kept it).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MarkedFix {
+    pub segment: u32,
+    pub point: u32,
+    pub mark: Mark,
+    pub excluded: bool,
+}
+
+/// A fix remembered for finding the same track again (docs/METRICS.md,
+/// "Duplicate tracks"): whole seconds and degrees.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FixSample {
+    pub t_s: i64,
+    pub lon: f64,
+    pub lat: f64,
+}
+
+/// The most samples one leg keeps.
+pub const MAX_SAMPLES: usize = 4096;
+/// One fix in this many (by a hash of its second) is a sample.
+pub const SAMPLE_EVERY: u64 = 16;
+/// Two samples are the same fix when their coordinates differ by at most this (degrees, ~1 m).
+pub const SAMPLE_TOLERANCE_DEG: f64 = 1e-5;
+
+/// Is the fix at this whole second a sample? (A hash, so every copy of a
+/// track picks the same fixes whatever else it holds.)
+pub fn is_sample_second(t_s: i64) -> bool {
+    let mut z = (t_s as u64).wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    z.is_multiple_of(SAMPLE_EVERY)
+}
+
+/// Everything one leg's track adds, after quality control.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LegEffort {
+    pub days: BTreeMap<NaiveDate, DayTotals>,
+    /// Effort no date holds (a track without time and no date given).
+    pub undated: DayTotals,
+    pub marks: Vec<MarkedFix>,
+    pub warnings: Vec<Warning>,
+    /// All fixes read.
+    pub fixes: u64,
+    /// Length of every pair as recorded, metres.
+    pub raw_length_m: f64,
+    /// Length that counts (what `days` and `undated` add up to), metres.
+    pub length_m: f64,
+    /// Earliest and latest time of the kept fixes.
+    pub first_time: Option<i64>,
+    pub last_time: Option<i64>,
+    /// The date of the leg's first timed kept fix (untimed segments take it).
+    pub first_date: Option<NaiveDate>,
+    pub samples: Vec<FixSample>,
+}
+
+/// What the analysis needs besides the fixes.
+#[derive(Clone, Debug)]
+pub struct LegContext {
+    pub zone: Tz,
+    pub rules: Rules,
+    pub overrides: Vec<FixOverride>,
+    /// A person's date for a track without any time.
+    pub given_date: Option<NaiveDate>,
+    /// Now, µs UTC (fixes after now + 1 day are in the future).
+    pub now: i64,
+}
+
+/// Sorted disjoint intervals [a, b) of µs.
+#[derive(Clone, Debug, Default)]
+struct Intervals(Vec<(i64, i64)>);
+
+impl Intervals {
+    fn add(&mut self, a: i64, b: i64) {
+        if b <= a {
+            return;
+        }
+        if let Some(last) = self.0.last_mut() {
+            if a >= last.0 && a <= last.1 {
+                last.1 = last.1.max(b);
+                return;
+            }
+            if a > last.1 {
+                self.0.push((a, b));
+                return;
+            }
+        } else {
+            self.0.push((a, b));
+            return;
+        }
+        // Out of order (a clock that went back): insert and merge.
+        let pos = self.0.partition_point(|&(x, _)| x < a);
+        self.0.insert(pos, (a, b));
+        let mut merged: Vec<(i64, i64)> = Vec::with_capacity(self.0.len());
+        for &(x, y) in &self.0 {
+            match merged.last_mut() {
+                Some(l) if x <= l.1 => l.1 = l.1.max(y),
+                _ => merged.push((x, y)),
+            }
+        }
+        self.0 = merged;
+    }
+
+    fn seconds(&self) -> f64 {
+        self.0.iter().map(|&(a, b)| (b - a) as f64).sum::<f64>() / MICROS as f64
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+struct DayAcc {
+    points: u64,
+    length_m: f64,
+    hours: Intervals,
+    active: Intervals,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Tally {
+    points: u64,
+    km: f64,
+    hours: f64,
+    count: u64,
+}
+
+/// Streams a leg's segments and adds up effort per local date.
 #[derive(Debug)]
-pub struct DayAccumulator {
-    zone: Tz,
-    days: BTreeMap<NaiveDate, DayTotals>,
-    pending: DayTotals,
+pub struct LegAnalyser {
+    ctx: LegContext,
+    segment_no: u32,
+    days: BTreeMap<NaiveDate, DayAcc>,
     orphans: DayTotals,
-    prev: Option<Prev>,
-    carried: Option<NaiveDate>,
-    first_date: Option<NaiveDate>,
-    /// [start, end) in µs of the date last computed: most points share it.
+    out: LegEffort,
+    by_mark: BTreeMap<Mark, Tally>,
+    kept_by_person: u64,
+    gaps: Tally,
+    fast_km: f64,
+    fast_runs: u64,
+    fast_max_kmh: f64,
+    early: u64,
+    future: u64,
+    rollover: Option<i64>,
+    /// [start, end) in µs of the date last computed: most fixes share it.
     cache: Option<(i64, i64, NaiveDate)>,
 }
 
-impl DayAccumulator {
-    pub fn new(zone: Tz) -> Self {
-        Self {
-            zone,
+/// Earliest plausible GPS time: 2000-01-01T00:00:00Z.
+pub const PLAUSIBLE_FROM_US: i64 = 946_684_800 * MICROS;
+/// GPS week rollover: 1,024 weeks.
+const ROLLOVER_US: i64 = 1024 * 7 * 86_400 * MICROS;
+
+fn km(m: f64) -> String {
+    format!("{:.3} km", m / 1000.0)
+}
+
+fn hours(s: f64) -> String {
+    format!("{:.2} h", s / 3600.0)
+}
+
+impl LegAnalyser {
+    pub fn new(ctx: LegContext) -> Self {
+        LegAnalyser {
+            ctx,
+            segment_no: 0,
             days: BTreeMap::new(),
-            pending: DayTotals::default(),
             orphans: DayTotals::default(),
-            prev: None,
-            carried: None,
-            first_date: None,
+            out: LegEffort::default(),
+            by_mark: BTreeMap::new(),
+            kept_by_person: 0,
+            gaps: Tally::default(),
+            fast_km: 0.0,
+            fast_runs: 0,
+            fast_max_kmh: 0.0,
+            early: 0,
+            future: 0,
+            rollover: None,
             cache: None,
         }
     }
@@ -89,105 +353,417 @@ impl DayAccumulator {
         {
             return date;
         }
-        let date = local_date(t, self.zone);
-        let start = local_midnight(date, self.zone);
+        let zone = self.ctx.zone;
+        let date = local_date(t, zone);
+        let start = local_midnight(date, zone);
         let end = date
             .succ_opt()
-            .map_or(i64::MAX, |next| local_midnight(next, self.zone));
-        // Guard against zones where midnight is skipped: only cache a sane range.
+            .map_or(i64::MAX, |next| local_midnight(next, zone));
+        // Only cache a sane range (zones that skip midnight or whole days).
         if start <= t && t < end && end - start <= 26 * 3600 * MICROS {
             self.cache = Some((start, end, date));
         }
         date
     }
 
-    fn totals(&mut self, slot: Slot) -> &mut DayTotals {
-        match slot {
-            Slot::Date(d) => self.days.entry(d).or_default(),
-            Slot::Pending => &mut self.pending,
+    /// Patrol time [a, b) (µs), split at local midnight.
+    fn add_time(&mut self, a: i64, b: i64, active: bool) {
+        let mut from = a;
+        while from < b {
+            let date = self.date_of(from);
+            let end = date
+                .succ_opt()
+                .map_or(i64::MAX, |next| local_midnight(next, self.ctx.zone));
+            // A day of zero length (a skipped date) cannot hold time: move on.
+            let to = if end > from { end.min(b) } else { b };
+            let day = self.days.entry(date).or_default();
+            day.hours.add(from, to);
+            if active {
+                day.active.add(from, to);
+            }
+            from = to;
         }
     }
 
-    /// A new segment begins: pairs never join two segments.
-    pub fn start_segment(&mut self) {
-        self.end_segment();
-    }
+    /// One track segment, in order. Segments are never joined.
+    pub fn segment(&mut self, fixes: &[Fix]) {
+        let seg = self.segment_no;
+        self.segment_no += 1;
+        self.out.fixes += fixes.len() as u64;
+        let rules = self.ctx.rules;
+        let SegmentMarks {
+            marks,
+            lens,
+            kept_by_person,
+        } = mark_segment(seg, fixes, &rules, &self.ctx.overrides);
+        self.out.raw_length_m += lens.iter().sum::<f64>();
+        self.kept_by_person += kept_by_person.len() as u64;
+        for (i, mark) in kept_by_person {
+            self.out.marks.push(MarkedFix {
+                segment: seg,
+                point: i as u32,
+                mark,
+                excluded: false,
+            });
+        }
+        self.check_times(fixes);
+        self.excluded_runs(seg, fixes, &lens, &marks);
 
-    fn end_segment(&mut self) {
-        let pending = std::mem::take(&mut self.pending);
-        self.orphans.add(&pending);
-        self.prev = None;
-        self.carried = None;
-    }
-
-    /// Add a point; returns the length in metres of the pair it closes (0 for
-    /// a segment's first point).
-    pub fn push(&mut self, lon: f64, lat: f64, time: Option<i64>) -> f64 {
-        let slot = if let Some(t) = time {
-            let date = self.date_of(t);
-            self.first_date.get_or_insert(date);
-            if self.carried.is_none() && self.pending != DayTotals::default() {
-                // The segment's first timed point dates the untimed ones before it.
-                let pending = std::mem::take(&mut self.pending);
-                self.days.entry(date).or_default().add(&pending);
+        let kept: Vec<usize> = (0..fixes.len()).filter(|&i| marks[i].is_none()).collect();
+        let Some(&first_timed) = kept.iter().find(|&&i| fixes[i].time.is_some()) else {
+            // No time in the segment: its effort takes the leg's first date.
+            self.orphans.points += kept.len() as u64;
+            for w in kept.windows(2) {
+                let len = pair_len(fixes, &lens, w[0], w[1]);
+                self.orphans.length_m += len;
+                self.out.length_m += len;
             }
-            self.carried = Some(date);
-            Slot::Date(date)
-        } else {
-            self.carried.map_or(Slot::Pending, Slot::Date)
+            return;
         };
-        self.totals(slot).points += 1;
-        let mut length = 0.0;
-        if let Some(prev) = self.prev {
-            length = pair_length_m((prev.lon, prev.lat), (lon, lat));
-            // A pending pair whose end is this segment's first timed point
-            // belongs to that point's date, like the points before it.
-            let pair_slot = match prev.slot {
-                Slot::Pending => slot,
-                s @ Slot::Date(_) => s,
+        let t0 = fixes[first_timed].time.unwrap_or_default();
+        let seg_date = self.date_of(t0);
+        self.out.first_date.get_or_insert(seg_date);
+        let vmax = rules.max_speed_kmh / 3.6;
+        let pause = (rules.pause_max_s * MICROS as f64) as i64;
+        let active_gap = (rules.active_gap_s * MICROS as f64) as i64;
+        let mut carried = seg_date;
+        let mut fast_run: Option<(f64, f64)> = None; // (metres, seconds)
+        for (pos, &here) in kept.iter().enumerate() {
+            let fix = fixes[here];
+            if let Some(time) = fix.time {
+                carried = self.date_of(time);
+                self.out.first_time = Some(self.out.first_time.map_or(time, |x| x.min(time)));
+                self.out.last_time = Some(self.out.last_time.map_or(time, |x| x.max(time)));
+            }
+            self.days.entry(carried).or_default().points += 1;
+            let Some(&next) = kept.get(pos + 1) else {
+                continue;
             };
-            let totals = self.totals(pair_slot);
-            totals.length_m += length;
-            if let (Some(a), Some(b)) = (prev.own_time, time)
-                && b > a
-            {
-                let dt = (b - a) as f64 / MICROS as f64;
-                totals.seconds += dt;
-                if dt <= REST_GAP_SECONDS {
-                    totals.active_seconds += dt;
+            let len = pair_len(fixes, &lens, here, next);
+            self.days.entry(carried).or_default().length_m += len;
+            self.out.length_m += len;
+            let (Some(from), Some(to)) = (fix.time, fixes[next].time) else {
+                continue;
+            };
+            let dt = to - from;
+            if dt <= 0 {
+                continue;
+            }
+            if dt > pause {
+                // A stay's bridge is a stay, reported as such.
+                let stay_bridge =
+                    next > here + 1 && marks[here + 1..next].iter().all(|m| *m == Some(Mark::Stay));
+                if !stay_bridge {
+                    self.gaps.count += 1;
+                    self.gaps.hours += dt as f64 / MICROS as f64;
+                }
+                self.flush_fast(&mut fast_run);
+                continue;
+            }
+            self.add_time(from, to, dt <= active_gap);
+            let secs = dt as f64 / MICROS as f64;
+            if len > vmax * secs {
+                let run = fast_run.get_or_insert((0.0, 0.0));
+                run.0 += len;
+                run.1 += secs;
+                self.fast_max_kmh = self.fast_max_kmh.max(len / secs * 3.6);
+            } else {
+                self.flush_fast(&mut fast_run);
+            }
+        }
+        self.flush_fast(&mut fast_run);
+    }
+
+    /// A run of pairs faster than the transport allows ends: count it when
+    /// sustained (at least two minutes and 500 m).
+    fn flush_fast(&mut self, run: &mut Option<(f64, f64)>) {
+        if let Some((m, s)) = run.take()
+            && s >= 120.0
+            && m >= 500.0
+        {
+            self.fast_km += m / 1000.0;
+            self.fast_runs += 1;
+        }
+    }
+
+    /// Runs of consecutive marked fixes: what they took out, against the bridge.
+    fn excluded_runs(&mut self, seg: u32, fixes: &[Fix], lens: &[f64], marks: &[Option<Mark>]) {
+        let n = fixes.len();
+        let pause = self.ctx.rules.pause_max_s;
+        let mut i = 0;
+        while i < n {
+            let Some(mark) = marks[i] else {
+                i += 1;
+                continue;
+            };
+            let start = i;
+            while i < n && marks[i].is_some() {
+                self.out.marks.push(MarkedFix {
+                    segment: seg,
+                    point: i as u32,
+                    mark: marks[i].unwrap_or(mark),
+                    excluded: true,
+                });
+                i += 1;
+            }
+            let end = i - 1; // last marked
+            let prev = start.checked_sub(1);
+            let next = (end + 1 < n).then_some(end + 1);
+            let first_pair = prev.unwrap_or(start);
+            let last_pair = next.map_or(end, |x| x - 1);
+            let (mut raw_m, mut raw_s) = (0.0, 0.0);
+            for k in first_pair..last_pair.min(n.saturating_sub(1)) {
+                raw_m += lens[k];
+                if let (Some(a), Some(b)) = (fixes[k].time, fixes[k + 1].time)
+                    && b > a
+                {
+                    raw_s += (b - a) as f64 / MICROS as f64;
                 }
             }
-        }
-        self.prev = Some(Prev {
-            lon,
-            lat,
-            own_time: time,
-            slot,
-        });
-        length
-    }
-
-    /// Totals per local date, and what could not be dated (a leg with no time).
-    pub fn finish(self) -> (BTreeMap<NaiveDate, DayTotals>, DayTotals) {
-        self.finish_with(None)
-    }
-
-    /// As [`finish`](Self::finish), with the date a person gave for a leg
-    /// whose track has no time at all (it dates only such a leg).
-    pub fn finish_with(
-        mut self,
-        undated: Option<NaiveDate>,
-    ) -> (BTreeMap<NaiveDate, DayTotals>, DayTotals) {
-        self.end_segment();
-        let orphans = std::mem::take(&mut self.orphans);
-        match self.first_date.or(undated) {
-            Some(first) => {
-                self.days.entry(first).or_default().add(&orphans);
-                (self.days, DayTotals::default())
+            let (mut bridge_m, mut bridge_s) = (0.0, 0.0);
+            if let (Some(p), Some(q)) = (prev, next) {
+                bridge_m =
+                    pair_length_m((fixes[p].lon, fixes[p].lat), (fixes[q].lon, fixes[q].lat));
+                if let (Some(a), Some(b)) = (fixes[p].time, fixes[q].time) {
+                    let s = (b - a) as f64 / MICROS as f64;
+                    if s > 0.0 && s <= pause {
+                        bridge_s = s;
+                    }
+                }
             }
-            None => (self.days, orphans),
+            let t = self.by_mark.entry(mark).or_default();
+            t.points += (end - start + 1) as u64;
+            t.km += (raw_m - bridge_m).max(0.0) / 1000.0;
+            t.hours += (raw_s - bridge_s).max(0.0) / 3600.0;
+            t.count += 1;
         }
     }
+
+    fn check_times(&mut self, fixes: &[Fix]) {
+        let now = self.ctx.now;
+        for f in fixes {
+            let Some(t) = f.time else { continue };
+            if self.out.samples.len() < MAX_SAMPLES {
+                let t_s = t.div_euclid(MICROS);
+                if is_sample_second(t_s) {
+                    self.out.samples.push(FixSample {
+                        t_s,
+                        lon: f.lon,
+                        lat: f.lat,
+                    });
+                }
+            }
+            if t < PLAUSIBLE_FROM_US {
+                self.early += 1;
+            } else if t > now + 86_400 * MICROS {
+                self.future += 1;
+            }
+            let shifted = t.saturating_add(ROLLOVER_US);
+            if shifted <= now + 86_400 * MICROS && shifted >= now - 2 * 365 * 86_400 * MICROS {
+                self.rollover.get_or_insert(t);
+            }
+        }
+    }
+
+    /// Totals per local date, what could not be dated, and the warnings.
+    pub fn finish(mut self) -> LegEffort {
+        let orphans = std::mem::take(&mut self.orphans);
+        let mut out = std::mem::take(&mut self.out);
+        let dated_by_hand = out.first_date.is_none() && self.ctx.given_date.is_some();
+        let first = out.first_date.or(self.ctx.given_date);
+        match first {
+            Some(d) => {
+                let day = self.days.entry(d).or_default();
+                day.points += orphans.points;
+                day.length_m += orphans.length_m;
+            }
+            None => out.undated = orphans,
+        }
+        out.days = self
+            .days
+            .iter()
+            .map(|(&d, a)| {
+                (
+                    d,
+                    DayTotals {
+                        points: a.points,
+                        length_m: a.length_m,
+                        seconds: a.hours.seconds(),
+                        active_seconds: a.active.seconds(),
+                    },
+                )
+            })
+            .collect();
+        let rules = self.ctx.rules;
+        let pause_h = rules.pause_max_s / 3600.0;
+        let w = &mut out.warnings;
+        for (mark, t) in &self.by_mark {
+            let (what, why) = match mark {
+                Mark::NullIsland => (
+                    "fix(es) at or near 0,0",
+                    "a unit reporting before it has a fix",
+                ),
+                Mark::Spike => ("fix(es) far off the track", "multipath spikes"),
+                Mark::Stale => (
+                    "stale fix(es) at the start or end of a segment",
+                    "the position and time the unit last had",
+                ),
+                Mark::Stay => (
+                    "fix(es) of a stay in one place over the pause limit",
+                    "a camp with the unit logging, or a logger left on",
+                ),
+                Mark::Manual => ("fix(es) dropped by a person", "edit patrol --drop-fix"),
+            };
+            w.push(
+                Warning::new(
+                    WarningKind::of_mark(*mark),
+                    format!(
+                        "{} {what} ({why}) left out: {} and {} not counted",
+                        t.points,
+                        km(t.km * 1000.0),
+                        hours(t.hours * 3600.0)
+                    ),
+                )
+                .with(t.points, t.km, t.hours),
+            );
+        }
+        if self.kept_by_person > 0 {
+            w.push(
+                Warning::new(
+                    WarningKind::KeptFix,
+                    format!(
+                        "{} fix(es) the rules would leave out are kept by a person's word",
+                        self.kept_by_person
+                    ),
+                )
+                .with(self.kept_by_person, 0.0, 0.0),
+            );
+        }
+        if self.gaps.count > 0 {
+            w.push(
+                Warning::new(
+                    WarningKind::TimeGap,
+                    format!(
+                        "{} pause(s) over {pause_h} h between fixes (the unit off?): {} not counted as patrol time",
+                        self.gaps.count,
+                        hours(self.gaps.hours)
+                    ),
+                )
+                .with(0, 0.0, self.gaps.hours / 3600.0),
+            );
+        }
+        if self.fast_runs > 0 {
+            w.push(Warning::new(
+                WarningKind::ImplausibleSpeed,
+                format!(
+                    "{:.3} km in {} stretch(es) faster than the transport allows ({} km/h; up to {:.0} km/h): wrong transport?",
+                    self.fast_km, self.fast_runs, rules.max_speed_kmh, self.fast_max_kmh
+                ),
+            ));
+        }
+        if let (Some(a), Some(b)) = (out.days.keys().next(), out.days.keys().next_back()) {
+            let span = (*b - *a).num_days() + 1;
+            if span > i64::from(rules.max_patrol_days) {
+                w.push(Warning::new(
+                    WarningKind::LongPatrol,
+                    format!(
+                        "the patrol spans {span} days ({a} to {b}), more than {}: one track holding several patrols?",
+                        rules.max_patrol_days
+                    ),
+                ));
+            }
+        }
+        if self.early > 0 {
+            w.push(
+                Warning::new(
+                    WarningKind::EarlyTime,
+                    format!(
+                        "{} fix(es) dated before 2000: is the GPS clock set?",
+                        self.early
+                    ),
+                )
+                .with(self.early, 0.0, 0.0),
+            );
+        }
+        if self.future > 0 {
+            w.push(
+                Warning::new(
+                    WarningKind::FutureTime,
+                    format!(
+                        "{} fix(es) dated in the future: is the GPS clock set?",
+                        self.future
+                    ),
+                )
+                .with(self.future, 0.0, 0.0),
+            );
+        }
+        if let Some(t) = self.rollover {
+            w.push(Warning::new(
+                WarningKind::WeekRollover,
+                format!(
+                    "fixes dated {} would be {} 1,024 weeks later: if the unit's clock rolled over (GPS week rollover), its dates are wrong",
+                    format_utc(t),
+                    format_utc(t + ROLLOVER_US)
+                ),
+            ));
+        }
+        if dated_by_hand && out.fixes > 0 {
+            w.push(Warning::new(
+                WarningKind::DatedByHand,
+                format!(
+                    "no track point has a time: the track is dated {} as given",
+                    self.ctx.given_date.unwrap_or_default()
+                ),
+            ));
+        }
+        if out.undated.points > 0 {
+            w.push(Warning::new(
+                WarningKind::Undated,
+                format!(
+                    "no track point has a time: {} are undated and in no period's report (give --date)",
+                    km(out.undated.length_m)
+                ),
+            ));
+        }
+        out
+    }
+}
+
+fn pair_len(fixes: &[Fix], lens: &[f64], i: usize, j: usize) -> f64 {
+    if j == i + 1 {
+        lens[i]
+    } else {
+        pair_length_m((fixes[i].lon, fixes[i].lat), (fixes[j].lon, fixes[j].lat))
+    }
+}
+
+/// The kept pairs of one segment with the local date their length belongs to
+/// (the rule of [`LegAnalyser`]; `None` while a leading untimed run waits for a
+/// time, which [`dated_pairs`] resolves). Used to draw and grid the tracks the
+/// report counts.
+pub fn dated_pairs(
+    fixes: &[Fix],
+    excluded: &[bool],
+    zone: Tz,
+    leg_first_date: Option<NaiveDate>,
+) -> Vec<(usize, usize, Option<NaiveDate>)> {
+    let kept: Vec<usize> = (0..fixes.len())
+        .filter(|&i| !excluded.get(i).copied().unwrap_or(false))
+        .collect();
+    let seg_date = kept
+        .iter()
+        .find_map(|&i| fixes[i].time)
+        .map(|t| local_date(t, zone))
+        .or(leg_first_date);
+    let mut carried = seg_date;
+    kept.windows(2)
+        .map(|w| {
+            if let Some(t) = fixes[w[0]].time {
+                carried = Some(local_date(t, zone));
+            }
+            (w[0], w[1], carried)
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -195,6 +771,7 @@ impl DayAccumulator {
 mod tests {
     use super::*;
     use crate::time::{from_utc, parse_zone};
+    use proptest::prelude::*;
 
     fn t(s: &str) -> Option<i64> {
         Some(from_utc(
@@ -208,107 +785,210 @@ mod tests {
         s.parse().unwrap()
     }
 
+    fn ctx(zone: &str) -> LegContext {
+        LegContext {
+            zone: parse_zone(zone).unwrap(),
+            rules: Rules::default(),
+            overrides: Vec::new(),
+            given_date: None,
+            now: t("2026-11-23T00:00:00Z").unwrap(),
+        }
+    }
+
+    fn run(zone: &str, segments: &[Vec<Fix>]) -> LegEffort {
+        let mut a = LegAnalyser::new(ctx(zone));
+        for s in segments {
+            a.segment(s);
+        }
+        a.finish()
+    }
+
+    fn f(lon: f64, lat: f64, time: &str) -> Fix {
+        Fix::new(lon, lat, t(time))
+    }
+
     const BKK: &str = "Asia/Bangkok";
 
     #[test]
-    fn a_pair_belongs_to_its_first_points_local_date() {
-        let mut acc = DayAccumulator::new(parse_zone(BKK).unwrap());
-        // 23:50 and 00:10 local, crossing midnight at the end of October.
-        let a = acc.push(102.0, 14.0, t("2026-10-31T23:50:00+07:00"));
-        let b = acc.push(102.0, 14.001, t("2026-11-01T00:10:00+07:00"));
-        assert_eq!(a, 0.0);
-        let (days, undated) = acc.finish();
-        assert_eq!(undated, DayTotals::default());
-        let oct = days[&d("2026-10-31")];
-        let nov = days[&d("2026-11-01")];
-        assert_eq!(oct.points, 1);
-        assert_eq!(nov.points, 1);
-        assert!((oct.length_m - b).abs() < 1e-9);
-        assert_eq!(nov.length_m, 0.0);
-        assert_eq!(oct.seconds, 1200.0);
-        assert_eq!(oct.active_seconds, 1200.0);
+    fn a_pair_across_midnight_splits_its_time_and_keeps_its_length_on_the_first_date() {
+        let e = run(
+            BKK,
+            &[vec![
+                f(102.0, 14.0, "2026-10-31T23:50:00+07:00"),
+                f(102.0, 14.001, "2026-11-01T00:10:00+07:00"),
+            ]],
+        );
+        let (oct, nov) = (e.days[&d("2026-10-31")], e.days[&d("2026-11-01")]);
+        assert_eq!((oct.points, nov.points), (1, 1));
+        assert!(oct.length_m > 100.0 && nov.length_m == 0.0);
+        assert_eq!((oct.seconds, nov.seconds), (600.0, 600.0));
+        assert_eq!(e.length_m, oct.length_m);
     }
 
     #[test]
-    fn a_morning_start_in_bangkok_is_the_local_first_not_the_utc_thirtieth() {
-        let mut acc = DayAccumulator::new(parse_zone(BKK).unwrap());
-        acc.push(102.0, 14.0, t("2026-09-30T22:30:00Z")); // 05:30 local on the 1st
-        acc.push(102.0, 14.01, t("2026-09-30T23:00:00Z"));
-        let (days, _) = acc.finish();
+    fn a_morning_start_in_bangkok_is_the_local_first() {
+        let e = run(
+            BKK,
+            &[vec![
+                f(102.0, 14.0, "2026-09-30T22:30:00Z"),
+                f(102.0, 14.01, "2026-09-30T23:00:00Z"),
+            ]],
+        );
         assert_eq!(
-            days.keys().copied().collect::<Vec<_>>(),
+            e.days.keys().copied().collect::<Vec<_>>(),
             vec![d("2026-10-01")]
         );
     }
 
     #[test]
-    fn a_nine_hour_camp_adds_hours_but_not_active_hours() {
-        let mut acc = DayAccumulator::new(chrono_tz::UTC);
-        acc.push(0.0, 0.0, t("2026-10-04T08:00:00Z"));
-        acc.push(0.0, 0.001, t("2026-10-04T09:00:00Z")); // 1 h: a long pair, a rest
-        acc.push(0.0, 0.002, t("2026-10-04T09:20:00Z")); // 20 min: active
-        acc.push(0.0, 0.002, t("2026-10-04T18:20:00Z")); // 9 h camp
-        let (days, _) = acc.finish();
-        let day = days[&d("2026-10-04")];
-        assert_eq!(day.seconds, 3600.0 + 1200.0 + 9.0 * 3600.0);
+    fn a_short_rest_is_patrol_time_and_a_long_pause_is_not() {
+        let e = run(
+            "UTC",
+            &[vec![
+                f(0.0, 1.0, "2026-10-04T08:00:00Z"),
+                f(0.0, 1.001, "2026-10-04T09:00:00Z"), // 1 h rest: patrol time, not active
+                f(0.0, 1.002, "2026-10-04T09:20:00Z"), // 20 min
+                f(0.0, 1.003, "2026-10-04T18:20:00Z"), // 9 h: the unit off
+            ]],
+        );
+        let day = e.days[&d("2026-10-04")];
+        assert_eq!(day.seconds, 3600.0 + 1200.0);
         assert_eq!(day.active_seconds, 1200.0);
+        let gap = e
+            .warnings
+            .iter()
+            .find(|w| w.kind == WarningKind::TimeGap)
+            .unwrap();
+        assert_eq!(gap.hours_excluded, 9.0);
     }
 
     #[test]
-    fn segments_are_never_joined() {
-        let mut acc = DayAccumulator::new(chrono_tz::UTC);
-        acc.start_segment();
-        acc.push(0.0, 0.0, t("2026-10-04T08:00:00Z"));
-        acc.start_segment();
-        let closing = acc.push(1.0, 1.0, t("2026-10-04T08:10:00Z"));
-        assert_eq!(closing, 0.0);
-        let (days, _) = acc.finish();
-        assert_eq!(days[&d("2026-10-04")].length_m, 0.0);
-        assert_eq!(days[&d("2026-10-04")].points, 2);
+    fn hours_are_a_union_so_a_clock_going_back_adds_nothing() {
+        let e = run(
+            "UTC",
+            &[
+                vec![
+                    f(0.0, 1.0, "2026-10-04T08:00:00Z"),
+                    f(0.0, 1.001, "2026-10-04T09:00:00Z"),
+                ],
+                vec![
+                    f(0.0, 1.0, "2026-10-04T08:30:00Z"),
+                    f(0.0, 1.001, "2026-10-04T09:30:00Z"),
+                ],
+            ],
+        );
+        assert_eq!(e.days[&d("2026-10-04")].seconds, 1.5 * 3600.0);
     }
 
     #[test]
-    fn untimed_points_take_their_neighbours_dates() {
-        let mut acc = DayAccumulator::new(chrono_tz::UTC);
-        acc.push(0.0, 0.0, None); // opens the segment: takes the first timed date
-        acc.push(0.0, 0.001, t("2026-10-05T08:00:00Z"));
-        acc.push(0.0, 0.002, None); // carries 10-05
-        acc.start_segment();
-        acc.push(0.0, 0.003, None); // a segment without time: the leg's first date
-        acc.push(0.0, 0.004, None);
-        let (days, undated) = acc.finish();
-        assert_eq!(undated, DayTotals::default());
-        let day = days[&d("2026-10-05")];
+    fn untimed_fixes_take_their_neighbours_dates() {
+        let e = run(
+            "UTC",
+            &[
+                vec![
+                    Fix::new(0.0, 1.0, None),
+                    f(0.0, 1.001, "2026-10-05T08:00:00Z"),
+                    Fix::new(0.0, 1.002, None),
+                ],
+                vec![Fix::new(0.0, 1.003, None), Fix::new(0.0, 1.004, None)],
+            ],
+        );
+        assert_eq!(e.undated, DayTotals::default());
+        let day = e.days[&d("2026-10-05")];
         assert_eq!(day.points, 5);
-        let expected = pair_length_m((0.0, 0.0), (0.0, 0.001))
-            + pair_length_m((0.0, 0.001), (0.0, 0.002))
-            + pair_length_m((0.0, 0.003), (0.0, 0.004));
-        assert!((day.length_m - expected).abs() < 1e-9);
+        assert!((day.length_m - e.raw_length_m).abs() < 1e-9);
         assert_eq!(day.seconds, 0.0);
     }
 
     #[test]
-    fn a_given_date_dates_only_a_track_without_time() {
-        let mut acc = DayAccumulator::new(chrono_tz::UTC);
-        acc.push(0.0, 0.0, None);
-        acc.push(0.0, 0.001, None);
-        let (days, undated) = acc.finish_with(Some(d("2026-10-04")));
-        assert_eq!(undated, DayTotals::default());
-        assert_eq!(days[&d("2026-10-04")].points, 2);
-        let mut timed = DayAccumulator::new(chrono_tz::UTC);
-        timed.push(0.0, 0.0, t("2026-10-05T08:00:00Z"));
-        let (days, _) = timed.finish_with(Some(d("2026-10-04")));
-        assert!(days.contains_key(&d("2026-10-05")) && !days.contains_key(&d("2026-10-04")));
+    fn a_track_without_time_is_undated_unless_a_person_dates_it() {
+        let seg = vec![Fix::new(0.0, 1.0, None), Fix::new(0.0, 1.001, None)];
+        let e = run("UTC", std::slice::from_ref(&seg));
+        assert!(e.days.is_empty());
+        assert_eq!(e.undated.points, 2);
+        assert!(e.warnings.iter().any(|w| w.kind == WarningKind::Undated));
+        let mut c = ctx("UTC");
+        c.given_date = Some(d("2026-10-04"));
+        let mut a = LegAnalyser::new(c);
+        a.segment(&seg);
+        let e = a.finish();
+        assert_eq!(e.days[&d("2026-10-04")].points, 2);
+        assert!(
+            e.warnings
+                .iter()
+                .any(|w| w.kind == WarningKind::DatedByHand)
+        );
     }
 
     #[test]
-    fn a_track_without_any_time_is_undated_not_dropped() {
-        let mut acc = DayAccumulator::new(chrono_tz::UTC);
-        acc.push(0.0, 0.0, None);
-        acc.push(0.0, 0.001, None);
-        let (days, undated) = acc.finish();
-        assert!(days.is_empty());
-        assert_eq!(undated.points, 2);
-        assert!(undated.length_m > 100.0);
+    fn a_skipped_local_day_does_not_panic() {
+        // Pacific/Apia skipped 2011-12-30.
+        let e = run(
+            "Pacific/Apia",
+            &[vec![
+                f(-171.7, -13.8, "2011-12-29T23:00:00-10:00"),
+                f(-171.7, -13.81, "2011-12-31T00:30:00+14:00"),
+            ]],
+        );
+        assert!(e.days.values().all(|d| d.seconds <= 24.0 * 3600.0));
+    }
+
+    #[test]
+    fn dated_pairs_follow_the_same_rule() {
+        let fixes = vec![
+            Fix::new(0.0, 1.0, None),
+            f(0.0, 1.001, "2026-10-05T23:59:00Z"),
+            f(0.0, 1.002, "2026-10-06T00:01:00Z"),
+            Fix::new(0.0, 1.003, None),
+        ];
+        let pairs = dated_pairs(&fixes, &[false, false, true, false], chrono_tz::UTC, None);
+        assert_eq!(
+            pairs,
+            vec![(0, 1, Some(d("2026-10-05"))), (1, 3, Some(d("2026-10-05")))]
+        );
+    }
+
+    fn walk(n: usize, step_s: i64) -> Vec<Fix> {
+        let t0 = t("2026-10-04T06:00:00Z").unwrap();
+        (0..n)
+            .map(|i| {
+                Fix::new(
+                    102.0,
+                    14.0 + i as f64 * 1.2 * step_s as f64 / 110_574.0,
+                    Some(t0 + i as i64 * step_s * MICROS),
+                )
+            })
+            .collect()
+    }
+
+    proptest! {
+        #[test]
+        fn excluding_glitches_never_adds_km_and_no_date_exceeds_its_length(
+            n in 5usize..200,
+            step in 1i64..900,
+            faults in proptest::collection::vec((0usize..200, 0u8..4, -2.0f64..2.0), 0..6),
+        ) {
+            let mut w = walk(n, step);
+            for (at, kind, x) in faults {
+                let i = at % n;
+                match kind {
+                    0 => { w[i].lon = 0.0; w[i].lat = 0.0; }
+                    1 => { w[i].lat += x * 0.3; }
+                    2 => { w[i].time = w[i].time.map(|t| t + (x * 86_400.0 * 3.0) as i64 * MICROS); }
+                    _ => { w[i].time = None; }
+                }
+            }
+            let e = run(BKK, std::slice::from_ref(&w));
+            prop_assert!(e.length_m <= e.raw_length_m * (1.0 + 1e-12) + 1e-9);
+            let sum: f64 = e.days.values().map(|d| d.length_m).sum::<f64>() + e.undated.length_m;
+            prop_assert!((sum - e.length_m).abs() < 1e-6 * e.length_m.max(1.0));
+            for (date, day) in &e.days {
+                prop_assert!(day.seconds <= 24.0 * 3600.0 + 1e-6, "{date}: {}", day.seconds);
+                prop_assert!(day.active_seconds <= day.seconds + 1e-6);
+            }
+            // Deterministic.
+            let again = run(BKK, std::slice::from_ref(&w));
+            prop_assert_eq!(e, again);
+        }
     }
 }

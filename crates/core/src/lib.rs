@@ -20,6 +20,7 @@ pub mod grid;
 pub mod ids;
 pub mod metrics;
 pub mod model;
+pub mod qc;
 pub mod stats;
 pub mod time;
 

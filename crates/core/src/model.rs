@@ -90,6 +90,13 @@ pub struct Leg {
     pub transport: Transport,
     pub members: u32,
     pub member_names: Vec<String>,
+    /// The local date a person gave to a track without any time (`import
+    /// --date`, `edit patrol --date`); ignored when the track has times.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub date: Option<chrono::NaiveDate>,
+    /// A person's word on fixes: kept against the rules, or dropped.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub fix_overrides: Vec<crate::qc::FixOverride>,
 }
 
 /// An observation: something seen, at a place and usually a time.

@@ -69,7 +69,7 @@ mod time;
 
 pub use error::{Error, Warning};
 pub use reader::Reader;
-pub use time::parse_time;
+pub use time::{has_zone, parse_time};
 
 /// Deepest element nesting accepted; deeper input is rejected with
 /// [`Error::TooDeep`] (no recursion is used, this only bounds memory).
@@ -86,6 +86,8 @@ pub struct Point {
     pub ele: Option<f64>,
     /// Microseconds since the Unix epoch, UTC.
     pub time: Option<i64>,
+    /// The time was written without a zone (and read as UTC, as GPX says).
+    pub zoneless: bool,
 }
 
 /// A `<wpt>`.

@@ -524,6 +524,7 @@ impl Machine {
             }
             Field::Time => {
                 self.point.time = parse_time(value);
+                self.point.zoneless = self.point.time.is_some() && !crate::has_zone(value);
                 if self.point.time.is_none() && !value.is_empty() {
                     let message = format!("time '{value}' is not a date, ignored");
                     self.warn(line, message);
@@ -560,6 +561,7 @@ impl Machine {
             lon: lon.ok_or_else(|| missing("lon"))?,
             ele: None,
             time: None,
+            zoneless: false,
         };
         self.point_line = line;
         Ok(())

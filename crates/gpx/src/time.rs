@@ -92,6 +92,22 @@ pub fn parse_time(s: &str) -> Option<i64> {
     Some(secs * 1_000_000 + micros)
 }
 
+/// Does a timestamp name its zone (`Z` or an offset after the time)?
+/// `2026-10-04T08:00:00` and `2026-10-04` do not.
+///
+/// ```
+/// use patrol_gpx::has_zone;
+/// assert!(has_zone("2026-10-04T08:00:00Z") && has_zone("2026-10-04T08:00:00-05:00"));
+/// assert!(!has_zone("2026-10-04T08:00:00") && !has_zone("2026-10-04"));
+/// ```
+pub fn has_zone(s: &str) -> bool {
+    let s = s.trim();
+    let Some(time) = s.get(10..) else {
+        return false;
+    };
+    time.ends_with(['Z', 'z']) || time.contains(['+', '-'])
+}
+
 struct Cursor<'a> {
     b: &'a [u8],
     i: usize,

@@ -23,6 +23,7 @@ fn pt(lat: f64, lon: f64) -> Point {
         lon,
         ele: None,
         time: None,
+        zoneless: false,
     }
 }
 

@@ -51,10 +51,30 @@ pub fn load_patrol(conn: &Connection, version: &str) -> Result<Patrol> {
 
 /// The content of a leg version.
 pub fn load_leg(conn: &Connection, version: &str) -> Result<Leg> {
-    let (id, patrol, transport, members, names): (String, String, String, u32, String) = conn.query_row(
-        "SELECT leg_id, patrol_id, transport, members, member_names FROM leg_versions WHERE version_id = ?1",
+    type Row = (
+        String,
+        String,
+        String,
+        u32,
+        String,
+        Option<String>,
+        Option<String>,
+    );
+    let (id, patrol, transport, members, names, date, overrides): Row = conn.query_row(
+        "SELECT leg_id, patrol_id, transport, members, member_names, date, fix_overrides
+         FROM leg_versions WHERE version_id = ?1",
         [version],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+            ))
+        },
     )?;
     Ok(Leg {
         id: parse(&id)?,
@@ -66,6 +86,10 @@ pub fn load_leg(conn: &Connection, version: &str) -> Result<Leg> {
             })?,
         members,
         member_names: serde_json::from_str(&names).unwrap_or_default(),
+        date: date.and_then(|d| d.parse().ok()),
+        fix_overrides: overrides
+            .and_then(|o| serde_json::from_str(&o).ok())
+            .unwrap_or_default(),
     })
 }
 
@@ -107,6 +131,11 @@ pub struct PatrolEdit {
     pub objective: Option<String>,
     pub transport: Option<patrol_core::Transport>,
     pub members: Option<u32>,
+    /// The local date of a track without any time (its leg days are rebuilt).
+    pub date: Option<chrono::NaiveDate>,
+    /// A person's word on fixes (segment and point from 0): each replaces any
+    /// earlier word on the same fix.
+    pub fix_overrides: Vec<patrol_core::qc::FixOverride>,
 }
 
 /// A change to an observation.
@@ -253,9 +282,13 @@ impl Store {
             records::insert_patrol(&tx, &meta, &p)?;
             version = meta.version_id.to_string();
         }
-        if edit.transport.is_some() || edit.members.is_some() {
+        let leg_change = edit.transport.is_some()
+            || edit.members.is_some()
+            || edit.date.is_some()
+            || !edit.fix_overrides.is_empty();
+        if leg_change {
             let legs: Vec<String> = tx
-                .prepare("SELECT leg_id FROM legs WHERE patrol_id = ?1")?
+                .prepare("SELECT leg_id FROM legs WHERE patrol_id = ?1 ORDER BY leg_id")?
                 .query_map([&id], |r| r.get(0))?
                 .collect::<rusqlite::Result<_>>()?;
             for leg_id in legs {
@@ -267,8 +300,36 @@ impl Store {
                 if let Some(m) = edit.members {
                     leg.members = m;
                 }
+                if edit.date.is_some() || !edit.fix_overrides.is_empty() {
+                    let segments = crate::derive::segments(&tx, &leg_id)?;
+                    if edit.date.is_some() && segments.iter().flatten().any(|f| f.time.is_some()) {
+                        return Err(StoreError::Invalid(format!(
+                            "patrol {id}: its track has times, which date it; --date dates a track without any time"
+                        )));
+                    }
+                    for o in &edit.fix_overrides {
+                        let exists = segments
+                            .get(o.segment as usize)
+                            .is_some_and(|s| (o.point as usize) < s.len());
+                        if !exists {
+                            return Err(StoreError::Invalid(format!(
+                                "patrol {id} has no fix {}:{} (segments and points count from 1; `patrol show` lists the marked ones)",
+                                o.segment + 1,
+                                o.point + 1
+                            )));
+                        }
+                        leg.fix_overrides
+                            .retain(|x| (x.segment, x.point) != (o.segment, o.point));
+                        leg.fix_overrides.push(*o);
+                    }
+                    leg.fix_overrides.sort();
+                }
+                if edit.date.is_some() {
+                    leg.date = edit.date;
+                }
                 let meta = self.local_meta(vec![parse(&lhead.version_id)?], false)?;
                 records::insert_leg(&tx, &meta, &leg)?;
+                crate::derive::rebuild_leg(&tx, &leg_id)?;
             }
         }
         tx.commit()?;
@@ -318,7 +379,11 @@ impl Store {
     fn copy_version(conn: &Connection, kind: Kind, from: &str, meta: &VersionMeta) -> Result<()> {
         match kind {
             Kind::Patrol => records::insert_patrol(conn, meta, &load_patrol(conn, from)?),
-            Kind::Leg => records::insert_leg(conn, meta, &load_leg(conn, from)?),
+            Kind::Leg => {
+                let leg = load_leg(conn, from)?;
+                records::insert_leg(conn, meta, &leg)?;
+                crate::derive::rebuild_leg(conn, &leg.id.to_string())
+            }
             Kind::Observation => {
                 records::insert_observation(conn, meta, &load_observation(conn, from)?)
             }

@@ -15,6 +15,7 @@
 //! ```
 
 pub mod check;
+pub mod derive;
 pub mod edit;
 pub mod gpkg;
 pub mod import;
@@ -208,6 +209,7 @@ impl Store {
         for c in &model.categories {
             insert_category(&tx, c, &device, &site.id)?;
         }
+        derive::insert_qc_settings(&tx, &site.id.to_string(), &model.qc)?;
         for (geom, version, site_id, hlc, by) in boundaries {
             tx.execute(
                 "INSERT INTO site_boundaries(geom, version_id, site_id, hlc, device_id) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -271,6 +273,10 @@ impl Store {
         if version < SCHEMA_VERSION && writable {
             let tx = conn.transaction()?;
             apply_migrations(&tx)?;
+            // Rows derived by an older patrol are derived again by today's rules.
+            if version < 4 {
+                derive::rebuild_stale(&tx)?;
+            }
             tx.commit()?;
         }
         let meta = |conn: &Connection, key: &str| -> Result<String> {
@@ -319,9 +325,11 @@ impl Store {
         &self.site
     }
 
-    /// The data model stored in the database.
+    /// The data model stored in the database, with this site's quality-control settings.
     pub fn data_model(&self) -> Result<DataModel> {
-        query::data_model(&self.conn)
+        let mut model = query::data_model(&self.conn)?;
+        model.qc = derive::qc_settings(&self.conn, &self.site.id.to_string())?;
+        Ok(model)
     }
 }
 

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use patrol_core::category::{Category, DataModel};
+use patrol_core::effort::dated_pairs;
 use patrol_core::metrics::{LegDay, ObservationFact};
 use patrol_core::time::{format_utc, local_date, parse_zone};
 use patrol_core::{Site, SiteId, Transport};
@@ -72,7 +73,10 @@ pub fn data_model(conn: &Connection) -> Result<DataModel> {
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(DataModel { categories })
+    Ok(DataModel {
+        categories,
+        qc: patrol_core::qc::QcSettings::default(),
+    })
 }
 
 /// One line of `patrol patrols`.
@@ -380,6 +384,7 @@ impl Store {
     pub fn undated_km(&self, site: Option<SiteId>) -> Result<f64> {
         let m: f64 = self.conn.query_row(
             "SELECT coalesce(sum(d.length_m), 0) FROM leg_days d JOIN legs l USING (leg_id)
+             JOIN patrols p ON p.patrol_id = d.patrol_id
              WHERE d.date = '' AND (?1 IS NULL OR d.site_id = ?1)",
             [site.map(|s| s.to_string())],
             |r| r.get(0),
@@ -456,11 +461,10 @@ impl Store {
         Ok(out)
     }
 
-    /// Track lines (lon, lat) of live legs, cut to the pairs whose first point's
-    /// local date is in [from, to] (the rule `km` follows), so that coverage km
-    /// and the map agree with the report. A point without time carries the time
-    /// before it in its piece; a piece with no time at all is kept whole when
-    /// its leg has effort in the period.
+    /// Track lines (lon, lat) of live patrols, cut to the kept pairs whose
+    /// first fix's local date is in [from, to] (the rule `km` follows, through
+    /// [`patrol_core::effort::dated_pairs`]), so that coverage km and the map
+    /// agree with the report. Fixes quality control left out are left out here.
     pub fn track_lines(
         &self,
         from: NaiveDate,
@@ -468,66 +472,56 @@ impl Store {
         site: Option<SiteId>,
     ) -> Result<Vec<Vec<(f64, f64)>>> {
         let zones = site_zones(&self.conn)?;
-        let mut stmt = self.conn.prepare_cached(
-            // From the date index to the legs, then each leg's pieces by index.
-            "SELECT t.geom, t.points, t.times, t.site_id FROM tracks t
-             WHERE t.leg_id IN (SELECT d.leg_id FROM leg_days d JOIN legs l ON l.leg_id = d.leg_id
-                                WHERE d.date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR d.site_id = ?3))
-             ORDER BY t.leg_id, t.segment_no, t.piece_no",
-        )?;
-        let rows = stmt.query_map(
-            params![
-                from.to_string(),
-                to.to_string(),
-                site.map(|s| s.to_string())
-            ],
-            |r| {
-                Ok((
-                    r.get::<_, Vec<u8>>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, Option<Vec<u8>>>(2)?,
-                    r.get::<_, String>(3)?,
-                ))
-            },
+        let legs: Vec<(String, String, Option<String>)> = self
+            .conn
+            .prepare_cached(
+                // From the date index to the live legs of live patrols.
+                "SELECT DISTINCT d.leg_id, d.site_id, coalesce(q.first_date, l.date) FROM leg_days d
+                 JOIN legs l ON l.leg_id = d.leg_id JOIN patrols p ON p.patrol_id = d.patrol_id
+                 LEFT JOIN leg_qc q ON q.leg_id = d.leg_id
+                 WHERE d.date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR d.site_id = ?3)
+                 ORDER BY d.leg_id",
+            )?
+            .query_map(
+                params![
+                    from.to_string(),
+                    to.to_string(),
+                    site.map(|s| s.to_string())
+                ],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut marks = self.conn.prepare_cached(
+            "SELECT segment_no, point_no FROM fix_marks WHERE leg_id = ?1 AND excluded",
         )?;
         let mut out = Vec::new();
-        for row in rows {
-            let (blob, points, times, site_id) = row?;
-            let mut line =
-                gpkg::read_line_string(&blob).map_err(|e| StoreError::Invalid(e.to_string()))?;
-            line.truncate(points.max(1) as usize);
-            let times: Vec<i64> = times
-                .unwrap_or_default()
-                .chunks_exact(8)
-                .map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes")))
-                .collect();
-            if times.len() != line.len() || times.iter().all(|&t| t == i64::MIN) {
-                out.push(line);
-                continue;
-            }
+        for (leg, site_id, first_date) in legs {
             let zone = zones.get(&site_id).copied().unwrap_or(chrono_tz::UTC);
-            let first_known = times
+            let first_date = first_date.and_then(|d| d.parse().ok());
+            let excluded: std::collections::BTreeSet<(i64, i64)> = marks
+                .query_map([&leg], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            for (seg_no, fixes) in crate::derive::segments(&self.conn, &leg)?
                 .iter()
-                .copied()
-                .find(|&t| t != i64::MIN)
-                .expect("some time");
-            let mut carried = first_known;
-            let mut run: Vec<(f64, f64)> = Vec::new();
-            for i in 0..line.len().saturating_sub(1) {
-                if times[i] != i64::MIN {
-                    carried = times[i];
-                }
-                if (from..=to).contains(&local_date(carried, zone)) {
-                    if run.is_empty() {
-                        run.push(line[i]);
+                .enumerate()
+            {
+                let mask: Vec<bool> = (0..fixes.len())
+                    .map(|i| excluded.contains(&(seg_no as i64, i as i64)))
+                    .collect();
+                let mut run: Vec<(f64, f64)> = Vec::new();
+                for (a, b, date) in dated_pairs(fixes, &mask, zone, first_date) {
+                    if date.is_some_and(|d| (from..=to).contains(&d)) {
+                        if run.is_empty() {
+                            run.push((fixes[a].lon, fixes[a].lat));
+                        }
+                        run.push((fixes[b].lon, fixes[b].lat));
+                    } else if !run.is_empty() {
+                        out.push(std::mem::take(&mut run));
                     }
-                    run.push(line[i + 1]);
-                } else if !run.is_empty() {
-                    out.push(std::mem::take(&mut run));
                 }
-            }
-            if !run.is_empty() {
-                out.push(run);
+                if !run.is_empty() {
+                    out.push(run);
+                }
             }
         }
         Ok(out)

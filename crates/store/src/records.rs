@@ -128,8 +128,8 @@ pub fn insert_patrol(conn: &Connection, meta: &VersionMeta, p: &Patrol) -> Resul
 pub fn insert_leg(conn: &Connection, meta: &VersionMeta, l: &Leg) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO leg_versions(version_id, leg_id, parents, hlc, device_id, site_id, deleted, digest,
-           patrol_id, transport, members, member_names)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+           patrol_id, transport, members, member_names, date, fix_overrides)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
     )?
     .execute(params![
         meta.version_id.to_string(),
@@ -144,6 +144,9 @@ pub fn insert_leg(conn: &Connection, meta: &VersionMeta, l: &Leg) -> Result<()> 
         l.transport.as_str(),
         l.members,
         serde_json::to_string(&l.member_names).expect("strings serialise"),
+        l.date.map(|d| d.to_string()),
+        (!l.fix_overrides.is_empty())
+            .then(|| serde_json::to_string(&l.fix_overrides).expect("overrides serialise")),
     ])?;
     refresh(conn, Kind::Leg, &l.id.to_string())
 }
@@ -255,12 +258,14 @@ pub fn refresh(conn: &Connection, kind: Kind, record_id: &str) -> Result<()> {
         }
         Kind::Leg => {
             conn.prepare_cached(
-                "INSERT INTO legs(leg_id, version_id, heads, patrol_id, transport, members, member_names)
-                 SELECT leg_id, version_id, ?2, patrol_id, transport, members, member_names
+                "INSERT INTO legs(leg_id, version_id, heads, patrol_id, transport, members, member_names,
+                   date, fix_overrides)
+                 SELECT leg_id, version_id, ?2, patrol_id, transport, members, member_names, date, fix_overrides
                  FROM leg_versions WHERE version_id = ?1
                  ON CONFLICT(leg_id) DO UPDATE SET version_id = excluded.version_id,
                    heads = excluded.heads, transport = excluded.transport,
-                   members = excluded.members, member_names = excluded.member_names",
+                   members = excluded.members, member_names = excluded.member_names,
+                   date = excluded.date, fix_overrides = excluded.fix_overrides",
             )?
             .execute(params![winner.version_id, n])?;
         }

@@ -10,6 +10,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/0001_init.sql")),
     (2, include_str!("migrations/0002_sync.sql")),
     (3, include_str!("migrations/0003_report_indexes.sql")),
+    (4, include_str!("migrations/0004_quality.sql")),
 ];
 
 /// The schema version this build writes.

@@ -94,6 +94,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 s.push_str("</trkseg></trk></gpx>");
                 std::fs::write(&gpx, &s)?;
                 let opts = ImportOptions {
+                    assume_zone: None,
+                    patrol: None,
                     team: format!("Team {}", p % 4),
                     transport: [Transport::Foot, Transport::Vehicle, Transport::Boat]
                         [p as usize % 3],

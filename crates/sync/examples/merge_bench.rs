@@ -43,6 +43,8 @@ fn main() {
     let model = DataModel::default_model();
     let mut src = Store::init(&d.join("src.gpkg"), "Bench", "Asia/Bangkok", &model).unwrap();
     let opts = ImportOptions {
+        assume_zone: None,
+        patrol: None,
         team: "Bench".into(),
         transport: Transport::Foot,
         members: 2,

@@ -4,7 +4,7 @@
 use rusqlite::Connection;
 use rusqlite::types::ValueRef;
 
-use crate::{DERIVED_TABLES, SyncError, UNION_TABLES, columns};
+use crate::{DERIVED_TABLES, LEG_DERIVED_TABLES, SyncError, UNION_TABLES, columns};
 
 /// blake3 (hex) of every data table's rows in key order: the merged tables
 /// (sites, devices, categories, the three version tables, tracks, leg_days,
@@ -20,7 +20,11 @@ pub fn digest(conn: &Connection) -> Result<String, SyncError> {
     );
     let sqlite = SyncError::sqlite(&file);
     let mut h = blake3::Hasher::new();
-    for (table, key) in UNION_TABLES.iter().chain(DERIVED_TABLES) {
+    for (table, key) in UNION_TABLES
+        .iter()
+        .chain(LEG_DERIVED_TABLES)
+        .chain(DERIVED_TABLES)
+    {
         let cols = columns(conn, "main", table).map_err(&sqlite)?;
         h.update(b"T");
         h.update(table.as_bytes());

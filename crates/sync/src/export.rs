@@ -137,7 +137,7 @@ pub fn export(
         upto = upto.max(h.unwrap_or(0));
     }
     let mut new_marks = BTreeMap::new();
-    for table in DELTA_TABLES.iter().chain(&["leg_days"]) {
+    for table in DELTA_TABLES {
         let m: Option<i64> = tx
             .query_row(&format!("SELECT max(rowid) FROM {table}"), [], |r| r.get(0))
             .map_err(&sqlite)?;
@@ -155,12 +155,15 @@ pub fn export(
             )
             .map_err(&sqlite)?;
         }
-        let mark = marks.get("leg_days").copied().unwrap_or(0);
-        tx.execute(
-            "DELETE FROM leg_days WHERE rowid <= ?1 AND leg_id NOT IN (SELECT leg_id FROM tracks)",
-            [mark],
-        )
-        .map_err(&sqlite)?;
+        // Rows derived per leg travel with the leg's track; a receiver that
+        // has the track derives them itself.
+        for (table, _) in crate::LEG_DERIVED_TABLES {
+            tx.execute(
+                &format!("DELETE FROM {table} WHERE leg_id NOT IN (SELECT leg_id FROM tracks)"),
+                [],
+            )
+            .map_err(&sqlite)?;
+        }
     }
     set_meta(&tx, "export_since", &since.to_string()).map_err(&sqlite)?;
     set_meta(&tx, "exported_at", &chrono::Utc::now().to_rfc3339()).map_err(&sqlite)?;

@@ -201,8 +201,17 @@ pub(crate) const UNION_TABLES: &[(&str, &str)] = &[
     ("leg_versions", "version_id"),
     ("observation_versions", "version_id"),
     ("tracks", "piece_id"),
-    ("leg_days", "leg_id, date"),
     ("site_boundaries", "version_id"),
+    ("qc_settings", "site_id"),
+];
+
+/// Rows derived per leg from its track and head version: copied with a leg
+/// that is new here, derived again here otherwise (see `merge`).
+pub(crate) const LEG_DERIVED_TABLES: &[(&str, &str)] = &[
+    ("leg_days", "leg_id, date"),
+    ("leg_qc", "leg_id"),
+    ("fix_marks", "leg_id, segment_no, point_no"),
+    ("fix_samples", "leg_id, t_s, lon, lat"),
 ];
 
 /// The current-state tables, derived from the versions.

@@ -48,7 +48,8 @@ pub fn merge(store: &mut Store, file: &Path, limits: &Limits) -> Result<MergeRep
     // Leave the connection as we found it, whatever happened.
     let _ = conn.execute_batch("DETACH DATABASE sync_incoming");
     let _ = conn.execute_batch(
-        "DROP TABLE IF EXISTS temp.sync_touched; DROP TABLE IF EXISTS temp.sync_dirty_patrols",
+        "DROP TABLE IF EXISTS temp.sync_touched; DROP TABLE IF EXISTS temp.sync_dirty_patrols;
+         DROP TABLE IF EXISTS temp.sync_piece_legs; DROP TABLE IF EXISTS temp.sync_copied_legs",
     );
     let _ = conn.set_db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE, false);
     result
@@ -105,6 +106,14 @@ fn merge_attached(
         )
         .map_err(&sqlite)?;
     }
+
+    // Legs whose track grows here (their derived rows must follow).
+    tx.execute_batch(&format!(
+        "CREATE TEMP TABLE sync_piece_legs(leg_id TEXT PRIMARY KEY) WITHOUT ROWID;
+         INSERT OR IGNORE INTO temp.sync_piece_legs SELECT i.leg_id FROM {INC}.tracks i
+           WHERE NOT EXISTS (SELECT 1 FROM main.tracks m WHERE m.piece_id = i.piece_id);"
+    ))
+    .map_err(&sqlite)?;
 
     // Same id, different content: keep ours, quarantine theirs.
     for (table, key) in UNION_TABLES
@@ -176,6 +185,41 @@ fn merge_attached(
            WHERE patrol_id IN (SELECT patrol_id FROM temp.sync_dirty_patrols);",
     )
     .map_err(&sqlite)?;
+
+    // Rows derived per leg: a leg new here comes with the rows the file
+    // derived from the same head version; every other leg whose versions or
+    // track changed is derived again here.
+    tx.execute_batch(&format!(
+        "CREATE TEMP TABLE sync_copied_legs(leg_id TEXT PRIMARY KEY) WITHOUT ROWID;
+         INSERT INTO temp.sync_copied_legs SELECT i.leg_id FROM {INC}.leg_qc i
+           JOIN main.legs l ON l.leg_id = i.leg_id AND l.version_id = i.version_id
+           WHERE NOT EXISTS (SELECT 1 FROM main.leg_qc m WHERE m.leg_id = i.leg_id);"
+    ))
+    .map_err(&sqlite)?;
+    for (table, _) in crate::LEG_DERIVED_TABLES {
+        let cols = columns(&tx, "main", table).map_err(&sqlite)?.join(", ");
+        tx.execute(
+            &format!(
+                "INSERT OR IGNORE INTO main.{table} ({cols}) SELECT {cols} FROM {INC}.{table}
+                 WHERE leg_id IN (SELECT leg_id FROM temp.sync_copied_legs)"
+            ),
+            [],
+        )
+        .map_err(&sqlite)?;
+    }
+    let grown: Vec<String> = tx
+        .prepare(
+            "SELECT leg_id FROM temp.sync_piece_legs WHERE leg_id NOT IN (SELECT leg_id FROM temp.sync_copied_legs)",
+        )
+        .map_err(&sqlite)?
+        .query_map([], |r| r.get(0))
+        .map_err(&sqlite)?
+        .collect::<rusqlite::Result<_>>()
+        .map_err(&sqlite)?;
+    for leg in &grown {
+        patrol_store::derive::rebuild_leg(&tx, leg).map_err(&store_err)?;
+    }
+    patrol_store::derive::rebuild_stale(&tx).map_err(&store_err)?;
 
     // Layer extents: the union of both files'.
     tx.execute_batch(&format!(

@@ -683,9 +683,25 @@ pub(crate) fn validate_rows(conn: &Connection, schema: &str, file: &Path) -> Res
     v.versions(
         "leg_versions",
         "leg_id",
-        &["patrol_id", "transport", "members", "member_names"],
+        &[
+            "patrol_id",
+            "transport",
+            "members",
+            "member_names",
+            "date",
+            "fix_overrides",
+        ],
         &|r| {
             r.id("patrol_id")?;
+            if let Some(d) = r.text_opt("date")?
+                && chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_err()
+            {
+                return Err(r.bad("date is not YYYY-MM-DD"));
+            }
+            if let Some(o) = r.text_opt("fix_overrides")? {
+                serde_json::from_str::<Vec<patrol_core::qc::FixOverride>>(o)
+                    .map_err(|_| r.bad("fix_overrides is not a list of {segment, point, keep}"))?;
+            }
             let t = r.text("transport")?;
             if !patrol_core::Transport::ALL.iter().any(|x| x.as_str() == t) {
                 return Err(r.bad(format!(
@@ -825,6 +841,93 @@ pub(crate) fn validate_rows(conn: &Connection, schema: &str, file: &Path) -> Res
                 if r.real(c)? < 0.0 {
                     return Err(r.bad(format!("negative {c}")));
                 }
+            }
+            Ok(())
+        },
+    )?;
+    v.each(
+        "qc_settings",
+        &["site_id", "settings"],
+        "site_id",
+        &mut |r| {
+            r.id("site_id")?;
+            let s: patrol_core::qc::QcSettings = serde_json::from_str(r.text("settings")?)
+                .map_err(|e| r.bad(format!("settings: {e}")))?;
+            s.validate().map_err(|e| r.bad(format!("settings: {e}")))
+        },
+    )?;
+    v.each(
+        "leg_qc",
+        &[
+            "leg_id",
+            "patrol_id",
+            "site_id",
+            "version_id",
+            "fixes",
+            "raw_length_m",
+            "length_m",
+            "first_us",
+            "last_us",
+            "first_date",
+            "warnings",
+            "import_warnings",
+        ],
+        "leg_id",
+        &mut |r| {
+            for c in ["leg_id", "patrol_id", "site_id", "version_id"] {
+                r.id(c)?;
+            }
+            if r.int("fixes")? < 0 {
+                return Err(r.bad("negative fixes"));
+            }
+            for c in ["raw_length_m", "length_m"] {
+                if r.real(c)? < 0.0 {
+                    return Err(r.bad(format!("negative {c}")));
+                }
+            }
+            r.int_opt("first_us")?;
+            r.int_opt("last_us")?;
+            if let Some(d) = r.text_opt("first_date")?
+                && chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_err()
+            {
+                return Err(r.bad("first_date is not YYYY-MM-DD"));
+            }
+            for c in ["warnings", "import_warnings"] {
+                serde_json::from_str::<Vec<patrol_core::effort::Warning>>(r.text(c)?)
+                    .map_err(|e| r.bad(format!("{c}: {e}")))?;
+            }
+            Ok(())
+        },
+    )?;
+    v.each(
+        "fix_marks",
+        &["leg_id", "segment_no", "point_no", "mark", "excluded"],
+        "leg_id",
+        &mut |r| {
+            r.id("leg_id")?;
+            if r.int("segment_no")? < 0 || r.int("point_no")? < 0 {
+                return Err(r.bad("negative segment_no or point_no"));
+            }
+            let m = r.text("mark")?;
+            if patrol_core::qc::Mark::parse(m).is_none() {
+                return Err(r.bad(format!(
+                    "mark '{}' is not one of ours",
+                    m.chars().take(40).collect::<String>()
+                )));
+            }
+            r.flag("excluded")
+        },
+    )?;
+    v.each(
+        "fix_samples",
+        &["leg_id", "t_s", "lon", "lat"],
+        "leg_id",
+        &mut |r| {
+            r.id("leg_id")?;
+            r.int("t_s")?;
+            let (lon, lat) = (r.real("lon")?, r.real("lat")?);
+            if !in_range(lon, lat) {
+                return Err(r.bad("a sample is outside -180..180, -90..90"));
             }
             Ok(())
         },

@@ -307,6 +307,9 @@ fn a_file_of_the_previous_schema_is_upgraded_on_a_copy() {
             "DROP TABLE ledger; DROP TABLE quarantine; DROP INDEX patrol_versions_device; DROP INDEX leg_versions_device;
              DROP INDEX observation_versions_device; DROP INDEX tracks_device; DROP INDEX site_boundaries_device;
              DROP INDEX observations_time; DROP INDEX leg_days_site_date; DROP INDEX leg_days_patrol; DROP INDEX tracks_patrol_time;
+             DROP TABLE qc_settings; DROP TABLE leg_qc; DROP TABLE fix_marks; DROP TABLE fix_samples;
+             ALTER TABLE leg_versions DROP COLUMN date; ALTER TABLE leg_versions DROP COLUMN fix_overrides;
+             ALTER TABLE legs DROP COLUMN date; ALTER TABLE legs DROP COLUMN fix_overrides;
              DELETE FROM patrol_migrations WHERE version >= 2;",
         )
         .unwrap();
@@ -316,6 +319,15 @@ fn a_file_of_the_previous_schema_is_upgraded_on_a_copy() {
     let r = merge_ok(&mut c, &f);
     assert_eq!(r.status, MergeStatus::Merged);
     assert_eq!(count(&c, "SELECT count(*) FROM observations"), 1);
+    // The leg's quality control is derived here, from its track.
+    assert_eq!(count(&c, "SELECT count(*) FROM leg_qc"), 1);
+    assert_eq!(
+        count(
+            &c,
+            "SELECT count(*) FROM leg_qc q JOIN legs l USING (leg_id) WHERE q.version_id = l.version_id"
+        ),
+        1
+    );
     assert_eq!(
         std::fs::read(&f).unwrap(),
         original,

@@ -64,6 +64,8 @@ pub fn gpx(dir: &Path, name: &str, points: usize, waypoints: usize, seed: u64) -
 
 pub fn opts() -> ImportOptions {
     ImportOptions {
+        assume_zone: None,
+        patrol: None,
         team: "Team A".into(),
         transport: Transport::Foot,
         members: 3,

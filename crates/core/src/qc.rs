@@ -1,0 +1,672 @@
+//! Quality control of GPS fixes: which fixes of a track segment are glitches
+//! (recorded, kept in the database, but counted in no figure), and which runs
+//! of fixes are a stay in one place. Pure functions of the fixes and the
+//! site's [`Rules`]; run once at import (docs/METRICS.md, "Quality control").
+//!
+//! The rules, in the order they run on each segment:
+//! 1. **Null island**: a fix within [`Rules::null_island_deg`] of 0,0 whose
+//!    nearest other fix is far from there (a unit reporting before it has a fix).
+//! 2. **Stale fix**: one or two fixes at the start or end of a segment, separated
+//!    from the rest (at least three fixes) by a time gap longer than
+//!    [`Rules::pause_max_s`] and either a jump of [`Rules::stale_jump_m`] or a gap
+//!    of [`Rules::stale_gap_long_s`] (the position and time the unit last had).
+//! 3. **Spike**: a run of one to three fixes entered and left at more than twice
+//!    the transport's ceiling over at least [`Rules::spike_min_m`], while the
+//!    fixes before and after it are close and reachable at the ceiling
+//!    (multipath). Without times: entered and left over 2 km, with the fixes
+//!    around it five times closer than that.
+//! 4. A person's word (`edit patrol --keep-fix / --drop-fix`) overrules 1-3.
+//! 5. **Stay**: timed fixes that stay within [`Rules::stay_radius_m`] of the
+//!    first for longer than [`Rules::pause_max_s`] (a night in camp with the unit
+//!    logging, a logger in a drawer). Its inner fixes are left out like glitches,
+//!    so its jitter adds no km; the pair that bridges it is a long pause, so it
+//!    adds no hours either. A stay that opens or closes a segment is left out whole.
+
+use serde::{Deserialize, Serialize};
+
+use crate::geodesy::pair_length_m;
+use crate::model::Transport;
+use crate::time::MICROS;
+
+/// One GPS fix: (lon, lat) in WGS84 degrees, time in µs UTC when the unit gave one.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Fix {
+    pub lon: f64,
+    pub lat: f64,
+    pub time: Option<i64>,
+}
+
+impl Fix {
+    pub fn new(lon: f64, lat: f64, time: Option<i64>) -> Self {
+        Fix { lon, lat, time }
+    }
+
+    fn xy(self) -> (f64, f64) {
+        (self.lon, self.lat)
+    }
+}
+
+/// Why a fix is left out of the figures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mark {
+    NullIsland,
+    Spike,
+    Stale,
+    Stay,
+    /// A person dropped it (`edit patrol --drop-fix`).
+    Manual,
+}
+
+impl Mark {
+    pub const ALL: [Mark; 5] = [
+        Mark::NullIsland,
+        Mark::Spike,
+        Mark::Stale,
+        Mark::Stay,
+        Mark::Manual,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mark::NullIsland => "null_island",
+            Mark::Spike => "spike",
+            Mark::Stale => "stale_fix",
+            Mark::Stay => "stay",
+            Mark::Manual => "dropped_fix",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Mark> {
+        Mark::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+}
+
+/// A person's word on one fix: keep it whatever the rules say, or drop it.
+/// `segment` and `point` count from 0 in the stored track (the CLI shows them from 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct FixOverride {
+    pub segment: u32,
+    pub point: u32,
+    pub keep: bool,
+}
+
+/// Speed ceilings per transport, km/h: what a patrol can really do.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SpeedLimits {
+    pub foot: f64,
+    pub vehicle: f64,
+    pub motorbike: f64,
+    pub boat: f64,
+    pub aircraft: f64,
+}
+
+impl Default for SpeedLimits {
+    fn default() -> Self {
+        SpeedLimits {
+            foot: 15.0,
+            vehicle: 130.0,
+            motorbike: 130.0,
+            boat: 80.0,
+            aircraft: 900.0,
+        }
+    }
+}
+
+impl SpeedLimits {
+    pub fn get(&self, t: Transport) -> f64 {
+        match t {
+            Transport::Foot => self.foot,
+            Transport::Vehicle => self.vehicle,
+            Transport::Motorbike => self.motorbike,
+            Transport::Boat => self.boat,
+            Transport::Aircraft => self.aircraft,
+        }
+    }
+}
+
+/// A site's quality-control settings (its data model's `[qc]` and `[speed_kmh]`).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct QcSettings {
+    /// The longest pause that is still patrol time (hours).
+    pub pause_max_hours: f64,
+    /// Radius of a stay in one place (metres).
+    pub stay_radius_m: f64,
+    /// A patrol longer than this many days gets a warning.
+    pub max_patrol_days: u32,
+    pub speed_kmh: SpeedLimits,
+}
+
+impl Default for QcSettings {
+    fn default() -> Self {
+        QcSettings {
+            pause_max_hours: 2.0,
+            stay_radius_m: 50.0,
+            max_patrol_days: 14,
+            speed_kmh: SpeedLimits::default(),
+        }
+    }
+}
+
+impl QcSettings {
+    /// The rules for one leg.
+    pub fn rules(&self, transport: Transport) -> Rules {
+        Rules {
+            max_speed_kmh: self.speed_kmh.get(transport),
+            pause_max_s: self.pause_max_hours * 3600.0,
+            stay_radius_m: self.stay_radius_m,
+            max_patrol_days: self.max_patrol_days,
+            ..Rules::default()
+        }
+    }
+
+    /// Settings a site can use: positive, finite numbers.
+    pub fn validate(&self) -> Result<(), String> {
+        let s = &self.speed_kmh;
+        let all = [
+            ("pause_max_hours", self.pause_max_hours),
+            ("stay_radius_m", self.stay_radius_m),
+            ("speed_kmh.foot", s.foot),
+            ("speed_kmh.vehicle", s.vehicle),
+            ("speed_kmh.motorbike", s.motorbike),
+            ("speed_kmh.boat", s.boat),
+            ("speed_kmh.aircraft", s.aircraft),
+        ];
+        for (name, v) in all {
+            if !(v.is_finite() && v > 0.0 && v < 1e6) {
+                return Err(format!("{name} = {v} is not a positive number"));
+            }
+        }
+        if self.max_patrol_days == 0 {
+            return Err("max_patrol_days must be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
+/// The thresholds of the rules for one leg.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Rules {
+    /// The transport's ceiling, km/h.
+    pub max_speed_kmh: f64,
+    /// Pauses longer than this are not patrol time, seconds.
+    pub pause_max_s: f64,
+    /// Pairs further apart than this add no active hours, seconds.
+    pub active_gap_s: f64,
+    pub stay_radius_m: f64,
+    pub stale_jump_m: f64,
+    /// A stale fix without a jump: a gap at least this long, seconds.
+    pub stale_gap_long_s: f64,
+    pub null_island_deg: f64,
+    pub spike_min_m: f64,
+    pub max_patrol_days: u32,
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Rules {
+            max_speed_kmh: 15.0,
+            pause_max_s: 2.0 * 3600.0,
+            active_gap_s: 30.0 * 60.0,
+            stay_radius_m: 50.0,
+            stale_jump_m: 1000.0,
+            stale_gap_long_s: 12.0 * 3600.0,
+            null_island_deg: 0.01,
+            spike_min_m: 200.0,
+            max_patrol_days: 14,
+        }
+    }
+}
+
+impl Rules {
+    fn max_speed_ms(&self) -> f64 {
+        self.max_speed_kmh / 3.6
+    }
+}
+
+/// Geodesic lengths of a segment's consecutive pairs: `out[k]` joins fixes k and k+1.
+pub fn pair_lengths(fixes: &[Fix]) -> Vec<f64> {
+    fixes
+        .windows(2)
+        .map(|w| pair_length_m(w[0].xy(), w[1].xy()))
+        .collect()
+}
+
+/// Seconds from `a` to `b` (absolute), when both have a time.
+fn seconds_between(a: Fix, b: Fix) -> Option<f64> {
+    Some((b.time? - a.time?).abs() as f64 / MICROS as f64)
+}
+
+/// Metres between two fixes, from the precomputed pair lengths when adjacent.
+fn dist(fixes: &[Fix], lens: &[f64], i: usize, j: usize) -> f64 {
+    if j == i + 1 {
+        lens[i]
+    } else if i == j + 1 {
+        lens[j]
+    } else {
+        pair_length_m(fixes[i].xy(), fixes[j].xy())
+    }
+}
+
+/// A cheap distance for radius tests (equirectangular, metres): within 0.5 %
+/// of the geodesic over the few hundred metres it is used for.
+fn flat_m(a: Fix, b: Fix) -> f64 {
+    let k = (a.lat.to_radians()).cos();
+    let dx = (b.lon - a.lon) * k * 111_320.0;
+    let dy = (b.lat - a.lat) * 110_574.0;
+    (dx * dx + dy * dy).sqrt()
+}
+
+/// The glitch fixes of one segment (rules 1-3), before any person's word.
+pub fn glitches(fixes: &[Fix], lens: &[f64], rules: &Rules) -> Vec<Option<Mark>> {
+    let n = fixes.len();
+    let mut marks = vec![None; n];
+    if n < 2 {
+        return marks;
+    }
+    null_island(fixes, rules, &mut marks);
+    stale(fixes, lens, rules, &mut marks);
+    spikes(fixes, lens, rules, &mut marks);
+    marks
+}
+
+fn null_island(fixes: &[Fix], rules: &Rules, marks: &mut [Option<Mark>]) {
+    let near = |f: &Fix| f.lat.abs() < rules.null_island_deg && f.lon.abs() < rules.null_island_deg;
+    if !fixes.iter().any(near) {
+        return;
+    }
+    // "Far from 0,0": more than about 50 km.
+    let far = |f: &Fix| f.lat.abs().max(f.lon.abs()) > 0.45;
+    let n = fixes.len();
+    for i in 0..n {
+        if !near(&fixes[i]) {
+            continue;
+        }
+        let prev = fixes[..i].iter().rev().find(|f| !near(f));
+        let next = fixes[i + 1..].iter().find(|f| !near(f));
+        let nearest = match (prev, next) {
+            (Some(p), Some(q)) => {
+                let (dp, dq) = (flat_m(fixes[i], *p), flat_m(fixes[i], *q));
+                Some(if dp <= dq { p } else { q })
+            }
+            (p, q) => p.or(q),
+        };
+        if nearest.is_some_and(far) {
+            marks[i] = Some(Mark::NullIsland);
+        }
+    }
+}
+
+fn unmarked(marks: &[Option<Mark>]) -> Vec<usize> {
+    (0..marks.len()).filter(|&i| marks[i].is_none()).collect()
+}
+
+fn stale(fixes: &[Fix], lens: &[f64], rules: &Rules, marks: &mut [Option<Mark>]) {
+    let idx = unmarked(marks);
+    // One end at a time: `order` lists the unmarked fixes from that end inwards.
+    let fwd: Vec<usize> = idx.clone();
+    let back: Vec<usize> = idx.iter().rev().copied().collect();
+    for order in [fwd, back] {
+        for s in 1..=2usize {
+            if order.len() < s + 3.max(2 * s) {
+                break;
+            }
+            let (a, b) = (order[s - 1], order[s]);
+            let Some(gap) = seconds_between(fixes[a], fixes[b]) else {
+                continue;
+            };
+            if gap <= rules.pause_max_s {
+                continue;
+            }
+            // The group itself holds together.
+            let together = (1..s).all(|k| {
+                seconds_between(fixes[order[k - 1]], fixes[order[k]])
+                    .is_some_and(|g| g <= rules.pause_max_s)
+            });
+            if !together {
+                continue;
+            }
+            let jump = dist(fixes, lens, a, b);
+            if jump >= rules.stale_jump_m || gap >= rules.stale_gap_long_s {
+                for &i in &order[..s] {
+                    marks[i] = Some(Mark::Stale);
+                }
+                break;
+            }
+        }
+    }
+}
+
+fn spikes(fixes: &[Fix], lens: &[f64], rules: &Rules, marks: &mut [Option<Mark>]) {
+    let kept = unmarked(marks);
+    let vmax = rules.max_speed_ms();
+    let mut prev: Option<usize> = None;
+    let mut q = 0;
+    'outer: while q < kept.len() {
+        if let Some(p) = prev {
+            let first = kept[q];
+            let d_in = dist(fixes, lens, p, first);
+            let t_in = seconds_between(fixes[p], fixes[first]);
+            let fast_in = match t_in {
+                Some(t) => d_in >= rules.spike_min_m && d_in > 2.0 * vmax * t.max(1.0),
+                None => d_in >= 2000.0,
+            };
+            if fast_in {
+                for len in 1..=3usize {
+                    let Some(&next) = kept.get(q + len) else {
+                        break;
+                    };
+                    let last = kept[q + len - 1];
+                    let d_out = dist(fixes, lens, last, next);
+                    let bridge = dist(fixes, lens, p, next);
+                    let spike = match (t_in, seconds_between(fixes[last], fixes[next])) {
+                        (Some(_), Some(t_out)) => {
+                            let t_bridge = seconds_between(fixes[p], fixes[next]).unwrap_or(0.0);
+                            d_out >= rules.spike_min_m
+                                && d_out > 2.0 * vmax * t_out.max(1.0)
+                                && bridge <= vmax * t_bridge.max(1.0)
+                                && bridge < 0.5 * d_in.min(d_out)
+                        }
+                        _ => d_out >= 2000.0 && bridge < 0.2 * d_in.min(d_out),
+                    };
+                    if spike {
+                        for &i in &kept[q..q + len] {
+                            marks[i] = Some(Mark::Spike);
+                        }
+                        q += len;
+                        continue 'outer;
+                    }
+                }
+            }
+        }
+        prev = Some(kept[q]);
+        q += 1;
+    }
+}
+
+/// Apply a person's word to one segment's marks: keep clears a mark, drop sets
+/// [`Mark::Manual`]. Returns the marks a person overruled (kept fixes).
+pub fn apply_overrides(
+    segment: u32,
+    marks: &mut [Option<Mark>],
+    overrides: &[FixOverride],
+) -> Vec<(usize, Mark)> {
+    let mut kept = Vec::new();
+    for o in overrides.iter().filter(|o| o.segment == segment) {
+        let Some(m) = marks.get_mut(o.point as usize) else {
+            continue;
+        };
+        if o.keep {
+            if let Some(was) = m.take() {
+                kept.push((o.point as usize, was));
+            }
+        } else if m.is_none() {
+            *m = Some(Mark::Manual);
+        }
+    }
+    kept
+}
+
+/// Rule 5: mark the inner fixes of every stay. Only fixes still unmarked take part.
+/// Returns the stays as (first, last) fix indices.
+pub fn stays(fixes: &[Fix], marks: &mut [Option<Mark>], rules: &Rules) -> Vec<(usize, usize)> {
+    let timed: Vec<usize> = (0..fixes.len())
+        .filter(|&i| marks[i].is_none() && fixes[i].time.is_some())
+        .collect();
+    let time_at = |k: usize| fixes[timed[k]].time.unwrap_or(i64::MIN);
+    let pause = (rules.pause_max_s * MICROS as f64) as i64;
+    let mut found = Vec::new();
+    let (count, mut anchor, mut reach) = (timed.len(), 0usize, 0usize);
+    while anchor + 1 < count {
+        let target = time_at(anchor).saturating_add(pause);
+        reach = reach.max(anchor + 1);
+        while reach < count && time_at(reach) <= target {
+            reach += 1;
+        }
+        if reach >= count {
+            break;
+        }
+        let centre_fix = fixes[timed[anchor]];
+        if flat_m(centre_fix, fixes[timed[reach]]) > rules.stay_radius_m {
+            anchor += 1;
+            continue;
+        }
+        let mut end = anchor + 1;
+        while end < count
+            && time_at(end) >= time_at(end - 1)
+            && flat_m(centre_fix, fixes[timed[end]]) <= rules.stay_radius_m
+        {
+            end += 1;
+        }
+        if time_at(end - 1) - time_at(anchor) > pause {
+            // The run may begin and end with the walk in and out: trim fixes
+            // further from the run's centre than its own jitter.
+            let run = &timed[anchor..end];
+            let (cx, cy) = run.iter().fold((0.0, 0.0), |(x, y), &r| {
+                (x + fixes[r].lon, y + fixes[r].lat)
+            });
+            let centre = Fix::new(cx / run.len() as f64, cy / run.len() as f64, None);
+            let dists: Vec<f64> = run.iter().map(|&r| flat_m(fixes[r], centre)).collect();
+            let mut sorted = dists.clone();
+            sorted.sort_by(f64::total_cmp);
+            let limit = (3.0 * sorted[sorted.len() / 2]).clamp(5.0, rules.stay_radius_m);
+            let first = dists.iter().position(|&x| x <= limit).unwrap_or(0);
+            let last = dists
+                .iter()
+                .rposition(|&x| x <= limit)
+                .unwrap_or(dists.len() - 1);
+            if first < last && time_at(anchor + last) - time_at(anchor + first) > pause {
+                found.push((run[first], run[last]));
+            }
+            anchor = end;
+        } else {
+            anchor += 1;
+        }
+    }
+    let first_kept = (0..fixes.len()).find(|&i| marks[i].is_none());
+    let last_kept = (0..fixes.len()).rev().find(|&i| marks[i].is_none());
+    for &(s, e) in &found {
+        let from = if Some(s) == first_kept { s } else { s + 1 };
+        let to = if Some(e) == last_kept { e + 1 } else { e };
+        for m in marks.iter_mut().take(to).skip(from) {
+            if m.is_none() {
+                *m = Some(Mark::Stay);
+            }
+        }
+    }
+    found
+}
+
+/// One segment after quality control.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SegmentMarks {
+    /// Per fix: why it is left out, or `None` when it counts.
+    pub marks: Vec<Option<Mark>>,
+    /// Geodesic lengths of the recorded pairs ([`pair_lengths`]).
+    pub lens: Vec<f64>,
+    /// Fixes a rule marked and a person kept.
+    pub kept_by_person: Vec<(usize, Mark)>,
+}
+
+/// The marks of one segment after every rule and a person's word: glitches,
+/// overrides, stays.
+pub fn mark_segment(
+    segment: u32,
+    fixes: &[Fix],
+    rules: &Rules,
+    overrides: &[FixOverride],
+) -> SegmentMarks {
+    let lens = pair_lengths(fixes);
+    let mut marks = glitches(fixes, &lens, rules);
+    let mut kept = apply_overrides(segment, &mut marks, overrides);
+    stays(fixes, &mut marks, rules);
+    // A person's keep also overrules a stay.
+    for o in overrides.iter().filter(|o| o.segment == segment && o.keep) {
+        if let Some(m) = marks.get_mut(o.point as usize)
+            && let Some(was) = m.take()
+        {
+            kept.push((o.point as usize, was));
+        }
+    }
+    SegmentMarks {
+        marks,
+        lens,
+        kept_by_person: kept,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: i64 = 1_790_000_000 * MICROS; // 2026-09-21
+
+    /// A walk north at 1.2 m/s, a fix every 10 s.
+    fn walk(n: usize) -> Vec<Fix> {
+        (0..n)
+            .map(|i| {
+                Fix::new(
+                    102.0,
+                    14.0 + i as f64 * 12.0 / 110_574.0,
+                    Some(T0 + i as i64 * 10 * MICROS),
+                )
+            })
+            .collect()
+    }
+
+    fn marks_of(fixes: &[Fix]) -> Vec<Option<Mark>> {
+        mark_segment(0, fixes, &Rules::default(), &[]).marks
+    }
+
+    #[test]
+    fn a_clean_walk_has_no_marks() {
+        assert!(marks_of(&walk(500)).iter().all(Option::is_none));
+    }
+
+    #[test]
+    fn a_fix_at_zero_zero_is_a_glitch() {
+        let mut w = walk(100);
+        w[40] = Fix::new(0.0, 0.0, w[40].time);
+        w[0] = Fix::new(0.000_001, -0.000_002, w[0].time);
+        let m = marks_of(&w);
+        assert_eq!(m[40], Some(Mark::NullIsland));
+        assert_eq!(m[0], Some(Mark::NullIsland));
+        assert_eq!(m.iter().flatten().count(), 2);
+    }
+
+    #[test]
+    fn a_multipath_spike_is_a_glitch_and_a_fast_run_is_not() {
+        let mut w = walk(100);
+        w[50].lat += 0.5; // 55 km off for one fix
+        w[70].lon += 0.004; // 430 m off
+        w[71].lon += 0.004; // two fixes
+        let m = marks_of(&w);
+        assert_eq!(m[50], Some(Mark::Spike));
+        assert_eq!((m[70], m[71]), (Some(Mark::Spike), Some(Mark::Spike)));
+        assert_eq!(m.iter().flatten().count(), 3);
+        // A car at 60 km/h on a foot patrol: fast, but not a glitch.
+        let car: Vec<Fix> = (0..100)
+            .map(|i| {
+                Fix::new(
+                    102.0,
+                    14.0 + i as f64 * 167.0 / 110_574.0,
+                    Some(T0 + i * 10 * MICROS),
+                )
+            })
+            .collect();
+        assert!(marks_of(&car).iter().all(Option::is_none));
+    }
+
+    #[test]
+    fn a_stale_first_fix_is_a_glitch() {
+        let mut w = walk(100);
+        w.insert(0, Fix::new(102.2, 14.1, Some(T0 - 3 * 86_400 * MICROS)));
+        let m = marks_of(&w);
+        assert_eq!(m[0], Some(Mark::Stale));
+        assert_eq!(m.iter().flatten().count(), 1);
+        // The same at the end, without a jump but a day later.
+        let mut w = walk(100);
+        let last = *w.last().unwrap();
+        w.push(Fix::new(last.lon, last.lat, Some(T0 + 86_400 * MICROS)));
+        let m = marks_of(&w);
+        assert_eq!(m[100], Some(Mark::Stale));
+    }
+
+    #[test]
+    fn a_long_stay_in_one_place_is_marked_but_its_ends_kept() {
+        let mut w = walk(50);
+        let last = *w.last().unwrap();
+        // Ten hours in camp, a fix every 5 minutes, a few metres of jitter.
+        for k in 1..=120 {
+            let j = (k % 3) as f64 * 0.00003;
+            w.push(Fix::new(
+                last.lon + j,
+                last.lat,
+                Some(last.time.unwrap() + k * 300 * MICROS),
+            ));
+        }
+        let camp_end = w.len() - 1;
+        let t = w[camp_end].time.unwrap();
+        for k in 1..=50 {
+            w.push(Fix::new(
+                last.lon,
+                last.lat + k as f64 * 12.0 / 110_574.0,
+                Some(t + k * 10 * MICROS),
+            ));
+        }
+        let m = marks_of(&w);
+        assert_eq!(m[49], None, "arrival kept");
+        assert_eq!(m[camp_end], None, "departure kept");
+        assert!(m[50..camp_end].iter().all(|x| *x == Some(Mark::Stay)));
+        assert!(m[camp_end + 1..].iter().all(Option::is_none));
+    }
+
+    #[test]
+    fn a_stay_that_ends_the_segment_is_left_out_whole() {
+        let mut w = walk(50);
+        let last = *w.last().unwrap();
+        for k in 1..=300 {
+            w.push(Fix::new(
+                last.lon,
+                last.lat,
+                Some(last.time.unwrap() + k * 600 * MICROS),
+            ));
+        }
+        let m = marks_of(&w);
+        assert_eq!(m[49], None);
+        assert!(m[50..].iter().all(|x| *x == Some(Mark::Stay)));
+    }
+
+    #[test]
+    fn a_person_overrules_the_rules_both_ways() {
+        let mut w = walk(100);
+        w[50].lat += 0.5;
+        let o = [
+            FixOverride {
+                segment: 0,
+                point: 50,
+                keep: true,
+            },
+            FixOverride {
+                segment: 0,
+                point: 10,
+                keep: false,
+            },
+            FixOverride {
+                segment: 1,
+                point: 11,
+                keep: false,
+            },
+        ];
+        let SegmentMarks {
+            marks: m,
+            kept_by_person: kept,
+            ..
+        } = mark_segment(0, &w, &Rules::default(), &o);
+        assert_eq!(m[50], None);
+        assert_eq!(m[10], Some(Mark::Manual));
+        assert_eq!(m[11], None);
+        assert_eq!(kept, vec![(50, Mark::Spike)]);
+    }
+}

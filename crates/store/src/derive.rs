@@ -1,0 +1,270 @@
+//! Rows derived from a leg's track and its head version: effort per local date
+//! (`leg_days`) and what quality control found (`leg_qc`, `fix_marks`,
+//! `fix_samples`). Written at import, and rebuilt here whenever what they
+//! derive from changes (a person's word, a merged version, track pieces that
+//! arrive late), so that the figures, `patrol check` and the report agree.
+
+use chrono_tz::Tz;
+use patrol_core::effort::{FixSample, LegAnalyser, LegContext, LegEffort, Warning};
+use patrol_core::qc::{Fix, FixOverride, QcSettings};
+use patrol_core::time::{MICROS, parse_zone};
+use patrol_core::{Leg, Transport};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::{Result, StoreError, gpkg};
+
+/// A site's quality-control settings (the defaults when it has none stored).
+pub fn qc_settings(conn: &Connection, site_id: &str) -> Result<QcSettings> {
+    let text: Option<String> = conn
+        .query_row(
+            "SELECT settings FROM qc_settings WHERE site_id = ?1",
+            [site_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(text
+        .and_then(|t| serde_json::from_str::<QcSettings>(&t).ok())
+        .filter(|s| s.validate().is_ok())
+        .unwrap_or_default())
+}
+
+/// Store a site's settings unless it has some already (first one wins, as categories).
+pub(crate) fn insert_qc_settings(conn: &Connection, site_id: &str, s: &QcSettings) -> Result<()> {
+    conn.execute(
+        "INSERT INTO qc_settings(site_id, settings) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+        params![
+            site_id,
+            serde_json::to_string(s).expect("settings serialise")
+        ],
+    )?;
+    Ok(())
+}
+
+/// A site's zone (UTC when the site is unknown or its zone unreadable).
+pub fn site_zone(conn: &Connection, site_id: &str) -> Result<Tz> {
+    let zone: Option<String> = conn
+        .query_row(
+            "SELECT timezone FROM sites WHERE site_id = ?1",
+            [site_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(zone
+        .and_then(|z| parse_zone(&z).ok())
+        .unwrap_or(chrono_tz::UTC))
+}
+
+/// The stored segments of a leg, in order, joined from their pieces.
+pub fn segments(conn: &Connection, leg_id: &str) -> Result<Vec<Vec<Fix>>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT segment_no, geom, points, times FROM tracks WHERE leg_id = ?1 ORDER BY segment_no, piece_no",
+    )?;
+    let mut rows = stmt.query([leg_id])?;
+    let mut out: Vec<Vec<Fix>> = Vec::new();
+    let mut current: Option<i64> = None;
+    while let Some(r) = rows.next()? {
+        let segment: i64 = r.get(0)?;
+        let blob: Vec<u8> = r.get(1)?;
+        let points: i64 = r.get(2)?;
+        let times: Option<Vec<u8>> = r.get(3)?;
+        let mut line =
+            gpkg::read_line_string(&blob).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        line.truncate(usize::try_from(points.max(1)).unwrap_or(1));
+        let times = times.unwrap_or_default();
+        let fixes = line.iter().enumerate().map(|(i, &(lon, lat))| {
+            let t = times
+                .get(i * 8..i * 8 + 8)
+                .map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes")))
+                .filter(|&t| t != i64::MIN);
+            Fix::new(lon, lat, t)
+        });
+        if current == Some(segment) {
+            // Consecutive pieces share their joining point.
+            out.last_mut().expect("a segment").extend(fixes.skip(1));
+        } else {
+            out.push(fixes.collect());
+            current = Some(segment);
+        }
+    }
+    Ok(out)
+}
+
+/// Who a leg's derived rows belong to.
+#[derive(Clone, Debug)]
+pub struct LegKey {
+    pub leg_id: String,
+    pub patrol_id: String,
+    pub site_id: String,
+    /// The leg version they derive from.
+    pub version_id: String,
+}
+
+/// The context of a leg's analysis: its site's zone and rules, its transport,
+/// a person's date and word on fixes.
+pub fn context(
+    conn: &Connection,
+    site_id: &str,
+    transport: Transport,
+    date: Option<chrono::NaiveDate>,
+    overrides: Vec<FixOverride>,
+) -> Result<LegContext> {
+    Ok(LegContext {
+        zone: site_zone(conn, site_id)?,
+        rules: qc_settings(conn, site_id)?.rules(transport),
+        overrides,
+        given_date: date,
+        now: crate::now_ms() * 1000,
+    })
+}
+
+/// Replace a leg's derived rows with `effort`. `import_warnings` are what the
+/// import found in the file (kept as they are when the leg is rebuilt).
+pub fn write(
+    conn: &Connection,
+    key: &LegKey,
+    effort: &LegEffort,
+    import_warnings: &[Warning],
+) -> Result<()> {
+    clear(conn, &key.leg_id)?;
+    let mut days = conn.prepare_cached(
+        "INSERT INTO leg_days(leg_id, date, patrol_id, site_id, points, length_m, seconds, active_seconds)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?;
+    let undated = (effort.undated.points > 0).then_some((String::new(), effort.undated));
+    for (date, t) in effort
+        .days
+        .iter()
+        .map(|(d, t)| (d.to_string(), *t))
+        .chain(undated)
+    {
+        days.execute(params![
+            key.leg_id,
+            date,
+            key.patrol_id,
+            key.site_id,
+            t.points as i64,
+            t.length_m,
+            t.seconds,
+            t.active_seconds
+        ])?;
+    }
+    conn.prepare_cached(
+        "INSERT INTO leg_qc(leg_id, patrol_id, site_id, version_id, fixes, raw_length_m, length_m,
+           first_us, last_us, first_date, warnings, import_warnings)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    )?
+    .execute(params![
+        key.leg_id,
+        key.patrol_id,
+        key.site_id,
+        key.version_id,
+        effort.fixes as i64,
+        effort.raw_length_m,
+        effort.length_m,
+        effort.first_time,
+        effort.last_time,
+        effort.first_date.map(|d| d.to_string()),
+        serde_json::to_string(&effort.warnings).expect("warnings serialise"),
+        serde_json::to_string(import_warnings).expect("warnings serialise"),
+    ])?;
+    let mut marks = conn.prepare_cached(
+        "INSERT OR REPLACE INTO fix_marks(leg_id, segment_no, point_no, mark, excluded) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for m in &effort.marks {
+        marks.execute(params![
+            key.leg_id,
+            m.segment,
+            m.point,
+            m.mark.as_str(),
+            m.excluded
+        ])?;
+    }
+    write_samples(conn, &key.leg_id, &effort.samples)
+}
+
+fn write_samples(conn: &Connection, leg_id: &str, samples: &[FixSample]) -> Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "INSERT OR IGNORE INTO fix_samples(leg_id, t_s, lon, lat) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for s in samples {
+        stmt.execute(params![leg_id, s.t_s, s.lon, s.lat])?;
+    }
+    Ok(())
+}
+
+/// Remove a leg's derived rows.
+pub fn clear(conn: &Connection, leg_id: &str) -> Result<()> {
+    for table in ["leg_days", "leg_qc", "fix_marks", "fix_samples"] {
+        conn.prepare_cached(&format!("DELETE FROM {table} WHERE leg_id = ?1"))?
+            .execute([leg_id])?;
+    }
+    Ok(())
+}
+
+/// Derive a leg's rows again from its stored track and its current (head)
+/// version. A leg that is not live loses its derived rows.
+pub fn rebuild_leg(conn: &Connection, leg_id: &str) -> Result<()> {
+    let row: Option<(String, String)> = conn
+        .query_row(
+            "SELECT version_id, patrol_id FROM legs WHERE leg_id = ?1",
+            [leg_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let Some((version_id, patrol_id)) = row else {
+        return clear(conn, leg_id);
+    };
+    let leg: Leg = crate::edit::load_leg(conn, &version_id)?;
+    let site_id: String = conn
+        .query_row(
+            "SELECT site_id FROM patrol_versions WHERE patrol_id = ?1 ORDER BY hlc, version_id LIMIT 1",
+            [&patrol_id],
+            |r| r.get(0),
+        )
+        .optional()?
+        .ok_or_else(|| StoreError::Invalid(format!("leg {leg_id} has no patrol")))?;
+    let import_warnings: Vec<Warning> = conn
+        .query_row(
+            "SELECT import_warnings FROM leg_qc WHERE leg_id = ?1",
+            [leg_id],
+            |r| r.get::<_, String>(0),
+        )
+        .optional()?
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    let ctx = context(conn, &site_id, leg.transport, leg.date, leg.fix_overrides)?;
+    let mut analyser = LegAnalyser::new(ctx);
+    for segment in segments(conn, leg_id)? {
+        analyser.segment(&segment);
+    }
+    let effort = analyser.finish();
+    let key = LegKey {
+        leg_id: leg_id.to_owned(),
+        patrol_id,
+        site_id,
+        version_id,
+    };
+    write(conn, &key, &effort, &import_warnings)
+}
+
+/// Rebuild every leg whose derived rows are missing or were derived from
+/// another version than its head (after a merge, an upgrade, an edit).
+/// Returns how many were rebuilt.
+pub fn rebuild_stale(conn: &Connection) -> Result<u64> {
+    let legs: Vec<String> = conn
+        .prepare(
+            "SELECT l.leg_id FROM legs l LEFT JOIN leg_qc q ON q.leg_id = l.leg_id
+             WHERE q.leg_id IS NULL OR q.version_id <> l.version_id",
+        )?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for leg in &legs {
+        rebuild_leg(conn, leg)?;
+    }
+    Ok(legs.len() as u64)
+}
+
+/// Seconds, as the hours figures are kept.
+pub fn hours_of_us(us: i64) -> f64 {
+    us as f64 / MICROS as f64 / 3600.0
+}
