@@ -4,6 +4,7 @@ mod util;
 
 mod cli;
 mod edit;
+mod field;
 mod import;
 mod report;
 mod sync;
