@@ -9,7 +9,9 @@ use chrono::NaiveDate;
 use clap::Args;
 use geo::{LineString, MultiPolygon, Polygon};
 use patrol_core::grid::CoverageInput;
-use patrol_core::metrics::{Period, ReportInput, SiteInfo, build_report, months_ending};
+use patrol_core::metrics::{
+    Period, QualityInput, ReportInput, SiteInfo, build_report, months_ending,
+};
 use patrol_core::{Site, SiteId};
 use patrol_report::Format;
 use patrol_store::Store;
@@ -160,7 +162,19 @@ pub fn input(
             )
         })
         .collect();
+    let facts = store.quality_facts(Some((period.from, period.to)), site)?;
+    let in_period: std::collections::BTreeSet<_> = facts.iter().map(|f| f.patrol).collect();
+    let quality = QualityInput {
+        duplicates: store
+            .duplicate_tracks(site)?
+            .into_iter()
+            .filter(|d| in_period.contains(&d.patrol) || in_period.contains(&d.other))
+            .collect(),
+        facts,
+        conflicts: store.unresolved_conflicts()?,
+    };
     Ok(ReportInput {
+        quality,
         period,
         baseline,
         months,

@@ -21,6 +21,7 @@ pub mod ids;
 pub mod metrics;
 pub mod model;
 pub mod qc;
+pub mod quality;
 pub mod stats;
 pub mod time;
 

@@ -63,6 +63,7 @@ pub struct ObservationFact {
 
 pub use crate::grid::CoverageInput;
 use crate::grid::{Coverage, coverage};
+pub use crate::quality::{DataQuality, DuplicateFact, QualityFact, QualityInput};
 use crate::stats::poisson_rate_ratio;
 use chrono::Datelike;
 use std::collections::BTreeSet;
@@ -91,6 +92,9 @@ pub struct ReportInput {
     /// Boundary, cell size and the period's track lines. With an empty
     /// boundary there are no coverage figures but the lines still go to the map.
     pub coverage: Option<CoverageInput>,
+    /// What quality control found in the period's patrols (docs/METRICS.md,
+    /// "Data quality").
+    pub quality: QualityInput,
 }
 
 /// Effort of one transport or one team.
@@ -235,6 +239,10 @@ pub struct Report {
     pub map: MapData,
     /// Anything the reader should know (e.g. why coverage is missing).
     pub notes: Vec<String>,
+    /// What quality control left out and why, patrols to look at, tracks
+    /// held twice, conflicts, what has no date.
+    #[serde(default)]
+    pub data_quality: DataQuality,
 }
 
 /// A `LegDay` row that counts toward patrols and patrol-days: it has points on
@@ -630,6 +638,11 @@ pub fn build_report(input: &ReportInput) -> Report {
         undated_km: input.undated_km,
         map,
         notes,
+        data_quality: crate::quality::data_quality(
+            &input.quality,
+            input.undated_km,
+            undated_observations,
+        ),
     }
 }
 
@@ -710,6 +723,7 @@ mod tests {
             },
         );
         ReportInput {
+            quality: QualityInput::default(),
             period: p,
             baseline: None,
             months: None,

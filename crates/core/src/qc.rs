@@ -8,13 +8,15 @@
 //!    nearest other fix is far from there (a unit reporting before it has a fix).
 //! 2. **Stale fix**: one or two fixes at the start or end of a segment, separated
 //!    from the rest (at least three fixes) by a time gap longer than
-//!    [`Rules::pause_max_s`] and either a jump of [`Rules::stale_jump_m`] or a gap
-//!    of [`Rules::stale_gap_long_s`] (the position and time the unit last had).
+//!    [`Rules::pause_max_s`] and a jump of [`Rules::stale_jump_m`] (the position
+//!    and time the unit last had).
 //! 3. **Spike**: a run of one to three fixes entered and left at more than twice
 //!    the transport's ceiling over at least [`Rules::spike_min_m`], while the
-//!    fixes before and after it are close and reachable at the ceiling
+//!    fixes before and after it are within a quarter of that of each other
 //!    (multipath). Without times: entered and left over 2 km, with the fixes
-//!    around it five times closer than that.
+//!    around it five times closer than that. At either end of a segment: a
+//!    first (last) fix reached at more than twice the ceiling from a neighbour
+//!    that goes on at no more than the ceiling.
 //! 4. A person's word (`edit patrol --keep-fix / --drop-fix`) overrules 1-3.
 //! 5. **Stay**: timed fixes that stay within [`Rules::stay_radius_m`] of the
 //!    first for longer than [`Rules::pause_max_s`] (a night in camp with the unit
@@ -196,8 +198,6 @@ pub struct Rules {
     pub active_gap_s: f64,
     pub stay_radius_m: f64,
     pub stale_jump_m: f64,
-    /// A stale fix without a jump: a gap at least this long, seconds.
-    pub stale_gap_long_s: f64,
     pub null_island_deg: f64,
     pub spike_min_m: f64,
     pub max_patrol_days: u32,
@@ -211,7 +211,6 @@ impl Default for Rules {
             active_gap_s: 30.0 * 60.0,
             stay_radius_m: 50.0,
             stale_jump_m: 1000.0,
-            stale_gap_long_s: 12.0 * 3600.0,
             null_island_deg: 0.01,
             spike_min_m: 200.0,
             max_patrol_days: 14,
@@ -327,8 +326,7 @@ fn stale(fixes: &[Fix], lens: &[f64], rules: &Rules, marks: &mut [Option<Mark>])
             if !together {
                 continue;
             }
-            let jump = dist(fixes, lens, a, b);
-            if jump >= rules.stale_jump_m || gap >= rules.stale_gap_long_s {
+            if dist(fixes, lens, a, b) >= rules.stale_jump_m {
                 for &i in &order[..s] {
                     marks[i] = Some(Mark::Stale);
                 }
@@ -362,11 +360,9 @@ fn spikes(fixes: &[Fix], lens: &[f64], rules: &Rules, marks: &mut [Option<Mark>]
                     let bridge = dist(fixes, lens, p, next);
                     let spike = match (t_in, seconds_between(fixes[last], fixes[next])) {
                         (Some(_), Some(t_out)) => {
-                            let t_bridge = seconds_between(fixes[p], fixes[next]).unwrap_or(0.0);
                             d_out >= rules.spike_min_m
                                 && d_out > 2.0 * vmax * t_out.max(1.0)
-                                && bridge <= vmax * t_bridge.max(1.0)
-                                && bridge < 0.5 * d_in.min(d_out)
+                                && bridge < 0.25 * d_in.min(d_out)
                         }
                         _ => d_out >= 2000.0 && bridge < 0.2 * d_in.min(d_out),
                     };
@@ -382,6 +378,32 @@ fn spikes(fixes: &[Fix], lens: &[f64], rules: &Rules, marks: &mut [Option<Mark>]
         }
         prev = Some(kept[q]);
         q += 1;
+    }
+    edge_spikes(fixes, lens, rules, marks);
+}
+
+/// A first (or last) fix far from a neighbour that goes on at a plausible pace.
+fn edge_spikes(fixes: &[Fix], lens: &[f64], rules: &Rules, marks: &mut [Option<Mark>]) {
+    let kept = unmarked(marks);
+    if kept.len() < 3 {
+        return;
+    }
+    let vmax = rules.max_speed_ms();
+    let fwd = [kept[0], kept[1], kept[2]];
+    let n = kept.len();
+    let back = [kept[n - 1], kept[n - 2], kept[n - 3]];
+    for [edge, near, beyond] in [fwd, back] {
+        let (Some(t1), Some(t2)) = (
+            seconds_between(fixes[edge], fixes[near]),
+            seconds_between(fixes[near], fixes[beyond]),
+        ) else {
+            continue;
+        };
+        let d1 = dist(fixes, lens, edge.min(near), edge.max(near));
+        let d2 = dist(fixes, lens, near.min(beyond), near.max(beyond));
+        if d1 >= rules.spike_min_m && d1 > 2.0 * vmax * t1.max(1.0) && d2 <= vmax * t2.max(1.0) {
+            marks[edge] = Some(Mark::Spike);
+        }
     }
 }
 
@@ -433,8 +455,10 @@ pub fn stays(fixes: &[Fix], marks: &mut [Option<Mark>], rules: &Rules) -> Vec<(u
             continue;
         }
         let mut end = anchor + 1;
+        // The unit logging all along: a pause without fixes is a gap, not a stay.
         while end < count
             && time_at(end) >= time_at(end - 1)
+            && time_at(end) - time_at(end - 1) <= pause
             && flat_m(centre_fix, fixes[timed[end]]) <= rules.stay_radius_m
         {
             end += 1;
@@ -579,18 +603,56 @@ mod tests {
     }
 
     #[test]
+    fn a_spike_at_either_end_of_a_segment_is_a_glitch() {
+        let mut w = walk(100);
+        w[0].lat += 0.5;
+        w[99].lon -= 0.3;
+        let m = marks_of(&w);
+        assert_eq!((m[0], m[99]), (Some(Mark::Spike), Some(Mark::Spike)));
+        assert_eq!(m.iter().flatten().count(), 2);
+    }
+
+    #[test]
+    fn a_unit_switched_off_in_one_place_is_a_gap_not_a_stay() {
+        let mut w = walk(50);
+        let last = *w.last().unwrap();
+        let later = last.time.unwrap() + 40 * 3600 * MICROS;
+        for k in 0..50 {
+            w.push(Fix::new(
+                last.lon,
+                last.lat + f64::from(k) * 12.0 / 110_574.0,
+                Some(later + i64::from(k) * 10 * MICROS),
+            ));
+        }
+        assert!(marks_of(&w).iter().all(Option::is_none));
+    }
+
+    #[test]
     fn a_stale_first_fix_is_a_glitch() {
         let mut w = walk(100);
         w.insert(0, Fix::new(102.2, 14.1, Some(T0 - 3 * 86_400 * MICROS)));
         let m = marks_of(&w);
         assert_eq!(m[0], Some(Mark::Stale));
         assert_eq!(m.iter().flatten().count(), 1);
-        // The same at the end, without a jump but a day later.
+        // The same at the end, 5 km away a day later.
         let mut w = walk(100);
         let last = *w.last().unwrap();
-        w.push(Fix::new(last.lon, last.lat, Some(T0 + 86_400 * MICROS)));
+        w.push(Fix::new(
+            last.lon,
+            last.lat + 0.05,
+            Some(T0 + 86_400 * MICROS),
+        ));
         let m = marks_of(&w);
         assert_eq!(m[100], Some(Mark::Stale));
+        // Without a jump it is the walk going on after the unit was off.
+        let mut w = walk(100);
+        let last = *w.last().unwrap();
+        w.push(Fix::new(
+            last.lon,
+            last.lat + 0.0001,
+            Some(T0 + 86_400 * MICROS),
+        ));
+        assert!(marks_of(&w).iter().all(Option::is_none));
     }
 
     #[test]

@@ -95,6 +95,7 @@ pub fn input() -> ReportInput {
         (x: 101.98, y: 13.98), (x: 102.04, y: 13.98), (x: 102.04, y: 14.04), (x: 101.98, y: 14.04),
     ]]);
     ReportInput {
+        quality: patrol_core::metrics::QualityInput::default(),
         period: Period {
             from: date("2026-10-01"),
             to: date("2026-10-31"),

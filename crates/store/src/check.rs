@@ -4,6 +4,9 @@
 use rusqlite::Connection;
 use serde::Serialize;
 
+use patrol_core::effort::WarningKind;
+use patrol_core::qc::Mark;
+
 use crate::{APPLICATION_ID, GPKG_USER_VERSION, Result, Store};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -106,13 +109,16 @@ impl Store {
             },
             format!("{orphans} track pieces without a leg"),
         );
-        // leg_days are derived from tracks: their km must agree leg by leg.
+        // leg_days and leg_qc are derived from tracks: the recorded km must
+        // agree leg by leg, and the daily km add up to what counts.
         let drift = count(
             c,
             "SELECT count(*) FROM (
                SELECT t.leg_id, sum(t.length_m) AS m FROM tracks t GROUP BY t.leg_id) a
+             LEFT JOIN leg_qc q USING (leg_id)
              LEFT JOIN (SELECT leg_id, sum(length_m) AS m FROM leg_days GROUP BY leg_id) b USING (leg_id)
-             WHERE abs(a.m - coalesce(b.m, 0)) > 1e-6 * max(1, a.m)",
+             WHERE abs(a.m - coalesce(q.raw_length_m, 0)) > 1e-6 * max(1, a.m)
+                OR abs(coalesce(q.length_m, 0) - coalesce(b.m, 0)) > 1e-6 * max(1, a.m)",
         )?;
         add(
             "effort summaries match tracks",
@@ -179,6 +185,113 @@ impl Store {
                 "{same_file} GPX files imported as more than one patrol (on different devices?)"
             ),
         );
+        out.extend(self.quality_findings()?);
+        Ok(out)
+    }
+
+    /// What quality control found, one finding per patrol and kind, each with
+    /// the command that acts on it; and tracks held twice.
+    fn quality_findings(&self) -> Result<Vec<Finding>> {
+        let mut out = Vec::new();
+        let dups = self.duplicate_tracks(None)?;
+        out.push(Finding {
+            check: "duplicate tracks".into(),
+            severity: if dups.is_empty() {
+                Severity::Ok
+            } else {
+                Severity::Problem
+            },
+            detail: format!("{} pairs of patrols hold the same track", dups.len()),
+        });
+        for d in &dups {
+            let name = |f: &Option<String>| f.clone().unwrap_or_else(|| "-".into());
+            out.push(Finding {
+                check: "duplicate tracks".into(),
+                severity: Severity::Problem,
+                detail: format!(
+                    "patrol {} ({}) and patrol {} ({}) share {} of {} sampled fixes{}: delete one with `patrol delete patrol ID`",
+                    d.patrol,
+                    name(&d.file),
+                    d.other,
+                    name(&d.other_file),
+                    d.shared,
+                    d.samples.min(d.other_samples),
+                    if d.same { " (the same track)" } else { "" }
+                ),
+            });
+        }
+        let facts = self.quality_facts(None, None)?;
+        let mut excluded = 0u64;
+        for f in &facts {
+            let patrol = f.patrol.to_string();
+            let marks = self.first_marks(&patrol)?;
+            for w in &f.warnings {
+                let (severity, action) = match w.kind {
+                    WarningKind::NullIsland
+                    | WarningKind::Spike
+                    | WarningKind::StaleFix
+                    | WarningKind::Stay
+                    | WarningKind::DroppedFix => {
+                        excluded += 1;
+                        let mark = marks
+                            .iter()
+                            .find(|(m, _)| {
+                                Mark::parse(m).is_some_and(|m| m.as_str() == w.kind.as_str())
+                            })
+                            .map_or_else(
+                                || "S:P".to_owned(),
+                                |(_, at)| format!("{}:{}", at.segment, at.point),
+                            );
+                        (
+                            Severity::Note,
+                            format!(
+                                "to count a fix again: `patrol edit patrol {patrol} --keep-fix {mark}`"
+                            ),
+                        )
+                    }
+                    WarningKind::TimeGap => (Severity::Note, String::new()),
+                    WarningKind::ImplausibleSpeed => (
+                        Severity::Problem,
+                        format!(
+                            "if it was driven: `patrol edit patrol {patrol} --transport vehicle`"
+                        ),
+                    ),
+                    WarningKind::Undated => (
+                        Severity::Note,
+                        format!("date it: `patrol edit patrol {patrol} --date YYYY-MM-DD`"),
+                    ),
+                    WarningKind::DuplicateTrack => (
+                        Severity::Problem,
+                        "delete one with `patrol delete patrol ID`".into(),
+                    ),
+                    WarningKind::LongPatrol
+                    | WarningKind::EarlyTime
+                    | WarningKind::FutureTime
+                    | WarningKind::WeekRollover
+                    | WarningKind::NoZone
+                    | WarningKind::OutsideBoundary => (Severity::Problem, String::new()),
+                    _ => continue,
+                };
+                let file = f.file.as_deref().unwrap_or("-");
+                out.push(Finding {
+                    check: format!("quality: {}", w.kind.as_str()),
+                    severity,
+                    detail: if action.is_empty() {
+                        format!("patrol {patrol} ({file}): {}", w.message)
+                    } else {
+                        format!("patrol {patrol} ({file}): {}; {action}", w.message)
+                    },
+                });
+            }
+        }
+        out.push(Finding {
+            check: "quality control".into(),
+            severity: Severity::Ok,
+            detail: format!(
+                "{} patrols checked; {excluded} findings left fixes out of the figures (listed as notes)",
+                facts.len()
+            ),
+        });
         Ok(out)
     }
 }

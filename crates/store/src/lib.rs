@@ -19,6 +19,7 @@ pub mod derive;
 pub mod edit;
 pub mod gpkg;
 pub mod import;
+pub mod quality;
 pub mod query;
 pub mod records;
 mod schema;

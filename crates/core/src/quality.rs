@@ -1,0 +1,199 @@
+//! The report's data-quality section: what quality control left out of the
+//! period's figures and why, the patrols a person should look at, tracks held
+//! twice, unresolved conflicts, and what has no date (docs/METRICS.md,
+//! "Data quality"). The store supplies the facts; this only adds them up.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::effort::{Warning, WarningKind};
+use crate::ids::{PatrolId, SiteId};
+
+/// One leg's quality-control findings, as stored beside its track.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct QualityFact {
+    pub site: SiteId,
+    pub patrol: PatrolId,
+    pub team: String,
+    pub file: Option<String>,
+    /// Every recorded pair, km.
+    pub raw_km: f64,
+    /// What counts, km.
+    pub km: f64,
+    pub warnings: Vec<Warning>,
+}
+
+/// Two live patrols holding the same track (or one holding the other's).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DuplicateFact {
+    pub patrol: PatrolId,
+    pub other: PatrolId,
+    pub file: Option<String>,
+    pub other_file: Option<String>,
+    /// Sampled fixes the two share, and each one's samples.
+    pub shared: u64,
+    pub samples: u64,
+    pub other_samples: u64,
+    /// Every fix the same.
+    pub same: bool,
+}
+
+/// The facts of the data-quality section.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct QualityInput {
+    /// Legs with effort in the period.
+    pub facts: Vec<QualityFact>,
+    pub duplicates: Vec<DuplicateFact>,
+    /// Records with more than one head (edited on two devices).
+    pub conflicts: u64,
+}
+
+/// What one kind of finding left out of the figures.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Excluded {
+    pub kind: WarningKind,
+    pub patrols: u64,
+    pub fixes: u64,
+    pub km: f64,
+    pub hours: f64,
+}
+
+/// A patrol a person should look at.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Flagged {
+    pub patrol_id: PatrolId,
+    pub team: String,
+    pub file: Option<String>,
+    pub kinds: Vec<WarningKind>,
+    /// The warnings' own words, one per kind.
+    pub messages: Vec<String>,
+}
+
+/// Two patrols holding the same track.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DuplicateTrack {
+    pub patrol_id: PatrolId,
+    pub other_patrol_id: PatrolId,
+    pub file: Option<String>,
+    pub other_file: Option<String>,
+    /// Share of the smaller track's sampled fixes that the other holds too.
+    pub shared: f64,
+    /// Every fix the same.
+    pub same: bool,
+}
+
+/// The report's data-quality section.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct DataQuality {
+    /// What quality control left out of the period's patrols, by kind.
+    pub excluded: Vec<Excluded>,
+    pub km_excluded: f64,
+    pub hours_excluded: f64,
+    pub flagged_patrols: Vec<Flagged>,
+    pub duplicate_tracks: Vec<DuplicateTrack>,
+    pub unresolved_conflicts: u64,
+    pub undated_km: f64,
+    pub undated_observations: u64,
+    /// Km of the period's track outside its site's boundary (when known).
+    pub km_outside_boundary: f64,
+}
+
+/// Kinds whose figures are left out automatically (reported, not flagged).
+fn is_exclusion(kind: WarningKind) -> bool {
+    matches!(
+        kind,
+        WarningKind::NullIsland
+            | WarningKind::Spike
+            | WarningKind::StaleFix
+            | WarningKind::Stay
+            | WarningKind::DroppedFix
+            | WarningKind::TimeGap
+    )
+}
+
+/// Kinds that need a person's eye (a wrong transport, a clock, a duplicate...).
+pub fn needs_a_look(kind: WarningKind) -> bool {
+    !is_exclusion(kind)
+        && !matches!(
+            kind,
+            WarningKind::Gpx
+                | WarningKind::RoutePoints
+                | WarningKind::KeptFix
+                | WarningKind::DatedByHand
+        )
+}
+
+/// The section, from the period's facts.
+pub fn data_quality(q: &QualityInput, undated_km: f64, undated_observations: u64) -> DataQuality {
+    let mut excluded: BTreeMap<WarningKind, (std::collections::BTreeSet<PatrolId>, Excluded)> =
+        BTreeMap::new();
+    let mut flagged: BTreeMap<PatrolId, Flagged> = BTreeMap::new();
+    let mut outside = 0.0;
+    for f in &q.facts {
+        for w in &f.warnings {
+            if w.kind == WarningKind::OutsideBoundary {
+                outside += w.km_excluded;
+            }
+            if is_exclusion(w.kind) {
+                let (patrols, e) = excluded.entry(w.kind).or_insert_with(|| {
+                    (
+                        std::collections::BTreeSet::new(),
+                        Excluded {
+                            kind: w.kind,
+                            patrols: 0,
+                            fixes: 0,
+                            km: 0.0,
+                            hours: 0.0,
+                        },
+                    )
+                });
+                patrols.insert(f.patrol);
+                e.fixes += w.points;
+                e.km += w.km_excluded;
+                e.hours += w.hours_excluded;
+            } else if needs_a_look(w.kind) {
+                let entry = flagged.entry(f.patrol).or_insert_with(|| Flagged {
+                    patrol_id: f.patrol,
+                    team: f.team.clone(),
+                    file: f.file.clone(),
+                    kinds: Vec::new(),
+                    messages: Vec::new(),
+                });
+                if !entry.kinds.contains(&w.kind) {
+                    entry.kinds.push(w.kind);
+                    entry.messages.push(w.message.clone());
+                }
+            }
+        }
+    }
+    let excluded: Vec<Excluded> = excluded
+        .into_values()
+        .map(|(patrols, mut e)| {
+            e.patrols = patrols.len() as u64;
+            e
+        })
+        .collect();
+    DataQuality {
+        km_excluded: excluded.iter().map(|e| e.km).sum(),
+        hours_excluded: excluded.iter().map(|e| e.hours).sum(),
+        excluded,
+        flagged_patrols: flagged.into_values().collect(),
+        duplicate_tracks: q
+            .duplicates
+            .iter()
+            .map(|d| DuplicateTrack {
+                patrol_id: d.patrol,
+                other_patrol_id: d.other,
+                file: d.file.clone(),
+                other_file: d.other_file.clone(),
+                shared: d.shared as f64 / d.samples.min(d.other_samples).max(1) as f64,
+                same: d.same,
+            })
+            .collect(),
+        unresolved_conflicts: q.conflicts,
+        undated_km,
+        undated_observations,
+        km_outside_boundary: outside,
+    }
+}
