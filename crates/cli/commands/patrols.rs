@@ -141,6 +141,42 @@ pub fn show(store: &Store, a: &ShowArgs) -> Result<Outcome> {
         ]);
     }
     text.push_str(&obs.render());
+    if !d.warnings.is_empty() {
+        text.push_str(&format!(
+            "\nquality    {:.3} km recorded, {:.3} km counted\n",
+            d.recorded_km, s.km
+        ));
+        let mut w = Table::new(&["warning", "what"]);
+        for x in &d.warnings {
+            w.row(vec![x.kind.as_str().to_owned(), x.message.clone()]);
+        }
+        text.push_str(&w.render());
+    }
+    if !d.marked_fixes.is_empty() {
+        text.push('\n');
+        let mut m = Table::new(&["fix", "rule", "counted", "time", "lat", "lon"]);
+        for f in d.marked_fixes.iter().take(200) {
+            m.row(vec![
+                format!("{}:{}", f.segment, f.point),
+                f.mark.clone(),
+                if f.excluded {
+                    "no (--keep-fix to count it)".into()
+                } else {
+                    "yes (kept by a person)".into()
+                },
+                opt(f.time.as_ref()),
+                format!("{:.6}", f.lat),
+                format!("{:.6}", f.lon),
+            ]);
+        }
+        text.push_str(&m.render());
+        if d.marked_fixes.len() > 200 {
+            text.push_str(&format!(
+                "... and {} more marked fixes (`patrol show --json`)\n",
+                d.marked_fixes.len() - 200
+            ));
+        }
+    }
     super::out(&text)?;
     Ok(Outcome::Done)
 }

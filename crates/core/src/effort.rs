@@ -509,10 +509,10 @@ impl LegAnalyser {
             let end = i - 1; // last marked
             let prev = start.checked_sub(1);
             let next = (end + 1 < n).then_some(end + 1);
-            let first_pair = prev.unwrap_or(start);
-            let last_pair = next.map_or(end, |x| x - 1);
+            // The recorded pairs that touch the run: from its kept neighbour
+            // before (or its first fix) to its kept neighbour after (or its last).
             let (mut raw_m, mut raw_s) = (0.0, 0.0);
-            for k in first_pair..last_pair.min(n.saturating_sub(1)) {
+            for k in prev.unwrap_or(start)..next.unwrap_or(end) {
                 raw_m += lens[k];
                 if let (Some(a), Some(b)) = (fixes[k].time, fixes[k + 1].time)
                     && b > a
@@ -931,6 +931,34 @@ mod tests {
             ]],
         );
         assert!(e.days.values().all(|d| d.seconds <= 24.0 * 3600.0));
+    }
+
+    #[test]
+    fn a_glitch_reports_what_it_took_out() {
+        let mut w = walk(100, 10);
+        w[50].lat += 0.5; // 55 km off
+        w.insert(
+            0,
+            Fix::new(102.2, 14.0, w[0].time.map(|t| t - 3 * 86_400 * MICROS)),
+        );
+        let e = run(BKK, std::slice::from_ref(&w));
+        let spike = e
+            .warnings
+            .iter()
+            .find(|x| x.kind == WarningKind::Spike)
+            .unwrap();
+        assert!((spike.km_excluded - 2.0 * 55.3).abs() < 1.0, "{spike:?}");
+        let stale = e
+            .warnings
+            .iter()
+            .find(|x| x.kind == WarningKind::StaleFix)
+            .unwrap();
+        assert!(
+            stale.km_excluded > 20.0 && (stale.hours_excluded - 72.0).abs() < 0.01,
+            "{stale:?}"
+        );
+        let excluded: f64 = e.warnings.iter().map(|x| x.km_excluded).sum();
+        assert!((e.raw_length_m / 1000.0 - e.length_m / 1000.0 - excluded).abs() < 1e-6);
     }
 
     #[test]

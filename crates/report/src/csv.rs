@@ -60,6 +60,23 @@ pub fn summary(r: &Report) -> String {
         ("threats_per_hour", opt(r.rates.threats_per_hour, 4)),
         ("undated_observations", r.undated_observations.to_string()),
         ("undated_km", num(r.undated_km, 3)),
+        ("quality_km_excluded", num(r.data_quality.km_excluded, 3)),
+        (
+            "quality_hours_excluded",
+            num(r.data_quality.hours_excluded, 3),
+        ),
+        (
+            "quality_flagged_patrols",
+            r.data_quality.flagged_patrols.len().to_string(),
+        ),
+        (
+            "quality_duplicate_tracks",
+            r.data_quality.duplicate_tracks.len().to_string(),
+        ),
+        (
+            "quality_unresolved_conflicts",
+            r.data_quality.unresolved_conflicts.to_string(),
+        ),
     ];
     if let Some(c) = &r.coverage {
         rows.extend([
@@ -113,6 +130,7 @@ fn breakdown(key: &str, map: &std::collections::BTreeMap<String, Breakdown>) -> 
 pub fn tables(r: &Report) -> Vec<(String, String)> {
     let mut out = vec![
         ("summary.csv".to_owned(), summary(r)),
+        ("data_quality.csv".to_owned(), data_quality(r)),
         (
             "by_transport.csv".to_owned(),
             breakdown("transport", &r.effort.by_transport),
@@ -215,4 +233,54 @@ pub fn tables(r: &Report) -> Vec<(String, String)> {
         ));
     }
     out
+}
+
+/// `data_quality.csv`: what quality control left out, per kind, and the
+/// patrols to look at (`kind,patrols,fixes,km,hours,patrol_id,detail`).
+fn data_quality(r: &Report) -> String {
+    let dq = &r.data_quality;
+    let mut rows: Vec<Vec<String>> = dq
+        .excluded
+        .iter()
+        .map(|e| {
+            vec![
+                e.kind.as_str().to_owned(),
+                e.patrols.to_string(),
+                e.fixes.to_string(),
+                num(e.km, 3),
+                num(e.hours, 3),
+                String::new(),
+                String::new(),
+            ]
+        })
+        .collect();
+    for f in &dq.flagged_patrols {
+        for (k, m) in f.kinds.iter().zip(&f.messages) {
+            rows.push(vec![
+                k.as_str().to_owned(),
+                "1".into(),
+                String::new(),
+                String::new(),
+                String::new(),
+                f.patrol_id.to_string(),
+                field(m),
+            ]);
+        }
+    }
+    for d in &dq.duplicate_tracks {
+        rows.push(vec![
+            "duplicate_track".into(),
+            "2".into(),
+            String::new(),
+            String::new(),
+            String::new(),
+            d.patrol_id.to_string(),
+            field(&format!(
+                "{} shares {:.0} % of its fixes",
+                d.other_patrol_id,
+                d.shared * 100.0
+            )),
+        ]);
+    }
+    lines("kind,patrols,fixes,km,hours,patrol_id,detail", &rows)
 }

@@ -626,15 +626,49 @@ pub fn render(r: &Report) -> String {
         o.push_str("</section>\n");
     }
 
-    let _ = writeln!(
-        o,
-        "<p class=\"foot\">Undated (in no period): {} observation(s), {} km of track.</p>",
-        r.undated_observations,
-        escape(&fixed(r.undated_km, 1))
-    );
+    data_quality(&mut o, r);
     for note in &r.notes {
         let _ = writeln!(o, "<p class=\"note\">{}</p>", escape(note));
     }
-    o.push_str("<p class=\"foot\">Figures as defined in patrol's docs/METRICS.md. km are geodesic (WGS84); hours sum the time between consecutive track points.</p>\n</body>\n</html>\n");
+    o.push_str("<p class=\"foot\">Figures as defined in patrol's docs/METRICS.md. km are geodesic (WGS84), after quality control; hours are the time between consecutive fixes up to the pause limit, split at local midnight.</p>\n</body>\n</html>\n");
     o
+}
+
+/// The data-quality section (docs/METRICS.md, "Data quality").
+fn data_quality(o: &mut String, r: &Report) {
+    use crate::quality as q;
+    let dq = &r.data_quality;
+    o.push_str("<section><h2>Data quality</h2>\n<ul class=\"dq\">\n");
+    for line in q::summary_lines(r) {
+        let _ = writeln!(o, "<li>{}</li>", escape(&line));
+    }
+    o.push_str("</ul>\n");
+    let excluded = q::excluded_rows(dq);
+    if !excluded.is_empty() {
+        table(
+            o,
+            &q::EXCLUDED_HEADERS,
+            &[false, true, true, true, true],
+            &excluded,
+        );
+    }
+    let flagged = q::flagged_rows(dq);
+    if !flagged.is_empty() {
+        table(
+            o,
+            &q::FLAGGED_HEADERS,
+            &[false, false, false, false],
+            &flagged,
+        );
+    }
+    let dups = q::duplicate_rows(dq);
+    if !dups.is_empty() {
+        table(
+            o,
+            &q::DUPLICATE_HEADERS,
+            &[false, false, false, true],
+            &dups,
+        );
+    }
+    o.push_str("</section>\n");
 }

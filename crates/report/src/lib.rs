@@ -17,6 +17,7 @@ pub use patrol_core::metrics::Report;
 pub mod csv;
 pub mod html;
 pub mod json;
+pub mod quality;
 pub mod text;
 
 /// An output format of `patrol report`.

@@ -195,14 +195,33 @@ pub fn render(r: &Report) -> String {
         ));
     }
 
-    let _ = writeln!(
-        out,
-        "\nUndated (in no period): {} observation(s), {} km of track",
-        r.undated_observations,
-        fixed(r.undated_km, 1)
-    );
+    data_quality(&mut out, r);
     for note in &r.notes {
         let _ = writeln!(out, "Note: {}", clean(note));
     }
     out
+}
+
+/// The data-quality section (docs/METRICS.md, "Data quality").
+fn data_quality(out: &mut String, r: &Report) {
+    use crate::quality as q;
+    let dq = &r.data_quality;
+    let _ = writeln!(out, "\nData quality");
+    for line in q::summary_lines(r) {
+        let _ = writeln!(out, "  {}", clean(&line));
+    }
+    let sections = [
+        (&q::EXCLUDED_HEADERS[..], q::excluded_rows(dq)),
+        (&q::FLAGGED_HEADERS[..], q::flagged_rows(dq)),
+        (&q::DUPLICATE_HEADERS[..], q::duplicate_rows(dq)),
+    ];
+    for (headers, rows) in sections {
+        if !rows.is_empty() {
+            let rows: Vec<Vec<String>> = rows
+                .iter()
+                .map(|r| r.iter().map(|c| clean(c)).collect())
+                .collect();
+            let _ = write!(out, "\n{}", table(headers, &rows));
+        }
+    }
 }

@@ -260,10 +260,7 @@ impl Store {
                         Severity::Note,
                         format!("date it: `patrol edit patrol {patrol} --date YYYY-MM-DD`"),
                     ),
-                    WarningKind::DuplicateTrack => (
-                        Severity::Problem,
-                        "delete one with `patrol delete patrol ID`".into(),
-                    ),
+                    WarningKind::DuplicateTrack => (Severity::Problem, String::new()),
                     WarningKind::LongPatrol
                     | WarningKind::EarlyTime
                     | WarningKind::FutureTime

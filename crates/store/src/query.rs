@@ -113,6 +113,25 @@ pub struct PatrolDetail {
     pub observations: Vec<ObservationRow>,
     pub segments: u64,
     pub versions: u64,
+    /// What quality control and the import found, with what it left out.
+    pub warnings: Vec<patrol_core::effort::Warning>,
+    /// Fixes the rules marked: left out, or kept by a person's word.
+    pub marked_fixes: Vec<MarkedFixRow>,
+    /// The track's length as recorded, every pair counted, km.
+    pub recorded_km: f64,
+}
+
+/// A fix quality control marked (`patrol show`). Segment and point count
+/// from 1, as `edit patrol --keep-fix/--drop-fix` take them.
+#[derive(Clone, Debug, Serialize)]
+pub struct MarkedFixRow {
+    pub segment: u32,
+    pub point: u32,
+    pub mark: String,
+    pub excluded: bool,
+    pub time: Option<String>,
+    pub lat: f64,
+    pub lon: f64,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -297,6 +316,7 @@ impl Store {
             [&id],
             |r| r.get(0),
         )?;
+        let (warnings, recorded_km) = self.patrol_warnings(&id)?;
         Ok(PatrolDetail {
             summary,
             objective,
@@ -305,7 +325,80 @@ impl Store {
             observations,
             segments: segments as u64,
             versions: versions as u64,
+            warnings,
+            marked_fixes: self.marked_fixes(&id)?,
+            recorded_km,
         })
+    }
+
+    /// A patrol's warnings (the import's, then quality control's) and its
+    /// recorded km, over its live legs.
+    fn patrol_warnings(&self, patrol: &str) -> Result<(Vec<patrol_core::effort::Warning>, f64)> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT q.import_warnings, q.warnings, q.raw_length_m FROM leg_qc q JOIN legs l USING (leg_id)
+             WHERE q.patrol_id = ?1 ORDER BY q.leg_id",
+        )?;
+        let rows = stmt.query_map([patrol], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, f64>(2)?,
+            ))
+        })?;
+        let (mut out, mut km) = (Vec::new(), 0.0);
+        for row in rows {
+            let (a, b, raw) = row?;
+            for text in [a, b] {
+                out.extend(
+                    serde_json::from_str::<Vec<patrol_core::effort::Warning>>(&text)
+                        .map_err(|e| StoreError::Invalid(format!("warnings of {patrol}: {e}")))?,
+                );
+            }
+            km += raw / 1000.0;
+        }
+        Ok((out, km))
+    }
+
+    /// The fixes quality control marked on a patrol's live legs, with where and when.
+    fn marked_fixes(&self, patrol: &str) -> Result<Vec<MarkedFixRow>> {
+        let legs: Vec<String> = self
+            .conn
+            .prepare_cached("SELECT leg_id FROM legs WHERE patrol_id = ?1 ORDER BY leg_id")?
+            .query_map([patrol], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut out = Vec::new();
+        for leg in legs {
+            let marks: Vec<(i64, i64, String, bool)> = self
+                .conn
+                .prepare_cached(
+                    "SELECT segment_no, point_no, mark, excluded FROM fix_marks WHERE leg_id = ?1
+                     ORDER BY segment_no, point_no",
+                )?
+                .query_map([&leg], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            if marks.is_empty() {
+                continue;
+            }
+            let segments = crate::derive::segments(&self.conn, &leg)?;
+            for (seg, point, mark, excluded) in marks {
+                let Some(fix) = segments
+                    .get(seg as usize)
+                    .and_then(|s| s.get(point as usize))
+                else {
+                    continue;
+                };
+                out.push(MarkedFixRow {
+                    segment: seg as u32 + 1,
+                    point: point as u32 + 1,
+                    mark,
+                    excluded,
+                    time: fix.time.map(format_utc),
+                    lat: fix.lat,
+                    lon: fix.lon,
+                });
+            }
+        }
+        Ok(out)
     }
 
     /// Effort per (leg, local date) of live patrols and legs, for dates in [from, to].
