@@ -254,6 +254,7 @@ mod tests {
             names,
             [
                 "summary.csv",
+                "data_quality.csv",
                 "by_transport.csv",
                 "by_team.csv",
                 "by_category.csv",

@@ -260,8 +260,8 @@ impl Store {
                         Severity::Note,
                         format!("date it: `patrol edit patrol {patrol} --date YYYY-MM-DD`"),
                     ),
-                    WarningKind::DuplicateTrack => (Severity::Problem, String::new()),
-                    WarningKind::LongPatrol
+                    WarningKind::DuplicateTrack
+                    | WarningKind::LongPatrol
                     | WarningKind::EarlyTime
                     | WarningKind::FutureTime
                     | WarningKind::WeekRollover
