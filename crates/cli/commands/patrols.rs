@@ -1,3 +1,5 @@
+use std::fmt::Write as _;
+
 use anyhow::{Context, Result};
 use chrono::{Datelike, NaiveDate};
 use patrol_store::Store;
@@ -142,10 +144,11 @@ pub fn show(store: &Store, a: &ShowArgs) -> Result<Outcome> {
     }
     text.push_str(&obs.render());
     if !d.warnings.is_empty() {
-        text.push_str(&format!(
-            "\nquality    {:.3} km recorded, {:.3} km counted\n",
+        let _ = writeln!(
+            text,
+            "\nquality    {:.3} km recorded, {:.3} km counted",
             d.recorded_km, s.km
-        ));
+        );
         let mut w = Table::new(&["warning", "what"]);
         for x in &d.warnings {
             w.row(vec![x.kind.as_str().to_owned(), x.message.clone()]);
@@ -171,10 +174,11 @@ pub fn show(store: &Store, a: &ShowArgs) -> Result<Outcome> {
         }
         text.push_str(&m.render());
         if d.marked_fixes.len() > 200 {
-            text.push_str(&format!(
-                "... and {} more marked fixes (`patrol show --json`)\n",
+            let _ = writeln!(
+                text,
+                "... and {} more marked fixes (`patrol show --json`)",
                 d.marked_fixes.len() - 200
-            ));
+            );
         }
     }
     super::out(&text)?;
