@@ -130,7 +130,6 @@ fn breakdown(key: &str, map: &std::collections::BTreeMap<String, Breakdown>) -> 
 pub fn tables(r: &Report) -> Vec<(String, String)> {
     let mut out = vec![
         ("summary.csv".to_owned(), summary(r)),
-        ("data_quality.csv".to_owned(), data_quality(r)),
         (
             "by_transport.csv".to_owned(),
             breakdown("transport", &r.effort.by_transport),
@@ -232,6 +231,7 @@ pub fn tables(r: &Report) -> Vec<(String, String)> {
             lines("ix,iy,in_park,km,threats,centre_lon,centre_lat", &rows),
         ));
     }
+    out.push(("data_quality.csv".to_owned(), data_quality(r)));
     out
 }
 

@@ -254,12 +254,12 @@ mod tests {
             names,
             [
                 "summary.csv",
-                "data_quality.csv",
                 "by_transport.csv",
                 "by_team.csv",
                 "by_category.csv",
                 "trend.csv",
-                "cells.csv"
+                "cells.csv",
+                "data_quality.csv"
             ]
         );
         let team = &tables[2].1;
