@@ -6,5 +6,6 @@ mod cli;
 mod edit;
 mod field;
 mod import;
+mod quality;
 mod report;
 mod sync;
