@@ -345,3 +345,38 @@ fn each_layer_extent_holds_its_own_features() {
     assert_eq!(extent("tracks"), (102.1, 14.2, 102.2, 14.3));
     assert_eq!(extent("observations"), (103.0, 15.0, 103.0, 15.0));
 }
+
+#[test]
+fn track_outside_the_site_boundary_is_named_with_its_km() {
+    let env = Env::init();
+    let f = file(&env, "walk.gpx", &walk(1001, "2026-10-04T01:00:00Z", 10));
+    let r = import(&env, &f, &[]);
+    assert!(
+        !kinds(&r).contains(&"outside_boundary".to_owned()),
+        "no boundary yet"
+    );
+    // A park holding the first half of the walk; setting it measures the tracks again.
+    let boundary = env.write(
+        "park.geojson",
+        r#"{"type":"Polygon","coordinates":[[[102.0,14.1],[102.2,14.1],[102.2,14.2543],[102.0,14.2543],[102.0,14.1]]]}"#,
+    );
+    env.cmd()
+        .args(["site", "boundary", "set", boundary.to_str().unwrap()])
+        .assert()
+        .success();
+    let shown = show(&env, r["patrol_id"].as_str().unwrap());
+    let w = shown["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["kind"] == "outside_boundary")
+        .unwrap_or_else(|| panic!("{shown}"))
+        .clone();
+    let outside = w["km"].as_f64().unwrap();
+    assert!((outside - 6.0).abs() < 0.2, "{w}");
+    let (report, _) = env.json(&["report", "--month", "2026-10", "--format", "json"]);
+    let dq = report["data_quality"]["km_outside_boundary"]
+        .as_f64()
+        .unwrap();
+    assert!((dq - outside).abs() < 1e-9, "{report}");
+}

@@ -22,7 +22,7 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use crate::geodesy::pair_length_m;
-use crate::qc::{Fix, FixOverride, Mark, Rules, SegmentMarks, mark_segment};
+use crate::qc::{Fix, FixOverride, Mark, Rules, SegmentMarks, mark_segment_with};
 use crate::time::{MICROS, format_utc, local_date, local_midnight};
 
 /// Effort on one date (or undated).
@@ -145,6 +145,9 @@ pub struct Warning {
     /// The other patrol, for a duplicate track or a deleted patrol.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub patrol_id: Option<String>,
+    /// Km concerned but still counted (outside the boundary, too fast).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub km: Option<f64>,
 }
 
 impl Warning {
@@ -156,6 +159,7 @@ impl Warning {
             km_excluded: 0.0,
             hours_excluded: 0.0,
             patrol_id: None,
+            km: None,
         }
     }
 
@@ -234,6 +238,50 @@ pub struct LegContext {
     pub given_date: Option<NaiveDate>,
     /// Now, µs UTC (fixes after now + 1 day are in the future).
     pub now: i64,
+    /// The site's boundary, to measure the track outside it.
+    pub boundary: Option<Boundary>,
+}
+
+/// A site boundary, ready for point-in-polygon tests.
+#[derive(Clone, Debug)]
+pub struct Boundary {
+    polygons: Vec<(geo::Rect<f64>, geo::Polygon<f64>)>,
+    vertices: usize,
+}
+
+impl Boundary {
+    /// From polygons of rings of (lon, lat); `None` when it has no area.
+    pub fn new(polygons: &[Vec<Vec<(f64, f64)>>]) -> Option<Boundary> {
+        use geo::BoundingRect;
+        let mut out = Vec::new();
+        let mut vertices = 0;
+        for rings in polygons {
+            let mut it = rings.iter().map(|r| geo::LineString::from(r.clone()));
+            let Some(exterior) = it.next() else { continue };
+            let poly = geo::Polygon::new(exterior, it.collect());
+            if let Some(rect) = poly.bounding_rect() {
+                vertices += rings.iter().map(Vec::len).sum::<usize>();
+                out.push((rect, poly));
+            }
+        }
+        (!out.is_empty()).then_some(Boundary {
+            polygons: out,
+            vertices,
+        })
+    }
+
+    /// Is (lon, lat) inside (or on the edge)?
+    pub fn contains(&self, lon: f64, lat: f64) -> bool {
+        use geo::Intersects;
+        let p = geo::Point::new(lon, lat);
+        self.polygons.iter().any(|(rect, poly)| {
+            rect.min().x <= lon
+                && lon <= rect.max().x
+                && rect.min().y <= lat
+                && lat <= rect.max().y
+                && poly.intersects(&p)
+        })
+    }
 }
 
 /// Sorted disjoint intervals [a, b) of µs.
@@ -309,6 +357,9 @@ pub struct LegAnalyser {
     early: u64,
     future: u64,
     rollover: Option<i64>,
+    /// Counted km whose pair's midpoint is outside the boundary, and all counted km tested.
+    outside_m: f64,
+    tested_m: f64,
     /// [start, end) in µs of the date last computed: most fixes share it.
     cache: Option<(i64, i64, NaiveDate)>,
 }
@@ -343,6 +394,8 @@ impl LegAnalyser {
             early: 0,
             future: 0,
             rollover: None,
+            outside_m: 0.0,
+            tested_m: 0.0,
             cache: None,
         }
     }
@@ -387,6 +440,12 @@ impl LegAnalyser {
 
     /// One track segment, in order. Segments are never joined.
     pub fn segment(&mut self, fixes: &[Fix]) {
+        self.segment_with(fixes, crate::qc::pair_lengths(fixes));
+    }
+
+    /// As [`segment`](Self::segment), with the pair lengths already measured
+    /// ([`crate::qc::pair_lengths`]).
+    pub fn segment_with(&mut self, fixes: &[Fix], lens: Vec<f64>) {
         let seg = self.segment_no;
         self.segment_no += 1;
         self.out.fixes += fixes.len() as u64;
@@ -395,7 +454,7 @@ impl LegAnalyser {
             marks,
             lens,
             kept_by_person,
-        } = mark_segment(seg, fixes, &rules, &self.ctx.overrides);
+        } = mark_segment_with(seg, fixes, lens, &rules, &self.ctx.overrides);
         self.out.raw_length_m += lens.iter().sum::<f64>();
         self.kept_by_person += kept_by_person.len() as u64;
         for (i, mark) in kept_by_person {
@@ -442,6 +501,7 @@ impl LegAnalyser {
             let len = pair_len(fixes, &lens, here, next);
             self.days.entry(carried).or_default().length_m += len;
             self.out.length_m += len;
+            self.boundary_test(pos, fix, fixes[next], len, kept.len());
             let (Some(from), Some(to)) = (fix.time, fixes[next].time) else {
                 continue;
             };
@@ -472,6 +532,24 @@ impl LegAnalyser {
             }
         }
         self.flush_fast(&mut fast_run);
+    }
+
+    /// Is the pair's midpoint outside the site's boundary? With a large
+    /// boundary and a long track, one pair in `stride` is tested and weighs for
+    /// the pairs around it (at most about 20 million vertex tests per segment).
+    fn boundary_test(&mut self, pos: usize, a: Fix, b: Fix, len: f64, pairs: usize) {
+        let Some(boundary) = &self.ctx.boundary else {
+            return;
+        };
+        let stride = (pairs.saturating_mul(boundary.vertices) / 20_000_000).max(1);
+        if pos % stride != 0 {
+            return;
+        }
+        let weight = len * stride as f64;
+        self.tested_m += weight;
+        if !boundary.contains((a.lon + b.lon) / 2.0, (a.lat + b.lat) / 2.0) {
+            self.outside_m += weight;
+        }
     }
 
     /// A run of pairs faster than the transport allows ends: count it when
@@ -653,13 +731,15 @@ impl LegAnalyser {
             );
         }
         if self.fast_runs > 0 {
-            w.push(Warning::new(
+            let mut fast = Warning::new(
                 WarningKind::ImplausibleSpeed,
                 format!(
                     "{:.3} km in {} stretch(es) faster than the transport allows ({} km/h; up to {:.0} km/h): wrong transport?",
                     self.fast_km, self.fast_runs, rules.max_speed_kmh, self.fast_max_kmh
                 ),
-            ));
+            );
+            fast.km = Some(self.fast_km);
+            w.push(fast);
         }
         if let (Some(a), Some(b)) = (out.days.keys().next(), out.days.keys().next_back()) {
             let span = (*b - *a).num_days() + 1;
@@ -672,6 +752,20 @@ impl LegAnalyser {
                     ),
                 ));
             }
+        }
+        if self.tested_m > 0.0 && self.outside_m > 0.01 * self.tested_m.max(10_000.0) {
+            let share = self.outside_m / self.tested_m;
+            let outside_km = share * out.length_m / 1000.0;
+            let mut warn = Warning::new(
+                WarningKind::OutsideBoundary,
+                format!(
+                    "{} ({:.0} % of the counted track) outside the site's boundary: another site's patrol, or a boundary to fix?",
+                    km(outside_km * 1000.0),
+                    share * 100.0
+                ),
+            );
+            warn.km = Some(outside_km);
+            w.push(warn);
         }
         if self.early > 0 {
             w.push(
@@ -792,6 +886,7 @@ mod tests {
             overrides: Vec::new(),
             given_date: None,
             now: t("2026-11-23T00:00:00Z").unwrap(),
+            boundary: None,
         }
     }
 
@@ -959,6 +1054,28 @@ mod tests {
         );
         let excluded: f64 = e.warnings.iter().map(|x| x.km_excluded).sum();
         assert!((e.raw_length_m / 1000.0 - e.length_m / 1000.0 - excluded).abs() < 1e-6);
+    }
+
+    #[test]
+    fn track_outside_the_boundary_is_measured() {
+        let mut c = ctx(BKK);
+        // A park covering the first half of the walk.
+        c.boundary = Boundary::new(&[vec![vec![
+            (101.9, 13.9),
+            (102.1, 13.9),
+            (102.1, 14.0 + 50.0 * 12.0 / 110_574.0),
+            (101.9, 14.0 + 50.0 * 12.0 / 110_574.0),
+            (101.9, 13.9),
+        ]]]);
+        let mut a = LegAnalyser::new(c);
+        a.segment(&walk(1001, 10));
+        let e = a.finish();
+        let w = e
+            .warnings
+            .iter()
+            .find(|x| x.kind == WarningKind::OutsideBoundary)
+            .unwrap();
+        assert!((w.km.unwrap() - 950.0 * 0.012).abs() < 0.05, "{w:?}");
     }
 
     #[test]

@@ -521,7 +521,22 @@ pub fn mark_segment(
     rules: &Rules,
     overrides: &[FixOverride],
 ) -> SegmentMarks {
-    let lens = pair_lengths(fixes);
+    mark_segment_with(segment, fixes, pair_lengths(fixes), rules, overrides)
+}
+
+/// As [`mark_segment`], with the pair lengths already measured ([`pair_lengths`]).
+pub fn mark_segment_with(
+    segment: u32,
+    fixes: &[Fix],
+    lens: Vec<f64>,
+    rules: &Rules,
+    overrides: &[FixOverride],
+) -> SegmentMarks {
+    assert_eq!(
+        lens.len(),
+        fixes.len().saturating_sub(1),
+        "one length per pair"
+    );
     let mut marks = glitches(fixes, &lens, rules);
     let mut kept = apply_overrides(segment, &mut marks, overrides);
     stays(fixes, &mut marks, rules);

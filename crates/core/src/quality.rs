@@ -133,7 +133,7 @@ pub fn data_quality(q: &QualityInput, undated_km: f64, undated_observations: u64
     for f in &q.facts {
         for w in &f.warnings {
             if w.kind == WarningKind::OutsideBoundary {
-                outside += w.km_excluded;
+                outside += w.km.unwrap_or(0.0);
             }
             if is_exclusion(w.kind) {
                 let (patrols, e) = excluded.entry(w.kind).or_insert_with(|| {

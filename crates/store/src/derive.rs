@@ -5,7 +5,7 @@
 //! arrive late), so that the figures, `patrol check` and the report agree.
 
 use chrono_tz::Tz;
-use patrol_core::effort::{FixSample, LegAnalyser, LegContext, LegEffort, Warning};
+use patrol_core::effort::{Boundary, FixSample, LegAnalyser, LegContext, LegEffort, Warning};
 use patrol_core::qc::{Fix, FixOverride, QcSettings};
 use patrol_core::time::{MICROS, parse_zone};
 use patrol_core::{Leg, Transport};
@@ -114,7 +114,22 @@ pub fn context(
         overrides,
         given_date: date,
         now: crate::now_ms() * 1000,
+        boundary: site_boundary(conn, site_id)?,
     })
+}
+
+/// The boundary in force for a site (the newest by clock), for the outside check.
+fn site_boundary(conn: &Connection, site_id: &str) -> Result<Option<Boundary>> {
+    let blob: Option<Vec<u8>> = conn
+        .query_row(
+            "SELECT geom FROM site_boundaries WHERE site_id = ?1 ORDER BY hlc DESC, version_id DESC LIMIT 1",
+            [site_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(blob
+        .and_then(|b| gpkg::read_multi_polygon(&b).ok())
+        .and_then(|p| Boundary::new(&p)))
 }
 
 /// Replace a leg's derived rows with `effort`. `import_warnings` are what the

@@ -218,14 +218,21 @@ struct Writer<'a> {
 impl Writer<'_> {
     /// One segment as pieces of at most [`PIECE_POINTS`], consecutive pieces
     /// sharing their joining point.
-    fn segment(&mut self, fixes: &[Fix], ele: &[f64], has_ele: bool) -> Result<()> {
+    fn segment(&mut self, fixes: &[Fix], lens: &[f64], ele: &[f64], has_ele: bool) -> Result<()> {
         self.segment_no += 1;
         let n = fixes.len();
         let mut start = 0;
         let mut piece_no = 0;
         loop {
             let end = (start + PIECE_POINTS).min(n);
-            self.piece(piece_no, &fixes[start..end], &ele[start..end], has_ele)?;
+            let length = lens[start..end.saturating_sub(1).max(start)].iter().sum();
+            self.piece(
+                piece_no,
+                &fixes[start..end],
+                length,
+                &ele[start..end],
+                has_ele,
+            )?;
             piece_no += 1;
             if end == n {
                 return Ok(());
@@ -234,7 +241,14 @@ impl Writer<'_> {
         }
     }
 
-    fn piece(&mut self, piece_no: i64, fixes: &[Fix], ele: &[f64], has_ele: bool) -> Result<()> {
+    fn piece(
+        &mut self,
+        piece_no: i64,
+        fixes: &[Fix],
+        length: f64,
+        ele: &[f64],
+        has_ele: bool,
+    ) -> Result<()> {
         let xy: Vec<(f64, f64)> = fixes.iter().map(|f| (f.lon, f.lat)).collect();
         for &(x, y) in &xy {
             self.bounds[0] = self.bounds[0].min(x);
@@ -260,12 +274,6 @@ impl Writer<'_> {
         if let Some(e) = &ele {
             h.update(e);
         }
-        let length: f64 = fixes
-            .windows(2)
-            .map(|w| {
-                patrol_core::geodesy::pair_length_m((w[0].lon, w[0].lat), (w[1].lon, w[1].lat))
-            })
-            .sum();
         let first = fixes.iter().find_map(|f| f.time);
         let last = fixes.iter().rev().find_map(|f| f.time);
         self.conn
@@ -479,8 +487,9 @@ impl Store {
                 Event::SegmentEnd => {
                     if !fixes.is_empty() {
                         report.segments += 1;
-                        writer.segment(&fixes, &ele, has_ele)?;
-                        analyser.segment(&fixes);
+                        let lens = patrol_core::qc::pair_lengths(&fixes);
+                        writer.segment(&fixes, &lens, &ele, has_ele)?;
+                        analyser.segment_with(&fixes, lens);
                     }
                     fixes.clear();
                     ele.clear();

@@ -661,6 +661,14 @@ impl Store {
                last_change = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE table_name = 'site_boundaries'",
             params![minx, miny, maxx, maxy],
         )?;
+        // The site's tracks are measured against the new boundary.
+        let legs: Vec<String> = tx
+            .prepare("SELECT leg_id FROM leg_qc WHERE site_id = ?1")?
+            .query_map([self.site.id.to_string()], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for leg in legs {
+            crate::derive::rebuild_leg(&tx, &leg)?;
+        }
         tx.commit()?;
         Ok(())
     }
