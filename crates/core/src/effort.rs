@@ -542,12 +542,12 @@ impl LegAnalyser {
             return;
         };
         let stride = (pairs.saturating_mul(boundary.vertices) / 20_000_000).max(1);
-        if pos % stride != 0 {
+        if !pos.is_multiple_of(stride) {
             return;
         }
         let weight = len * stride as f64;
         self.tested_m += weight;
-        if !boundary.contains((a.lon + b.lon) / 2.0, (a.lat + b.lat) / 2.0) {
+        if !boundary.contains(f64::midpoint(a.lon, b.lon), f64::midpoint(a.lat, b.lat)) {
             self.outside_m += weight;
         }
     }
