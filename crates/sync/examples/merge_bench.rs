@@ -94,7 +94,11 @@ fn main() {
         "observation_versions",
         "tracks",
         "leg_days",
+        "leg_qc",
+        "fix_marks",
+        "fix_samples",
         "site_boundaries",
+        "qc_settings",
     ] {
         let cols: Vec<String> = tx
             .prepare("SELECT name FROM pragma_table_info(?1) WHERE name <> 'fid' ORDER BY cid")
