@@ -380,3 +380,69 @@ fn track_outside_the_site_boundary_is_named_with_its_km() {
         .unwrap();
     assert!((dq - outside).abs() < 1e-9, "{report}");
 }
+
+#[test]
+fn the_same_track_imported_on_two_devices_is_named_after_a_merge_until_one_is_deleted() {
+    let office = Env::init();
+    let outpost = Env {
+        dir: tempfile::tempdir().unwrap(),
+        db: office.path("outpost.gpkg"),
+    };
+    outpost
+        .cmd()
+        .args(["init", "--join", office.db.to_str().unwrap()])
+        .assert()
+        .success();
+    let f = file(&office, "walk.gpx", &walk(300, "2026-10-04T01:00:00Z", 10));
+    let here = import(&office, &f, &[]);
+    // The outpost has the same walk, re-saved by another program (other bytes).
+    let resaved = std::fs::read_to_string(&f)
+        .unwrap()
+        .replace("creator=\"test\"", "creator=\"BaseCamp\"");
+    let g = outpost.write("copy.gpx", &resaved);
+    let there = import(&outpost, g.to_str().unwrap(), &[]);
+    let out = office.path("outpost-export.gpkg");
+    outpost
+        .cmd()
+        .args(["export", "--out", out.to_str().unwrap()])
+        .assert()
+        .success();
+    office
+        .cmd()
+        .args(["merge", out.to_str().unwrap()])
+        .assert()
+        .success();
+    let (check, code) = office.json(&["check", "--json"]);
+    assert_eq!(code, 1, "{check}");
+    let names_both = check.as_array().unwrap().iter().any(|f| {
+        let d = f["detail"].as_str().unwrap();
+        f["check"] == "duplicate tracks"
+            && d.contains(here["patrol_id"].as_str().unwrap())
+            && d.contains(there["patrol_id"].as_str().unwrap())
+            && d.contains("walk.gpx")
+            && d.contains("copy.gpx")
+    });
+    assert!(names_both, "{check}");
+    let (report, _) = office.json(&["report", "--month", "2026-10", "--format", "json"]);
+    assert_eq!(
+        report["data_quality"]["duplicate_tracks"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1,
+        "{report}"
+    );
+    office
+        .cmd()
+        .args(["delete", "patrol", there["patrol_id"].as_str().unwrap()])
+        .assert()
+        .success();
+    let (check, _) = office.json(&["check", "--json"]);
+    let dup = check
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == "duplicate tracks")
+        .unwrap();
+    assert_eq!(dup["severity"], "ok", "{check}");
+}
