@@ -458,3 +458,56 @@ fn the_html_report_renders_in_a_browser() {
     let size = std::fs::metadata(&png).unwrap().len();
     assert!(size > 40_000, "the screenshot looks blank ({size} bytes)");
 }
+
+#[test]
+fn the_trend_counts_its_last_month_whole_when_the_period_ends_mid_month() {
+    let env = Env::init();
+    let early = [(14.2, 102.1), (14.3, 102.1)];
+    let late = [(14.2, 102.2), (14.4, 102.2)];
+    import(
+        &env,
+        "early.gpx",
+        &gpx(
+            &[
+                (early[0].0, early[0].1, Some("2026-07-05T01:00:00Z")),
+                (early[1].0, early[1].1, Some("2026-07-05T03:00:00Z")),
+            ],
+            &[(14.2, 102.1, "Snare", Some("2026-07-05T02:00:00Z"))],
+        ),
+        &[],
+    );
+    import(
+        &env,
+        "late.gpx",
+        &gpx(
+            &[
+                (late[0].0, late[0].1, Some("2026-07-25T01:00:00Z")),
+                (late[1].0, late[1].1, Some("2026-07-25T03:00:00Z")),
+            ],
+            &[(14.3, 102.2, "Snare", Some("2026-07-25T02:00:00Z"))],
+        ),
+        &[],
+    );
+    let r = report(
+        &env,
+        &[
+            "--from",
+            "2026-06-20",
+            "--to",
+            "2026-07-15",
+            "--months",
+            "2",
+        ],
+    );
+    // The period is exactly the period...
+    assert!(close(r["effort"]["km"].as_f64().unwrap(), km(&early)));
+    assert_eq!(r["encounters"]["threats"], 1);
+    // ...and the trend's months are whole calendar months.
+    let t = r["trend"].as_array().unwrap();
+    assert_eq!(t[1]["month"], "2026-07");
+    assert!(close(t[1]["km"].as_f64().unwrap(), km(&early) + km(&late)));
+    assert_eq!(t[1]["threats"], 2);
+    assert_eq!(t[1]["patrol_days"], 2);
+    assert_eq!(t[0]["month"], "2026-06");
+    assert_eq!(t[0]["km"], 0.0);
+}

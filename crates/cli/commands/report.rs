@@ -132,8 +132,11 @@ pub fn input(
         from = from.min(b.from);
         to = to.max(b.to);
     }
-    if let Some(first) = months.and_then(|n| months_ending(period.to, n).first().copied()) {
+    // The trend's months are whole calendar months, whatever the period's ends.
+    let trend = months.map_or_else(Vec::new, |n| months_ending(period.to, n));
+    if let (Some(first), Some(last)) = (trend.first(), trend.last()) {
         from = from.min(first.from);
+        to = to.max(last.to);
     }
     let days = store.leg_days(from, to, site)?;
     let observations = store.observation_facts(from, to, site)?;
