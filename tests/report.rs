@@ -511,3 +511,113 @@ fn the_trend_counts_its_last_month_whole_when_the_period_ends_mid_month() {
     assert_eq!(t[0]["month"], "2026-06");
     assert_eq!(t[0]["km"], 0.0);
 }
+
+/// A site database with a square boundary of `half` degrees around (lon, lat)
+/// and one patrol along `track` (lat, lon) on 2026-10-04.
+fn site_with_park(name: &str, zone: &str, (lon, lat): (f64, f64), track: &[(f64, f64)]) -> Env {
+    let env = Env::new();
+    env.cmd()
+        .args(["init", "--site", name, "--timezone", zone])
+        .assert()
+        .success();
+    let wrap = |x: f64| if x > 180.0 { x - 360.0 } else { x };
+    let (w, e) = (wrap(lon - 0.1), wrap(lon + 0.1));
+    let (s, n) = (lat - 0.1, lat + 0.1);
+    let boundary = env.write(
+        "park.geojson",
+        &format!(
+            r#"{{"type":"Polygon","coordinates":[[[{w},{s}],[{e},{s}],[{e},{n}],[{w},{n}],[{w},{s}]]]}}"#
+        ),
+    );
+    env.cmd()
+        .args(["site", "boundary", "set"])
+        .arg(&boundary)
+        .assert()
+        .success();
+    let points: Vec<(f64, f64, Option<&str>)> = track
+        .iter()
+        .zip([
+            "2026-10-04T01:00:00Z",
+            "2026-10-04T02:00:00Z",
+            "2026-10-04T03:00:00Z",
+        ])
+        .map(|(&(la, lo), t)| (la, lo, Some(t)))
+        .collect();
+    import(&env, "p.gpx", &gpx(&points, &[]), &[]);
+    env
+}
+
+#[test]
+fn each_site_gets_its_own_grid_and_the_report_adds_them_up() {
+    // One park in Thailand, one across 180° in Fiji, merged into a regional database.
+    let thai = site_with_park(
+        "Thap Lan",
+        "Asia/Bangkok",
+        (102.05, 14.05),
+        &[(14.02, 102.02), (14.05, 102.05), (14.08, 102.06)],
+    );
+    let fiji = site_with_park(
+        "Taveuni",
+        "Pacific/Fiji",
+        (180.0, -16.8),
+        &[(-16.85, 179.95), (-16.8, -179.98), (-16.76, -179.95)],
+    );
+    let region = Env::new();
+    region
+        .cmd()
+        .args(["init", "--site", "Region", "--timezone", "Asia/Bangkok"])
+        .assert()
+        .success();
+    for (i, site) in [&thai, &fiji].into_iter().enumerate() {
+        let out = region.path(&format!("export{i}.gpkg"));
+        site.cmd()
+            .arg("export")
+            .arg("--out")
+            .arg(&out)
+            .assert()
+            .success();
+        region.cmd().arg("merge").arg(&out).assert().success();
+    }
+    let r = report(&region, &["--month", "2026-10"]);
+    let by = r["by_site"].as_object().unwrap();
+    let cov = |name: &str| {
+        by.values()
+            .find(|s| s["name"] == name)
+            .unwrap_or_else(|| panic!("{name} in {r}"))["coverage"]
+            .clone()
+    };
+    let (a, b) = (cov("Thap Lan"), cov("Taveuni"));
+    for c in [&a, &b] {
+        // 0.2° x 0.2° at 1 km: about 22 x 21 cells; the track visits some.
+        let park = c["park_cells"].as_u64().unwrap();
+        assert!((400..=600).contains(&park), "{c}");
+        assert!(c["visited_cells"].as_u64().unwrap() >= 5, "{c}");
+        assert!(c.get("cells").is_none());
+    }
+    assert!(a["projection"].as_str().unwrap().contains("+lon_0=102.05"));
+    let lon_0 = b["projection"].as_str().unwrap();
+    assert!(
+        lon_0.contains("+lon_0=180") || lon_0.contains("+lon_0=-180"),
+        "{lon_0}"
+    );
+    // The report's coverage is the sum; its cells say their site.
+    let all = &r["coverage"];
+    let sum = |k: &str| a[k].as_u64().unwrap() + b[k].as_u64().unwrap();
+    assert_eq!(all["park_cells"].as_u64().unwrap(), sum("park_cells"));
+    assert_eq!(all["visited_cells"].as_u64().unwrap(), sum("visited_cells"));
+    assert!(close(
+        all["km"].as_f64().unwrap(),
+        a["km"].as_f64().unwrap() + b["km"].as_f64().unwrap()
+    ));
+    assert!(close(
+        all["km"].as_f64().unwrap(),
+        r["effort"]["km"].as_f64().unwrap()
+    ));
+    assert!(
+        all["cells"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["site_id"].is_string())
+    );
+}

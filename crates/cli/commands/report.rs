@@ -140,16 +140,26 @@ pub fn input(
     }
     let days = store.leg_days(from, to, site)?;
     let observations = store.observation_facts(from, to, site)?;
-    let mut boundary = Vec::new();
+    // Each site's boundary and lines: each site gets its own grid.
+    let mut coverage = BTreeMap::new();
     for s in all_sites
         .iter()
         .filter(|s| site.is_none_or(|id| id == s.id))
     {
-        if let Some(b) = store.boundary(s.id)? {
-            boundary.extend(b);
+        let boundary = store.boundary(s.id)?.unwrap_or_default();
+        let lines = site_track_lines(store, period, s.id)?;
+        if boundary.is_empty() && lines.is_empty() {
+            continue;
         }
+        coverage.insert(
+            s.id,
+            CoverageInput {
+                boundary: to_multipolygon(&boundary),
+                cell_m: grid_m,
+                lines,
+            },
+        );
     }
-    let lines = store.track_lines(period.from, period.to, site)?;
     let sites: BTreeMap<SiteId, SiteInfo> = all_sites
         .into_iter()
         .filter(|s| site.is_none_or(|id| id == s.id))
@@ -171,12 +181,13 @@ pub fn input(
         days,
         observations,
         undated_km: store.undated_km(site)?,
-        coverage: Some(CoverageInput {
-            boundary: to_multipolygon(&boundary),
-            cell_m: grid_m,
-            lines,
-        }),
+        coverage,
     })
+}
+
+/// One site's track lines of the period (`track_lines` filtered to the site).
+fn site_track_lines(store: &Store, period: Period, site: SiteId) -> Result<Vec<Vec<(f64, f64)>>> {
+    Ok(store.track_lines(period.from, period.to, Some(site))?)
 }
 
 pub fn run(store: &Store, a: &ReportArgs) -> Result<Outcome> {

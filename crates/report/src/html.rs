@@ -587,6 +587,9 @@ pub fn render(r: &Report) -> String {
                     fixed(s.effort.hours, 1),
                     s.encounters.threats.to_string(),
                     opt(s.rates.threats_per_100km, 2, "n/a"),
+                    s.coverage
+                        .as_ref()
+                        .map_or_else(|| "-".to_owned(), |c| pct(c.fraction)),
                 ]
             })
             .collect();
@@ -600,8 +603,9 @@ pub fn render(r: &Report) -> String {
                 "Hours",
                 "Threats",
                 "Threats per 100 km",
+                "Coverage",
             ],
-            &[false, false, true, true, true, true, true],
+            &[false, false, true, true, true, true, true, true],
             &rows,
         );
         o.push_str("</section>\n");
@@ -619,6 +623,9 @@ pub fn render(r: &Report) -> String {
                 vec!["km inside park cells".to_owned(), fixed(c.km_in_park, 1)],
             ];
             table(&mut o, &["Figure", "Value"], &[false, true], &rows);
+            if r.by_site.as_ref().is_some_and(|s| s.len() > 1) {
+                o.push_str("<p class=\"foot\">The sum of each site's own grid; each site's coverage is under By site.</p>\n");
+            }
         }
         if let Some(svg) = map {
             o.push_str(&svg);

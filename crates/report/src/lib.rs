@@ -309,7 +309,7 @@ mod tests {
         let mut input = sample::input();
         input.days.clear();
         input.observations.clear();
-        input.coverage = None;
+        input.coverage.clear();
         input.baseline = None;
         let r = patrol_core::metrics::build_report(&input);
         let h = render(&r, Format::Html);

@@ -163,6 +163,9 @@ pub fn render(r: &Report) -> String {
             vec!["km inside park cells".to_owned(), fixed(c.km_in_park, 1)],
         ];
         out.push_str(&table(&["Figure", "Value"], &rows));
+        if r.by_site.as_ref().is_some_and(|s| s.len() > 1) {
+            out.push_str("  (the sum of each site's own grid: see By site)\n");
+        }
     }
 
     if let Some(sites) = &r.by_site {
@@ -178,6 +181,9 @@ pub fn render(r: &Report) -> String {
                     fixed(s.effort.hours, 1),
                     s.encounters.threats.to_string(),
                     opt(s.rates.threats_per_100km, 2, "n/a"),
+                    s.coverage
+                        .as_ref()
+                        .map_or_else(|| "-".to_owned(), |c| pct(c.fraction)),
                 ]
             })
             .collect();
@@ -190,6 +196,7 @@ pub fn render(r: &Report) -> String {
                 "Hours",
                 "Threats",
                 "Threats/100 km",
+                "Coverage",
             ],
             &rows,
         ));
