@@ -100,3 +100,61 @@ fn edits_and_deletes_change_what_is_shown_and_keep_the_history() {
     let (again, _) = env.json(&["import", "--team", "Alpha", "--json", f.to_str().unwrap()]);
     assert_eq!(again[0]["status"], "duplicate");
 }
+
+/// The `observations` layer's extent in gpkg_contents: (min_x, min_y, max_x, max_y).
+fn observations_extent(env: &Env) -> [Option<f64>; 4] {
+    let conn = rusqlite::Connection::open(&env.db).unwrap();
+    conn.query_row(
+        "SELECT min_x, min_y, max_x, max_y FROM gpkg_contents WHERE table_name = 'observations'",
+        [],
+        |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?]),
+    )
+    .unwrap()
+}
+
+#[test]
+fn observe_and_a_moved_observation_widen_the_layer_extent() {
+    let env = Env::init();
+    let f = env.write(
+        "p.gpx",
+        &gpx(
+            &[
+                (14.2, 102.1, Some("2026-10-04T01:00:00Z")),
+                (14.3, 102.1, Some("2026-10-04T03:00:00Z")),
+            ],
+            &[],
+        ),
+    );
+    let (r, _) = env.json(&["import", "--team", "Alpha", "--json", f.to_str().unwrap()]);
+    let patrol = r[0]["patrol_id"].as_str().unwrap().to_owned();
+    // A point east and north of everything so far: QGIS's "zoom to layer" must see it.
+    let (o, code) = env.json(&[
+        "observe",
+        "--patrol",
+        &patrol,
+        "--category",
+        "snare",
+        "--at",
+        "14.9,102.7",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{o}");
+    let [min_x, min_y, max_x, max_y] = observations_extent(&env);
+    assert!(
+        max_x.unwrap() >= 102.7 && max_y.unwrap() >= 14.9,
+        "{max_x:?} {max_y:?}"
+    );
+    assert!(min_x.unwrap() <= 102.7 && min_y.unwrap() <= 14.9);
+    // Moving it south-west widens the extent that way too (and keeps the old corner).
+    let obs = o["observation_id"].as_str().unwrap();
+    env.cmd()
+        .args(["edit", "observation", obs, "--at", "13.5,101.5"])
+        .assert()
+        .success();
+    let [min_x, min_y, max_x, max_y] = observations_extent(&env);
+    assert!(
+        min_x.unwrap() <= 101.5 && min_y.unwrap() <= 13.5,
+        "{min_x:?} {min_y:?}"
+    );
+    assert!(max_x.unwrap() >= 102.7 && max_y.unwrap() >= 14.9);
+}

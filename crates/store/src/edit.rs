@@ -118,6 +118,20 @@ pub struct ObservationEdit {
     pub time: Option<i64>,
 }
 
+/// Widen a layer's extent in `gpkg_contents` to hold a point (the union with
+/// what is there; an empty extent becomes the point), as GeoPackage readers
+/// such as QGIS ("zoom to layer") take it from there.
+pub fn widen_extent(conn: &Connection, table: &str, lon: f64, lat: f64) -> Result<()> {
+    conn.execute(
+        "UPDATE gpkg_contents SET min_x = min(coalesce(min_x, ?2), ?2), min_y = min(coalesce(min_y, ?3), ?3),
+           max_x = max(coalesce(max_x, ?2), ?2), max_y = max(coalesce(max_y, ?3), ?3),
+           last_change = strftime('%Y-%m-%dT%H:%M:%fZ','now')
+         WHERE table_name = ?1",
+        rusqlite::params![table, lon, lat],
+    )?;
+    Ok(())
+}
+
 impl Store {
     /// Find a live or deleted record by its id or an unambiguous prefix.
     pub fn resolve_record(&self, kind: Kind, prefix: &str) -> Result<String> {
@@ -183,6 +197,7 @@ impl Store {
         };
         let meta = VersionMeta::new_local(&tx, self.device, self.site.id, Vec::new())?;
         records::insert_observation(&tx, &meta, &obs)?;
+        widen_extent(&tx, "observations", obs.lon, obs.lat)?;
         tx.commit()?;
         Ok(obs.id.to_string())
     }
@@ -225,6 +240,9 @@ impl Store {
         let tx = self.conn.unchecked_transaction()?;
         let meta = self.local_meta(vec![parse(&head.version_id)?], false)?;
         records::insert_observation(&tx, &meta, &obs)?;
+        if edit.at.is_some() {
+            widen_extent(&tx, "observations", obs.lon, obs.lat)?;
+        }
         tx.commit()?;
         Ok(meta.version_id.to_string())
     }
