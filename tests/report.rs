@@ -621,3 +621,90 @@ fn each_site_gets_its_own_grid_and_the_report_adds_them_up() {
             .all(|c| c["site_id"].is_string())
     );
 }
+
+#[test]
+fn an_untimed_observation_on_a_patrol_dated_by_hand_counts_in_its_month() {
+    let env = Env::init();
+    let r = import(
+        &env,
+        "nt.gpx",
+        &gpx(&[(14.2, 102.1, None), (14.3, 102.1, None)], &[]),
+        &["--date", "2026-10-04"],
+    );
+    let patrol = r["patrol_id"].as_str().unwrap();
+    // Recorded by hand, without a time: it takes the patrol's first track date.
+    let (o, code) = env.json(&[
+        "observe",
+        "--patrol",
+        patrol,
+        "--category",
+        "snare",
+        "--at",
+        "14.25,102.1",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{o}");
+    for args in [
+        &["--month", "2026-10"][..],
+        &["--from", "2026-10-04", "--to", "2026-10-04"][..],
+    ] {
+        let rep = report(&env, args);
+        assert_eq!(rep["encounters"]["threats"], 1, "{args:?}: {rep}");
+        assert_eq!(rep["undated_observations"], 0);
+    }
+    for month in ["2026-09", "2026-11"] {
+        assert_eq!(
+            report(&env, &["--month", month])["encounters"]["observations"],
+            0
+        );
+    }
+    // In a trend and a baseline too.
+    let rep = report(
+        &env,
+        &[
+            "--month",
+            "2026-11",
+            "--months",
+            "2",
+            "--baseline",
+            "2026-10..2026-10",
+        ],
+    );
+    assert_eq!(rep["trend"][0]["threats"], 1, "{rep}");
+    assert_eq!(rep["baseline"]["encounters"]["threats"], 1);
+}
+
+#[test]
+fn waypoint_serials_are_dropped_after_a_space_dash_underscore_or_hash() {
+    let env = Env::init();
+    let names = [
+        "Snare12",
+        "Snare #4",
+        "snare-3",
+        "Snare_2",
+        "SNARE 7",
+        "Wire snare #10",
+    ];
+    let waypoints: Vec<(f64, f64, &str, Option<&str>)> = names
+        .iter()
+        .map(|n| (14.25, 102.1, *n, Some("2026-10-04T02:00:00Z")))
+        .collect();
+    let r = import(
+        &env,
+        "w.gpx",
+        &gpx(
+            &[
+                (14.2, 102.1, Some("2026-10-04T01:00:00Z")),
+                (14.3, 102.1, Some("2026-10-04T03:00:00Z")),
+            ],
+            &waypoints,
+        ),
+        &[],
+    );
+    let (shown, _) = env.json(&["show", "--json", r["patrol_id"].as_str().unwrap()]);
+    for o in shown["observations"].as_array().unwrap() {
+        assert_eq!(o["category"], "snare", "{}", o["raw_name"]);
+    }
+    let rep = report(&env, &["--month", "2026-10"]);
+    assert_eq!(rep["encounters"]["by_category"]["snare"], names.len());
+}

@@ -48,7 +48,8 @@ pub struct LegDay {
 }
 
 /// One observation, with its local date (its own time, else its patrol's first
-/// point's time; `None` when neither exists).
+/// track date, which `import --date` gives a file without times; `None` when
+/// neither exists).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ObservationFact {
     pub id: ObservationId,
