@@ -708,3 +708,39 @@ fn waypoint_serials_are_dropped_after_a_space_dash_underscore_or_hash() {
     let rep = report(&env, &["--month", "2026-10"]);
     assert_eq!(rep["encounters"]["by_category"]["snare"], names.len());
 }
+
+#[test]
+fn reports_name_the_site_and_show_category_labels() {
+    let env = Env::init();
+    import(
+        &env,
+        "c.gpx",
+        &gpx(
+            &[
+                (14.2, 102.1, Some("2026-10-04T01:00:00Z")),
+                (14.3, 102.1, Some("2026-10-04T03:00:00Z")),
+            ],
+            &[(14.25, 102.1, "Hunting camp", Some("2026-10-04T02:00:00Z"))],
+        ),
+        &[],
+    );
+    let html = env.path("r.html");
+    env.cmd()
+        .args(["report", "--month", "2026-10", "--format", "html", "--out"])
+        .arg(&html)
+        .assert()
+        .success();
+    let h = std::fs::read_to_string(&html).unwrap();
+    assert!(h.contains("<title>Thap Lan: patrol report 2026-10-01 to 2026-10-31</title>"));
+    assert!(h.contains("<td>Poacher camp</td>") && !h.contains("poacher_camp"));
+    env.cmd()
+        .args(["report", "--month", "2026-10"])
+        .assert()
+        .success()
+        .stdout(contains("Thap Lan\n"))
+        .stdout(contains("  Poacher camp "));
+    let r = report(&env, &["--month", "2026-10"]);
+    assert_eq!(r["encounters"]["by_category"]["poacher_camp"], 1);
+    assert_eq!(r["category_labels"]["poacher_camp"], "Poacher camp");
+    assert_eq!(r["period"]["sites"][0]["site_name"], "Thap Lan");
+}

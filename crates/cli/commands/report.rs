@@ -181,6 +181,12 @@ pub fn input(
         days,
         observations,
         undated_km: store.undated_km(site)?,
+        category_labels: store
+            .data_model()?
+            .categories
+            .into_iter()
+            .map(|c| (c.key, c.label))
+            .collect(),
         coverage,
     })
 }

@@ -89,6 +89,9 @@ pub struct ReportInput {
     pub observations: Vec<ObservationFact>,
     /// Track length without any date, km (reported, in no period).
     pub undated_km: f64,
+    /// The data model's label of each category key ("poacher_camp" ->
+    /// "Poacher camp"), for the renderers; a key without one shows as is.
+    pub category_labels: BTreeMap<String, String>,
     /// Per site: its boundary, the cell size and the period's track lines of
     /// the site. Each site's grid is laid over its own boundary. A site with
     /// an empty boundary has no coverage figures, but its lines still go to
@@ -153,6 +156,16 @@ pub struct PeriodInfo {
     pub timezone: String,
     /// All the zones the dates were counted in.
     pub timezones: Vec<String>,
+    /// The sites the report is about, by name.
+    #[serde(default)]
+    pub sites: Vec<SiteRef>,
+}
+
+/// A site of the report: its id and name.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteRef {
+    pub site_id: SiteId,
+    pub site_name: String,
 }
 
 /// The baseline's figures and the comparison of threats per km.
@@ -242,6 +255,50 @@ pub struct Report {
     pub map: MapData,
     /// Anything the reader should know (e.g. why coverage is missing).
     pub notes: Vec<String>,
+    /// The label of each category key of the data model (the keys above stay
+    /// keys).
+    #[serde(default)]
+    pub category_labels: BTreeMap<String, String>,
+}
+
+impl Report {
+    /// A category's label, or its key when the data model has none.
+    pub fn category_label<'a>(&'a self, key: &'a str) -> &'a str {
+        self.category_labels.get(key).map_or(key, String::as_str)
+    }
+
+    /// The names of the report's sites, joined with ", ".
+    pub fn site_names(&self) -> String {
+        let names: Vec<&str> = self
+            .period
+            .sites
+            .iter()
+            .map(|s| s.site_name.as_str())
+            .collect();
+        names.join(", ")
+    }
+
+    /// The notes that say what is undated (the renderers show
+    /// `undated_observations` and `undated_km` themselves).
+    pub fn undated_notes(&self) -> Vec<String> {
+        undated_notes(self.undated_observations, self.undated_km)
+    }
+}
+
+/// The notes about observations and track without a date.
+fn undated_notes(observations: u64, km: f64) -> Vec<String> {
+    let mut notes = Vec::new();
+    if observations > 0 {
+        notes.push(format!(
+            "{observations} observation(s) have no date and are in no period."
+        ));
+    }
+    if km > 0.0 {
+        notes.push(format!(
+            "{km:.1} km of track have no date and are in no period."
+        ));
+    }
+    notes
 }
 
 /// A `LegDay` row that counts toward patrols and patrol-days: it has points on
@@ -639,17 +696,7 @@ pub fn build_report(input: &ReportInput) -> Report {
         .iter()
         .filter(|o| o.date.is_none())
         .count() as u64;
-    if undated_observations > 0 {
-        notes.push(format!(
-            "{undated_observations} observation(s) have no date and are in no period."
-        ));
-    }
-    if input.undated_km > 0.0 {
-        notes.push(format!(
-            "{:.1} km of track have no date and are in no period.",
-            input.undated_km
-        ));
-    }
+    notes.extend(undated_notes(undated_observations, input.undated_km));
 
     Report {
         period: PeriodInfo {
@@ -657,6 +704,13 @@ pub fn build_report(input: &ReportInput) -> Report {
             to: period.to,
             timezone,
             timezones: zones.into_iter().collect(),
+            sites: site_ids
+                .iter()
+                .map(|s| SiteRef {
+                    site_id: *s,
+                    site_name: site_name(s),
+                })
+                .collect(),
         },
         effort: main.effort,
         encounters: main.encounters,
@@ -669,6 +723,7 @@ pub fn build_report(input: &ReportInput) -> Report {
         undated_km: input.undated_km,
         map,
         notes,
+        category_labels: input.category_labels.clone(),
     }
 }
 
@@ -756,6 +811,7 @@ mod tests {
             days,
             observations,
             undated_km: 0.0,
+            category_labels: BTreeMap::new(),
             coverage: BTreeMap::new(),
         }
     }
@@ -1119,6 +1175,34 @@ mod tests {
                 .is_none()
         );
         assert!(json["coverage"]["cells"][0]["site_id"].is_string());
+    }
+
+    #[test]
+    fn the_report_names_its_sites_and_labels_its_categories() {
+        let mut inp = input(
+            vec![],
+            vec![obs(1, "poacher_camp", true, Some("2026-10-03"))],
+            period("2026-10-01", "2026-10-31"),
+        );
+        inp.category_labels
+            .insert("poacher_camp".to_owned(), "Poacher camp".to_owned());
+        let r = build_report(&inp);
+        assert_eq!(
+            r.period.sites,
+            vec![SiteRef {
+                site_id: site(1),
+                site_name: "Park".to_owned()
+            }]
+        );
+        assert_eq!(r.site_names(), "Park");
+        assert_eq!(r.category_label("poacher_camp"), "Poacher camp");
+        assert_eq!(r.category_label("unknown_key"), "unknown_key");
+        let json = serde_json::to_value(&r).unwrap();
+        // Keys stay keys; the labels are beside them.
+        assert_eq!(json["encounters"]["by_category"]["poacher_camp"], 1);
+        assert_eq!(json["category_labels"]["poacher_camp"], "Poacher camp");
+        assert_eq!(json["period"]["sites"][0]["site_name"], "Park");
+        assert_eq!(json["period"]["sites"][0]["site_id"], site(1).to_string());
     }
 
     #[test]

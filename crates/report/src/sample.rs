@@ -108,6 +108,10 @@ pub fn input() -> ReportInput {
         days,
         observations,
         undated_km: 2.25,
+        category_labels: BTreeMap::from([
+            ("snare".to_owned(), "Wire snare".to_owned()),
+            ("camp".to_owned(), "Poacher camp".to_owned()),
+        ]),
         coverage: BTreeMap::from([(
             SiteId(Uuid::from_u128(1)),
             CoverageInput {

@@ -89,6 +89,9 @@ fn breakdown_rows(
 /// The report as text.
 pub fn render(r: &Report) -> String {
     let mut out = String::new();
+    if !r.period.sites.is_empty() {
+        let _ = writeln!(out, "{}", clean(&r.site_names()));
+    }
     let _ = writeln!(
         out,
         "Patrol report {} to {} (local dates, {})\n",
@@ -208,7 +211,9 @@ pub fn render(r: &Report) -> String {
         r.undated_observations,
         fixed(r.undated_km, 1)
     );
-    for note in &r.notes {
+    // The undated figures are on the line above: their notes are not repeated.
+    let undated = r.undated_notes();
+    for note in r.notes.iter().filter(|n| !undated.contains(n)) {
         let _ = writeln!(out, "Note: {}", clean(note));
     }
     out
