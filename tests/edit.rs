@@ -1,5 +1,6 @@
 //! Fixing mistakes in the field: every edit and delete adds a version.
 
+use predicates::prelude::*;
 use predicates::str::contains;
 
 use crate::util::{Env, gpx};
@@ -157,4 +158,90 @@ fn observe_and_a_moved_observation_widen_the_layer_extent() {
         "{min_x:?} {min_y:?}"
     );
     assert!(max_x.unwrap() >= 102.7 && max_y.unwrap() >= 14.9);
+}
+
+/// Versions of a kind in the database.
+fn versions(env: &Env, table: &str) -> i64 {
+    let conn = rusqlite::Connection::open(&env.db).unwrap();
+    conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+        .unwrap()
+}
+
+/// A patrol with one observation (a snare): (patrol id, observation id).
+fn patrol_with_a_snare(env: &Env, name: &str, lat: f64) -> (String, String) {
+    let f = env.write(
+        name,
+        &gpx(
+            &[
+                (lat, 102.1, Some("2026-10-04T01:00:00Z")),
+                (lat + 0.1, 102.1, Some("2026-10-04T03:00:00Z")),
+            ],
+            &[(lat, 102.1, "Snare", Some("2026-10-04T01:30:00Z"))],
+        ),
+    );
+    let (r, code) = env.json(&["import", "--team", "Alpha", "--json", f.to_str().unwrap()]);
+    assert_eq!(code, 0, "{r}");
+    let patrol = r[0]["patrol_id"].as_str().unwrap().to_owned();
+    let (shown, _) = env.json(&["show", "--json", &patrol]);
+    let obs = shown["observations"][0]["observation_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (patrol, obs)
+}
+
+#[test]
+fn an_edit_that_changes_nothing_adds_no_version() {
+    let env = Env::init();
+    let (patrol, obs) = patrol_with_a_snare(&env, "p.gpx", 14.2);
+    let (obs_before, patrol_before, legs_before) = (
+        versions(&env, "observation_versions"),
+        versions(&env, "patrol_versions"),
+        versions(&env, "leg_versions"),
+    );
+    let head = |env: &Env, table: &str, col: &str, id: &str| -> String {
+        let conn = rusqlite::Connection::open(&env.db).unwrap();
+        conn.query_row(
+            &format!("SELECT version_id FROM {table} WHERE {col} = ?1"),
+            [id],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    let obs_head = head(&env, "observations", "observation_id", &obs);
+    let out = env
+        .cmd()
+        .args(["edit", "observation", &obs, "--category", "snare"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), obs_head);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing changed"));
+    let patrol_head = head(&env, "patrols", "patrol_id", &patrol);
+    env.cmd()
+        .args([
+            "edit",
+            "patrol",
+            &patrol,
+            "--team",
+            "Alpha",
+            "--transport",
+            "foot",
+            "--members",
+            "1",
+        ])
+        .assert()
+        .success()
+        .stdout(format!("{patrol_head}\n"))
+        .stderr(contains("nothing changed"));
+    assert_eq!(versions(&env, "observation_versions"), obs_before);
+    assert_eq!(versions(&env, "patrol_versions"), patrol_before);
+    assert_eq!(versions(&env, "leg_versions"), legs_before);
+    // A real change still makes a version.
+    env.cmd()
+        .args(["edit", "patrol", &patrol, "--team", "Bravo"])
+        .assert()
+        .success()
+        .stderr(contains("nothing changed").not());
+    assert_eq!(versions(&env, "patrol_versions"), patrol_before + 1);
 }

@@ -34,7 +34,7 @@ pub fn edit(store: &mut Store, what: &EditCommand) -> Result<Outcome> {
                     .map(|t| super::observe::parse_time(t, &store.site().timezone))
                     .transpose()?,
             };
-            store.edit_observation(id, &edit)?
+            store.edit_observation_outcome(id, &edit)?
         }
         EditCommand::Patrol {
             id,
@@ -51,10 +51,13 @@ pub fn edit(store: &mut Store, what: &EditCommand) -> Result<Outcome> {
                 transport: transport.as_deref().map(str::parse).transpose()?,
                 members: *members,
             };
-            store.edit_patrol(id, &edit)?
+            store.edit_patrol_outcome(id, &edit)?
         }
     };
-    super::out(&format!("{version}\n"))?;
+    super::out(&format!("{}\n", version.version_id()))?;
+    if !version.changed() {
+        eprintln!("nothing changed: no new version");
+    }
     Ok(Outcome::Done)
 }
 

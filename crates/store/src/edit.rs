@@ -132,6 +132,29 @@ pub fn widen_extent(conn: &Connection, table: &str, lon: f64, lat: f64) -> Resul
     Ok(())
 }
 
+/// What an edit did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Edited {
+    /// A new version was made: its id.
+    Changed(String),
+    /// The record already had that content: no version was made. The id is
+    /// the shown head's version.
+    Unchanged(String),
+}
+
+impl Edited {
+    /// The new version's id, or the head's when nothing changed.
+    pub fn version_id(&self) -> &str {
+        match self {
+            Edited::Changed(v) | Edited::Unchanged(v) => v,
+        }
+    }
+
+    pub fn changed(&self) -> bool {
+        matches!(self, Edited::Changed(_))
+    }
+}
+
 impl Store {
     /// Find a live or deleted record by its id or an unambiguous prefix.
     pub fn resolve_record(&self, kind: Kind, prefix: &str) -> Result<String> {
@@ -214,8 +237,16 @@ impl Store {
             .ok_or_else(|| StoreError::Invalid(format!("no category '{key}' in the data model")))
     }
 
-    /// Edit an observation: a new version after the shown head.
+    /// Edit an observation: a new version after the shown head, unless the
+    /// edit leaves its content as it is. The new version's id, or the head's
+    /// when nothing changed ([`Store::edit_observation_outcome`] says which).
     pub fn edit_observation(&mut self, id: &str, edit: &ObservationEdit) -> Result<String> {
+        self.edit_observation_outcome(id, edit)
+            .map(|e| e.version_id().to_owned())
+    }
+
+    /// [`Store::edit_observation`], saying whether anything changed.
+    pub fn edit_observation_outcome(&mut self, id: &str, edit: &ObservationEdit) -> Result<Edited> {
         let id = self.resolve_record(Kind::Observation, id)?;
         let head = self.shown_head(Kind::Observation, &id)?;
         if head.deleted {
@@ -224,7 +255,8 @@ impl Store {
         if let Some(c) = &edit.category {
             self.check_category(c)?;
         }
-        let mut obs = load_observation(&self.conn, &head.version_id)?;
+        let before = load_observation(&self.conn, &head.version_id)?;
+        let mut obs = before.clone();
         if let Some(c) = &edit.category {
             obs.category.clone_from(c);
         }
@@ -237,6 +269,9 @@ impl Store {
         if let Some(t) = edit.time {
             obs.time = Some(t);
         }
+        if obs == before {
+            return Ok(Edited::Unchanged(head.version_id));
+        }
         let tx = self.conn.unchecked_transaction()?;
         let meta = self.local_meta(vec![parse(&head.version_id)?], false)?;
         records::insert_observation(&tx, &meta, &obs)?;
@@ -244,11 +279,20 @@ impl Store {
             widen_extent(&tx, "observations", obs.lon, obs.lat)?;
         }
         tx.commit()?;
-        Ok(meta.version_id.to_string())
+        Ok(Edited::Changed(meta.version_id.to_string()))
     }
 
-    /// Edit a patrol (and, for transport and members, its legs).
+    /// Edit a patrol (and, for transport and members, its legs). Only what
+    /// the edit changes gets a new version; when nothing changes, nothing is
+    /// written. The id returned is the patrol's version (its head when only
+    /// legs changed, or nothing; [`Store::edit_patrol_outcome`] says which).
     pub fn edit_patrol(&mut self, id: &str, edit: &PatrolEdit) -> Result<String> {
+        self.edit_patrol_outcome(id, edit)
+            .map(|e| e.version_id().to_owned())
+    }
+
+    /// [`Store::edit_patrol`], saying whether anything changed.
+    pub fn edit_patrol_outcome(&mut self, id: &str, edit: &PatrolEdit) -> Result<Edited> {
         let id = self.resolve_record(Kind::Patrol, id)?;
         let head = self.shown_head(Kind::Patrol, &id)?;
         if head.deleted {
@@ -256,8 +300,10 @@ impl Store {
         }
         let tx = self.conn.unchecked_transaction()?;
         let mut version = head.version_id.clone();
+        let mut changed = false;
         if edit.team.is_some() || edit.leader.is_some() || edit.objective.is_some() {
-            let mut p = load_patrol(&tx, &head.version_id)?;
+            let before = load_patrol(&tx, &head.version_id)?;
+            let mut p = before.clone();
             if let Some(t) = &edit.team {
                 p.team.clone_from(t);
             }
@@ -267,9 +313,12 @@ impl Store {
             if let Some(o) = &edit.objective {
                 p.objective = Some(o.clone());
             }
-            let meta = self.local_meta(vec![parse(&head.version_id)?], false)?;
-            records::insert_patrol(&tx, &meta, &p)?;
-            version = meta.version_id.to_string();
+            if p != before {
+                let meta = self.local_meta(vec![parse(&head.version_id)?], false)?;
+                records::insert_patrol(&tx, &meta, &p)?;
+                version = meta.version_id.to_string();
+                changed = true;
+            }
         }
         if edit.transport.is_some() || edit.members.is_some() {
             let legs: Vec<String> = tx
@@ -278,19 +327,27 @@ impl Store {
                 .collect::<rusqlite::Result<_>>()?;
             for leg_id in legs {
                 let lhead = self.shown_head(Kind::Leg, &leg_id)?;
-                let mut leg = load_leg(&tx, &lhead.version_id)?;
+                let before = load_leg(&tx, &lhead.version_id)?;
+                let mut leg = before.clone();
                 if let Some(t) = edit.transport {
                     leg.transport = t;
                 }
                 if let Some(m) = edit.members {
                     leg.members = m;
                 }
-                let meta = self.local_meta(vec![parse(&lhead.version_id)?], false)?;
-                records::insert_leg(&tx, &meta, &leg)?;
+                if leg != before {
+                    let meta = self.local_meta(vec![parse(&lhead.version_id)?], false)?;
+                    records::insert_leg(&tx, &meta, &leg)?;
+                    changed = true;
+                }
             }
         }
         tx.commit()?;
-        Ok(version)
+        Ok(if changed {
+            Edited::Changed(version)
+        } else {
+            Edited::Unchanged(version)
+        })
     }
 
     /// Delete a record: a version marked deleted. Its history stays.
@@ -341,5 +398,149 @@ impl Store {
                 records::insert_observation(conn, meta, &load_observation(conn, from)?)
             }
         }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::import::ImportOptions;
+    use patrol_core::category::DataModel;
+
+    /// A database in the temp folder, removed when dropped.
+    pub struct TempStore {
+        pub store: Store,
+        path: std::path::PathBuf,
+    }
+
+    impl Drop for TempStore {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.path);
+            let _ = std::fs::remove_file(self.path.with_extension("gpx"));
+        }
+    }
+
+    impl std::ops::Deref for TempStore {
+        type Target = Store;
+        fn deref(&self) -> &Store {
+            &self.store
+        }
+    }
+
+    impl std::ops::DerefMut for TempStore {
+        fn deref_mut(&mut self) -> &mut Store {
+            &mut self.store
+        }
+    }
+
+    pub fn temp_store() -> TempStore {
+        let path =
+            std::env::temp_dir().join(format!("patrol-store-test-{}.gpkg", uuid::Uuid::now_v7()));
+        let store = Store::init(
+            &path,
+            "Thap Lan",
+            "Asia/Bangkok",
+            &DataModel::default_model(),
+        )
+        .unwrap();
+        TempStore { store, path }
+    }
+
+    /// Import a patrol of two points with `waypoints` snares: its patrol id.
+    pub fn import(t: &mut TempStore, lat: f64, waypoints: usize) -> String {
+        use std::fmt::Write as _;
+        let mut gpx = String::from(
+            r#"<?xml version="1.0"?><gpx version="1.1" creator="t" xmlns="http://www.topografix.com/GPX/1/1">"#,
+        );
+        for i in 0..waypoints {
+            let _ = write!(
+                gpx,
+                r#"<wpt lat="{lat}" lon="{}"><name>Snare {i}</name><time>2026-10-04T02:00:00Z</time></wpt>"#,
+                102.1 + i as f64 * 1e-4
+            );
+        }
+        let _ = write!(
+            gpx,
+            r#"<trk><trkseg><trkpt lat="{lat}" lon="102.1"><time>2026-10-04T01:00:00Z</time></trkpt><trkpt lat="{}" lon="102.1"><time>2026-10-04T03:00:00Z</time></trkpt></trkseg></trk></gpx>"#,
+            lat + 0.1
+        );
+        let file = t.path.with_extension("gpx");
+        std::fs::write(&file, gpx).unwrap();
+        let opts = ImportOptions {
+            team: "Alpha".to_owned(),
+            transport: patrol_core::Transport::Foot,
+            members: 2,
+            member_names: Vec::new(),
+            leader: None,
+            objective: None,
+            date: None,
+        };
+        let report = t.store.import_gpx(&file, &opts, &mut |_| {}).unwrap();
+        report.patrol_id.unwrap()
+    }
+
+    pub fn observation_ids(store: &Store, patrol: &str) -> Vec<String> {
+        store
+            .conn
+            .prepare("SELECT observation_id FROM observations WHERE patrol_id = ?1 ORDER BY observation_id")
+            .unwrap()
+            .query_map([patrol], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    }
+
+    fn count(store: &Store, table: &str) -> i64 {
+        store
+            .conn
+            .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn an_edit_that_changes_nothing_makes_no_version() {
+        let mut t = temp_store();
+        let patrol = import(&mut t, 14.2, 1);
+        let obs = observation_ids(&t, &patrol).remove(0);
+        let head = records::heads(t.conn(), Kind::Observation, &obs)
+            .unwrap()
+            .remove(0);
+        let same = ObservationEdit {
+            category: Some("snare".to_owned()),
+            ..ObservationEdit::default()
+        };
+        assert_eq!(
+            t.edit_observation_outcome(&obs, &same).unwrap(),
+            Edited::Unchanged(head.version_id.clone())
+        );
+        assert_eq!(count(&t, "observation_versions"), 1);
+        let note = ObservationEdit {
+            note: Some("two wires".to_owned()),
+            ..ObservationEdit::default()
+        };
+        let edited = t.edit_observation_outcome(&obs, &note).unwrap();
+        assert!(edited.changed() && edited.version_id() != head.version_id);
+        assert_eq!(count(&t, "observation_versions"), 2);
+        // Again: the same note is no change.
+        assert!(!t.edit_observation_outcome(&obs, &note).unwrap().changed());
+        assert_eq!(
+            t.edit_observation(&obs, &note).unwrap(),
+            edited.version_id()
+        );
+
+        let same = PatrolEdit {
+            team: Some("Alpha".to_owned()),
+            members: Some(2),
+            ..PatrolEdit::default()
+        };
+        assert!(!t.edit_patrol_outcome(&patrol, &same).unwrap().changed());
+        assert_eq!(count(&t, "patrol_versions") + count(&t, "leg_versions"), 2);
+        let members = PatrolEdit {
+            members: Some(3),
+            ..PatrolEdit::default()
+        };
+        assert!(t.edit_patrol_outcome(&patrol, &members).unwrap().changed());
+        assert_eq!(count(&t, "patrol_versions"), 1);
+        assert_eq!(count(&t, "leg_versions"), 2);
     }
 }
