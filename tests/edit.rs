@@ -245,3 +245,47 @@ fn an_edit_that_changes_nothing_adds_no_version() {
         .stderr(contains("nothing changed").not());
     assert_eq!(versions(&env, "patrol_versions"), patrol_before + 1);
 }
+
+#[test]
+fn an_observation_moves_to_another_live_patrol() {
+    let env = Env::init();
+    let (first, obs) = patrol_with_a_snare(&env, "a.gpx", 14.2);
+    let (second, _) = patrol_with_a_snare(&env, "b.gpx", 14.5);
+    env.cmd()
+        .args(["edit", "observation", &obs, "--patrol", &second])
+        .assert()
+        .success();
+    let ids = |patrol: &str| -> Vec<String> {
+        let (shown, _) = env.json(&["show", "--json", patrol]);
+        shown["observations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["observation_id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert!(!ids(&first).contains(&obs));
+    assert!(ids(&second).contains(&obs));
+    // Moving it where it is changes nothing.
+    env.cmd()
+        .args(["edit", "observation", &obs, "--patrol", &second])
+        .assert()
+        .success()
+        .stderr(contains("nothing changed"));
+    // The patrol must exist and be live.
+    env.cmd()
+        .args(["edit", "observation", &obs, "--patrol", "ffffffff"])
+        .assert()
+        .code(2)
+        .stderr(contains("no patrol"));
+    env.cmd()
+        .args(["delete", "patrol", &first])
+        .assert()
+        .success();
+    env.cmd()
+        .args(["edit", "observation", &obs, "--patrol", &first])
+        .assert()
+        .code(2)
+        .stderr(contains("deleted"));
+    assert!(ids(&second).contains(&obs));
+}

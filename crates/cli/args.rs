@@ -66,9 +66,12 @@ pub enum Command {
 
 #[derive(Subcommand, Debug)]
 pub enum EditCommand {
-    /// Change an observation's category, note, place or time.
+    /// Change an observation's category, note, place or time, or move it to another patrol.
     Observation {
         id: String,
+        /// Move it to this patrol (id, its first characters, or its short id).
+        #[arg(long)]
+        patrol: Option<String>,
         #[arg(long)]
         category: Option<String>,
         #[arg(long)]

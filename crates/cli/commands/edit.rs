@@ -11,6 +11,7 @@ pub fn edit(store: &mut Store, what: &EditCommand) -> Result<Outcome> {
     let version = match what {
         EditCommand::Observation {
             id,
+            patrol,
             category,
             note,
             at,
@@ -33,6 +34,7 @@ pub fn edit(store: &mut Store, what: &EditCommand) -> Result<Outcome> {
                     .as_deref()
                     .map(|t| super::observe::parse_time(t, &store.site().timezone))
                     .transpose()?,
+                patrol: patrol.clone(),
             };
             store.edit_observation_outcome(id, &edit)?
         }

@@ -116,6 +116,9 @@ pub struct ObservationEdit {
     pub note: Option<String>,
     pub at: Option<LatLon>,
     pub time: Option<i64>,
+    /// Move it to this patrol (an id as the user gives it: whole, a prefix or
+    /// a short id); the patrol must exist and be live.
+    pub patrol: Option<String>,
 }
 
 /// Widen a layer's extent in `gpkg_contents` to hold a point (the union with
@@ -179,6 +182,18 @@ impl Store {
                 kind.name()
             ))),
         }
+    }
+
+    /// A record that exists and is not deleted, by id, prefix or short id.
+    pub fn resolve_live(&self, kind: Kind, text: &str) -> Result<String> {
+        let id = self.resolve_record(kind, text)?;
+        if self.shown_head(kind, &id)?.deleted {
+            return Err(StoreError::Invalid(format!(
+                "{} {id} is deleted",
+                kind.name()
+            )));
+        }
+        Ok(id)
     }
 
     /// The head shown for a record (and so the parent of a local edit).
@@ -255,8 +270,16 @@ impl Store {
         if let Some(c) = &edit.category {
             self.check_category(c)?;
         }
+        let patrol = edit
+            .patrol
+            .as_deref()
+            .map(|p| self.resolve_live(Kind::Patrol, p))
+            .transpose()?;
         let before = load_observation(&self.conn, &head.version_id)?;
         let mut obs = before.clone();
+        if let Some(p) = &patrol {
+            obs.patrol = parse(p)?;
+        }
         if let Some(c) = &edit.category {
             obs.category.clone_from(c);
         }
