@@ -289,3 +289,58 @@ fn an_observation_moves_to_another_live_patrol() {
         .stderr(contains("deleted"));
     assert!(ids(&second).contains(&obs));
 }
+
+#[test]
+fn a_deleted_patrol_or_observation_is_restored() {
+    let env = Env::init();
+    let (patrol, obs) = patrol_with_a_snare(&env, "p.gpx", 14.2);
+    let threats = || {
+        let (rep, _) = env.json(&["report", "--month", "2026-10", "--format", "json"]);
+        (
+            rep["encounters"]["threats"].as_u64().unwrap(),
+            rep["effort"]["km"].as_f64().unwrap(),
+        )
+    };
+    let (_, km) = threats();
+    assert_eq!(threats(), (1, km));
+    env.cmd()
+        .args(["restore", "observation", &obs])
+        .assert()
+        .code(2)
+        .stderr(contains("not deleted"));
+    env.cmd()
+        .args(["delete", "observation", &obs])
+        .assert()
+        .success();
+    assert_eq!(threats().0, 0);
+    env.cmd()
+        .args(["restore", "observation", &obs])
+        .assert()
+        .success();
+    assert_eq!(threats(), (1, km));
+    // Created, deleted, restored: the history is all there.
+    assert_eq!(versions(&env, "observation_versions"), 3);
+    env.cmd()
+        .args(["delete", "patrol", &patrol])
+        .assert()
+        .success();
+    assert_eq!(threats(), (0, 0.0));
+    env.cmd()
+        .args(["show", &patrol])
+        .assert()
+        .code(2)
+        .stderr(contains("deleted"));
+    env.cmd()
+        .args(["restore", "patrol", &patrol])
+        .assert()
+        .success();
+    assert_eq!(threats(), (1, km));
+    let (list, _) = env.json(&["patrols", "--json"]);
+    assert_eq!(list[0]["patrol_id"], patrol.as_str());
+    assert_eq!(list[0]["team"], "Alpha");
+    env.cmd()
+        .args(["restore", "patrol", &patrol])
+        .assert()
+        .code(2)
+        .stderr(contains("not deleted"));
+}

@@ -52,6 +52,11 @@ pub enum Command {
         #[command(subcommand)]
         what: DeleteCommand,
     },
+    /// Restore a deleted record: a new version with its last content before the delete.
+    Restore {
+        #[command(subcommand)]
+        what: DeleteCommand,
+    },
     /// Write this database (or what is new since the last export) to a file to send.
     Export(ExportArgs),
     /// Merge files from the field into a database: no duplicates, no lost edits.

@@ -71,3 +71,14 @@ pub fn delete(store: &mut Store, what: &DeleteCommand) -> Result<Outcome> {
     super::out(&format!("{version}\n"))?;
     Ok(Outcome::Done)
 }
+
+pub fn restore(store: &mut Store, what: &DeleteCommand) -> Result<Outcome> {
+    let (kind, id) = match what {
+        DeleteCommand::Observation { id } => (Kind::Observation, id),
+        DeleteCommand::Patrol { id } => (Kind::Patrol, id),
+    };
+    let version = store.restore_record(kind, id)?;
+    super::out(&format!("{version}\n"))?;
+    eprintln!("restored {} {id}", kind.name());
+    Ok(Outcome::Done)
+}

@@ -390,6 +390,92 @@ impl Store {
         Ok(meta.version_id.to_string())
     }
 
+    /// Restore a deleted record: a new version with the content of its last
+    /// version that was not deleted, following the deleted head. A record
+    /// that is not deleted is an error.
+    pub fn restore_record(&mut self, kind: Kind, id: &str) -> Result<String> {
+        let id = self.resolve_record(kind, id)?;
+        let head = self.shown_head(kind, &id)?;
+        if !head.deleted {
+            return Err(StoreError::Invalid(format!(
+                "{} {id} is not deleted",
+                kind.name()
+            )));
+        }
+        let live = self.last_live_version(kind, &id, &head.version_id)?;
+        let tx = self.conn.unchecked_transaction()?;
+        let meta = self.local_meta(vec![parse(&head.version_id)?], false)?;
+        Self::copy_version(&tx, kind, &live, &meta)?;
+        tx.commit()?;
+        Ok(meta.version_id.to_string())
+    }
+
+    /// The newest (by hlc, device, version) version that is not deleted among
+    /// the ancestors of `from` (itself included).
+    fn last_live_version(&self, kind: Kind, id: &str, from: &str) -> Result<String> {
+        let sql = format!(
+            "SELECT version_id, parents, hlc, device_id, deleted FROM {} WHERE {} = ?1",
+            kind.versions_table(),
+            kind.id_column()
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let versions: std::collections::HashMap<String, (Vec<String>, records::Head)> = stmt
+            .query_map([id], |r| {
+                let parents: String = r.get(1)?;
+                Ok((
+                    r.get::<_, String>(0)?,
+                    (
+                        serde_json::from_str(&parents).unwrap_or_default(),
+                        records::Head {
+                            hlc: r.get(2)?,
+                            device: r.get(3)?,
+                            version_id: r.get(0)?,
+                            deleted: r.get(4)?,
+                        },
+                    ),
+                ))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut seen = std::collections::HashSet::new();
+        let mut stack = vec![from.to_owned()];
+        let mut best: Option<&records::Head> = None;
+        while let Some(v) = stack.pop() {
+            if !seen.insert(v.clone()) {
+                continue;
+            }
+            let Some((parents, head)) = versions.get(&v) else {
+                continue;
+            };
+            if !head.deleted && best.is_none_or(|b| head > b) {
+                best = Some(head);
+            }
+            stack.extend(parents.iter().cloned());
+        }
+        best.map(|h| h.version_id.clone()).ok_or_else(|| {
+            StoreError::Invalid(format!(
+                "{} {id} has no version that is not deleted",
+                kind.name()
+            ))
+        })
+    }
+
+    /// The deleted patrol imported from a file with this blake3 digest, if
+    /// there is one (so import can say how to restore it rather than import
+    /// the file again).
+    pub fn deleted_patrol_with_source(&self, digest: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT v.patrol_id FROM patrol_versions v
+                 WHERE v.source_digest = ?1
+                   AND NOT EXISTS (SELECT 1 FROM patrols p WHERE p.patrol_id = v.patrol_id)
+                 ORDER BY v.hlc LIMIT 1",
+                [digest],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
     /// Resolve a conflict: a new version with the kept version's content and
     /// every head as parent.
     pub fn resolve_conflict(&mut self, kind: Kind, id: &str, keep: &str) -> Result<String> {
@@ -518,6 +604,58 @@ pub(crate) mod tests {
             .conn
             .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
             .unwrap()
+    }
+
+    #[test]
+    fn a_deleted_record_is_restored_with_its_last_live_content() {
+        let mut t = temp_store();
+        let patrol = import(&mut t, 14.2, 1);
+        let digest = crate::import::file_digest(&t.path.with_extension("gpx")).unwrap();
+        let obs = observation_ids(&t, &patrol).remove(0);
+        let note = ObservationEdit {
+            note: Some("two wires".to_owned()),
+            ..ObservationEdit::default()
+        };
+        t.edit_observation(&obs, &note).unwrap();
+        let err = t.restore_record(Kind::Observation, &obs).unwrap_err();
+        assert!(err.to_string().contains("is not deleted"), "{err}");
+        let deleted = t.delete_record(Kind::Observation, &obs).unwrap();
+        assert!(observation_ids(&t, &patrol).is_empty());
+        let restored = t.restore_record(Kind::Observation, &obs).unwrap();
+        assert_eq!(observation_ids(&t, &patrol), vec![obs.clone()]);
+        let heads = records::heads(t.conn(), Kind::Observation, &obs).unwrap();
+        assert_eq!(heads.len(), 1);
+        assert_eq!(heads[0].version_id, restored);
+        assert!(!heads[0].deleted);
+        let o = load_observation(t.conn(), &restored).unwrap();
+        assert_eq!(o.note.as_deref(), Some("two wires"));
+        let parents: String = t
+            .conn()
+            .query_row(
+                "SELECT parents FROM observation_versions WHERE version_id = ?1",
+                [&restored],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(parents, format!("[\"{deleted}\"]"));
+
+        // A deleted patrol, found by the digest of its file.
+        assert_eq!(t.deleted_patrol_with_source(&digest).unwrap(), None);
+        t.delete_record(Kind::Patrol, &patrol).unwrap();
+        assert_eq!(
+            t.deleted_patrol_with_source(&digest).unwrap(),
+            Some(patrol.clone())
+        );
+        assert!(
+            t.resolve_patrol(&patrol)
+                .unwrap_err()
+                .to_string()
+                .contains("deleted")
+        );
+        t.restore_record(Kind::Patrol, &patrol).unwrap();
+        assert_eq!(t.resolve_patrol(&patrol).unwrap(), patrol);
+        assert_eq!(t.deleted_patrol_with_source(&digest).unwrap(), None);
+        assert_eq!(t.patrols(None).unwrap()[0].team, "Alpha");
     }
 
     #[test]

@@ -204,25 +204,10 @@ impl Store {
             .collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Find a patrol by its id or an unambiguous prefix of it.
-    pub fn resolve_patrol(&self, prefix: &str) -> Result<String> {
-        let prefix = prefix.trim().to_lowercase();
-        let mut stmt = self
-            .conn
-            .prepare("SELECT patrol_id FROM patrols WHERE patrol_id LIKE ?1 || '%' LIMIT 2")?;
-        let ids = stmt
-            .query_map([&prefix], |r| r.get::<_, String>(0))?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        match ids.as_slice() {
-            [one] if prefix.len() >= 4 || prefix.len() == one.len() => Ok(one.clone()),
-            [] => Err(StoreError::NoSuchRecord {
-                kind: "patrol",
-                id: prefix,
-            }),
-            _ => Err(StoreError::Invalid(format!(
-                "'{prefix}' matches several patrols; give more of the id"
-            ))),
-        }
+    /// Find a live patrol by its id, a prefix or its short id (the one
+    /// resolver, [`Store::resolve_record`], then a check that it is live).
+    pub fn resolve_patrol(&self, text: &str) -> Result<String> {
+        self.resolve_live(crate::records::Kind::Patrol, text)
     }
 
     pub fn patrol_detail(&self, id: &str) -> Result<PatrolDetail> {
