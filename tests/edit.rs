@@ -344,3 +344,124 @@ fn a_deleted_patrol_or_observation_is_restored() {
         .code(2)
         .stderr(contains("not deleted"));
 }
+
+#[test]
+fn short_ids_are_shown_and_accepted_everywhere() {
+    let env = Env::init();
+    let names: Vec<String> = (1..=30).map(|i| format!("Snare {i}")).collect();
+    let waypoints: Vec<(f64, f64, &str, Option<&str>)> = names
+        .iter()
+        .map(|n| (14.2, 102.1, n.as_str(), Some("2026-10-04T01:30:00Z")))
+        .collect();
+    let f = env.write(
+        "p.gpx",
+        &gpx(
+            &[
+                (14.2, 102.1, Some("2026-10-04T01:00:00Z")),
+                (14.3, 102.1, Some("2026-10-04T03:00:00Z")),
+            ],
+            &waypoints,
+        ),
+    );
+    let (r, _) = env.json(&["import", "--team", "Alpha", "--json", f.to_str().unwrap()]);
+    let patrol = r[0]["patrol_id"].as_str().unwrap().to_owned();
+    let (other, _) = patrol_with_a_snare(&env, "q.gpx", 14.5);
+    let short = |id: &str| id[id.len() - 8..].to_owned();
+
+    // JSON keeps the ids and adds short_id beside them.
+    let (list, _) = env.json(&["patrols", "--json"]);
+    assert_eq!(list[0]["patrol_id"], patrol.as_str());
+    assert_eq!(list[0]["short_id"], short(&patrol).as_str());
+    let (shown, _) = env.json(&["show", "--json", &short(&patrol)]);
+    assert_eq!(shown["patrol_id"], patrol.as_str());
+    let obs = shown["observations"].as_array().unwrap();
+    assert_eq!(obs.len(), 30);
+    let mut shorts: Vec<&str> = obs
+        .iter()
+        .map(|o| o["short_id"].as_str().unwrap())
+        .collect();
+    for o in obs {
+        assert_eq!(
+            o["short_id"].as_str().unwrap(),
+            short(o["observation_id"].as_str().unwrap())
+        );
+    }
+    shorts.sort_unstable();
+    shorts.dedup();
+    assert_eq!(
+        shorts.len(),
+        30,
+        "one import's observations have distinct short ids"
+    );
+    assert_eq!(shown["legs"][0]["short_id"].as_str().unwrap().len(), 8);
+
+    // Tables and messages show the short id.
+    let out = env.cmd().args(["patrols"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&short(&patrol)) && !text.contains(&patrol),
+        "{text}"
+    );
+    let out = env.cmd().args(["show", &patrol]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let first = obs[0]["observation_id"].as_str().unwrap();
+    assert!(
+        text.contains(&short(first)) && !text.contains(first),
+        "{text}"
+    );
+
+    // Every command takes the short id (or 6 of its last digits).
+    let o = short(first);
+    env.cmd()
+        .args(["edit", "observation", &o[2..], "--note", "cut"])
+        .assert()
+        .success()
+        .stderr(contains(format!("edited observation {o}")));
+    env.cmd()
+        .args(["delete", "observation", &o])
+        .assert()
+        .success()
+        .stderr(contains(format!("deleted observation {o}")));
+    env.cmd()
+        .args(["restore", "observation", &o])
+        .assert()
+        .success()
+        .stderr(contains(format!("restored observation {o}")));
+    let (rec, code) = env.json(&[
+        "observe",
+        "--patrol",
+        &short(&other),
+        "--category",
+        "snare",
+        "--at",
+        "14.5,102.1",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{rec}");
+    assert_eq!(rec["patrol_id"], other.as_str());
+    let new = rec["observation_id"].as_str().unwrap();
+    assert_eq!(rec["short_id"], short(new).as_str());
+    env.cmd()
+        .args([
+            "edit",
+            "observation",
+            &short(new),
+            "--patrol",
+            &short(&patrol),
+        ])
+        .assert()
+        .success();
+
+    // Ambiguous: the first characters of two patrols made the same month.
+    assert_eq!(patrol[..4], other[..4]);
+    env.cmd()
+        .args(["show", &patrol[..4]])
+        .assert()
+        .code(2)
+        .stderr(contains("matches several patrols"));
+    env.cmd()
+        .args(["show", &patrol[..3]])
+        .assert()
+        .code(2)
+        .stderr(contains("at least 4"));
+}

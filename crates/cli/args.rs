@@ -73,6 +73,7 @@ pub enum Command {
 pub enum EditCommand {
     /// Change an observation's category, note, place or time, or move it to another patrol.
     Observation {
+        /// The observation: its id, first characters (4 or more) or short id.
         id: String,
         /// Move it to this patrol (id, its first characters, or its short id).
         #[arg(long)]
@@ -89,6 +90,7 @@ pub enum EditCommand {
     },
     /// Change a patrol's team, leader, objective, or its legs' transport and members.
     Patrol {
+        /// The patrol: its id, first characters (4 or more) or short id.
         id: String,
         #[arg(long)]
         team: Option<String>,
@@ -105,8 +107,14 @@ pub enum EditCommand {
 
 #[derive(Subcommand, Debug)]
 pub enum DeleteCommand {
-    Observation { id: String },
-    Patrol { id: String },
+    Observation {
+        /// The observation: its id, first characters (4 or more) or short id.
+        id: String,
+    },
+    Patrol {
+        /// The patrol: its id, first characters (4 or more) or short id.
+        id: String,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -148,7 +156,7 @@ pub struct ConflictsArgs {
 pub enum ConflictsCommand {
     /// Keep one head of a conflicting record (a new version follows all heads).
     Resolve {
-        /// The record id (patrol, leg or observation), or its first characters.
+        /// The record (patrol, leg or observation): its id, first characters or short id.
         record: String,
         /// The version to keep (or its first characters).
         #[arg(long)]
@@ -221,7 +229,7 @@ pub struct PatrolsArgs {
 
 #[derive(Args, Debug)]
 pub struct ShowArgs {
-    /// A patrol id, or its first characters.
+    /// A patrol id, its first characters (4 or more), or its short id.
     pub patrol: String,
     #[arg(long)]
     pub json: bool,
@@ -229,7 +237,7 @@ pub struct ShowArgs {
 
 #[derive(Args, Debug)]
 pub struct ObserveArgs {
-    /// The patrol (id or its first characters).
+    /// The patrol: its id, first characters (4 or more) or short id.
     #[arg(long)]
     pub patrol: String,
     /// A category key, label or alias of the data model.

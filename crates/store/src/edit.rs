@@ -159,28 +159,65 @@ impl Edited {
 }
 
 impl Store {
-    /// Find a live or deleted record by its id or an unambiguous prefix.
-    pub fn resolve_record(&self, kind: Kind, prefix: &str) -> Result<String> {
-        let prefix = prefix.trim().to_lowercase();
-        let sql = format!(
-            "SELECT DISTINCT {id} FROM {t} WHERE {id} LIKE ?1 || '%' LIMIT 2",
-            id = kind.id_column(),
-            t = kind.versions_table()
-        );
-        let mut stmt = self.conn.prepare(&sql)?;
+    /// Find a live or deleted record, the one way every command does: by its
+    /// whole id, a prefix of at least 4 characters, or its short id (a suffix
+    /// of at least 6 characters: the short id shown is the last 8). Case and
+    /// surrounding space do not matter. Several matches are an error that
+    /// lists them.
+    pub fn resolve_record(&self, kind: Kind, text: &str) -> Result<String> {
+        const MIN_PREFIX: usize = 4;
+        const MIN_SUFFIX: usize = 6;
+        let text = text.trim().to_lowercase();
+        let none = || StoreError::NoSuchRecord {
+            kind: kind.name(),
+            id: text.clone(),
+        };
+        // Only hex digits and hyphens: nothing LIKE would take as a wildcard.
+        if text.is_empty() || !text.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+            return Err(none());
+        }
+        if text.len() < MIN_PREFIX {
+            return Err(StoreError::Invalid(format!(
+                "'{text}' is too short: give at least {MIN_PREFIX} characters of the {} id, or {MIN_SUFFIX} of its short id",
+                kind.name()
+            )));
+        }
+        let (table, column) = (kind.versions_table(), kind.id_column());
+        let exact: Option<String> = self
+            .conn
+            .query_row(
+                &format!("SELECT {column} FROM {table} WHERE {column} = ?1 LIMIT 1"),
+                [&text],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(id) = exact {
+            return Ok(id);
+        }
+        // Distinct records, not versions: a record with many versions is one match.
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT DISTINCT {column} FROM {table}
+             WHERE {column} LIKE ?1 || '%' OR (?2 AND {column} LIKE '%' || ?1)
+             ORDER BY {column} LIMIT 6"
+        ))?;
         let ids = stmt
-            .query_map([&prefix], |r| r.get::<_, String>(0))?
+            .query_map(rusqlite::params![text, text.len() >= MIN_SUFFIX], |r| {
+                r.get::<_, String>(0)
+            })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         match ids.as_slice() {
-            [one] if prefix.len() >= 4 || prefix.len() == one.len() => Ok(one.clone()),
-            [] | [_] => Err(StoreError::NoSuchRecord {
-                kind: kind.name(),
-                id: prefix,
-            }),
-            _ => Err(StoreError::Invalid(format!(
-                "'{prefix}' matches several {}s; give more of the id",
-                kind.name()
-            ))),
+            [] => Err(none()),
+            [one] => Ok(one.clone()),
+            several => {
+                let mut list = several[..several.len().min(5)].join(", ");
+                if several.len() > 5 {
+                    list.push_str(", …");
+                }
+                Err(StoreError::Invalid(format!(
+                    "'{text}' matches several {}s ({list}); give more of the id",
+                    kind.name()
+                )))
+            }
         }
     }
 
@@ -188,8 +225,16 @@ impl Store {
     pub fn resolve_live(&self, kind: Kind, text: &str) -> Result<String> {
         let id = self.resolve_record(kind, text)?;
         if self.shown_head(kind, &id)?.deleted {
+            let short = patrol_core::ids::short_id(&id);
+            let hint = match kind {
+                Kind::Leg => String::new(),
+                _ => format!(
+                    " (restore it with `patrol restore {} {short}`)",
+                    kind.name()
+                ),
+            };
             return Err(StoreError::Invalid(format!(
-                "{} {id} is deleted",
+                "{} {short} is deleted{hint}",
                 kind.name()
             )));
         }
@@ -656,6 +701,80 @@ pub(crate) mod tests {
         assert_eq!(t.resolve_patrol(&patrol).unwrap(), patrol);
         assert_eq!(t.deleted_patrol_with_source(&digest).unwrap(), None);
         assert_eq!(t.patrols(None).unwrap()[0].team, "Alpha");
+    }
+
+    #[test]
+    fn one_resolver_takes_ids_prefixes_and_short_ids() {
+        use patrol_core::ids::short_id;
+        let mut t = temp_store();
+        let patrol = import(&mut t, 14.2, 40);
+        let other = import(&mut t, 14.5, 0);
+        let obs = observation_ids(&t, &patrol);
+        let shorts: std::collections::BTreeSet<&str> = obs.iter().map(|o| short_id(o)).collect();
+        assert_eq!(shorts.len(), 40, "one import's short ids are distinct");
+        let resolve = |t: &TempStore, text: &str| t.resolve_record(Kind::Observation, text);
+        let id = &obs[0];
+        // Several versions of one record are one match.
+        let note = ObservationEdit {
+            note: Some("x".to_owned()),
+            ..ObservationEdit::default()
+        };
+        t.edit_observation(id, &note).unwrap();
+        for text in [
+            id.clone(),
+            id.to_uppercase(),
+            format!("  {id} "),
+            id[..id.len() - 1].to_owned(),
+            short_id(id).to_owned(),
+            id[id.len() - 6..].to_owned(),
+        ] {
+            assert_eq!(&resolve(&t, &text).unwrap(), id, "{text}");
+        }
+        // One import's ids share their start: a short prefix is ambiguous.
+        let err = resolve(&t, &id[..8]).unwrap_err().to_string();
+        assert!(err.contains("matches several observations"), "{err}");
+        let err = resolve(&t, &id[..3]).unwrap_err().to_string();
+        assert!(err.contains("at least 4"), "{err}");
+        assert!(matches!(
+            resolve(&t, "zzzzzz"),
+            Err(StoreError::NoSuchRecord { .. })
+        ));
+        assert!(matches!(
+            resolve(&t, "5%_"),
+            Err(StoreError::NoSuchRecord { .. })
+        ));
+        // A patrol prefix of 4 that matches one patrol (and several versions
+        // of nothing else) is that patrol.
+        assert_eq!(t.resolve_patrol(&patrol).unwrap(), patrol);
+        assert_eq!(t.resolve_patrol(short_id(&other)).unwrap(), other);
+        // Two ids with the same last 8 digits: the short id is ambiguous, a
+        // longer suffix is not.
+        let tx = t.conn.unchecked_transaction().unwrap();
+        for text in [
+            "01a209b5-0000-7000-8000-0000deadbeef",
+            "01a209b6-0000-7000-8000-1111deadbeef",
+        ] {
+            let meta = VersionMeta::new_local(&tx, t.device, t.site.id, Vec::new()).unwrap();
+            let o = Observation {
+                id: text.parse().unwrap(),
+                patrol: other.parse().unwrap(),
+                category: "snare".to_owned(),
+                time: None,
+                lon: 102.0,
+                lat: 14.0,
+                raw_name: None,
+                note: None,
+            };
+            records::insert_observation(&tx, &meta, &o).unwrap();
+        }
+        tx.commit().unwrap();
+        let err = resolve(&t, "deadbeef").unwrap_err().to_string();
+        assert!(err.contains("matches several observations"), "{err}");
+        assert!(err.contains("1111deadbeef"), "{err}");
+        assert_eq!(
+            resolve(&t, "1111deadbeef").unwrap(),
+            "01a209b6-0000-7000-8000-1111deadbeef"
+        );
     }
 
     #[test]
