@@ -459,3 +459,289 @@ fn the_html_report_renders_in_a_browser() {
     let size = std::fs::metadata(&png).unwrap().len();
     assert!(size > 40_000, "the screenshot looks blank ({size} bytes)");
 }
+
+#[test]
+fn the_trend_counts_its_last_month_whole_when_the_period_ends_mid_month() {
+    let env = Env::init();
+    let early = [(14.2, 102.1), (14.3, 102.1)];
+    let late = [(14.2, 102.2), (14.4, 102.2)];
+    import(
+        &env,
+        "early.gpx",
+        &gpx(
+            &[
+                (early[0].0, early[0].1, Some("2026-07-05T01:00:00Z")),
+                (early[1].0, early[1].1, Some("2026-07-05T03:00:00Z")),
+            ],
+            &[(14.2, 102.1, "Snare", Some("2026-07-05T02:00:00Z"))],
+        ),
+        &[],
+    );
+    import(
+        &env,
+        "late.gpx",
+        &gpx(
+            &[
+                (late[0].0, late[0].1, Some("2026-07-25T01:00:00Z")),
+                (late[1].0, late[1].1, Some("2026-07-25T03:00:00Z")),
+            ],
+            &[(14.3, 102.2, "Snare", Some("2026-07-25T02:00:00Z"))],
+        ),
+        &[],
+    );
+    let r = report(
+        &env,
+        &[
+            "--from",
+            "2026-06-20",
+            "--to",
+            "2026-07-15",
+            "--months",
+            "2",
+        ],
+    );
+    // The period is exactly the period...
+    assert!(close(r["effort"]["km"].as_f64().unwrap(), km(&early)));
+    assert_eq!(r["encounters"]["threats"], 1);
+    // ...and the trend's months are whole calendar months.
+    let t = r["trend"].as_array().unwrap();
+    assert_eq!(t[1]["month"], "2026-07");
+    assert!(close(t[1]["km"].as_f64().unwrap(), km(&early) + km(&late)));
+    assert_eq!(t[1]["threats"], 2);
+    assert_eq!(t[1]["patrol_days"], 2);
+    assert_eq!(t[0]["month"], "2026-06");
+    assert_eq!(t[0]["km"], 0.0);
+}
+
+/// A site database with a square boundary of `half` degrees around (lon, lat)
+/// and one patrol along `track` (lat, lon) on 2026-10-04.
+fn site_with_park(name: &str, zone: &str, (lon, lat): (f64, f64), track: &[(f64, f64)]) -> Env {
+    let env = Env::new();
+    env.cmd()
+        .args(["init", "--site", name, "--timezone", zone])
+        .assert()
+        .success();
+    let wrap = |x: f64| if x > 180.0 { x - 360.0 } else { x };
+    let (w, e) = (wrap(lon - 0.1), wrap(lon + 0.1));
+    let (s, n) = (lat - 0.1, lat + 0.1);
+    let boundary = env.write(
+        "park.geojson",
+        &format!(
+            r#"{{"type":"Polygon","coordinates":[[[{w},{s}],[{e},{s}],[{e},{n}],[{w},{n}],[{w},{s}]]]}}"#
+        ),
+    );
+    env.cmd()
+        .args(["site", "boundary", "set"])
+        .arg(&boundary)
+        .assert()
+        .success();
+    let points: Vec<(f64, f64, Option<&str>)> = track
+        .iter()
+        .zip([
+            "2026-10-04T01:00:00Z",
+            "2026-10-04T02:00:00Z",
+            "2026-10-04T03:00:00Z",
+        ])
+        .map(|(&(la, lo), t)| (la, lo, Some(t)))
+        .collect();
+    import(&env, "p.gpx", &gpx(&points, &[]), &[]);
+    env
+}
+
+#[test]
+fn each_site_gets_its_own_grid_and_the_report_adds_them_up() {
+    // One park in Thailand, one across 180° in Fiji, merged into a regional database.
+    let thai = site_with_park(
+        "Thap Lan",
+        "Asia/Bangkok",
+        (102.05, 14.05),
+        &[(14.02, 102.02), (14.05, 102.05), (14.08, 102.06)],
+    );
+    let fiji = site_with_park(
+        "Taveuni",
+        "Pacific/Fiji",
+        (180.0, -16.8),
+        &[(-16.85, 179.95), (-16.8, -179.98), (-16.76, -179.95)],
+    );
+    let region = Env::new();
+    region
+        .cmd()
+        .args(["init", "--site", "Region", "--timezone", "Asia/Bangkok"])
+        .assert()
+        .success();
+    for (i, site) in [&thai, &fiji].into_iter().enumerate() {
+        let out = region.path(&format!("export{i}.gpkg"));
+        site.cmd()
+            .arg("export")
+            .arg("--out")
+            .arg(&out)
+            .assert()
+            .success();
+        region.cmd().arg("merge").arg(&out).assert().success();
+    }
+    let r = report(&region, &["--month", "2026-10"]);
+    let by = r["by_site"].as_object().unwrap();
+    let cov = |name: &str| {
+        by.values()
+            .find(|s| s["name"] == name)
+            .unwrap_or_else(|| panic!("{name} in {r}"))["coverage"]
+            .clone()
+    };
+    let (a, b) = (cov("Thap Lan"), cov("Taveuni"));
+    for c in [&a, &b] {
+        // 0.2° x 0.2° at 1 km: about 22 x 21 cells; the track visits some.
+        let park = c["park_cells"].as_u64().unwrap();
+        assert!((400..=600).contains(&park), "{c}");
+        assert!(c["visited_cells"].as_u64().unwrap() >= 5, "{c}");
+        assert!(c.get("cells").is_none());
+    }
+    assert!(a["projection"].as_str().unwrap().contains("+lon_0=102.05"));
+    let lon_0 = b["projection"].as_str().unwrap();
+    assert!(
+        lon_0.contains("+lon_0=180") || lon_0.contains("+lon_0=-180"),
+        "{lon_0}"
+    );
+    // The report's coverage is the sum; its cells say their site.
+    let all = &r["coverage"];
+    let sum = |k: &str| a[k].as_u64().unwrap() + b[k].as_u64().unwrap();
+    assert_eq!(all["park_cells"].as_u64().unwrap(), sum("park_cells"));
+    assert_eq!(all["visited_cells"].as_u64().unwrap(), sum("visited_cells"));
+    assert!(close(
+        all["km"].as_f64().unwrap(),
+        a["km"].as_f64().unwrap() + b["km"].as_f64().unwrap()
+    ));
+    assert!(close(
+        all["km"].as_f64().unwrap(),
+        r["effort"]["km"].as_f64().unwrap()
+    ));
+    assert!(
+        all["cells"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["site_id"].is_string())
+    );
+}
+
+#[test]
+fn an_untimed_observation_on_a_patrol_dated_by_hand_counts_in_its_month() {
+    let env = Env::init();
+    let r = import(
+        &env,
+        "nt.gpx",
+        &gpx(&[(14.2, 102.1, None), (14.3, 102.1, None)], &[]),
+        &["--date", "2026-10-04"],
+    );
+    let patrol = r["patrol_id"].as_str().unwrap();
+    // Recorded by hand, without a time: it takes the patrol's first track date.
+    let (o, code) = env.json(&[
+        "observe",
+        "--patrol",
+        patrol,
+        "--category",
+        "snare",
+        "--at",
+        "14.25,102.1",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{o}");
+    for args in [
+        &["--month", "2026-10"][..],
+        &["--from", "2026-10-04", "--to", "2026-10-04"][..],
+    ] {
+        let rep = report(&env, args);
+        assert_eq!(rep["encounters"]["threats"], 1, "{args:?}: {rep}");
+        assert_eq!(rep["undated_observations"], 0);
+    }
+    for month in ["2026-09", "2026-11"] {
+        assert_eq!(
+            report(&env, &["--month", month])["encounters"]["observations"],
+            0
+        );
+    }
+    // In a trend and a baseline too.
+    let rep = report(
+        &env,
+        &[
+            "--month",
+            "2026-11",
+            "--months",
+            "2",
+            "--baseline",
+            "2026-10..2026-10",
+        ],
+    );
+    assert_eq!(rep["trend"][0]["threats"], 1, "{rep}");
+    assert_eq!(rep["baseline"]["encounters"]["threats"], 1);
+}
+
+#[test]
+fn waypoint_serials_are_dropped_after_a_space_dash_underscore_or_hash() {
+    let env = Env::init();
+    let names = [
+        "Snare12",
+        "Snare #4",
+        "snare-3",
+        "Snare_2",
+        "SNARE 7",
+        "Wire snare #10",
+    ];
+    let waypoints: Vec<(f64, f64, &str, Option<&str>)> = names
+        .iter()
+        .map(|n| (14.25, 102.1, *n, Some("2026-10-04T02:00:00Z")))
+        .collect();
+    let r = import(
+        &env,
+        "w.gpx",
+        &gpx(
+            &[
+                (14.2, 102.1, Some("2026-10-04T01:00:00Z")),
+                (14.3, 102.1, Some("2026-10-04T03:00:00Z")),
+            ],
+            &waypoints,
+        ),
+        &[],
+    );
+    let (shown, _) = env.json(&["show", "--json", r["patrol_id"].as_str().unwrap()]);
+    for o in shown["observations"].as_array().unwrap() {
+        assert_eq!(o["category"], "snare", "{}", o["raw_name"]);
+    }
+    let rep = report(&env, &["--month", "2026-10"]);
+    assert_eq!(rep["encounters"]["by_category"]["snare"], names.len());
+}
+
+#[test]
+fn reports_name_the_site_and_show_category_labels() {
+    let env = Env::init();
+    import(
+        &env,
+        "c.gpx",
+        &gpx(
+            &[
+                (14.2, 102.1, Some("2026-10-04T01:00:00Z")),
+                (14.3, 102.1, Some("2026-10-04T03:00:00Z")),
+            ],
+            &[(14.25, 102.1, "Hunting camp", Some("2026-10-04T02:00:00Z"))],
+        ),
+        &[],
+    );
+    let html = env.path("r.html");
+    env.cmd()
+        .args(["report", "--month", "2026-10", "--format", "html", "--out"])
+        .arg(&html)
+        .assert()
+        .success();
+    let h = std::fs::read_to_string(&html).unwrap();
+    assert!(h.contains("<title>Thap Lan: patrol report 2026-10-01 to 2026-10-31</title>"));
+    assert!(h.contains("<td>Poacher camp</td>") && !h.contains("poacher_camp"));
+    env.cmd()
+        .args(["report", "--month", "2026-10"])
+        .assert()
+        .success()
+        .stdout(contains("Thap Lan\n"))
+        .stdout(contains("  Poacher camp "));
+    let r = report(&env, &["--month", "2026-10"]);
+    assert_eq!(r["encounters"]["by_category"]["poacher_camp"], 1);
+    assert_eq!(r["category_labels"]["poacher_camp"], "Poacher camp");
+    assert_eq!(r["period"]["sites"][0]["site_name"], "Thap Lan");
+}

@@ -52,6 +52,11 @@ pub enum Command {
         #[command(subcommand)]
         what: DeleteCommand,
     },
+    /// Restore a deleted record: a new version with its last content before the delete.
+    Restore {
+        #[command(subcommand)]
+        what: DeleteCommand,
+    },
     /// Write this database (or what is new since the last export) to a file to send.
     Export(ExportArgs),
     /// Merge files from the field into a database: no duplicates, no lost edits.
@@ -66,9 +71,13 @@ pub enum Command {
 
 #[derive(Subcommand, Debug)]
 pub enum EditCommand {
-    /// Change an observation's category, note, place or time.
+    /// Change an observation's category, note, place or time, or move it to another patrol.
     Observation {
+        /// The observation: its id, first characters (4 or more) or short id.
         id: String,
+        /// Move it to this patrol (id, its first characters, or its short id).
+        #[arg(long)]
+        patrol: Option<String>,
         #[arg(long)]
         category: Option<String>,
         #[arg(long)]
@@ -81,6 +90,7 @@ pub enum EditCommand {
     },
     /// Change a patrol's team, leader, objective, or its legs' transport and members.
     Patrol {
+        /// The patrol: its id, first characters (4 or more) or short id.
         id: String,
         #[arg(long)]
         team: Option<String>,
@@ -107,8 +117,14 @@ pub enum EditCommand {
 
 #[derive(Subcommand, Debug)]
 pub enum DeleteCommand {
-    Observation { id: String },
-    Patrol { id: String },
+    Observation {
+        /// The observation: its id, first characters (4 or more) or short id.
+        id: String,
+    },
+    Patrol {
+        /// The patrol: its id, first characters (4 or more) or short id.
+        id: String,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -150,7 +166,7 @@ pub struct ConflictsArgs {
 pub enum ConflictsCommand {
     /// Keep one head of a conflicting record (a new version follows all heads).
     Resolve {
-        /// The record id (patrol, leg or observation), or its first characters.
+        /// The record (patrol, leg or observation): its id, first characters or short id.
         record: String,
         /// The version to keep (or its first characters).
         #[arg(long)]
@@ -232,7 +248,7 @@ pub struct PatrolsArgs {
 
 #[derive(Args, Debug)]
 pub struct ShowArgs {
-    /// A patrol id, or its first characters.
+    /// A patrol id, its first characters (4 or more), or its short id.
     pub patrol: String,
     #[arg(long)]
     pub json: bool,
@@ -240,7 +256,7 @@ pub struct ShowArgs {
 
 #[derive(Args, Debug)]
 pub struct ObserveArgs {
-    /// The patrol (id or its first characters).
+    /// The patrol: its id, first characters (4 or more) or short id.
     #[arg(long)]
     pub patrol: String,
     /// A category key, label or alias of the data model.

@@ -1,4 +1,5 @@
 use anyhow::Result;
+use patrol_core::ids::short_id;
 use patrol_core::model::LatLon;
 use patrol_store::Store;
 use patrol_store::edit::{ObservationEdit, PatrolEdit};
@@ -8,13 +9,19 @@ use crate::Outcome;
 use crate::args::{DeleteCommand, EditCommand};
 
 pub fn edit(store: &mut Store, what: &EditCommand) -> Result<Outcome> {
+    let (kind, id) = match what {
+        EditCommand::Observation { id, .. } => (Kind::Observation, id),
+        EditCommand::Patrol { id, .. } => (Kind::Patrol, id),
+    };
+    let id = &store.resolve_record(kind, id)?;
     let version = match what {
         EditCommand::Observation {
-            id,
+            patrol,
             category,
             note,
             at,
             time,
+            ..
         } => {
             let model = store.data_model()?;
             let category = category
@@ -33,11 +40,11 @@ pub fn edit(store: &mut Store, what: &EditCommand) -> Result<Outcome> {
                     .as_deref()
                     .map(|t| super::observe::parse_time(t, &store.site().timezone))
                     .transpose()?,
+                patrol: patrol.clone(),
             };
-            store.edit_observation(id, &edit)?
+            store.edit_observation_outcome(id, &edit)?
         }
         EditCommand::Patrol {
-            id,
             team,
             leader,
             objective,
@@ -46,6 +53,7 @@ pub fn edit(store: &mut Store, what: &EditCommand) -> Result<Outcome> {
             date,
             keep_fix,
             drop_fix,
+            ..
         } => {
             let mut fix_overrides = Vec::new();
             for (list, keep) in [(keep_fix, true), (drop_fix, false)] {
@@ -62,19 +70,48 @@ pub fn edit(store: &mut Store, what: &EditCommand) -> Result<Outcome> {
                 date: *date,
                 fix_overrides,
             };
-            store.edit_patrol(id, &edit)?
+            store.edit_patrol_outcome(id, &edit)?
         }
     };
-    super::out(&format!("{version}\n"))?;
+    super::out(&format!("{}\n", version.version_id()))?;
+    if version.changed() {
+        eprintln!("edited {} {}", kind.name(), short_id(id));
+    } else {
+        eprintln!(
+            "nothing changed: {} {} is already so (no new version)",
+            kind.name(),
+            short_id(id)
+        );
+    }
     Ok(Outcome::Done)
 }
 
+fn kind_and_id(what: &DeleteCommand) -> (Kind, &str) {
+    match what {
+        DeleteCommand::Observation { id } => (Kind::Observation, id),
+        DeleteCommand::Patrol { id } => (Kind::Patrol, id),
+    }
+}
+
 pub fn delete(store: &mut Store, what: &DeleteCommand) -> Result<Outcome> {
-    let version = match what {
-        DeleteCommand::Observation { id } => store.delete_record(Kind::Observation, id)?,
-        DeleteCommand::Patrol { id } => store.delete_record(Kind::Patrol, id)?,
-    };
+    let (kind, id) = kind_and_id(what);
+    let id = store.resolve_record(kind, id)?;
+    let version = store.delete_record(kind, &id)?;
     super::out(&format!("{version}\n"))?;
+    eprintln!(
+        "deleted {kind} {short} (undo with `patrol restore {kind} {short}`)",
+        kind = kind.name(),
+        short = short_id(&id)
+    );
+    Ok(Outcome::Done)
+}
+
+pub fn restore(store: &mut Store, what: &DeleteCommand) -> Result<Outcome> {
+    let (kind, id) = kind_and_id(what);
+    let id = store.resolve_record(kind, id)?;
+    let version = store.restore_record(kind, &id)?;
+    super::out(&format!("{version}\n"))?;
+    eprintln!("restored {} {}", kind.name(), short_id(&id));
     Ok(Outcome::Done)
 }
 

@@ -44,6 +44,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         }
         Command::Edit { what } => edit::edit(&mut open(db)?, &what),
         Command::Delete { what } => edit::delete(&mut open(db)?, &what),
+        Command::Restore { what } => edit::restore(&mut open(db)?, &what),
         Command::Export(a) => sync::export(&mut open(db)?, &a),
         Command::Merge(a) => {
             sync::merge(&mut open(a.into.as_deref().unwrap_or(db))?, &a, cli.quiet)

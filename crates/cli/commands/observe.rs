@@ -1,5 +1,6 @@
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, NaiveDateTime, TimeZone};
+use patrol_core::ids::short_id;
 use patrol_core::model::LatLon;
 use patrol_core::time::parse_zone;
 use patrol_store::Store;
@@ -25,12 +26,19 @@ pub fn run(store: &mut Store, a: &ObserveArgs) -> Result<Outcome> {
     let patrol = store.resolve_patrol(&a.patrol)?;
     let id = store.add_observation(&patrol, &category, at, time, a.note.clone())?;
     if a.json {
-        super::json(
-            &serde_json::json!({ "observation_id": id, "patrol_id": patrol, "category": category }),
-        )?;
+        super::json(&serde_json::json!({
+            "observation_id": id,
+            "short_id": short_id(&id),
+            "patrol_id": patrol,
+            "category": category
+        }))?;
     } else {
         super::out(&format!("{id}\n"))?;
-        eprintln!("recorded {category} on patrol {patrol}");
+        eprintln!(
+            "recorded {category} {} on patrol {}",
+            short_id(&id),
+            short_id(&patrol)
+        );
     }
     Ok(Outcome::Done)
 }

@@ -47,7 +47,7 @@ pub fn list(store: &Store, a: &PatrolsArgs) -> Result<Outcome> {
     ]);
     for p in &patrols {
         t.row(vec![
-            p.patrol_id.clone(),
+            p.short_id.clone(),
             p.team.clone(),
             p.transport.join(","),
             p.members.to_string(),
@@ -73,7 +73,8 @@ pub fn show(store: &Store, a: &ShowArgs) -> Result<Outcome> {
     }
     let s = &d.summary;
     let mut text = format!(
-        "patrol     {}\nsite       {}\nteam       {}\nleader     {}\nobjective  {}\nfile       {}\nstart      {}\nend        {}\nkm         {:.3}\nhours      {:.2}\npoints     {} in {} segments\nversions   {}{}\n\n",
+        "patrol     {}  ({})\nsite       {}\nteam       {}\nleader     {}\nobjective  {}\nfile       {}\nstart      {}\nend        {}\nkm         {:.3}\nhours      {:.2}\npoints     {} in {} segments\nversions   {}{}\n\n",
+        s.short_id,
         s.patrol_id,
         s.site,
         s.team,
@@ -96,7 +97,7 @@ pub fn show(store: &Store, a: &ShowArgs) -> Result<Outcome> {
     let mut legs = Table::new(&["leg", "transport", "members", "names"]);
     for l in &d.legs {
         legs.row(vec![
-            l.leg_id.clone(),
+            l.short_id.clone(),
             l.transport.clone(),
             l.members.to_string(),
             l.member_names.join(", "),
@@ -132,7 +133,7 @@ pub fn show(store: &Store, a: &ShowArgs) -> Result<Outcome> {
     ]);
     for o in &d.observations {
         obs.row(vec![
-            o.observation_id.clone(),
+            o.short_id.clone(),
             o.category.clone(),
             if o.threat { "yes".into() } else { "no".into() },
             opt(o.time.as_ref()),

@@ -134,21 +134,34 @@ pub fn input(
         from = from.min(b.from);
         to = to.max(b.to);
     }
-    if let Some(first) = months.and_then(|n| months_ending(period.to, n).first().copied()) {
+    // The trend's months are whole calendar months, whatever the period's ends.
+    let trend = months.map_or_else(Vec::new, |n| months_ending(period.to, n));
+    if let (Some(first), Some(last)) = (trend.first(), trend.last()) {
         from = from.min(first.from);
+        to = to.max(last.to);
     }
     let days = store.leg_days(from, to, site)?;
     let observations = store.observation_facts(from, to, site)?;
-    let mut boundary = Vec::new();
+    // Each site's boundary and lines: each site gets its own grid.
+    let mut coverage = BTreeMap::new();
     for s in all_sites
         .iter()
         .filter(|s| site.is_none_or(|id| id == s.id))
     {
-        if let Some(b) = store.boundary(s.id)? {
-            boundary.extend(b);
+        let boundary = store.boundary(s.id)?.unwrap_or_default();
+        let lines = site_track_lines(store, period, s.id)?;
+        if boundary.is_empty() && lines.is_empty() {
+            continue;
         }
+        coverage.insert(
+            s.id,
+            CoverageInput {
+                boundary: to_multipolygon(&boundary),
+                cell_m: grid_m,
+                lines,
+            },
+        );
     }
-    let lines = store.track_lines(period.from, period.to, site)?;
     let sites: BTreeMap<SiteId, SiteInfo> = all_sites
         .into_iter()
         .filter(|s| site.is_none_or(|id| id == s.id))
@@ -182,12 +195,19 @@ pub fn input(
         days,
         observations,
         undated_km: store.undated_km(site)?,
-        coverage: Some(CoverageInput {
-            boundary: to_multipolygon(&boundary),
-            cell_m: grid_m,
-            lines,
-        }),
+        category_labels: store
+            .data_model()?
+            .categories
+            .into_iter()
+            .map(|c| (c.key, c.label))
+            .collect(),
+        coverage,
     })
+}
+
+/// One site's track lines of the period (`track_lines` filtered to the site).
+fn site_track_lines(store: &Store, period: Period, site: SiteId) -> Result<Vec<Vec<(f64, f64)>>> {
+    Ok(store.track_lines(period.from, period.to, Some(site))?)
 }
 
 pub fn run(store: &Store, a: &ReportArgs) -> Result<Outcome> {

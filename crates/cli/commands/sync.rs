@@ -1,6 +1,7 @@
 //! export, merge, ledger, conflicts: the CLI face of patrol-sync.
 
 use anyhow::Result;
+use patrol_core::ids::short_id;
 use patrol_store::Store;
 use patrol_store::records::Kind;
 use patrol_sync::{Limits, MergeReport, MergeStatus};
@@ -114,12 +115,39 @@ pub fn ledger(store: &Store, json: bool) -> Result<Outcome> {
 
 pub fn conflicts(store: &mut Store, a: &ConflictsArgs) -> Result<Outcome> {
     if let Some(ConflictsCommand::Resolve { record, keep }) = &a.command {
-        let kind = Kind::ALL
+        // The one resolver, in each kind: exactly one kind must hold the record.
+        let tries: Vec<(Kind, patrol_store::Result<String>)> = Kind::ALL
             .into_iter()
-            .find(|k| store.resolve_record(*k, record).is_ok())
-            .ok_or_else(|| anyhow::anyhow!("no patrol, leg or observation with id {record}"))?;
-        let version = store.resolve_conflict(kind, record, keep)?;
+            .map(|k| (k, store.resolve_record(k, record)))
+            .collect();
+        let found: Vec<(Kind, &String)> = tries
+            .iter()
+            .filter_map(|(k, r)| r.as_ref().ok().map(|id| (*k, id)))
+            .collect();
+        let (kind, id) = match found.as_slice() {
+            [(kind, id)] => (*kind, (*id).clone()),
+            [] => {
+                // Say why (too short, several matches) when a kind said more than "none".
+                let why = tries.into_iter().find_map(|(_, r)| match r {
+                    Err(patrol_store::StoreError::NoSuchRecord { .. }) | Ok(_) => None,
+                    Err(e) => Some(e),
+                });
+                return Err(why.map_or_else(
+                    || anyhow::anyhow!("no patrol, leg or observation with id {record}"),
+                    anyhow::Error::from,
+                ));
+            }
+            several => {
+                let kinds: Vec<&str> = several.iter().map(|(k, _)| k.name()).collect();
+                anyhow::bail!(
+                    "'{record}' matches a {}; give more of the id",
+                    kinds.join(" and a ")
+                );
+            }
+        };
+        let version = store.resolve_conflict(kind, &id, keep)?;
         super::out(&format!("{version}\n"))?;
+        eprintln!("resolved {} {}", kind.name(), short_id(&id));
         return Ok(Outcome::Done);
     }
     let list = patrol_sync::conflicts(store)?;
@@ -135,7 +163,7 @@ pub fn conflicts(store: &mut Store, a: &ConflictsArgs) -> Result<Outcome> {
     for c in &list {
         for h in &c.heads {
             t.row(vec![
-                c.record_id.clone(),
+                short_id(&c.record_id).to_owned(),
                 c.kind.to_owned(),
                 h.version_id.clone(),
                 h.device_id.clone(),

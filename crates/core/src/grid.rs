@@ -1,6 +1,8 @@
 //! Coverage: a grid of square cells over a site, laid in a local equal-area
 //! projection (Lambert azimuthal equal-area on the WGS84 ellipsoid, centred on
-//! the boundary's bounding box), with track length and threats per cell.
+//! the boundary's bounding box, taken around the boundary's own longitudes so
+//! that a park across 180° is centred on itself), with track length and
+//! threats per cell.
 //! See docs/METRICS.md, "Coverage".
 
 use std::collections::BTreeMap;
@@ -10,6 +12,7 @@ use proj4rs::proj::Proj;
 use serde::{Deserialize, Serialize};
 
 use crate::geodesy::pair_length_m;
+use crate::ids::SiteId;
 
 /// The default cell side, metres.
 pub const DEFAULT_CELL_M: f64 = 1000.0;
@@ -203,6 +206,10 @@ pub struct Cell {
     /// The cell's corners back in (lon, lat), counter-clockwise from the
     /// south-west one (4 points, not closed).
     pub corners: Vec<(f64, f64)>,
+    /// The site whose grid the cell is of, when the coverage adds up several
+    /// sites' grids (`ix`, `iy` count in that site's grid).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site_id: Option<SiteId>,
 }
 
 /// The coverage figures.
@@ -221,14 +228,96 @@ pub struct Coverage {
     pub km: f64,
     /// Track length inside park cells, km.
     pub km_in_park: f64,
-    /// Park cells, and any other cell with track or threats.
+    /// Park cells, and any other cell with track or threats. Left out of a
+    /// site's coverage in `by_site`: its cells are in the report's coverage.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cells: Vec<Cell>,
+}
+
+impl Coverage {
+    /// Several sites' coverages as one: the sums of park cells, visited
+    /// cells and km (the fraction is that of the sums), and every cell, with
+    /// its site. `None` when there is none.
+    pub fn sum(parts: &[(SiteId, Coverage)]) -> Option<Coverage> {
+        let (_, first) = parts.first()?;
+        let mut total = Coverage {
+            cell_m: first.cell_m,
+            projection: if parts.len() == 1 {
+                first.projection.clone()
+            } else {
+                "one grid per site (see by_site)".to_owned()
+            },
+            park_cells: 0,
+            visited_cells: 0,
+            fraction: 0.0,
+            km: 0.0,
+            km_in_park: 0.0,
+            cells: Vec::new(),
+        };
+        for (site, c) in parts {
+            total.park_cells += c.park_cells;
+            total.visited_cells += c.visited_cells;
+            total.km += c.km;
+            total.km_in_park += c.km_in_park;
+            total.cells.extend(c.cells.iter().map(|cell| Cell {
+                site_id: Some(*site),
+                ..cell.clone()
+            }));
+        }
+        if total.park_cells > 0 {
+            total.fraction = total.visited_cells as f64 / total.park_cells as f64;
+        }
+        Some(total)
+    }
 }
 
 #[derive(Default)]
 struct Acc {
     km: f64,
     threats: u64,
+}
+
+/// The centre of a boundary's box, the box taken around the boundary's own
+/// longitudes: they are unwrapped around their circular mean, so that a park
+/// across 180° is centred on it, not on the other side of the Earth. `None`
+/// for an empty boundary.
+pub fn centre(boundary: &MultiPolygon<f64>) -> Option<(f64, f64)> {
+    use geo::CoordsIter;
+    let (mut sin, mut cos, mut n) = (0.0, 0.0, 0_usize);
+    for c in boundary.coords_iter() {
+        let lon = c.x.to_radians();
+        sin += lon.sin();
+        cos += lon.cos();
+        n += 1;
+    }
+    if n == 0 {
+        return None;
+    }
+    let mean = if sin.abs() < 1e-12 && cos.abs() < 1e-12 {
+        0.0 // longitudes all around the globe: any centre is as good
+    } else {
+        sin.atan2(cos).to_degrees()
+    };
+    let unwrap = |lon: f64| mean + (lon - mean + 180.0).rem_euclid(360.0) - 180.0;
+    let (mut lon_lo, mut lon_hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    let (mut lat_lo, mut lat_hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for c in boundary.coords_iter() {
+        let lon = unwrap(c.x);
+        lon_lo = lon_lo.min(lon);
+        lon_hi = lon_hi.max(lon);
+        lat_lo = lat_lo.min(c.y);
+        lat_hi = lat_hi.max(c.y);
+    }
+    let lon = f64::midpoint(lon_lo, lon_hi);
+    // Back into [-180, 180].
+    let lon = if lon > 180.0 {
+        lon - 360.0
+    } else if lon < -180.0 {
+        lon + 360.0
+    } else {
+        lon
+    };
+    Some((lon, f64::midpoint(lat_lo, lat_hi)))
 }
 
 /// Lay the grid over `input.boundary` and add up track length and threat
@@ -238,12 +327,8 @@ pub fn coverage(input: &CoverageInput, threats: &[(f64, f64)]) -> Result<Coverag
     if !(cell_m.is_finite() && cell_m > 0.0) {
         return Err(GridError::BadCellSize(cell_m));
     }
-    let bbox = input
-        .boundary
-        .bounding_rect()
-        .ok_or(GridError::EmptyBoundary)?;
-    let centre = bbox.center();
-    let laea = Laea::new(centre.x, centre.y)?;
+    let (lon_0, lat_0) = centre(&input.boundary).ok_or(GridError::EmptyBoundary)?;
+    let laea = Laea::new(lon_0, lat_0)?;
 
     // The boundary in projected metres, scaled to cell units.
     let mut projected = input.boundary.clone();
@@ -366,6 +451,7 @@ pub fn coverage(input: &CoverageInput, threats: &[(f64, f64)]) -> Result<Coverag
             km: cell_km,
             threats: a.map_or(0, |a| a.threats),
             corners,
+            site_id: None,
         });
     }
     let park_cells = park.len() as u64;
@@ -461,6 +547,83 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// The square of `square`, its longitudes wrapped into [-180, 180].
+    fn wrapped(lon: f64, lat: f64, half: f64) -> MultiPolygon<f64> {
+        let mut mp = square(lon, lat, half);
+        for poly in &mut mp.0 {
+            poly.exterior_mut(|ring| {
+                for c in &mut ring.0 {
+                    if c.x > 180.0 {
+                        c.x -= 360.0;
+                    } else if c.x < -180.0 {
+                        c.x += 360.0;
+                    }
+                }
+            });
+        }
+        mp
+    }
+
+    #[test]
+    fn a_boundary_across_180_degrees_gets_cells_of_the_true_size() {
+        // Lon 179.8 .. -179.8 (across the antimeridian) and the same shape at 0.
+        let far = wrapped(180.0, -16.5, 0.2);
+        assert!(far.0[0].exterior().0.iter().any(|c| c.x < 0.0));
+        let line_far = vec![(179.85, -16.6), (-179.9, -16.45), (-179.85, -16.4)];
+        let line_zero = vec![(-0.15, -16.6), (0.1, -16.45), (0.15, -16.4)];
+        let threat_far = [(179.95, -16.5)];
+        let threat_zero = [(-0.05, -16.5)];
+        let cov = |boundary, line, threat: &[(f64, f64)]| {
+            coverage(
+                &CoverageInput {
+                    boundary,
+                    cell_m: 1000.0,
+                    lines: vec![line],
+                },
+                threat,
+            )
+            .unwrap()
+        };
+        let a = cov(far, line_far, &threat_far);
+        let b = cov(square(0.0, -16.5, 0.2), line_zero, &threat_zero);
+        assert!((1800..2200).contains(&a.park_cells), "{}", a.park_cells);
+        assert_eq!(a.park_cells, b.park_cells);
+        assert_eq!(a.visited_cells, b.visited_cells);
+        assert!((a.km - b.km).abs() < 1e-6 && (a.km_in_park - b.km_in_park).abs() < 1e-6);
+        assert!((a.fraction - b.fraction).abs() < 1e-12);
+        assert!(a.projection.contains("+lon_0=180") || a.projection.contains("+lon_0=-180"));
+        for cell in &a.cells {
+            let mut ring: Vec<(f64, f64)> = cell
+                .corners
+                .iter()
+                .map(|&(lon, lat)| (if lon < 0.0 { lon + 360.0 } else { lon }, lat))
+                .collect();
+            ring.push(ring[0]);
+            let area = Polygon::new(LineString::from(ring), vec![]).geodesic_area_unsigned();
+            assert!((area / 1e6 - 1.0).abs() < 0.005, "{area} m2");
+        }
+        let threat_cell = |c: &Coverage| {
+            let cell = c.cells.iter().find(|c| c.threats == 1).unwrap();
+            (cell.ix, cell.iy)
+        };
+        assert_eq!(threat_cell(&a), threat_cell(&b));
+    }
+
+    #[test]
+    fn the_grid_is_centred_on_the_boundary() {
+        assert_eq!(centre(&square(102.0, 14.0, 0.2)), Some((102.0, 14.0)));
+        let (lon, lat) = centre(&wrapped(180.0, -16.5, 0.2)).unwrap();
+        assert!(
+            (lon.abs() - 180.0).abs() < 1e-9 && (lat + 16.5).abs() < 1e-9,
+            "{lon}"
+        );
+        let (lon, _) = centre(&wrapped(179.0, 0.0, 0.5)).unwrap();
+        assert!((lon - 179.0).abs() < 1e-9, "{lon}");
+        let (lon, _) = centre(&wrapped(-179.5, 0.0, 1.0)).unwrap();
+        assert!((lon + 179.5).abs() < 1e-9, "{lon}");
+        assert_eq!(centre(&MultiPolygon(vec![])), None);
     }
 
     fn cells(pieces: &[Piece]) -> Vec<(i64, i64)> {

@@ -48,7 +48,8 @@ pub struct LegDay {
 }
 
 /// One observation, with its local date (its own time, else its patrol's first
-/// point's time; `None` when neither exists).
+/// track date, which `import --date` gives a file without times; `None` when
+/// neither exists).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ObservationFact {
     pub id: ObservationId,
@@ -89,12 +90,17 @@ pub struct ReportInput {
     pub observations: Vec<ObservationFact>,
     /// Track length without any date, km (reported, in no period).
     pub undated_km: f64,
-    /// Boundary, cell size and the period's track lines. With an empty
-    /// boundary there are no coverage figures but the lines still go to the map.
-    pub coverage: Option<CoverageInput>,
     /// What quality control found in the period's patrols (docs/METRICS.md,
     /// "Data quality").
     pub quality: QualityInput,
+    /// The data model's label of each category key ("poacher_camp" ->
+    /// "Poacher camp"), for the renderers; a key without one shows as is.
+    pub category_labels: BTreeMap<String, String>,
+    /// Per site: its boundary, the cell size and the period's track lines of
+    /// the site. Each site's grid is laid over its own boundary. A site with
+    /// an empty boundary has no coverage figures, but its lines still go to
+    /// the map.
+    pub coverage: BTreeMap<SiteId, CoverageInput>,
 }
 
 /// Effort of one transport or one team.
@@ -154,6 +160,16 @@ pub struct PeriodInfo {
     pub timezone: String,
     /// All the zones the dates were counted in.
     pub timezones: Vec<String>,
+    /// The sites the report is about, by name.
+    #[serde(default)]
+    pub sites: Vec<SiteRef>,
+}
+
+/// A site of the report: its id and name.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteRef {
+    pub site_id: SiteId,
+    pub site_name: String,
 }
 
 /// The baseline's figures and the comparison of threats per km.
@@ -193,6 +209,10 @@ pub struct SiteFigures {
     pub effort: Effort,
     pub encounters: Encounters,
     pub rates: Rates,
+    /// The site's coverage figures (on its own grid), when it has a boundary;
+    /// its cells are in the report's `coverage`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub coverage: Option<Coverage>,
 }
 
 /// A threat on the map.
@@ -243,6 +263,50 @@ pub struct Report {
     /// held twice, conflicts, what has no date.
     #[serde(default)]
     pub data_quality: DataQuality,
+    /// The label of each category key of the data model (the keys above stay
+    /// keys).
+    #[serde(default)]
+    pub category_labels: BTreeMap<String, String>,
+}
+
+impl Report {
+    /// A category's label, or its key when the data model has none.
+    pub fn category_label<'a>(&'a self, key: &'a str) -> &'a str {
+        self.category_labels.get(key).map_or(key, String::as_str)
+    }
+
+    /// The names of the report's sites, joined with ", ".
+    pub fn site_names(&self) -> String {
+        let names: Vec<&str> = self
+            .period
+            .sites
+            .iter()
+            .map(|s| s.site_name.as_str())
+            .collect();
+        names.join(", ")
+    }
+
+    /// The notes that say what is undated (the renderers show
+    /// `undated_observations` and `undated_km` themselves).
+    pub fn undated_notes(&self) -> Vec<String> {
+        undated_notes(self.undated_observations, self.undated_km)
+    }
+}
+
+/// The notes about observations and track without a date.
+fn undated_notes(observations: u64, km: f64) -> Vec<String> {
+    let mut notes = Vec::new();
+    if observations > 0 {
+        notes.push(format!(
+            "{observations} observation(s) have no date and are in no period."
+        ));
+    }
+    if km > 0.0 {
+        notes.push(format!(
+            "{km:.1} km of track have no date and are in no period."
+        ));
+    }
+    notes
 }
 
 /// A `LegDay` row that counts toward patrols and patrol-days: it has points on
@@ -497,6 +561,13 @@ pub fn build_report(input: &ReportInput) -> Report {
     if site_ids.is_empty() {
         site_ids.extend(input.sites.keys().copied());
     }
+    let site_name = |s: &SiteId| {
+        input
+            .sites
+            .get(s)
+            .map_or_else(|| s.to_string(), |i| i.name.clone())
+    };
+
     let zones: BTreeSet<String> = site_ids
         .iter()
         .filter_map(|s| input.sites.get(s).map(|i| i.timezone.clone()))
@@ -506,6 +577,55 @@ pub fn build_report(input: &ReportInput) -> Report {
         1 => zones.iter().next().cloned().unwrap_or_default(),
         _ => "mixed".to_owned(),
     };
+
+    let period_threats: Vec<&ObservationFact> = input
+        .observations
+        .iter()
+        .filter(|o| o.threat && o.date.is_some_and(|d| period.contains(d)))
+        .collect();
+    let mut map = MapData {
+        threats: period_threats
+            .iter()
+            .map(|o| MapPoint {
+                lon: o.lon,
+                lat: o.lat,
+                category: o.category.clone(),
+            })
+            .collect(),
+        ..MapData::default()
+    };
+    // Each site's grid on its own boundary, with its own threats.
+    let mut site_coverage: Vec<(SiteId, Coverage)> = Vec::new();
+    let mut all_lines = Vec::new();
+    for (&site, ci) in &input.coverage {
+        all_lines.extend(ci.lines.iter().cloned());
+        for poly in &ci.boundary.0 {
+            map.boundary
+                .push(poly.exterior().0.iter().map(|c| (c.x, c.y)).collect());
+            for ring in poly.interiors() {
+                map.boundary
+                    .push(ring.0.iter().map(|c| (c.x, c.y)).collect());
+            }
+        }
+        if !ci.boundary.0.is_empty() {
+            let points: Vec<(f64, f64)> = period_threats
+                .iter()
+                .filter(|o| o.site == site)
+                .map(|o| (o.lon, o.lat))
+                .collect();
+            match coverage(ci, &points) {
+                Ok(c) => site_coverage.push((site, c)),
+                Err(e) if input.coverage.len() > 1 => notes.push(format!(
+                    "No coverage figures for {}: {e}.",
+                    site_name(&site)
+                )),
+                Err(e) => notes.push(format!("No coverage figures: {e}.")),
+            }
+        }
+    }
+    map.lines = decimate(&all_lines, MAP_MAX_POINTS);
+    // A site with a grid is in the report even without facts.
+    site_ids.extend(site_coverage.iter().map(|(s, _)| *s));
 
     let baseline = input.baseline.map(|b| {
         let base = period_figures(input, b, None);
@@ -556,69 +676,35 @@ pub fn build_report(input: &ReportInput) -> Report {
                 (
                     s.to_string(),
                     SiteFigures {
-                        name: info.map_or_else(|| s.to_string(), |i| i.name.clone()),
+                        name: site_name(&s),
                         timezone: info.map_or_else(|| "unknown".to_owned(), |i| i.timezone.clone()),
                         effort: f.effort,
                         encounters: f.encounters,
                         rates: f.rates,
+                        coverage: site_coverage.iter().find(|(id, _)| *id == s).map(|(_, c)| {
+                            Coverage {
+                                cells: Vec::new(),
+                                ..c.clone()
+                            }
+                        }),
                     },
                 )
             })
             .collect()
     });
 
-    let period_threats: Vec<&ObservationFact> = input
-        .observations
-        .iter()
-        .filter(|o| o.threat && o.date.is_some_and(|d| period.contains(d)))
-        .collect();
-    let mut map = MapData {
-        threats: period_threats
-            .iter()
-            .map(|o| MapPoint {
-                lon: o.lon,
-                lat: o.lat,
-                category: o.category.clone(),
-            })
-            .collect(),
-        ..MapData::default()
+    // One site: its coverage as it is; several: the sum of theirs.
+    let cov = match (&by_site, site_coverage.as_slice()) {
+        (None, [(_, only)]) => Some(only.clone()),
+        _ => Coverage::sum(&site_coverage),
     };
-    let mut cov = None;
-    if let Some(ci) = &input.coverage {
-        map.lines = decimate(&ci.lines, MAP_MAX_POINTS);
-        for poly in &ci.boundary.0 {
-            map.boundary
-                .push(poly.exterior().0.iter().map(|c| (c.x, c.y)).collect());
-            for ring in poly.interiors() {
-                map.boundary
-                    .push(ring.0.iter().map(|c| (c.x, c.y)).collect());
-            }
-        }
-        if !ci.boundary.0.is_empty() {
-            let points: Vec<(f64, f64)> = period_threats.iter().map(|o| (o.lon, o.lat)).collect();
-            match coverage(ci, &points) {
-                Ok(c) => cov = Some(c),
-                Err(e) => notes.push(format!("No coverage figures: {e}.")),
-            }
-        }
-    }
 
     let undated_observations = input
         .observations
         .iter()
         .filter(|o| o.date.is_none())
         .count() as u64;
-    if undated_observations > 0 {
-        notes.push(format!(
-            "{undated_observations} observation(s) have no date and are in no period."
-        ));
-    }
-    if input.undated_km > 0.0 {
-        notes.push(format!(
-            "{:.1} km of track have no date and are in no period.",
-            input.undated_km
-        ));
-    }
+    notes.extend(undated_notes(undated_observations, input.undated_km));
 
     Report {
         period: PeriodInfo {
@@ -626,6 +712,13 @@ pub fn build_report(input: &ReportInput) -> Report {
             to: period.to,
             timezone,
             timezones: zones.into_iter().collect(),
+            sites: site_ids
+                .iter()
+                .map(|s| SiteRef {
+                    site_id: *s,
+                    site_name: site_name(s),
+                })
+                .collect(),
         },
         effort: main.effort,
         encounters: main.encounters,
@@ -643,6 +736,7 @@ pub fn build_report(input: &ReportInput) -> Report {
             input.undated_km,
             undated_observations,
         ),
+        category_labels: input.category_labels.clone(),
     }
 }
 
@@ -731,7 +825,8 @@ mod tests {
             days,
             observations,
             undated_km: 0.0,
-            coverage: None,
+            category_labels: BTreeMap::new(),
+            coverage: BTreeMap::new(),
         }
     }
 
@@ -1011,6 +1106,137 @@ mod tests {
         assert!((by[&site(2).to_string()].effort.km - 4.0).abs() < 1e-12);
     }
 
+    fn square(lon: f64, lat: f64, half: f64) -> geo::MultiPolygon<f64> {
+        use geo::polygon;
+        geo::MultiPolygon(vec![polygon![
+            (x: lon - half, y: lat - half),
+            (x: lon + half, y: lat - half),
+            (x: lon + half, y: lat + half),
+            (x: lon - half, y: lat + half),
+        ]])
+    }
+
+    #[test]
+    fn two_sites_far_apart_each_get_their_own_grid() {
+        // Thailand and Brazil: a grid over both would be centred in the Atlantic.
+        let (thai, brazil) = ((102.0, 14.0), (-60.0, -3.0));
+        let fact = |n: u128, s: u128, (lon, lat): (f64, f64)| {
+            let mut o = obs(n, "snare", true, Some("2026-10-05"));
+            o.site = site(s);
+            (o.lon, o.lat) = (lon, lat);
+            o
+        };
+        let observations = vec![fact(1, 1, thai), fact(2, 2, brazil)];
+        let mut inp = input(vec![], observations, period("2026-10-01", "2026-10-31"));
+        inp.sites.insert(
+            site(2),
+            SiteInfo {
+                name: "Amazonia".to_owned(),
+                timezone: "America/Manaus".to_owned(),
+            },
+        );
+        let line = |(lon, lat): (f64, f64)| vec![(lon - 0.05, lat), (lon + 0.05, lat)];
+        for (n, centre) in [(1, thai), (2, brazil)] {
+            inp.coverage.insert(
+                site(n),
+                CoverageInput {
+                    boundary: square(centre.0, centre.1, 0.1),
+                    cell_m: 1000.0,
+                    lines: vec![line(centre)],
+                },
+            );
+        }
+        let r = build_report(&inp);
+        let by = r.by_site.as_ref().unwrap();
+        let one = by[&site(1).to_string()].coverage.as_ref().unwrap();
+        let two = by[&site(2).to_string()].coverage.as_ref().unwrap();
+        // Each grid is centred on its own park: ~22 x 22 cells of 1 km.
+        for c in [one, two] {
+            assert!((400..=600).contains(&c.park_cells), "{}", c.park_cells);
+            assert!((10..=13).contains(&c.visited_cells), "{}", c.visited_cells);
+            assert!(c.cells.is_empty(), "the cells are in the report's coverage");
+        }
+        assert!(
+            one.projection.contains("+lat_0=14 +lon_0=102 "),
+            "{}",
+            one.projection
+        );
+        assert!(
+            two.projection.contains("+lat_0=-3 +lon_0=-60 "),
+            "{}",
+            two.projection
+        );
+        // The report's coverage adds them up; its cells say their site.
+        let all = r.coverage.as_ref().unwrap();
+        assert_eq!(all.park_cells, one.park_cells + two.park_cells);
+        assert_eq!(all.visited_cells, one.visited_cells + two.visited_cells);
+        assert!((all.km - one.km - two.km).abs() < 1e-12);
+        assert!((all.fraction - all.visited_cells as f64 / all.park_cells as f64).abs() < 1e-15);
+        assert_eq!(all.cells.len() as u64, all.park_cells);
+        for s in [site(1), site(2)] {
+            // Each site's threat is at its grid's origin, in its own cell (0, 0).
+            let threat = all
+                .cells
+                .iter()
+                .find(|c| c.threats == 1 && c.site_id == Some(s));
+            assert_eq!(threat.map(|c| (c.ix, c.iy)), Some((0, 0)));
+        }
+        let json = serde_json::to_value(&r).unwrap();
+        assert!(json["by_site"][site(2).to_string()]["coverage"]["park_cells"].is_u64());
+        assert!(
+            json["by_site"][site(2).to_string()]["coverage"]
+                .get("cells")
+                .is_none()
+        );
+        assert!(json["coverage"]["cells"][0]["site_id"].is_string());
+    }
+
+    #[test]
+    fn the_report_names_its_sites_and_labels_its_categories() {
+        let mut inp = input(
+            vec![],
+            vec![obs(1, "poacher_camp", true, Some("2026-10-03"))],
+            period("2026-10-01", "2026-10-31"),
+        );
+        inp.category_labels
+            .insert("poacher_camp".to_owned(), "Poacher camp".to_owned());
+        let r = build_report(&inp);
+        assert_eq!(
+            r.period.sites,
+            vec![SiteRef {
+                site_id: site(1),
+                site_name: "Park".to_owned()
+            }]
+        );
+        assert_eq!(r.site_names(), "Park");
+        assert_eq!(r.category_label("poacher_camp"), "Poacher camp");
+        assert_eq!(r.category_label("unknown_key"), "unknown_key");
+        let json = serde_json::to_value(&r).unwrap();
+        // Keys stay keys; the labels are beside them.
+        assert_eq!(json["encounters"]["by_category"]["poacher_camp"], 1);
+        assert_eq!(json["category_labels"]["poacher_camp"], "Poacher camp");
+        assert_eq!(json["period"]["sites"][0]["site_name"], "Park");
+        assert_eq!(json["period"]["sites"][0]["site_id"], site(1).to_string());
+    }
+
+    #[test]
+    fn one_site_keeps_its_coverage_as_it_is() {
+        let mut inp = input(vec![], vec![], period("2026-10-01", "2026-10-31"));
+        inp.coverage.insert(
+            site(1),
+            CoverageInput {
+                boundary: square(102.0, 14.0, 0.05),
+                cell_m: 1000.0,
+                lines: vec![],
+            },
+        );
+        let r = build_report(&inp);
+        assert!(r.by_site.is_none());
+        let c = r.coverage.unwrap();
+        assert!(c.cells.iter().all(|c| c.site_id.is_none()));
+        assert!(c.projection.starts_with("+proj=laea"));
+    }
+
     #[test]
     fn map_lines_are_decimated_and_kept_without_boundary() {
         let line: Vec<(f64, f64)> = (0..12_000)
@@ -1021,11 +1247,14 @@ mod tests {
             vec![obs(1, "snare", true, Some("2026-10-02"))],
             period("2026-10-01", "2026-10-31"),
         );
-        inp.coverage = Some(CoverageInput {
-            boundary: geo::MultiPolygon(vec![]),
-            cell_m: 1000.0,
-            lines: vec![line.clone(), line[..3].to_vec()],
-        });
+        inp.coverage.insert(
+            site(1),
+            CoverageInput {
+                boundary: geo::MultiPolygon(vec![]),
+                cell_m: 1000.0,
+                lines: vec![line.clone(), line[..3].to_vec()],
+            },
+        );
         let r = build_report(&inp);
         assert!(r.coverage.is_none());
         let n: usize = r.map.lines.iter().map(Vec::len).sum();

@@ -28,19 +28,43 @@ pub fn local_date(micros: i64, zone: Tz) -> NaiveDate {
     to_utc(micros).with_timezone(&zone).date_naive()
 }
 
-/// The instant a local date starts in a zone (the first valid local time on it).
+/// The instant a local date starts in a zone: the first valid local time on
+/// or after its midnight. Total: when midnight is skipped (a DST jump at
+/// 00:00), the day starts where the jump lands; when the whole day is skipped
+/// (Pacific/Apia, 2011-12-30), it starts, and ends, where the next existing
+/// local time starts (so it holds no instant).
 pub fn local_midnight(date: NaiveDate, zone: Tz) -> i64 {
-    let naive = date.and_hms_opt(0, 0, 0).expect("midnight exists");
-    let t = zone
-        .from_local_datetime(&naive)
-        .earliest()
-        // A zone that skips midnight (a DST jump at 00:00): take the hour after.
-        .or_else(|| {
-            zone.from_local_datetime(&(naive + chrono::Duration::hours(1)))
-                .earliest()
-        })
-        .expect("a local day has a start");
-    t.with_timezone(&Utc).timestamp_micros()
+    let midnight = date.and_time(chrono::NaiveTime::MIN);
+    let instant = |naive: &chrono::NaiveDateTime| {
+        zone.from_local_datetime(naive)
+            .earliest()
+            .map(|t| t.with_timezone(&Utc).timestamp_micros())
+    };
+    if let Some(t) = instant(&midnight) {
+        return t;
+    }
+    // Midnight falls in a gap: find the first valid whole hour after it (a
+    // gap never lasts 48 hours), then the gap's end to the second by
+    // bisection (some historical jumps are not whole hours).
+    let at = |seconds: i64| midnight.checked_add_signed(chrono::Duration::seconds(seconds));
+    let Some(hour) = (1..=48).find(|h| at(h * 3600).as_ref().and_then(instant).is_some()) else {
+        // Not a zone of this world: count the day in UTC rather than fail.
+        return midnight.and_utc().timestamp_micros();
+    };
+    // Invariant: `lo` seconds after midnight is in the gap, `hi` is not.
+    let (mut lo, mut hi) = ((hour - 1) * 3600, hour * 3600);
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if at(mid).as_ref().and_then(instant).is_some() {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    at(hi)
+        .as_ref()
+        .and_then(instant)
+        .unwrap_or_else(|| midnight.and_utc().timestamp_micros())
 }
 
 /// RFC 3339 text of an instant, UTC, with microseconds only when there are any.
@@ -75,6 +99,80 @@ mod tests {
         );
         let midnight = local_midnight(NaiveDate::from_ymd_opt(2026, 10, 1).unwrap(), zone);
         assert_eq!(format_utc(midnight), "2026-09-30T17:00:00Z");
+    }
+
+    fn ymd(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    #[test]
+    fn a_skipped_day_starts_and_ends_where_the_next_day_starts() {
+        // Samoa skipped 2011-12-30: 2011-12-29 24:00 (UTC-10) was followed by
+        // 2011-12-31 00:00 (UTC+14).
+        let apia = parse_zone("Pacific/Apia").unwrap();
+        let m = |d| format_utc(local_midnight(d, apia));
+        assert_eq!(m(ymd(2011, 12, 29)), "2011-12-29T10:00:00Z");
+        assert_eq!(m(ymd(2011, 12, 30)), "2011-12-30T10:00:00Z");
+        assert_eq!(m(ymd(2011, 12, 31)), "2011-12-30T10:00:00Z");
+        assert_eq!(m(ymd(2012, 1, 1)), "2011-12-31T10:00:00Z");
+        // No instant is on the skipped day; the day before lasts 24 hours.
+        let end_29 = local_midnight(ymd(2011, 12, 30), apia);
+        assert_eq!(local_date(end_29 - 1, apia), ymd(2011, 12, 29));
+        assert_eq!(local_date(end_29, apia), ymd(2011, 12, 31));
+    }
+
+    #[test]
+    fn the_effort_of_a_patrol_across_the_skipped_day_is_dated() {
+        // The analyser asks for the end of each fix's day: for 2011-12-29 in
+        // Apia that is the start of the skipped 2011-12-30.
+        let apia = parse_zone("Pacific/Apia").unwrap();
+        let mut acc = crate::effort::LegAnalyser::new(crate::effort::LegContext {
+            zone: apia,
+            rules: crate::qc::Rules::default(),
+            overrides: Vec::new(),
+            given_date: None,
+            now: 1_790_000_000 * MICROS,
+            boundary: None,
+        });
+        let fixes: Vec<crate::qc::Fix> = ["2011-12-29T23:30:00-10:00", "2011-12-31T00:30:00+14:00"]
+            .into_iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let t = DateTime::parse_from_rfc3339(t).unwrap().with_timezone(&Utc);
+                crate::qc::Fix::new(-171.75, -13.83 + i as f64 * 0.01, Some(from_utc(t)))
+            })
+            .collect();
+        acc.segment(&fixes);
+        let days = acc.finish().days;
+        assert_eq!(
+            days.keys().copied().collect::<Vec<_>>(),
+            vec![ymd(2011, 12, 29), ymd(2011, 12, 31)]
+        );
+    }
+
+    #[test]
+    fn a_dst_jump_at_midnight_starts_the_day_at_one() {
+        // Chile went from -04 to -03 at 2022-09-11 00:00 local: 00:00-00:59 never was.
+        let santiago = parse_zone("America/Santiago").unwrap();
+        let d = ymd(2022, 9, 11);
+        assert!(
+            santiago
+                .from_local_datetime(&d.and_hms_opt(0, 0, 0).unwrap())
+                .earliest()
+                .is_none()
+        );
+        let start = local_midnight(d, santiago);
+        assert_eq!(format_utc(start), "2022-09-11T04:00:00Z");
+        assert_eq!(local_date(start, santiago), d);
+        assert_eq!(local_date(start - 1, santiago), ymd(2022, 9, 10));
+        // The day before ends there and is 24 hours long.
+        let before = local_midnight(ymd(2022, 9, 10), santiago);
+        assert_eq!(start - before, 24 * 3600 * MICROS);
+        // Nepal moved from +05:30 to +05:45 at 1986-01-01 00:00: the day began at 00:15.
+        let kathmandu = parse_zone("Asia/Kathmandu").unwrap();
+        let start = local_midnight(ymd(1986, 1, 1), kathmandu);
+        assert_eq!(format_utc(start), "1985-12-31T18:30:00Z");
+        assert_eq!(local_date(start - 1, kathmandu), ymd(1985, 12, 31));
     }
 
     #[test]

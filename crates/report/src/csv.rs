@@ -196,26 +196,33 @@ pub fn tables(r: &Report) -> Vec<(String, String)> {
                     s.encounters.observations.to_string(),
                     s.encounters.threats.to_string(),
                     opt(s.rates.threats_per_100km, 4),
+                    s.coverage
+                        .as_ref()
+                        .map_or_else(String::new, |c| c.park_cells.to_string()),
+                    s.coverage
+                        .as_ref()
+                        .map_or_else(String::new, |c| c.visited_cells.to_string()),
+                    opt(s.coverage.as_ref().map(|c| c.fraction), 4),
                 ]
             })
             .collect();
         out.push((
             "by_site.csv".to_owned(),
             lines(
-                "site,name,timezone,patrols,patrol_days,person_days,km,hours,observations,threats,threats_per_100km",
+                "site,name,timezone,patrols,patrol_days,person_days,km,hours,observations,threats,threats_per_100km,coverage_park_cells,coverage_visited_cells,coverage_fraction",
                 &rows,
             ),
         ));
     }
     if let Some(c) = &r.coverage {
+        // Cells of several sites' grids say their site (ix, iy count in it).
+        let with_site = c.cells.iter().any(|cell| cell.site_id.is_some());
         let rows: Vec<Vec<String>> = c
             .cells
             .iter()
             .map(|cell| {
-                let n = cell.corners.len().max(1) as f64;
-                let lon = cell.corners.iter().map(|p| p.0).sum::<f64>() / n;
-                let lat = cell.corners.iter().map(|p| p.1).sum::<f64>() / n;
-                vec![
+                let (lon, lat) = cell_centre(&cell.corners);
+                let mut row = vec![
                     cell.ix.to_string(),
                     cell.iy.to_string(),
                     cell.in_park.to_string(),
@@ -223,13 +230,19 @@ pub fn tables(r: &Report) -> Vec<(String, String)> {
                     cell.threats.to_string(),
                     num(lon, 6),
                     num(lat, 6),
-                ]
+                ];
+                if with_site {
+                    row.push(cell.site_id.map(|s| s.to_string()).unwrap_or_default());
+                }
+                row
             })
             .collect();
-        out.push((
-            "cells.csv".to_owned(),
-            lines("ix,iy,in_park,km,threats,centre_lon,centre_lat", &rows),
-        ));
+        let header = if with_site {
+            "ix,iy,in_park,km,threats,centre_lon,centre_lat,site"
+        } else {
+            "ix,iy,in_park,km,threats,centre_lon,centre_lat"
+        };
+        out.push(("cells.csv".to_owned(), lines(header, &rows)));
     }
     out.push(("data_quality.csv".to_owned(), data_quality(r)));
     out
@@ -283,4 +296,33 @@ fn data_quality(r: &Report) -> String {
         ]);
     }
     lines("kind,patrols,fixes,km,hours,patrol_id,detail", &rows)
+}
+
+/// The mean of a cell's corners, its longitudes taken around the first one
+/// (a cell across 180° is centred on 180°, not on 0°).
+fn cell_centre(corners: &[(f64, f64)]) -> (f64, f64) {
+    let Some(&(lon0, _)) = corners.first() else {
+        return (0.0, 0.0);
+    };
+    let n = corners.len() as f64;
+    let unwrap = |lon: f64| lon0 + (lon - lon0 + 180.0).rem_euclid(360.0) - 180.0;
+    let lon = corners.iter().map(|p| unwrap(p.0)).sum::<f64>() / n;
+    let lat = corners.iter().map(|p| p.1).sum::<f64>() / n;
+    ((lon + 180.0).rem_euclid(360.0) - 180.0, lat)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cell_centre;
+
+    #[test]
+    fn a_cell_across_180_degrees_is_centred_there() {
+        let (lon, lat) = cell_centre(&[(179.9, 1.0), (-179.9, 1.0), (-179.9, 2.0), (179.9, 2.0)]);
+        assert!(
+            (lon.abs() - 180.0).abs() < 1e-9 && (lat - 1.5).abs() < 1e-12,
+            "{lon}"
+        );
+        let (lon, _) = cell_centre(&[(10.0, 0.0), (12.0, 0.0), (12.0, 1.0), (10.0, 1.0)]);
+        assert!((lon - 11.0).abs() < 1e-12);
+    }
 }

@@ -31,9 +31,10 @@ const CSS: &str = r"
 :root { color-scheme: light; }
 body { font-family: system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif;
   color: #1b1b1b; margin: 2em auto; max-width: 190mm; padding: 0 1em; line-height: 1.35; }
-h1 { font-size: 1.6em; margin: 0 0 .2em; }
+h1 { font-size: 1.6em; margin: 0 0 .2em; overflow-wrap: anywhere; }
 h2 { font-size: 1.15em; border-bottom: 2px solid #2e6b3a; padding-bottom: .15em; margin-top: 1.6em; }
 .sub { color: #555; margin: 0 0 1em; }
+.nw { white-space: nowrap; }
 .cards { display: flex; flex-wrap: wrap; gap: .6em; }
 .card { border: 1px solid #ccc; border-radius: 6px; padding: .5em .8em; min-width: 7.5em; }
 .card .v { font-size: 1.5em; font-weight: 600; }
@@ -41,9 +42,11 @@ h2 { font-size: 1.15em; border-bottom: 2px solid #2e6b3a; padding-bottom: .15em;
 .sentence { background: #eef5ef; border-left: 4px solid #2e6b3a; padding: .6em .9em; font-weight: 600; }
 table { border-collapse: collapse; margin: .5em 0; font-size: .92em; }
 th, td { padding: .2em .7em; border-bottom: 1px solid #ddd; }
+td, p, .card { overflow-wrap: anywhere; }
+td.n, th.n { white-space: nowrap; overflow-wrap: normal; }
 th { text-align: left; background: #f3f3f3; }
 td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
-svg { display: block; max-width: 100%; height: auto; margin: .5em 0; }
+section > svg { display: block; max-width: 100%; height: auto; margin: .5em 0; }
 svg text { font-family: inherit; font-size: 11px; fill: #1b1b1b; }
 .note { color: #7a4b00; }
 .foot { color: #666; font-size: .8em; margin-top: 2em; }
@@ -135,6 +138,18 @@ fn breakdown_table(
     );
 }
 
+/// At most `max` characters of `s`, the last one an ellipsis when cut.
+fn shorten(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_owned()
+    } else {
+        s.chars()
+            .take(max.saturating_sub(1))
+            .chain(std::iter::once('\u{2026}'))
+            .collect()
+    }
+}
+
 /// A "nice" axis maximum: 1, 2 or 5 times a power of ten, at least `x`.
 fn nice_max(x: f64) -> f64 {
     if x.is_nan() || x <= 0.0 || x.is_infinite() {
@@ -175,12 +190,17 @@ fn bar_chart(title: &str, items: &[(String, f64)], decimals: usize) -> String {
         };
         let _ = write!(
             s,
-            "<text x=\"{lx}\" y=\"{ty}\" text-anchor=\"end\">{label}</text>\
+            "<text x=\"{lx}\" y=\"{ty}\" text-anchor=\"end\">{short}{tip}</text>\
              <rect x=\"{label_w}\" y=\"{ry}\" width=\"{len:.1}\" height=\"{bh}\" fill=\"#2e6b3a\"/>\
              <text x=\"{vx:.1}\" y=\"{ty}\">{val}</text>",
             lx = label_w - 6.0,
             ty = y + 15.0,
-            label = escape(label),
+            short = escape(&shorten(label, 22)),
+            tip = if label.chars().count() > 22 {
+                format!("<title>{}</title>", escape(label))
+            } else {
+                String::new()
+            },
             ry = y + 4.0,
             bh = row_h - 8.0,
             vx = label_w + len + 4.0,
@@ -309,7 +329,10 @@ fn trend_chart(months: &[(String, Option<f64>)], baseline: Option<f64>) -> Strin
     s
 }
 
-/// The map: equirectangular, x scaled by cos(latitude) at the centre.
+/// The map: equirectangular, x scaled by cos(latitude) at the centre. It is
+/// framed on the boundary when there is one (what lies outside is cut at the
+/// frame's edge), else on everything drawn; longitudes are taken around the
+/// frame's centre, so a park across 180° is drawn whole.
 #[allow(clippy::many_single_char_names)] // chart geometry: x, y, w, h
 fn map_svg(r: &Report) -> Option<String> {
     let m = &r.map;
@@ -318,7 +341,8 @@ fn map_svg(r: &Report) -> Option<String> {
         .as_ref()
         .map(|c| c.cells.as_slice())
         .unwrap_or_default();
-    let mut pts = m
+    let finite = |p: &(f64, f64)| p.0.is_finite() && p.1.is_finite();
+    let everything: Vec<(f64, f64)> = m
         .lines
         .iter()
         .flatten()
@@ -326,11 +350,32 @@ fn map_svg(r: &Report) -> Option<String> {
         .chain(m.boundary.iter().flatten().copied())
         .chain(m.threats.iter().map(|t| (t.lon, t.lat)))
         .chain(cells.iter().flat_map(|c| c.corners.iter().copied()))
-        .filter(|p| p.0.is_finite() && p.1.is_finite())
-        .peekable();
-    pts.peek()?;
+        .filter(finite)
+        .collect();
+    let boundary: Vec<(f64, f64)> = m
+        .boundary
+        .iter()
+        .flatten()
+        .copied()
+        .filter(finite)
+        .collect();
+    let frame = if boundary.is_empty() {
+        &everything
+    } else {
+        &boundary
+    };
+    if frame.is_empty() {
+        return None;
+    }
+    // Longitudes around the frame's circular mean.
+    let (sin, cos) = frame.iter().fold((0.0, 0.0), |(s, c), p| {
+        (s + p.0.to_radians().sin(), c + p.0.to_radians().cos())
+    });
+    let mean = f64::atan2(sin, cos).to_degrees();
+    let unwrap = |lon: f64| mean + (lon - mean + 180.0).rem_euclid(360.0) - 180.0;
     let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
-    for (lon, lat) in pts {
+    for &(lon, lat) in frame {
+        let lon = unwrap(lon);
         x0 = x0.min(lon);
         x1 = x1.max(lon);
         y0 = y0.min(lat);
@@ -343,8 +388,12 @@ fn map_svg(r: &Report) -> Option<String> {
     let span_y = (y1 - y0).max(1e-6);
     let (w, h, pad) = (680.0, 520.0, 12.0);
     let scale = ((w - 2.0 * pad) / span_x).min((h - 40.0 - 2.0 * pad) / span_y);
-    let px = |lon: f64| w / 2.0 + (lon - lon_c) * k * scale;
+    let px = |lon: f64| w / 2.0 + (unwrap(lon) - lon_c) * k * scale;
     let py = |lat: f64| (h - 40.0) / 2.0 - (lat - lat_c) * scale;
+    let outside = everything.iter().any(|&(lon, lat)| {
+        let (x, y) = (px(lon), py(lat));
+        !(0.0..=w).contains(&x) || !(0.0..=h - 40.0).contains(&y)
+    });
     let path = |ring: &[(f64, f64)]| -> String {
         let mut d = String::new();
         for (i, (lon, lat)) in ring.iter().enumerate() {
@@ -361,7 +410,8 @@ fn map_svg(r: &Report) -> Option<String> {
     };
     let mut s = format!(
         "<svg xmlns=\"{SVG_NS}\" viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\" role=\"img\" aria-label=\"Map\"><title>Map of patrol tracks and threats</title>\
-         <rect x=\"0\" y=\"0\" width=\"{w}\" height=\"{hh}\" fill=\"#fbfbf8\" stroke=\"#ccc\"/>",
+         <rect x=\"0\" y=\"0\" width=\"{w}\" height=\"{hh}\" fill=\"#fbfbf8\" stroke=\"#ccc\"/>\
+         <svg x=\"0\" y=\"0\" width=\"{w}\" height=\"{hh}\" viewBox=\"0 0 {w} {hh}\">",
         hh = h - 40.0
     );
     let max_km = cells.iter().map(|c| c.km).fold(0.0, f64::max);
@@ -409,9 +459,11 @@ fn map_svg(r: &Report) -> Option<String> {
             "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3.5\" fill=\"#c0392b\" stroke=\"#fff\" stroke-width=\"0.8\"><title>{}</title></circle>",
             px(t.lon),
             py(t.lat),
-            escape(&t.category)
+            escape(r.category_label(&t.category))
         );
     }
+    // The drawing area ends here: what lies outside the frame is cut.
+    s.push_str("</svg>");
     // Scale bar: a round number of km near a fifth of the width.
     let km_per_px = 111.32 / scale; // one degree of latitude is about 111.32 km
     let target = km_per_px * w / 5.0;
@@ -446,13 +498,41 @@ fn map_svg(r: &Report) -> Option<String> {
         );
     }
     s.push_str("</svg>\n");
+    if !m.threats.is_empty() {
+        // The legend of the threats: each category's label and count.
+        let mut counts: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+        for t in &m.threats {
+            *counts.entry(r.category_label(&t.category)).or_default() += 1;
+        }
+        let items: Vec<String> = counts
+            .iter()
+            .map(|(label, n)| format!("{} ({n})", escape(label)))
+            .collect();
+        let _ = writeln!(
+            s,
+            "<p class=\"foot\">Threats on the map: {}.</p>",
+            items.join(", ")
+        );
+    }
+    if outside && !boundary.is_empty() {
+        s.push_str("<p class=\"foot\">The map is framed on the park boundary; track, cells or threats outside it are cut at the edge.</p>\n");
+    }
     Some(s)
 }
 
 /// The report as one HTML document.
 pub fn render(r: &Report) -> String {
     let mut o = String::new();
-    let title = format!("Patrol report {} to {}", r.period.from, r.period.to);
+    let title = if r.period.sites.is_empty() {
+        format!("Patrol report {} to {}", r.period.from, r.period.to)
+    } else {
+        format!(
+            "{}: patrol report {} to {}",
+            r.site_names(),
+            r.period.from,
+            r.period.to
+        )
+    };
     let _ = write!(
         o,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
@@ -460,10 +540,18 @@ pub fn render(r: &Report) -> String {
          <title>{}</title>\n<style>{CSS}</style>\n</head>\n<body>\n",
         escape(&title)
     );
+    // The dates never break at their hyphens; long site names may wrap.
+    let nowrap = |d: chrono::NaiveDate| format!("<span class=\"nw\">{d}</span>");
+    let heading = if r.period.sites.is_empty() {
+        "Patrol report".to_owned()
+    } else {
+        format!("{}: patrol report", escape(&r.site_names()))
+    };
     let _ = writeln!(
         o,
-        "<h1>{}</h1>\n<p class=\"sub\">Local dates in {}.</p>",
-        escape(&title),
+        "<h1>{heading} {} to {}</h1>\n<p class=\"sub\">Local dates in {}.</p>",
+        nowrap(r.period.from),
+        nowrap(r.period.to),
         escape(&r.period.timezone)
     );
 
@@ -548,7 +636,12 @@ pub fn render(r: &Report) -> String {
             .encounters
             .threats_by_category
             .iter()
-            .map(|(k, &n)| (k.clone(), n as f64 / r.effort.km * 100.0))
+            .map(|(k, &n)| {
+                (
+                    r.category_label(k).to_owned(),
+                    n as f64 / r.effort.km * 100.0,
+                )
+            })
             .collect();
         o.push_str(&bar_chart("Threats per 100 km by category", &items, 2));
     }
@@ -587,6 +680,9 @@ pub fn render(r: &Report) -> String {
                     fixed(s.effort.hours, 1),
                     s.encounters.threats.to_string(),
                     opt(s.rates.threats_per_100km, 2, "n/a"),
+                    s.coverage
+                        .as_ref()
+                        .map_or_else(|| "-".to_owned(), |c| pct(c.fraction)),
                 ]
             })
             .collect();
@@ -600,8 +696,9 @@ pub fn render(r: &Report) -> String {
                 "Hours",
                 "Threats",
                 "Threats per 100 km",
+                "Coverage",
             ],
-            &[false, false, true, true, true, true, true],
+            &[false, false, true, true, true, true, true, true],
             &rows,
         );
         o.push_str("</section>\n");
@@ -619,6 +716,9 @@ pub fn render(r: &Report) -> String {
                 vec!["km inside park cells".to_owned(), fixed(c.km_in_park, 1)],
             ];
             table(&mut o, &["Figure", "Value"], &[false, true], &rows);
+            if r.by_site.as_ref().is_some_and(|s| s.len() > 1) {
+                o.push_str("<p class=\"foot\">The sum of each site's own grid; each site's coverage is under By site.</p>\n");
+            }
         }
         if let Some(svg) = map {
             o.push_str(&svg);
@@ -627,7 +727,9 @@ pub fn render(r: &Report) -> String {
     }
 
     data_quality(&mut o, r);
-    for note in &r.notes {
+    // The undated figures are in the data-quality section: their notes are not repeated.
+    let undated = r.undated_notes();
+    for note in r.notes.iter().filter(|n| !undated.contains(n)) {
         let _ = writeln!(o, "<p class=\"note\">{}</p>", escape(note));
     }
     o.push_str("<p class=\"foot\">Figures as defined in patrol's docs/METRICS.md. km are geodesic (WGS84), after quality control; hours are the time between consecutive fixes up to the pause limit, split at local midnight.</p>\n</body>\n</html>\n");

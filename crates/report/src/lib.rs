@@ -103,7 +103,7 @@ pub(crate) mod rows {
 
     use crate::num::{fixed, opt};
 
-    /// category, observations, threats.
+    /// category (its label), observations, threats.
     pub fn by_category(r: &Report) -> Vec<Vec<String>> {
         r.encounters
             .by_category
@@ -115,7 +115,7 @@ pub(crate) mod rows {
                     .get(k)
                     .copied()
                     .unwrap_or(0);
-                vec![k.clone(), n.to_string(), t.to_string()]
+                vec![r.category_label(k).to_owned(), n.to_string(), t.to_string()]
             })
             .collect()
     }
@@ -295,7 +295,86 @@ mod tests {
         assert!(h.contains("<polyline"));
         assert!(h.contains("Coverage"));
         assert_eq!(h.matches("<svg").count(), h.matches("</svg>").count());
-        assert_eq!(h.matches("<svg").count(), 4);
+        // Three charts and the map, whose drawing area is an inner SVG (it clips).
+        assert_eq!(h.matches("<svg").count(), 5);
+    }
+
+    #[test]
+    fn tables_show_category_labels_and_json_keeps_the_keys() {
+        let r = sample::report();
+        let t = render(&r, Format::Text);
+        assert!(t.contains("  Poacher camp "), "{t}");
+        assert!(t.contains("  Wire snare "), "{t}");
+        assert!(!t.contains("  camp "), "{t}");
+        let h = render(&r, Format::Html);
+        assert!(h.contains("<td>Poacher camp</td>"), "a table cell");
+        assert!(h.contains(">Poacher camp</text>"), "the bar chart");
+        assert!(
+            h.contains("<title>Wire snare</title>"),
+            "a threat on the map"
+        );
+        assert!(!h.contains(">camp<") && !h.contains(">snare<"));
+        let json: serde_json::Value = serde_json::from_str(&render(&r, Format::Json)).unwrap();
+        assert_eq!(json["encounters"]["by_category"]["camp"], 1);
+        assert_eq!(json["category_labels"]["camp"], "Poacher camp");
+        let tables = render_csv_tables(&r);
+        assert!(tables[3].1.contains("\ncamp,1,1,"), "{}", tables[3].1);
+    }
+
+    #[test]
+    fn html_names_the_site_and_says_undated_once() {
+        let r = sample::report();
+        let h = render(&r, Format::Html);
+        assert!(
+            h.contains("<title>Test Park: patrol report 2026-10-01 to 2026-10-31</title>"),
+            "{}",
+            &h[..600]
+        );
+        assert!(h.contains(
+            "<h1>Test Park: patrol report <span class=\"nw\">2026-10-01</span> to <span class=\"nw\">2026-10-31</span></h1>"
+        ));
+        // 2.25 km of undated track: said once.
+        assert_eq!(h.matches("2.2 km").count(), 1, "{h}");
+        assert_eq!(
+            h.to_lowercase().matches("no date").count()
+                + h.to_lowercase().matches("undated").count(),
+            1
+        );
+        let t = render(&r, Format::Text);
+        assert_eq!(t.matches("2.2 km").count(), 1, "{t}");
+        // Long names wrap instead of running off the page.
+        assert!(h.contains("overflow-wrap: anywhere"));
+    }
+
+    /// The numbers of an SVG path's "M x,y L x,y ..." as points.
+    fn path_points(d: &str) -> Vec<(f64, f64)> {
+        d.split(['M', 'L', 'Z'])
+            .filter_map(|p| p.split_once(','))
+            .map(|(x, y)| (x.parse().unwrap(), y.parse().unwrap()))
+            .collect()
+    }
+
+    #[test]
+    fn the_map_is_framed_on_the_boundary_not_on_a_far_track() {
+        let mut input = sample::input();
+        // A track 400 km north of the park.
+        let ci = input.coverage.values_mut().next().unwrap();
+        ci.lines.push(vec![(102.0, 17.6), (102.1, 17.7)]);
+        let r = patrol_core::metrics::build_report(&input);
+        let h = render(&r, Format::Html);
+        let start = h.find("stroke=\"#333\" stroke-width=\"1.5\"").unwrap();
+        let d_start = h[..start].rfind("d=\"").unwrap() + 3;
+        let d = &h[d_start..d_start + h[d_start..].find('"').unwrap()];
+        let pts = path_points(d);
+        let (x0, x1) = pts
+            .iter()
+            .fold((f64::MAX, f64::MIN), |a, p| (a.0.min(p.0), a.1.max(p.0)));
+        let (y0, y1) = pts
+            .iter()
+            .fold((f64::MAX, f64::MIN), |a, p| (a.0.min(p.1), a.1.max(p.1)));
+        // The boundary fills the map one way or the other (680 x 480 drawing area).
+        assert!(x1 - x0 > 400.0 || y1 - y0 > 400.0, "{x0} {x1} {y0} {y1}");
+        assert!(x0 >= 0.0 && x1 <= 680.0 && y0 >= 0.0 && y1 <= 480.0);
     }
 
     #[test]
@@ -311,7 +390,7 @@ mod tests {
         let mut input = sample::input();
         input.days.clear();
         input.observations.clear();
-        input.coverage = None;
+        input.coverage.clear();
         input.baseline = None;
         let r = patrol_core::metrics::build_report(&input);
         let h = render(&r, Format::Html);

@@ -109,11 +109,18 @@ pub fn input() -> ReportInput {
         days,
         observations,
         undated_km: 2.25,
-        coverage: Some(CoverageInput {
-            boundary,
-            cell_m: 1000.0,
-            lines: vec![vec![(101.99, 13.99), (102.01, 14.0), (102.03, 14.03)]],
-        }),
+        category_labels: BTreeMap::from([
+            ("snare".to_owned(), "Wire snare".to_owned()),
+            ("camp".to_owned(), "Poacher camp".to_owned()),
+        ]),
+        coverage: BTreeMap::from([(
+            SiteId(Uuid::from_u128(1)),
+            CoverageInput {
+                boundary,
+                cell_m: 1000.0,
+                lines: vec![vec![(101.99, 13.99), (102.01, 14.0), (102.03, 14.03)]],
+            },
+        )]),
     }
 }
 

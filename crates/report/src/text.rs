@@ -89,6 +89,9 @@ fn breakdown_rows(
 /// The report as text.
 pub fn render(r: &Report) -> String {
     let mut out = String::new();
+    if !r.period.sites.is_empty() {
+        let _ = writeln!(out, "{}", clean(&r.site_names()));
+    }
     let _ = writeln!(
         out,
         "Patrol report {} to {} (local dates, {})\n",
@@ -163,6 +166,9 @@ pub fn render(r: &Report) -> String {
             vec!["km inside park cells".to_owned(), fixed(c.km_in_park, 1)],
         ];
         out.push_str(&table(&["Figure", "Value"], &rows));
+        if r.by_site.as_ref().is_some_and(|s| s.len() > 1) {
+            out.push_str("  (the sum of each site's own grid: see By site)\n");
+        }
     }
 
     if let Some(sites) = &r.by_site {
@@ -178,6 +184,9 @@ pub fn render(r: &Report) -> String {
                     fixed(s.effort.hours, 1),
                     s.encounters.threats.to_string(),
                     opt(s.rates.threats_per_100km, 2, "n/a"),
+                    s.coverage
+                        .as_ref()
+                        .map_or_else(|| "-".to_owned(), |c| pct(c.fraction)),
                 ]
             })
             .collect();
@@ -190,13 +199,16 @@ pub fn render(r: &Report) -> String {
                 "Hours",
                 "Threats",
                 "Threats/100 km",
+                "Coverage",
             ],
             &rows,
         ));
     }
 
     data_quality(&mut out, r);
-    for note in &r.notes {
+    // The undated figures are in the data-quality section: their notes are not repeated.
+    let undated = r.undated_notes();
+    for note in r.notes.iter().filter(|n| !undated.contains(n)) {
         let _ = writeln!(out, "Note: {}", clean(note));
     }
     out

@@ -145,32 +145,129 @@ pub struct ObservationEdit {
     pub note: Option<String>,
     pub at: Option<LatLon>,
     pub time: Option<i64>,
+    /// Move it to this patrol (an id as the user gives it: whole, a prefix or
+    /// a short id); the patrol must exist and be live.
+    pub patrol: Option<String>,
+}
+
+/// Widen a layer's extent in `gpkg_contents` to hold a point (the union with
+/// what is there; an empty extent becomes the point), as GeoPackage readers
+/// such as QGIS ("zoom to layer") take it from there.
+pub fn widen_extent(conn: &Connection, table: &str, lon: f64, lat: f64) -> Result<()> {
+    conn.execute(
+        "UPDATE gpkg_contents SET min_x = min(coalesce(min_x, ?2), ?2), min_y = min(coalesce(min_y, ?3), ?3),
+           max_x = max(coalesce(max_x, ?2), ?2), max_y = max(coalesce(max_y, ?3), ?3),
+           last_change = strftime('%Y-%m-%dT%H:%M:%fZ','now')
+         WHERE table_name = ?1",
+        rusqlite::params![table, lon, lat],
+    )?;
+    Ok(())
+}
+
+/// What an edit did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Edited {
+    /// A new version was made: its id.
+    Changed(String),
+    /// The record already had that content: no version was made. The id is
+    /// the shown head's version.
+    Unchanged(String),
+}
+
+impl Edited {
+    /// The new version's id, or the head's when nothing changed.
+    pub fn version_id(&self) -> &str {
+        match self {
+            Edited::Changed(v) | Edited::Unchanged(v) => v,
+        }
+    }
+
+    pub fn changed(&self) -> bool {
+        matches!(self, Edited::Changed(_))
+    }
 }
 
 impl Store {
-    /// Find a live or deleted record by its id or an unambiguous prefix.
-    pub fn resolve_record(&self, kind: Kind, prefix: &str) -> Result<String> {
-        let prefix = prefix.trim().to_lowercase();
-        let sql = format!(
-            "SELECT DISTINCT {id} FROM {t} WHERE {id} LIKE ?1 || '%' LIMIT 2",
-            id = kind.id_column(),
-            t = kind.versions_table()
-        );
-        let mut stmt = self.conn.prepare(&sql)?;
+    /// Find a live or deleted record, the one way every command does: by its
+    /// whole id, a prefix of at least 4 characters, or its short id (a suffix
+    /// of at least 6 characters: the short id shown is the last 8). Case and
+    /// surrounding space do not matter. Several matches are an error that
+    /// lists them.
+    pub fn resolve_record(&self, kind: Kind, text: &str) -> Result<String> {
+        const MIN_PREFIX: usize = 4;
+        const MIN_SUFFIX: usize = 6;
+        let text = text.trim().to_lowercase();
+        let none = || StoreError::NoSuchRecord {
+            kind: kind.name(),
+            id: text.clone(),
+        };
+        // Only hex digits and hyphens: nothing LIKE would take as a wildcard.
+        if text.is_empty() || !text.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+            return Err(none());
+        }
+        if text.len() < MIN_PREFIX {
+            return Err(StoreError::Invalid(format!(
+                "'{text}' is too short: give at least {MIN_PREFIX} characters of the {} id, or {MIN_SUFFIX} of its short id",
+                kind.name()
+            )));
+        }
+        let (table, column) = (kind.versions_table(), kind.id_column());
+        let exact: Option<String> = self
+            .conn
+            .query_row(
+                &format!("SELECT {column} FROM {table} WHERE {column} = ?1 LIMIT 1"),
+                [&text],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(id) = exact {
+            return Ok(id);
+        }
+        // Distinct records, not versions: a record with many versions is one match.
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT DISTINCT {column} FROM {table}
+             WHERE {column} LIKE ?1 || '%' OR (?2 AND {column} LIKE '%' || ?1)
+             ORDER BY {column} LIMIT 6"
+        ))?;
         let ids = stmt
-            .query_map([&prefix], |r| r.get::<_, String>(0))?
+            .query_map(rusqlite::params![text, text.len() >= MIN_SUFFIX], |r| {
+                r.get::<_, String>(0)
+            })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         match ids.as_slice() {
-            [one] if prefix.len() >= 4 || prefix.len() == one.len() => Ok(one.clone()),
-            [] | [_] => Err(StoreError::NoSuchRecord {
-                kind: kind.name(),
-                id: prefix,
-            }),
-            _ => Err(StoreError::Invalid(format!(
-                "'{prefix}' matches several {}s; give more of the id",
-                kind.name()
-            ))),
+            [] => Err(none()),
+            [one] => Ok(one.clone()),
+            several => {
+                let mut list = several[..several.len().min(5)].join(", ");
+                if several.len() > 5 {
+                    list.push_str(", …");
+                }
+                Err(StoreError::Invalid(format!(
+                    "'{text}' matches several {}s ({list}); give more of the id",
+                    kind.name()
+                )))
+            }
         }
+    }
+
+    /// A record that exists and is not deleted, by id, prefix or short id.
+    pub fn resolve_live(&self, kind: Kind, text: &str) -> Result<String> {
+        let id = self.resolve_record(kind, text)?;
+        if self.shown_head(kind, &id)?.deleted {
+            let short = patrol_core::ids::short_id(&id);
+            let hint = match kind {
+                Kind::Leg => String::new(),
+                _ => format!(
+                    " (restore it with `patrol restore {} {short}`)",
+                    kind.name()
+                ),
+            };
+            return Err(StoreError::Invalid(format!(
+                "{} {short} is deleted{hint}",
+                kind.name()
+            )));
+        }
+        Ok(id)
     }
 
     /// The head shown for a record (and so the parent of a local edit).
@@ -212,6 +309,7 @@ impl Store {
         };
         let meta = VersionMeta::new_local(&tx, self.device, self.site.id, Vec::new())?;
         records::insert_observation(&tx, &meta, &obs)?;
+        widen_extent(&tx, "observations", obs.lon, obs.lat)?;
         tx.commit()?;
         Ok(obs.id.to_string())
     }
@@ -228,8 +326,16 @@ impl Store {
             .ok_or_else(|| StoreError::Invalid(format!("no category '{key}' in the data model")))
     }
 
-    /// Edit an observation: a new version after the shown head.
+    /// Edit an observation: a new version after the shown head, unless the
+    /// edit leaves its content as it is. The new version's id, or the head's
+    /// when nothing changed ([`Store::edit_observation_outcome`] says which).
     pub fn edit_observation(&mut self, id: &str, edit: &ObservationEdit) -> Result<String> {
+        self.edit_observation_outcome(id, edit)
+            .map(|e| e.version_id().to_owned())
+    }
+
+    /// [`Store::edit_observation`], saying whether anything changed.
+    pub fn edit_observation_outcome(&mut self, id: &str, edit: &ObservationEdit) -> Result<Edited> {
         let id = self.resolve_record(Kind::Observation, id)?;
         let head = self.shown_head(Kind::Observation, &id)?;
         if head.deleted {
@@ -238,7 +344,16 @@ impl Store {
         if let Some(c) = &edit.category {
             self.check_category(c)?;
         }
-        let mut obs = load_observation(&self.conn, &head.version_id)?;
+        let patrol = edit
+            .patrol
+            .as_deref()
+            .map(|p| self.resolve_live(Kind::Patrol, p))
+            .transpose()?;
+        let before = load_observation(&self.conn, &head.version_id)?;
+        let mut obs = before.clone();
+        if let Some(p) = &patrol {
+            obs.patrol = parse(p)?;
+        }
         if let Some(c) = &edit.category {
             obs.category.clone_from(c);
         }
@@ -251,15 +366,30 @@ impl Store {
         if let Some(t) = edit.time {
             obs.time = Some(t);
         }
+        if obs == before {
+            return Ok(Edited::Unchanged(head.version_id));
+        }
         let tx = self.conn.unchecked_transaction()?;
         let meta = self.local_meta(vec![parse(&head.version_id)?], false)?;
         records::insert_observation(&tx, &meta, &obs)?;
+        if edit.at.is_some() {
+            widen_extent(&tx, "observations", obs.lon, obs.lat)?;
+        }
         tx.commit()?;
-        Ok(meta.version_id.to_string())
+        Ok(Edited::Changed(meta.version_id.to_string()))
     }
 
-    /// Edit a patrol (and, for transport and members, its legs).
+    /// Edit a patrol (and, for transport and members, its legs). Only what
+    /// the edit changes gets a new version; when nothing changes, nothing is
+    /// written. The id returned is the patrol's version (its head when only
+    /// legs changed, or nothing; [`Store::edit_patrol_outcome`] says which).
     pub fn edit_patrol(&mut self, id: &str, edit: &PatrolEdit) -> Result<String> {
+        self.edit_patrol_outcome(id, edit)
+            .map(|e| e.version_id().to_owned())
+    }
+
+    /// [`Store::edit_patrol`], saying whether anything changed.
+    pub fn edit_patrol_outcome(&mut self, id: &str, edit: &PatrolEdit) -> Result<Edited> {
         let id = self.resolve_record(Kind::Patrol, id)?;
         let head = self.shown_head(Kind::Patrol, &id)?;
         if head.deleted {
@@ -267,8 +397,10 @@ impl Store {
         }
         let tx = self.conn.unchecked_transaction()?;
         let mut version = head.version_id.clone();
+        let mut changed = false;
         if edit.team.is_some() || edit.leader.is_some() || edit.objective.is_some() {
-            let mut p = load_patrol(&tx, &head.version_id)?;
+            let before = load_patrol(&tx, &head.version_id)?;
+            let mut p = before.clone();
             if let Some(t) = &edit.team {
                 p.team.clone_from(t);
             }
@@ -278,9 +410,12 @@ impl Store {
             if let Some(o) = &edit.objective {
                 p.objective = Some(o.clone());
             }
-            let meta = self.local_meta(vec![parse(&head.version_id)?], false)?;
-            records::insert_patrol(&tx, &meta, &p)?;
-            version = meta.version_id.to_string();
+            if p != before {
+                let meta = self.local_meta(vec![parse(&head.version_id)?], false)?;
+                records::insert_patrol(&tx, &meta, &p)?;
+                version = meta.version_id.to_string();
+                changed = true;
+            }
         }
         let leg_change = edit.transport.is_some()
             || edit.members.is_some()
@@ -293,7 +428,8 @@ impl Store {
                 .collect::<rusqlite::Result<_>>()?;
             for leg_id in legs {
                 let lhead = self.shown_head(Kind::Leg, &leg_id)?;
-                let mut leg = load_leg(&tx, &lhead.version_id)?;
+                let before = load_leg(&tx, &lhead.version_id)?;
+                let mut leg = before.clone();
                 if let Some(t) = edit.transport {
                     leg.transport = t;
                 }
@@ -327,13 +463,20 @@ impl Store {
                 if edit.date.is_some() {
                     leg.date = edit.date;
                 }
-                let meta = self.local_meta(vec![parse(&lhead.version_id)?], false)?;
-                records::insert_leg(&tx, &meta, &leg)?;
-                crate::derive::rebuild_leg(&tx, &leg_id)?;
+                if leg != before {
+                    let meta = self.local_meta(vec![parse(&lhead.version_id)?], false)?;
+                    records::insert_leg(&tx, &meta, &leg)?;
+                    crate::derive::rebuild_leg(&tx, &leg_id)?;
+                    changed = true;
+                }
             }
         }
         tx.commit()?;
-        Ok(version)
+        Ok(if changed {
+            Edited::Changed(version)
+        } else {
+            Edited::Unchanged(version)
+        })
     }
 
     /// Delete a record: a version marked deleted. Its history stays.
@@ -351,6 +494,92 @@ impl Store {
         Self::copy_version(&tx, kind, &head.version_id, &meta)?;
         tx.commit()?;
         Ok(meta.version_id.to_string())
+    }
+
+    /// Restore a deleted record: a new version with the content of its last
+    /// version that was not deleted, following the deleted head. A record
+    /// that is not deleted is an error.
+    pub fn restore_record(&mut self, kind: Kind, id: &str) -> Result<String> {
+        let id = self.resolve_record(kind, id)?;
+        let head = self.shown_head(kind, &id)?;
+        if !head.deleted {
+            return Err(StoreError::Invalid(format!(
+                "{} {id} is not deleted",
+                kind.name()
+            )));
+        }
+        let live = self.last_live_version(kind, &id, &head.version_id)?;
+        let tx = self.conn.unchecked_transaction()?;
+        let meta = self.local_meta(vec![parse(&head.version_id)?], false)?;
+        Self::copy_version(&tx, kind, &live, &meta)?;
+        tx.commit()?;
+        Ok(meta.version_id.to_string())
+    }
+
+    /// The newest (by hlc, device, version) version that is not deleted among
+    /// the ancestors of `from` (itself included).
+    fn last_live_version(&self, kind: Kind, id: &str, from: &str) -> Result<String> {
+        let sql = format!(
+            "SELECT version_id, parents, hlc, device_id, deleted FROM {} WHERE {} = ?1",
+            kind.versions_table(),
+            kind.id_column()
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let versions: std::collections::HashMap<String, (Vec<String>, records::Head)> = stmt
+            .query_map([id], |r| {
+                let parents: String = r.get(1)?;
+                Ok((
+                    r.get::<_, String>(0)?,
+                    (
+                        serde_json::from_str(&parents).unwrap_or_default(),
+                        records::Head {
+                            hlc: r.get(2)?,
+                            device: r.get(3)?,
+                            version_id: r.get(0)?,
+                            deleted: r.get(4)?,
+                        },
+                    ),
+                ))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut seen = std::collections::HashSet::new();
+        let mut stack = vec![from.to_owned()];
+        let mut best: Option<&records::Head> = None;
+        while let Some(v) = stack.pop() {
+            if !seen.insert(v.clone()) {
+                continue;
+            }
+            let Some((parents, head)) = versions.get(&v) else {
+                continue;
+            };
+            if !head.deleted && best.is_none_or(|b| head > b) {
+                best = Some(head);
+            }
+            stack.extend(parents.iter().cloned());
+        }
+        best.map(|h| h.version_id.clone()).ok_or_else(|| {
+            StoreError::Invalid(format!(
+                "{} {id} has no version that is not deleted",
+                kind.name()
+            ))
+        })
+    }
+
+    /// The deleted patrol imported from a file with this blake3 digest, if
+    /// there is one (so import can say how to restore it rather than import
+    /// the file again).
+    pub fn deleted_patrol_with_source(&self, digest: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT v.patrol_id FROM patrol_versions v
+                 WHERE v.source_digest = ?1
+                   AND NOT EXISTS (SELECT 1 FROM patrols p WHERE p.patrol_id = v.patrol_id)
+                 ORDER BY v.hlc LIMIT 1",
+                [digest],
+                |r| r.get(0),
+            )
+            .optional()?)
     }
 
     /// Resolve a conflict: a new version with the kept version's content and
@@ -388,5 +617,277 @@ impl Store {
                 records::insert_observation(conn, meta, &load_observation(conn, from)?)
             }
         }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::import::ImportOptions;
+    use patrol_core::category::DataModel;
+
+    /// A database in the temp folder, removed when dropped.
+    pub struct TempStore {
+        pub store: Store,
+        path: std::path::PathBuf,
+    }
+
+    impl Drop for TempStore {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.path);
+            let _ = std::fs::remove_file(self.path.with_extension("gpx"));
+        }
+    }
+
+    impl std::ops::Deref for TempStore {
+        type Target = Store;
+        fn deref(&self) -> &Store {
+            &self.store
+        }
+    }
+
+    impl std::ops::DerefMut for TempStore {
+        fn deref_mut(&mut self) -> &mut Store {
+            &mut self.store
+        }
+    }
+
+    pub fn temp_store() -> TempStore {
+        let path =
+            std::env::temp_dir().join(format!("patrol-store-test-{}.gpkg", uuid::Uuid::now_v7()));
+        let store = Store::init(
+            &path,
+            "Thap Lan",
+            "Asia/Bangkok",
+            &DataModel::default_model(),
+        )
+        .unwrap();
+        TempStore { store, path }
+    }
+
+    /// Import a patrol of two points with `waypoints` snares: its patrol id.
+    pub fn import(t: &mut TempStore, lat: f64, waypoints: usize) -> String {
+        use std::fmt::Write as _;
+        let mut gpx = String::from(
+            r#"<?xml version="1.0"?><gpx version="1.1" creator="t" xmlns="http://www.topografix.com/GPX/1/1">"#,
+        );
+        for i in 0..waypoints {
+            let _ = write!(
+                gpx,
+                r#"<wpt lat="{lat}" lon="{}"><name>Snare {i}</name><time>2026-10-04T02:00:00Z</time></wpt>"#,
+                102.1 + i as f64 * 1e-4
+            );
+        }
+        let _ = write!(
+            gpx,
+            r#"<trk><trkseg><trkpt lat="{lat}" lon="102.1"><time>2026-10-04T01:00:00Z</time></trkpt><trkpt lat="{}" lon="102.1"><time>2026-10-04T03:00:00Z</time></trkpt></trkseg></trk></gpx>"#,
+            lat + 0.1
+        );
+        let file = t.path.with_extension("gpx");
+        std::fs::write(&file, gpx).unwrap();
+        let opts = ImportOptions {
+            assume_zone: None,
+            patrol: None,
+            team: "Alpha".to_owned(),
+            transport: patrol_core::Transport::Foot,
+            members: 2,
+            member_names: Vec::new(),
+            leader: None,
+            objective: None,
+            date: None,
+        };
+        let report = t.store.import_gpx(&file, &opts, &mut |_| {}).unwrap();
+        report.patrol_id.unwrap()
+    }
+
+    pub fn observation_ids(store: &Store, patrol: &str) -> Vec<String> {
+        store
+            .conn
+            .prepare("SELECT observation_id FROM observations WHERE patrol_id = ?1 ORDER BY observation_id")
+            .unwrap()
+            .query_map([patrol], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    }
+
+    fn count(store: &Store, table: &str) -> i64 {
+        store
+            .conn
+            .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_deleted_record_is_restored_with_its_last_live_content() {
+        let mut t = temp_store();
+        let patrol = import(&mut t, 14.2, 1);
+        let digest = crate::import::file_digest(&t.path.with_extension("gpx")).unwrap();
+        let obs = observation_ids(&t, &patrol).remove(0);
+        let note = ObservationEdit {
+            note: Some("two wires".to_owned()),
+            ..ObservationEdit::default()
+        };
+        t.edit_observation(&obs, &note).unwrap();
+        let err = t.restore_record(Kind::Observation, &obs).unwrap_err();
+        assert!(err.to_string().contains("is not deleted"), "{err}");
+        let deleted = t.delete_record(Kind::Observation, &obs).unwrap();
+        assert!(observation_ids(&t, &patrol).is_empty());
+        let restored = t.restore_record(Kind::Observation, &obs).unwrap();
+        assert_eq!(observation_ids(&t, &patrol), vec![obs.clone()]);
+        let heads = records::heads(t.conn(), Kind::Observation, &obs).unwrap();
+        assert_eq!(heads.len(), 1);
+        assert_eq!(heads[0].version_id, restored);
+        assert!(!heads[0].deleted);
+        let o = load_observation(t.conn(), &restored).unwrap();
+        assert_eq!(o.note.as_deref(), Some("two wires"));
+        let parents: String = t
+            .conn()
+            .query_row(
+                "SELECT parents FROM observation_versions WHERE version_id = ?1",
+                [&restored],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(parents, format!("[\"{deleted}\"]"));
+
+        // A deleted patrol, found by the digest of its file.
+        assert_eq!(t.deleted_patrol_with_source(&digest).unwrap(), None);
+        t.delete_record(Kind::Patrol, &patrol).unwrap();
+        assert_eq!(
+            t.deleted_patrol_with_source(&digest).unwrap(),
+            Some(patrol.clone())
+        );
+        assert!(
+            t.resolve_patrol(&patrol)
+                .unwrap_err()
+                .to_string()
+                .contains("deleted")
+        );
+        t.restore_record(Kind::Patrol, &patrol).unwrap();
+        assert_eq!(t.resolve_patrol(&patrol).unwrap(), patrol);
+        assert_eq!(t.deleted_patrol_with_source(&digest).unwrap(), None);
+        assert_eq!(t.patrols(None).unwrap()[0].team, "Alpha");
+    }
+
+    #[test]
+    fn one_resolver_takes_ids_prefixes_and_short_ids() {
+        use patrol_core::ids::short_id;
+        let mut t = temp_store();
+        let patrol = import(&mut t, 14.2, 40);
+        let other = import(&mut t, 14.5, 0);
+        let obs = observation_ids(&t, &patrol);
+        let shorts: std::collections::BTreeSet<&str> = obs.iter().map(|o| short_id(o)).collect();
+        assert_eq!(shorts.len(), 40, "one import's short ids are distinct");
+        let resolve = |t: &TempStore, text: &str| t.resolve_record(Kind::Observation, text);
+        let id = &obs[0];
+        // Several versions of one record are one match.
+        let note = ObservationEdit {
+            note: Some("x".to_owned()),
+            ..ObservationEdit::default()
+        };
+        t.edit_observation(id, &note).unwrap();
+        for text in [
+            id.clone(),
+            id.to_uppercase(),
+            format!("  {id} "),
+            id[..id.len() - 1].to_owned(),
+            short_id(id).to_owned(),
+            id[id.len() - 6..].to_owned(),
+        ] {
+            assert_eq!(&resolve(&t, &text).unwrap(), id, "{text}");
+        }
+        // One import's ids share their start: a short prefix is ambiguous.
+        let err = resolve(&t, &id[..8]).unwrap_err().to_string();
+        assert!(err.contains("matches several observations"), "{err}");
+        let err = resolve(&t, &id[..3]).unwrap_err().to_string();
+        assert!(err.contains("at least 4"), "{err}");
+        assert!(matches!(
+            resolve(&t, "zzzzzz"),
+            Err(StoreError::NoSuchRecord { .. })
+        ));
+        assert!(matches!(
+            resolve(&t, "5%_"),
+            Err(StoreError::NoSuchRecord { .. })
+        ));
+        // A patrol prefix of 4 that matches one patrol (and several versions
+        // of nothing else) is that patrol.
+        assert_eq!(t.resolve_patrol(&patrol).unwrap(), patrol);
+        assert_eq!(t.resolve_patrol(short_id(&other)).unwrap(), other);
+        // Two ids with the same last 8 digits: the short id is ambiguous, a
+        // longer suffix is not.
+        let tx = t.conn.unchecked_transaction().unwrap();
+        for text in [
+            "01a209b5-0000-7000-8000-0000deadbeef",
+            "01a209b6-0000-7000-8000-1111deadbeef",
+        ] {
+            let meta = VersionMeta::new_local(&tx, t.device, t.site.id, Vec::new()).unwrap();
+            let o = Observation {
+                id: text.parse().unwrap(),
+                patrol: other.parse().unwrap(),
+                category: "snare".to_owned(),
+                time: None,
+                lon: 102.0,
+                lat: 14.0,
+                raw_name: None,
+                note: None,
+            };
+            records::insert_observation(&tx, &meta, &o).unwrap();
+        }
+        tx.commit().unwrap();
+        let err = resolve(&t, "deadbeef").unwrap_err().to_string();
+        assert!(err.contains("matches several observations"), "{err}");
+        assert!(err.contains("1111deadbeef"), "{err}");
+        assert_eq!(
+            resolve(&t, "1111deadbeef").unwrap(),
+            "01a209b6-0000-7000-8000-1111deadbeef"
+        );
+    }
+
+    #[test]
+    fn an_edit_that_changes_nothing_makes_no_version() {
+        let mut t = temp_store();
+        let patrol = import(&mut t, 14.2, 1);
+        let obs = observation_ids(&t, &patrol).remove(0);
+        let head = records::heads(t.conn(), Kind::Observation, &obs)
+            .unwrap()
+            .remove(0);
+        let same = ObservationEdit {
+            category: Some("snare".to_owned()),
+            ..ObservationEdit::default()
+        };
+        assert_eq!(
+            t.edit_observation_outcome(&obs, &same).unwrap(),
+            Edited::Unchanged(head.version_id.clone())
+        );
+        assert_eq!(count(&t, "observation_versions"), 1);
+        let note = ObservationEdit {
+            note: Some("two wires".to_owned()),
+            ..ObservationEdit::default()
+        };
+        let edited = t.edit_observation_outcome(&obs, &note).unwrap();
+        assert!(edited.changed() && edited.version_id() != head.version_id);
+        assert_eq!(count(&t, "observation_versions"), 2);
+        // Again: the same note is no change.
+        assert!(!t.edit_observation_outcome(&obs, &note).unwrap().changed());
+        assert_eq!(
+            t.edit_observation(&obs, &note).unwrap(),
+            edited.version_id()
+        );
+
+        let same = PatrolEdit {
+            team: Some("Alpha".to_owned()),
+            members: Some(2),
+            ..PatrolEdit::default()
+        };
+        assert!(!t.edit_patrol_outcome(&patrol, &same).unwrap().changed());
+        assert_eq!(count(&t, "patrol_versions") + count(&t, "leg_versions"), 2);
+        let members = PatrolEdit {
+            members: Some(3),
+            ..PatrolEdit::default()
+        };
+        assert!(t.edit_patrol_outcome(&patrol, &members).unwrap().changed());
+        assert_eq!(count(&t, "patrol_versions"), 1);
+        assert_eq!(count(&t, "leg_versions"), 2);
     }
 }

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use patrol_core::category::{Category, DataModel};
 use patrol_core::effort::dated_pairs;
+use patrol_core::ids::short_id;
 use patrol_core::metrics::{LegDay, ObservationFact};
 use patrol_core::time::{format_utc, local_date, parse_zone};
 use patrol_core::{Site, SiteId, Transport};
@@ -83,6 +84,8 @@ pub fn data_model(conn: &Connection) -> Result<DataModel> {
 #[derive(Clone, Debug, Serialize)]
 pub struct PatrolSummary {
     pub patrol_id: String,
+    /// The short display id (the last 8 hex digits of `patrol_id`).
+    pub short_id: String,
     pub site: String,
     pub team: String,
     pub leader: Option<String>,
@@ -137,6 +140,7 @@ pub struct MarkedFixRow {
 #[derive(Clone, Debug, Serialize)]
 pub struct LegRow {
     pub leg_id: String,
+    pub short_id: String,
     pub transport: String,
     pub members: u32,
     pub member_names: Vec<String>,
@@ -154,6 +158,7 @@ pub struct DayRow {
 #[derive(Clone, Debug, Serialize)]
 pub struct ObservationRow {
     pub observation_id: String,
+    pub short_id: String,
     pub category: String,
     pub threat: bool,
     pub time: Option<String>,
@@ -181,9 +186,11 @@ FROM patrols p LEFT JOIN sites s ON s.site_id = p.site_id";
 
 fn summary_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(PatrolSummary, Option<String>)> {
     let transport: Option<String> = r.get(4)?;
+    let patrol_id: String = r.get(0)?;
     Ok((
         PatrolSummary {
-            patrol_id: r.get(0)?,
+            short_id: short_id(&patrol_id).to_owned(),
+            patrol_id,
             site: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
             team: r.get(2)?,
             leader: r.get(3)?,
@@ -227,25 +234,10 @@ impl Store {
             .collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Find a patrol by its id or an unambiguous prefix of it.
-    pub fn resolve_patrol(&self, prefix: &str) -> Result<String> {
-        let prefix = prefix.trim().to_lowercase();
-        let mut stmt = self
-            .conn
-            .prepare("SELECT patrol_id FROM patrols WHERE patrol_id LIKE ?1 || '%' LIMIT 2")?;
-        let ids = stmt
-            .query_map([&prefix], |r| r.get::<_, String>(0))?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        match ids.as_slice() {
-            [one] if prefix.len() >= 4 || prefix.len() == one.len() => Ok(one.clone()),
-            [] => Err(StoreError::NoSuchRecord {
-                kind: "patrol",
-                id: prefix,
-            }),
-            _ => Err(StoreError::Invalid(format!(
-                "'{prefix}' matches several patrols; give more of the id"
-            ))),
-        }
+    /// Find a live patrol by its id, a prefix or its short id (the one
+    /// resolver, [`Store::resolve_record`], then a check that it is live).
+    pub fn resolve_patrol(&self, text: &str) -> Result<String> {
+        self.resolve_live(crate::records::Kind::Patrol, text)
     }
 
     pub fn patrol_detail(&self, id: &str) -> Result<PatrolDetail> {
@@ -261,8 +253,10 @@ impl Store {
         let legs = stmt
             .query_map([&id], |r| {
                 let names: String = r.get(3)?;
+                let leg_id: String = r.get(0)?;
                 Ok(LegRow {
-                    leg_id: r.get(0)?,
+                    short_id: short_id(&leg_id).to_owned(),
+                    leg_id,
                     transport: r.get(1)?,
                     members: r.get(2)?,
                     member_names: serde_json::from_str(&names).unwrap_or_default(),
@@ -292,8 +286,10 @@ impl Store {
             .query_map([&id], |r| {
                 let blob: Vec<u8> = r.get(4)?;
                 let (lon, lat) = gpkg::read_point(&blob).unwrap_or((f64::NAN, f64::NAN));
+                let observation_id: String = r.get(0)?;
                 Ok(ObservationRow {
-                    observation_id: r.get(0)?,
+                    short_id: short_id(&observation_id).to_owned(),
+                    observation_id,
                     category: r.get(1)?,
                     threat: r.get(2)?,
                     time: r.get::<_, Option<i64>>(3)?.map(format_utc),

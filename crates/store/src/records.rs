@@ -301,7 +301,8 @@ pub fn refresh(conn: &Connection, kind: Kind, record_id: &str) -> Result<()> {
                  FROM observation_versions WHERE version_id = ?1
                  ON CONFLICT(observation_id) DO UPDATE SET geom = excluded.geom,
                    version_id = excluded.version_id, heads = excluded.heads,
-                   patrol_id = excluded.patrol_id, category = excluded.category,
+                   patrol_id = excluded.patrol_id, site_id = excluded.site_id,
+                   category = excluded.category,
                    threat = excluded.threat, time = excluded.time, time_us = excluded.time_us,
                    raw_name = excluded.raw_name, note = excluded.note",
             )?
