@@ -216,9 +216,16 @@ pub fn clear(conn: &Connection, leg_id: &str) -> Result<()> {
     Ok(())
 }
 
-/// Derive a leg's rows again from its stored track and its current (head)
-/// version. A leg that is not live loses its derived rows.
-pub fn rebuild_leg(conn: &Connection, leg_id: &str) -> Result<()> {
+/// What deriving a leg needs from the database: who it is, its context, its track.
+struct LegInput {
+    key: LegKey,
+    ctx: LegContext,
+    segments: Vec<Vec<Fix>>,
+    import_warnings: Vec<Warning>,
+}
+
+/// Read what a live leg's rows derive from (`None` for a leg that is not live).
+fn leg_input(conn: &Connection, leg_id: &str) -> Result<Option<LegInput>> {
     let row: Option<(String, String)> = conn
         .query_row(
             "SELECT version_id, patrol_id FROM legs WHERE leg_id = ?1",
@@ -227,17 +234,21 @@ pub fn rebuild_leg(conn: &Connection, leg_id: &str) -> Result<()> {
         )
         .optional()?;
     let Some((version_id, patrol_id)) = row else {
-        return clear(conn, leg_id);
+        return Ok(None);
     };
     let leg: Leg = crate::edit::load_leg(conn, &version_id)?;
-    let site_id: String = conn
+    let site_id: Option<String> = conn
         .query_row(
             "SELECT site_id FROM patrol_versions WHERE patrol_id = ?1 ORDER BY hlc, version_id LIMIT 1",
             [&patrol_id],
             |r| r.get(0),
         )
-        .optional()?
-        .ok_or_else(|| StoreError::Invalid(format!("leg {leg_id} has no patrol")))?;
+        .optional()?;
+    // A leg whose patrol has not arrived yet (files merged out of order):
+    // derived when it does.
+    let Some(site_id) = site_id else {
+        return Ok(None);
+    };
     let import_warnings: Vec<Warning> = conn
         .query_row(
             "SELECT import_warnings FROM leg_qc WHERE leg_id = ?1",
@@ -247,19 +258,99 @@ pub fn rebuild_leg(conn: &Connection, leg_id: &str) -> Result<()> {
         .optional()?
         .and_then(|t| serde_json::from_str(&t).ok())
         .unwrap_or_default();
-    let ctx = context(conn, &site_id, leg.transport, leg.date, leg.fix_overrides)?;
-    let mut analyser = LegAnalyser::new(ctx);
-    for segment in segments(conn, leg_id)? {
-        analyser.segment(&segment);
+    Ok(Some(LegInput {
+        ctx: context(conn, &site_id, leg.transport, leg.date, leg.fix_overrides)?,
+        segments: segments(conn, leg_id)?,
+        key: LegKey {
+            leg_id: leg_id.to_owned(),
+            patrol_id,
+            site_id,
+            version_id,
+        },
+        import_warnings,
+    }))
+}
+
+fn analyse(input: LegInput) -> (LegInput, LegEffort) {
+    let mut analyser = LegAnalyser::new(input.ctx.clone());
+    for segment in &input.segments {
+        analyser.segment(segment);
     }
     let effort = analyser.finish();
-    let key = LegKey {
-        leg_id: leg_id.to_owned(),
-        patrol_id,
-        site_id,
-        version_id,
+    (input, effort)
+}
+
+/// Derive a leg's rows again from its stored track and its current (head)
+/// version. A leg that is not live loses its derived rows.
+pub fn rebuild_leg(conn: &Connection, leg_id: &str) -> Result<()> {
+    let Some(input) = leg_input(conn, leg_id)? else {
+        return clear(conn, leg_id);
     };
-    write(conn, &key, &effort, &import_warnings)
+    let (input, effort) = analyse(input);
+    write(conn, &input.key, &effort, &input.import_warnings)
+}
+
+/// Derive many legs' rows again: the database is read and written on this
+/// thread while another one measures (the two cores of a field laptop).
+pub fn rebuild_legs(conn: &Connection, legs: &[String]) -> Result<()> {
+    if legs.len() < 2 {
+        return legs.iter().try_for_each(|l| rebuild_leg(conn, l));
+    }
+    std::thread::scope(|scope| {
+        let (to_worker, inbox) = std::sync::mpsc::sync_channel::<LegInput>(2);
+        let (to_main, results) = std::sync::mpsc::sync_channel::<(LegInput, LegEffort)>(2);
+        let worker = scope.spawn(move || {
+            for input in inbox {
+                if to_main.send(analyse(input)).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut outcome = Ok(());
+        let mut pending = 0usize;
+        for leg in legs {
+            match leg_input(conn, leg) {
+                Ok(Some(input)) => {
+                    if to_worker.send(input).is_err() {
+                        break;
+                    }
+                    pending += 1;
+                }
+                Ok(None) => {
+                    if let Err(e) = clear(conn, leg) {
+                        outcome = Err(e);
+                        break;
+                    }
+                }
+                Err(e) => {
+                    outcome = Err(e);
+                    break;
+                }
+            }
+            // Write what is measured, keeping the worker busy.
+            while let Ok((input, effort)) = results.try_recv() {
+                pending -= 1;
+                if outcome.is_ok() {
+                    outcome = write(conn, &input.key, &effort, &input.import_warnings);
+                }
+            }
+            if outcome.is_err() {
+                break;
+            }
+        }
+        drop(to_worker);
+        while pending > 0 {
+            let Ok((input, effort)) = results.recv() else {
+                break;
+            };
+            pending -= 1;
+            if outcome.is_ok() {
+                outcome = write(conn, &input.key, &effort, &input.import_warnings);
+            }
+        }
+        let _ = worker.join();
+        outcome
+    })
 }
 
 /// Rebuild every leg whose derived rows are missing or were derived from
@@ -273,9 +364,7 @@ pub fn rebuild_stale(conn: &Connection) -> Result<u64> {
         )?
         .query_map([], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
-    for leg in &legs {
-        rebuild_leg(conn, leg)?;
-    }
+    rebuild_legs(conn, &legs)?;
     Ok(legs.len() as u64)
 }
 

@@ -49,7 +49,7 @@ pub fn merge(store: &mut Store, file: &Path, limits: &Limits) -> Result<MergeRep
     let _ = conn.execute_batch("DETACH DATABASE sync_incoming");
     let _ = conn.execute_batch(
         "DROP TABLE IF EXISTS temp.sync_touched; DROP TABLE IF EXISTS temp.sync_dirty_patrols;
-         DROP TABLE IF EXISTS temp.sync_piece_legs; DROP TABLE IF EXISTS temp.sync_copied_legs",
+         DROP TABLE IF EXISTS temp.sync_piece_legs",
     );
     let _ = conn.set_db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE, false);
     result
@@ -186,40 +186,22 @@ fn merge_attached(
     )
     .map_err(&sqlite)?;
 
-    // Rows derived per leg: a leg new here comes with the rows the file
-    // derived from the same head version; every other leg whose versions or
-    // track changed is derived again here.
-    tx.execute_batch(&format!(
-        "CREATE TEMP TABLE sync_copied_legs(leg_id TEXT PRIMARY KEY) WITHOUT ROWID;
-         INSERT INTO temp.sync_copied_legs SELECT i.leg_id FROM {INC}.leg_qc i
-           JOIN main.legs l ON l.leg_id = i.leg_id AND l.version_id = i.version_id
-           WHERE NOT EXISTS (SELECT 1 FROM main.leg_qc m WHERE m.leg_id = i.leg_id);"
-    ))
-    .map_err(&sqlite)?;
-    for (table, _) in crate::LEG_DERIVED_TABLES {
-        let cols = columns(&tx, "main", table).map_err(&sqlite)?.join(", ");
-        tx.execute(
-            &format!(
-                "INSERT OR IGNORE INTO main.{table} ({cols}) SELECT {cols} FROM {INC}.{table}
-                 WHERE leg_id IN (SELECT leg_id FROM temp.sync_copied_legs)"
-            ),
-            [],
-        )
-        .map_err(&sqlite)?;
-    }
-    let grown: Vec<String> = tx
+    // Rows derived per leg are never taken from a file (a file can lie about
+    // them): every leg whose track grew, and every leg whose rows are missing
+    // or name another version than its head, is derived here from its track.
+    let legs: Vec<String> = tx
         .prepare(
-            "SELECT leg_id FROM temp.sync_piece_legs WHERE leg_id NOT IN (SELECT leg_id FROM temp.sync_copied_legs)",
+            "SELECT leg_id FROM temp.sync_piece_legs
+             UNION SELECT l.leg_id FROM main.legs l LEFT JOIN main.leg_qc q ON q.leg_id = l.leg_id
+               WHERE q.leg_id IS NULL OR q.version_id <> l.version_id
+             ORDER BY 1",
         )
         .map_err(&sqlite)?
         .query_map([], |r| r.get(0))
         .map_err(&sqlite)?
         .collect::<rusqlite::Result<_>>()
         .map_err(&sqlite)?;
-    for leg in &grown {
-        patrol_store::derive::rebuild_leg(&tx, leg).map_err(&store_err)?;
-    }
-    patrol_store::derive::rebuild_stale(&tx).map_err(&store_err)?;
+    patrol_store::derive::rebuild_legs(&tx, &legs).map_err(&store_err)?;
 
     // Layer extents: the union of both files'.
     tx.execute_batch(&format!(

@@ -334,3 +334,46 @@ fn a_file_of_the_previous_schema_is_upgraded_on_a_copy() {
         "the incoming file is never written"
     );
 }
+
+#[test]
+fn lying_derived_rows_are_derived_again_from_the_track() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut a = init(d, "a");
+    import(&mut a, d, "a1", 300, 1, 3);
+    let honest = export(&mut a, d, "honest", false);
+    let liar = d.join("liar.gpkg");
+    std::fs::copy(&honest, &liar).unwrap();
+    {
+        let conn = rusqlite::Connection::open(&liar).unwrap();
+        conn.execute_batch(
+            "UPDATE leg_days SET length_m = 1e300, seconds = 1e308, points = 9223372036854775807;
+             UPDATE leg_qc SET length_m = 1e300, raw_length_m = 1e300, warnings = '[]';
+             INSERT INTO leg_days SELECT leg_id, '1999-01-01', patrol_id, site_id, 1, 5e6, 86400, 86400 FROM leg_qc;
+             DELETE FROM fix_samples;",
+        )
+        .unwrap();
+    }
+    let figures = |s: &Store| -> (i64, i64, i64, i64) {
+        s.conn()
+            .query_row(
+                "SELECT count(*), CAST(sum(length_m) AS INTEGER), CAST(sum(seconds) AS INTEGER), sum(points) FROM leg_days",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .unwrap()
+    };
+    let mut c = init(d, "c");
+    merge_ok(&mut c, &liar);
+    assert_eq!(figures(&c), figures(&a), "central derives its own figures");
+    let samples = |s: &Store| -> i64 {
+        s.conn()
+            .query_row("SELECT count(*) FROM fix_samples", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(samples(&c), samples(&a));
+    // The honest file after the liar changes nothing.
+    let before = patrol_sync::digest(c.conn()).unwrap();
+    merge_ok(&mut c, &honest);
+    assert_eq!(patrol_sync::digest(c.conn()).unwrap(), before);
+}
