@@ -73,7 +73,10 @@ pub fn run(store: &mut Store, a: &ImportArgs, quiet: bool) -> Result<Outcome> {
             t.row(vec![
                 r.file.clone(),
                 format!("{:?}", r.status).to_lowercase(),
-                r.patrol_id.clone().unwrap_or_else(|| "-".into()),
+                r.patrol_id.as_deref().map_or_else(
+                    || "-".into(),
+                    |id| patrol_core::ids::short_id(id).to_owned(),
+                ),
                 r.track_points.to_string(),
                 r.segments.to_string(),
                 format!("{:.3}", r.counted_length_m / 1000.0),

@@ -97,6 +97,8 @@ pub struct ImportReport {
     pub file: String,
     pub status: Status,
     pub patrol_id: Option<String>,
+    /// The patrol's short display id (the last 8 hex digits of `patrol_id`).
+    pub short_id: Option<String>,
     pub tracks: u64,
     pub segments: u64,
     pub track_points: u64,
@@ -126,6 +128,7 @@ impl ImportReport {
             file: file.display().to_string(),
             status: Status::Failed,
             patrol_id: None,
+            short_id: None,
             tracks: 0,
             segments: 0,
             track_points: 0,
@@ -390,6 +393,20 @@ impl Store {
     /// Import one GPX file as a new patrol. A failure leaves the database as it was.
     /// `progress` is called with the number of track points read so far.
     pub fn import_gpx(
+        &mut self,
+        path: &Path,
+        opts: &ImportOptions,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<ImportReport, ImportError> {
+        let mut report = self.import_file(path, opts, progress)?;
+        report.short_id = report
+            .patrol_id
+            .as_deref()
+            .map(|id| patrol_core::ids::short_id(id).to_owned());
+        Ok(report)
+    }
+
+    fn import_file(
         &mut self,
         path: &Path,
         opts: &ImportOptions,
@@ -706,7 +723,8 @@ fn duplicate(mut report: ImportReport, patrol_id: String, live: bool) -> ImportR
         let mut w = Warning::new(
             WarningKind::DeletedPatrol,
             format!(
-                "this track is patrol {patrol_id}, which was deleted; restore it with `patrol restore patrol {patrol_id}`"
+                "this track is patrol {patrol_id}, which was deleted; restore it with `patrol restore patrol {}`",
+                patrol_core::ids::short_id(&patrol_id)
             ),
         );
         w.patrol_id = Some(patrol_id.clone());
