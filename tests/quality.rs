@@ -317,6 +317,19 @@ fn a_deleted_patrol_leaves_the_map_coverage_and_undated_km() {
         kinds(&again).contains(&"deleted_patrol".to_owned()),
         "{again}"
     );
+    // The warning's command restores it, by its short id.
+    let short = again["short_id"].as_str().unwrap();
+    assert!(
+        again
+            .to_string()
+            .contains(&format!("patrol restore patrol {short}"))
+    );
+    env.cmd()
+        .args(["restore", "patrol", short])
+        .assert()
+        .success();
+    let restored = report(&env);
+    assert!(!restored["map"]["lines"].as_array().unwrap().is_empty());
 }
 
 #[test]
