@@ -179,7 +179,7 @@ pub fn input(
     let in_period: std::collections::BTreeSet<_> = facts.iter().map(|f| f.patrol).collect();
     let quality = QualityInput {
         duplicates: store
-            .duplicate_tracks(site)?
+            .duplicate_tracks(site, Some((period.from, period.to)))?
             .into_iter()
             .filter(|d| in_period.contains(&d.patrol) || in_period.contains(&d.other))
             .collect(),

@@ -193,7 +193,7 @@ impl Store {
     /// the command that acts on it; and tracks held twice.
     fn quality_findings(&self) -> Result<Vec<Finding>> {
         let mut out = Vec::new();
-        let dups = self.duplicate_tracks(None)?;
+        let dups = self.duplicate_tracks(None, None)?;
         out.push(Finding {
             check: "duplicate tracks".into(),
             severity: if dups.is_empty() {
@@ -224,7 +224,15 @@ impl Store {
         let mut excluded = 0u64;
         for f in &facts {
             let patrol = f.patrol.to_string();
-            let marks = self.first_marks(&patrol)?;
+            let marked = f
+                .warnings
+                .iter()
+                .any(|w| Mark::ALL.iter().any(|m| m.as_str() == w.kind.as_str()));
+            let marks = if marked {
+                self.first_marks(&patrol)?
+            } else {
+                std::collections::BTreeMap::new()
+            };
             for w in &f.warnings {
                 let (severity, action) = match w.kind {
                     WarningKind::NullIsland

@@ -77,18 +77,50 @@ impl Store {
     /// same track imported twice (another file, program or device), or one
     /// file holding the other (a unit's Current.gpx). Deleting one of the
     /// two patrols resolves it.
-    pub fn duplicate_tracks(&self, site: Option<SiteId>) -> Result<Vec<DuplicateFact>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT a.leg_id, b.leg_id, count(*) FROM fix_samples a
-             JOIN fix_samples b ON b.t_s = a.t_s AND b.leg_id > a.leg_id
-             WHERE abs(a.lon - b.lon) <= ?1 AND abs(a.lat - b.lat) <= ?1
-             GROUP BY a.leg_id, b.leg_id",
-        )?;
-        let pairs: Vec<(String, String, i64)> = stmt
-            .query_map([SAMPLE_TOLERANCE_DEG], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })?
-            .collect::<rusqlite::Result<_>>()?;
+    /// With a range, only pairs where one of the two has effort on its dates.
+    pub fn duplicate_tracks(
+        &self,
+        site: Option<SiteId>,
+        range: Option<(NaiveDate, NaiveDate)>,
+    ) -> Result<Vec<DuplicateFact>> {
+        let row = |r: &rusqlite::Row<'_>| -> rusqlite::Result<(String, String, i64)> {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        };
+        let pairs: Vec<(String, String, i64)> = match range {
+            None => self
+                .conn
+                .prepare_cached(
+                    "SELECT a.leg_id, b.leg_id, count(*) FROM fix_samples a
+                     JOIN fix_samples b ON b.t_s = a.t_s AND b.leg_id > a.leg_id
+                     WHERE abs(a.lon - b.lon) <= ?1 AND abs(a.lat - b.lat) <= ?1
+                     GROUP BY a.leg_id, b.leg_id",
+                )?
+                .query_map([SAMPLE_TOLERANCE_DEG], row)?
+                .collect::<rusqlite::Result<_>>()?,
+            Some((from, to)) => {
+                // From the period's legs (by the date index) to any other leg.
+                let found: Vec<(String, String, i64)> = self
+                    .conn
+                    .prepare_cached(
+                        "SELECT a.leg_id, b.leg_id, count(*) FROM fix_samples a
+                         JOIN fix_samples b ON b.t_s = a.t_s AND b.leg_id <> a.leg_id
+                         WHERE a.leg_id IN (SELECT DISTINCT leg_id FROM leg_days WHERE date BETWEEN ?2 AND ?3)
+                           AND abs(a.lon - b.lon) <= ?1 AND abs(a.lat - b.lat) <= ?1
+                         GROUP BY a.leg_id, b.leg_id",
+                    )?
+                    .query_map(
+                        params![SAMPLE_TOLERANCE_DEG, from.to_string(), to.to_string()],
+                        row,
+                    )?
+                    .collect::<rusqlite::Result<_>>()?;
+                let mut seen = std::collections::BTreeSet::new();
+                found
+                    .into_iter()
+                    .map(|(a, b, n)| if a < b { (a, b, n) } else { (b, a, n) })
+                    .filter(|(a, b, _)| seen.insert((a.clone(), b.clone())))
+                    .collect()
+            }
+        };
         if pairs.is_empty() {
             return Ok(Vec::new());
         }
