@@ -209,14 +209,16 @@ impl Store {
                 check: "duplicate tracks".into(),
                 severity: Severity::Problem,
                 detail: format!(
-                    "patrol {} ({}) and patrol {} ({}) share {} of {} sampled fixes{}: delete one with `patrol delete patrol ID`",
+                    "patrol {} ({}) and patrol {} ({}) share {} of {} sampled fixes{}: delete one with `patrol delete patrol {}` or `patrol delete patrol {}`",
                     d.patrol,
                     name(&d.file),
                     d.other,
                     name(&d.other_file),
                     d.shared,
                     d.samples.min(d.other_samples),
-                    if d.same { " (the same track)" } else { "" }
+                    if d.same { " (the same track)" } else { "" },
+                    d.patrol.short(),
+                    d.other.short()
                 ),
             });
         }
@@ -224,6 +226,7 @@ impl Store {
         let mut excluded = 0u64;
         for f in &facts {
             let patrol = f.patrol.to_string();
+            let short = patrol_core::ids::short_id(&patrol).to_owned();
             let marked = f
                 .warnings
                 .iter()
@@ -253,7 +256,7 @@ impl Store {
                         (
                             Severity::Note,
                             format!(
-                                "to count a fix again: `patrol edit patrol {patrol} --keep-fix {mark}`"
+                                "to count a fix again: `patrol edit patrol {short} --keep-fix {mark}`"
                             ),
                         )
                     }
@@ -261,12 +264,12 @@ impl Store {
                     WarningKind::ImplausibleSpeed => (
                         Severity::Problem,
                         format!(
-                            "if it was driven: `patrol edit patrol {patrol} --transport vehicle`"
+                            "if it was driven: `patrol edit patrol {short} --transport vehicle`"
                         ),
                     ),
                     WarningKind::Undated => (
                         Severity::Note,
-                        format!("date it: `patrol edit patrol {patrol} --date YYYY-MM-DD`"),
+                        format!("date it: `patrol edit patrol {short} --date YYYY-MM-DD`"),
                     ),
                     WarningKind::DuplicateTrack
                     | WarningKind::LongPatrol
