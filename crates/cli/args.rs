@@ -135,6 +135,9 @@ pub struct ExportArgs {
     /// Only what is new since the last export.
     #[arg(long)]
     pub since_last_export: bool,
+    /// Replace an existing file at --out (never a database, even with --force).
+    #[arg(long)]
+    pub force: bool,
     #[arg(long)]
     pub json: bool,
 }
@@ -294,4 +297,7 @@ pub struct DemoArgs {
     /// Where to write the demo's databases and report.
     #[arg(long, default_value = "patrol-demo")]
     pub dir: PathBuf,
+    /// Replace existing files in --dir (never a database, even with --force).
+    #[arg(long)]
+    pub force: bool,
 }

@@ -6,6 +6,7 @@
 mod args;
 mod commands;
 mod geojson;
+mod output;
 mod progress;
 mod table;
 

@@ -11,7 +11,8 @@ use crate::args::{ConflictsArgs, ConflictsCommand, ExportArgs, MergeArgs};
 use crate::table::Table;
 
 pub fn export(store: &mut Store, a: &ExportArgs) -> Result<Outcome> {
-    let r = patrol_sync::export(store, &a.out, a.since_last_export)?;
+    crate::output::Output::new(Some(store.path()), a.force).check(&a.out)?;
+    let r = patrol_sync::export(store, &a.out, a.since_last_export, a.force)?;
     if a.json {
         super::json(&r)?;
     } else {

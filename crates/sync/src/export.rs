@@ -78,15 +78,17 @@ impl Drop for Cleanup {
     }
 }
 
-/// Export the database to `out` (replacing it): a GeoPackage holding
+/// Export the database to `out`: a GeoPackage holding
 /// everything, or with `since_last_export`, the versions, track pieces, effort
 /// rows and boundaries made or received since the last export (plus every
 /// site, device and category). The source remembers what it exported only
-/// once the file is in place.
+/// once the file is in place. An existing file at `out` is refused unless
+/// `overwrite` (the caller decides which files may be replaced).
 pub fn export(
     store: &mut Store,
     out: &Path,
     since_last_export: bool,
+    overwrite: bool,
 ) -> Result<ExportReport, SyncError> {
     let sqlite = SyncError::sqlite(out);
     let io = SyncError::io(out);
@@ -97,6 +99,13 @@ pub fn export(
         return Err(SyncError::Invalid {
             file: out.to_owned(),
             what: "that is the database itself".into(),
+        });
+    }
+    if !overwrite && std::fs::symlink_metadata(out).is_ok() {
+        return Err(SyncError::Invalid {
+            file: out.to_owned(),
+            what: "a file is already there; refusing to overwrite it (give another file name)"
+                .into(),
         });
     }
     let conn = store.conn();
