@@ -186,3 +186,96 @@ fn the_demo_never_deletes_an_existing_database() {
         assert_eq!(std::fs::read(&db).unwrap(), before);
     }
 }
+
+/// A GPX file of `n` track points a second apart (about 100 bytes each).
+fn big_gpx(n: usize) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::from(
+        r#"<?xml version="1.0"?><gpx version="1.1" creator="test" xmlns="http://www.topografix.com/GPX/1/1"><trk><trkseg>"#,
+    );
+    for i in 0..n {
+        let lat = 14.0 + (i % 20_000) as f64 * 1e-5;
+        let lon = 102.0 + (i / 20_000) as f64 * 1e-3;
+        let (h, m, sec) = (i / 3600 % 10, i / 60 % 60, i % 60);
+        let _ = writeln!(
+            s,
+            r#"<trkpt lat="{lat:.7}" lon="{lon:.7}"><time>2026-10-05T0{h}:{m:02}:{sec:02}Z</time></trkpt>"#
+        );
+    }
+    s.push_str("</trkseg></trk></gpx>\n");
+    s
+}
+
+#[test]
+fn writers_wait_for_each_other_instead_of_failing_locked() {
+    let env = Env::init();
+    let small = env.write(
+        "small.gpx",
+        &crate::util::gpx(
+            &[
+                (14.2, 102.1, Some("2026-10-04T01:00:00Z")),
+                (14.3, 102.1, Some("2026-10-04T03:00:00Z")),
+            ],
+            &[],
+        ),
+    );
+    let (r, code) = env.json(&[
+        "import",
+        "--team",
+        "Alpha",
+        "--json",
+        small.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0);
+    let patrol = r[0]["patrol_id"].as_str().unwrap().to_owned();
+    let big = env.write("big.gpx", &big_gpx(30_000));
+
+    let bin = std::path::PathBuf::from(env!("CARGO_BIN_EXE_patrol"));
+    let import = std::process::Command::new(&bin)
+        .arg("--db")
+        .arg(&env.db)
+        .args(["--quiet", "import", "--team", "Bravo"])
+        .arg(&big)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let observers: Vec<_> = (0..4)
+        .map(|t| {
+            let (bin, db, patrol) = (bin.clone(), env.db.clone(), patrol.clone());
+            std::thread::spawn(move || {
+                (0..6)
+                    .map(|i| {
+                        std::process::Command::new(&bin)
+                            .arg("--db")
+                            .arg(&db)
+                            .args(["observe", "--patrol", &patrol, "--category", "snare"])
+                            .args(["--at", "14.25,102.1", "--note", &format!("{t}-{i}")])
+                            .output()
+                            .unwrap()
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let mut failures = Vec::new();
+    for o in observers.into_iter().flat_map(|h| h.join().unwrap()) {
+        if !o.status.success() {
+            failures.push(String::from_utf8_lossy(&o.stderr).into_owned());
+        }
+    }
+    let imported = import.wait_with_output().unwrap();
+    assert!(
+        imported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&imported.stderr)
+    );
+    assert!(
+        failures.is_empty(),
+        "{} observe runs failed: {failures:?}",
+        failures.len()
+    );
+    let (shown, _) = env.json(&["show", "--json", &patrol]);
+    assert_eq!(shown["observations"].as_array().unwrap().len(), 24);
+    let (list, _) = env.json(&["patrols", "--json"]);
+    assert_eq!(list.as_array().unwrap().len(), 2);
+}

@@ -29,6 +29,9 @@ pub fn export(store: &mut Store, a: &ExportArgs) -> Result<Outcome> {
             }
         );
     }
+    if let Some(w) = &r.warning {
+        eprintln!("patrol: warning: {w}");
+    }
     Ok(Outcome::Done)
 }
 

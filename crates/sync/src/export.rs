@@ -33,6 +33,10 @@ pub struct ExportReport {
     pub versions: u64,
     pub track_pieces: u64,
     pub bytes: u64,
+    /// The file is in place, but something after it failed (remembering
+    /// what was exported): said here, not as an error, since the file is good.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
 }
 
 fn meta(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
@@ -199,24 +203,54 @@ pub fn export(
     std::fs::File::open(&tmp)
         .and_then(|f| f.sync_all())
         .map_err(&io)?;
+    if !overwrite && std::fs::symlink_metadata(out).is_ok() {
+        return Err(SyncError::Invalid {
+            file: out.to_owned(),
+            what: "a file appeared there during the export; refusing to overwrite it".into(),
+        });
+    }
     std::fs::rename(&tmp, out).map_err(&io)?;
     cleanup.0 = None;
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         // Make the rename durable where the platform allows it.
         let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
     }
-    let bytes = std::fs::metadata(out).map_err(&io)?.len();
+    let bytes = std::fs::metadata(out).map_or(0, |m| m.len());
 
-    // Only now, with the file in place, remember what was exported.
-    let conn = store.conn();
-    let tx = conn.unchecked_transaction().map_err(&sqlite)?;
-    let last: i64 = meta(&tx, "last_export_hlc")
-        .map_err(&sqlite)?
+    // Only now, with the file in place, remember what was exported. The file
+    // is good whatever happens here: a failure is a warning (the next delta
+    // export then holds more than it needs, which a merge takes as it is).
+    let warning = remember_export(store.conn(), upto, new_marks).err().map(|e| {
+        format!(
+            "{} was written, but the database could not remember the export ({e}); the next --since-last-export holds what this one held too",
+            out.display()
+        )
+    });
+
+    Ok(ExportReport {
+        file: out.display().to_string(),
+        delta: since_last_export,
+        since_hlc: since,
+        upto_hlc: upto,
+        versions,
+        track_pieces,
+        bytes,
+        warning,
+    })
+}
+
+/// Record in the source what an export holds (its hlc and row marks).
+fn remember_export(
+    conn: &Connection,
+    upto: i64,
+    new_marks: BTreeMap<String, i64>,
+) -> rusqlite::Result<()> {
+    let tx = patrol_store::write_tx(conn)?;
+    let last: i64 = meta(&tx, "last_export_hlc")?
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
-    set_meta(&tx, "last_export_hlc", &last.max(upto).to_string()).map_err(&sqlite)?;
-    let mut stored: BTreeMap<String, i64> = meta(&tx, "last_export_fids")
-        .map_err(&sqlite)?
+    set_meta(&tx, "last_export_hlc", &last.max(upto).to_string())?;
+    let mut stored: BTreeMap<String, i64> = meta(&tx, "last_export_fids")?
         .and_then(|v| serde_json::from_str(&v).ok())
         .unwrap_or_default();
     for (t, m) in new_marks {
@@ -227,17 +261,6 @@ pub fn export(
         &tx,
         "last_export_fids",
         &serde_json::to_string(&stored).expect("marks serialise"),
-    )
-    .map_err(&sqlite)?;
-    tx.commit().map_err(&sqlite)?;
-
-    Ok(ExportReport {
-        file: out.display().to_string(),
-        delta: since_last_export,
-        since_hlc: since,
-        upto_hlc: upto,
-        versions,
-        track_pieces,
-        bytes,
-    })
+    )?;
+    tx.commit()
 }
