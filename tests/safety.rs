@@ -279,3 +279,57 @@ fn writers_wait_for_each_other_instead_of_failing_locked() {
     let (list, _) = env.json(&["patrols", "--json"]);
     assert_eq!(list.as_array().unwrap().len(), 2);
 }
+
+#[test]
+fn text_from_files_reaches_the_terminal_escaped() {
+    let env = Env::init();
+    let f = env.write(
+        "p.gpx",
+        &crate::util::gpx(
+            &[
+                (14.2, 102.1, Some("2026-10-04T01:00:00Z")),
+                (14.3, 102.1, Some("2026-10-04T03:00:00Z")),
+            ],
+            &[],
+        ),
+    );
+    let evil_team = "\u{1b}[2J\u{1b}]0;owned\u{7}Red\rTeam";
+    let (r, _) = env.json(&[
+        "import",
+        "--team",
+        evil_team,
+        "--leader",
+        "\u{1b}[31mboss",
+        "--json",
+        f.to_str().unwrap(),
+    ]);
+    let patrol = r[0]["patrol_id"].as_str().unwrap().to_owned();
+    env.cmd()
+        .args(["observe", "--patrol", &patrol, "--category", "snare"])
+        .args([
+            "--at",
+            "14.25,102.1",
+            "--note",
+            "wire\u{1b}[1A\u{202e}snare",
+        ])
+        .assert()
+        .success();
+    let raw = |c: char| c.is_control() && c != '\n' || c == '\u{202e}';
+    for args in [
+        vec!["patrols"],
+        vec!["show", patrol.as_str()],
+        vec!["report", "--month", "2026-10"],
+    ] {
+        let out = env.cmd().args(&args).output().unwrap();
+        assert!(out.status.success(), "{args:?}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            !text.chars().any(raw),
+            "{args:?} printed raw control characters: {text:?}"
+        );
+        assert!(text.contains("\\x1b"), "{args:?}: {text}");
+    }
+    // JSON keeps the text as it is (escaped by JSON itself).
+    let (shown, _) = env.json(&["show", "--json", &patrol]);
+    assert_eq!(shown["team"], evil_team);
+}

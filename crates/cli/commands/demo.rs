@@ -221,8 +221,14 @@ pub fn run(a: &DemoArgs, quiet: bool) -> Result<Outcome> {
     }
 
     let list = central.patrols(Some(super::patrols::month_range("2026-10")?))?;
-    let mut t =
-        crate::table::Table::new(&["patrol", "team", "transport", "first day", "km", "threats"]);
+    let mut t = patrol_report::table::Table::new(&[
+        "patrol",
+        "team",
+        "transport",
+        "first day",
+        "km",
+        "threats",
+    ]);
     for p in &list {
         t.row(vec![
             p.patrol_id.clone(),

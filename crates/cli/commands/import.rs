@@ -5,7 +5,7 @@ use patrol_store::import::{ImportOptions, ImportReport, Status};
 
 use crate::Outcome;
 use crate::args::ImportArgs;
-use crate::table::Table;
+use patrol_report::table::{Table, escape};
 
 pub fn run(store: &mut Store, a: &ImportArgs, quiet: bool) -> Result<Outcome> {
     let transport: Transport = a.transport.parse()?;
@@ -46,10 +46,14 @@ pub fn run(store: &mut Store, a: &ImportArgs, quiet: bool) -> Result<Outcome> {
         if !a.json {
             bar.suspend(|| {
                 for w in &report.warnings {
-                    eprintln!("patrol: warning: {}: {}", file.display(), w.message);
+                    eprintln!(
+                        "patrol: warning: {}: {}",
+                        file.display(),
+                        escape(&w.message)
+                    );
                 }
                 if let Some(e) = &report.error {
-                    eprintln!("patrol: error: {e}");
+                    eprintln!("patrol: error: {}", escape(e));
                 }
             });
         }

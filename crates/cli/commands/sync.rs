@@ -8,7 +8,7 @@ use patrol_sync::{Limits, MergeReport, MergeStatus};
 
 use crate::Outcome;
 use crate::args::{ConflictsArgs, ConflictsCommand, ExportArgs, MergeArgs};
-use crate::table::Table;
+use patrol_report::table::{Table, escape};
 
 pub fn export(store: &mut Store, a: &ExportArgs) -> Result<Outcome> {
     crate::output::Output::new(Some(store.path()), a.force).check(&a.out)?;
@@ -30,7 +30,7 @@ pub fn export(store: &mut Store, a: &ExportArgs) -> Result<Outcome> {
         );
     }
     if let Some(w) = &r.warning {
-        eprintln!("patrol: warning: {w}");
+        eprintln!("patrol: warning: {}", escape(w));
     }
     Ok(Outcome::Done)
 }
@@ -46,7 +46,7 @@ pub fn merge(store: &mut Store, a: &MergeArgs, quiet: bool) -> Result<Outcome> {
         let r = patrol_sync::merge(store, file, &limits)
             .unwrap_or_else(|e| MergeReport::rejected(file, &e));
         if let Some(e) = r.error.as_ref().filter(|_| !a.json) {
-            bar.suspend(|| eprintln!("patrol: rejected: {e}"));
+            bar.suspend(|| eprintln!("patrol: rejected: {}", escape(e)));
         }
         bar.inc(1);
         reports.push(r);
