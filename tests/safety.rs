@@ -333,3 +333,57 @@ fn text_from_files_reaches_the_terminal_escaped() {
     let (shown, _) = env.json(&["show", "--json", &patrol]);
     assert_eq!(shown["team"], evil_team);
 }
+
+#[test]
+fn a_huge_description_is_imported_cut_to_a_bounded_size() {
+    let env = Env::init();
+    let path = env.path("huge.gpx");
+    {
+        use std::io::Write as _;
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+        write!(
+            f,
+            r#"<?xml version="1.0"?><gpx version="1.1" creator="test" xmlns="http://www.topografix.com/GPX/1/1">
+<wpt lat="14.2" lon="102.1"><name>Snare</name><time>2026-10-04T01:30:00Z</time><desc>"#
+        )
+        .unwrap();
+        let chunk = "snare wire ".repeat(1000);
+        for _ in 0..=(50_000_000 / chunk.len()) {
+            f.write_all(chunk.as_bytes()).unwrap();
+        }
+        writeln!(f, "</desc></wpt>").unwrap();
+        writeln!(
+            f,
+            r#"<trk><trkseg><trkpt lat="14.2" lon="102.1"><time>2026-10-04T01:00:00Z</time></trkpt>
+<trkpt lat="14.3" lon="102.1"><time>2026-10-04T03:00:00Z</time></trkpt></trkseg></trk></gpx>"#
+        )
+        .unwrap();
+    }
+    assert!(std::fs::metadata(&path).unwrap().len() > 50_000_000);
+    let (r, code) = env.json(&[
+        "import",
+        "--team",
+        "Alpha",
+        "--json",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{r}");
+    assert_eq!(r[0]["status"], "imported");
+    let cut: Vec<&serde_json::Value> = r[0]["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["kind"] == "text_cut")
+        .collect();
+    assert_eq!(cut.len(), 1, "{r}");
+    assert!(
+        cut[0]["message"].as_str().unwrap().contains("line 2"),
+        "{r}"
+    );
+    let patrol = r[0]["patrol_id"].as_str().unwrap();
+    let (shown, _) = env.json(&["show", "--json", patrol]);
+    let note = shown["observations"][0]["note"].as_str().unwrap();
+    assert!(note.starts_with("snare wire snare"));
+    assert!(note.len() <= 64 * 1024, "{}", note.len());
+    assert!(note.len() > 60_000, "{}", note.len());
+}
