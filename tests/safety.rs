@@ -387,3 +387,155 @@ fn a_huge_description_is_imported_cut_to_a_bounded_size() {
     assert!(note.len() <= 64 * 1024, "{}", note.len());
     assert!(note.len() > 60_000, "{}", note.len());
 }
+
+fn small_gpx(env: &Env, name: &str, day: u32) -> std::path::PathBuf {
+    env.write(
+        name,
+        &crate::util::gpx(
+            &[
+                (14.2, 102.1, Some(&format!("2026-10-{day:02}T01:00:00Z"))),
+                (14.3, 102.1, Some(&format!("2026-10-{day:02}T03:00:00Z"))),
+            ],
+            &[],
+        ),
+    )
+}
+
+#[test]
+fn an_export_removes_what_a_killed_export_left() {
+    let env = Env::init();
+    let out = env.path("out.gpkg");
+    let stale = env.write(".out.gpkg.4194999-0192abc.tmp", "half an export");
+    let fresh = env.write(".out.gpkg.4194998-0192def.tmp", "an export under way");
+    let other = env.write(".other.gpkg.4194999-0192abc.tmp", "not ours");
+    let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    for p in [&stale, &other] {
+        std::fs::File::options()
+            .write(true)
+            .open(p)
+            .unwrap()
+            .set_modified(hour_ago)
+            .unwrap();
+    }
+    env.cmd()
+        .arg("export")
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    assert!(!stale.exists());
+    assert!(fresh.exists() && other.exists());
+}
+
+#[test]
+fn a_day_that_does_not_exist_is_named() {
+    let env = Env::init();
+    let f = small_gpx(&env, "p.gpx", 4);
+    let (r, _) = env.json(&["import", "--team", "Alpha", "--json", f.to_str().unwrap()]);
+    let patrol = r[0]["patrol_id"].as_str().unwrap();
+    env.cmd()
+        .args([
+            "observe",
+            "--patrol",
+            patrol,
+            "--category",
+            "snare",
+            "--at",
+            "14.2,102.1",
+        ])
+        .args(["--time", "2026-02-30T10:00:00"])
+        .assert()
+        .code(2)
+        .stderr(contains("no day 2026-02-30").and(contains("trailing").not()));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_read_only_database_is_one_clear_error() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::init();
+    let a = small_gpx(&env, "a.gpx", 4);
+    let b = small_gpx(&env, "b.gpx", 5);
+    std::fs::set_permissions(&env.db, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let out = env
+        .cmd()
+        .args(["import", "--team", "Alpha"])
+        .arg(&a)
+        .arg(&b)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.matches("read-only").count(), 1, "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    // Reading still works.
+    env.cmd().arg("patrols").assert().success();
+    std::fs::set_permissions(&env.db, std::fs::Permissions::from_mode(0o644)).unwrap();
+}
+
+#[test]
+fn a_folder_imports_its_gpx_files() {
+    let env = Env::init();
+    let dir = env.path("gps");
+    std::fs::create_dir(&dir).unwrap();
+    let a = small_gpx(&env, "a.gpx", 4);
+    let b = small_gpx(&env, "b.gpx", 5);
+    std::fs::rename(a, dir.join("a.gpx")).unwrap();
+    std::fs::rename(b, dir.join("B.GPX")).unwrap();
+    std::fs::write(dir.join("notes.txt"), "not a track").unwrap();
+    let (r, code) = env.json(&["import", "--team", "Alpha", "--json", dir.to_str().unwrap()]);
+    assert_eq!(code, 0, "{r}");
+    assert_eq!(r.as_array().unwrap().len(), 2, "{r}");
+    env.cmd()
+        .args(["import", "--help"])
+        .assert()
+        .success()
+        .stdout(contains("folder"));
+}
+
+#[test]
+fn formats_and_transports_are_listed_and_checked_by_the_grammar() {
+    let env = Env::init();
+    env.cmd()
+        .args(["report", "--help"])
+        .assert()
+        .success()
+        .stdout(contains("html").and(contains("csv")));
+    env.cmd()
+        .args(["import", "--help"])
+        .assert()
+        .success()
+        .stdout(contains("motorbike").and(contains("aircraft")));
+    env.cmd()
+        .args(["report", "--month", "2026-10", "--format", "htm"])
+        .assert()
+        .code(2)
+        .stderr(contains("invalid value").and(contains("html")));
+    let f = small_gpx(&env, "p.gpx", 4);
+    env.cmd()
+        .args(["import", "--team", "A", "--transport", "bike"])
+        .arg(&f)
+        .assert()
+        .code(2)
+        .stderr(contains("invalid value"));
+    // The spellings accepted before still are (any case).
+    let (r, code) = env.json(&[
+        "import",
+        "--team",
+        "A",
+        "--transport",
+        "Boat",
+        "--json",
+        f.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{r}");
+    let patrol = r[0]["patrol_id"].as_str().unwrap();
+    env.cmd()
+        .args(["edit", "patrol", patrol, "--transport", "VEHICLE"])
+        .assert()
+        .success();
+    env.cmd()
+        .args(["report", "--month", "2026-10", "--format", "JSON"])
+        .assert()
+        .success();
+}

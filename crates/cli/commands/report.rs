@@ -44,9 +44,9 @@ pub struct ReportArgs {
     /// Coverage grid cell side in metres (with a site boundary).
     #[arg(long, default_value_t = 1000.0)]
     pub grid_m: f64,
-    /// text, json, csv or html.
-    #[arg(long, default_value = "text")]
-    pub format: String,
+    /// The report's format.
+    #[arg(long, value_enum, ignore_case = true, default_value = "text")]
+    pub format: crate::args::FormatArg,
     /// Write to this file instead of stdout.
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -219,7 +219,7 @@ pub fn run(store: &Store, a: &ReportArgs) -> Result<Outcome> {
     if let Some(path) = &a.out {
         output.check(path)?;
     }
-    let format: Format = a.format.parse()?;
+    let format: Format = a.format.into();
     if !(a.grid_m.is_finite() && a.grid_m >= 10.0) {
         bail!("--grid-m must be at least 10 metres");
     }

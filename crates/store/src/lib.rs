@@ -316,6 +316,12 @@ impl Store {
         &self.path
     }
 
+    /// Whether SQLite can write the database (it opens a file it may not
+    /// write read-only, without an error).
+    pub fn writable(&self) -> bool {
+        self.conn.is_readonly(rusqlite::MAIN_DB).is_ok_and(|ro| !ro)
+    }
+
     /// The connection, for crates that work on the tables directly (sync).
     pub fn conn(&self) -> &Connection {
         &self.conn

@@ -68,6 +68,51 @@ fn temp_path(out: &Path) -> PathBuf {
     ))
 }
 
+/// Temporary files of an export older than this, whose process is gone, are
+/// what a killed export left: the next export to the same name removes them.
+const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(5 * 60);
+
+/// Remove what killed exports to `out` left beside it: `.NAME.PID-ID.tmp`
+/// (and its `-journal`), older than [`STALE_AFTER`], whose process is no
+/// longer running (where the system says: `/proc`). Best effort.
+fn remove_stale_temp_files(out: &Path) {
+    let Some(name) = out.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+        return;
+    };
+    let dir = match out.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let prefix = format!(".{name}.");
+    let proc = Path::new("/proc/self").exists();
+    for entry in entries.flatten() {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = file.strip_prefix(&prefix) else {
+            continue;
+        };
+        if !(rest.ends_with(".tmp") || rest.ends_with(".tmp-journal")) {
+            continue;
+        }
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        let alive = pid == std::process::id()
+            || (proc && Path::new("/proc").join(pid.to_string()).exists());
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > STALE_AFTER);
+        if old && !alive {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// Removes a file when dropped, unless disarmed.
 struct Cleanup(Option<PathBuf>);
 
@@ -129,6 +174,7 @@ pub fn export(
     } else {
         BTreeMap::new()
     };
+    remove_stale_temp_files(out);
     let tmp = temp_path(out);
     let mut cleanup = Cleanup(Some(tmp.clone()));
     conn.execute("VACUUM INTO ?1", [tmp.to_string_lossy()])
