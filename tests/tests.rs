@@ -8,4 +8,5 @@ mod field;
 mod import;
 mod quality;
 mod report;
+mod safety;
 mod sync;

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -98,8 +98,9 @@ pub enum EditCommand {
         leader: Option<String>,
         #[arg(long)]
         objective: Option<String>,
-        #[arg(long)]
-        transport: Option<String>,
+        /// How the patrol travelled.
+        #[arg(long, value_enum, ignore_case = true)]
+        transport: Option<TransportArg>,
         #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1000))]
         members: Option<u32>,
         /// The local date (YYYY-MM-DD) of a patrol whose track has no time at all.
@@ -135,6 +136,9 @@ pub struct ExportArgs {
     /// Only what is new since the last export.
     #[arg(long)]
     pub since_last_export: bool,
+    /// Replace an existing file at --out (never a database, even with --force).
+    #[arg(long)]
+    pub force: bool,
     #[arg(long)]
     pub json: bool,
 }
@@ -200,15 +204,16 @@ pub struct InitArgs {
 
 #[derive(Args, Debug)]
 pub struct ImportArgs {
-    /// GPX files.
+    /// GPX files, or folders: a folder's *.gpx files are imported (not its
+    /// subfolders), one patrol per file.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
     /// The team that walked.
     #[arg(long)]
     pub team: String,
-    /// foot, vehicle, motorbike, boat or aircraft.
-    #[arg(long, default_value = "foot")]
-    pub transport: String,
+    /// How the patrol travelled.
+    #[arg(long, value_enum, ignore_case = true, default_value = "foot")]
+    pub transport: TransportArg,
     /// How many people were on the patrol.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub members: u32,
@@ -294,4 +299,69 @@ pub struct DemoArgs {
     /// Where to write the demo's databases and report.
     #[arg(long, default_value = "patrol-demo")]
     pub dir: PathBuf,
+    /// Replace existing files in --dir (never a database, even with --force).
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `--transport`: the values of [`patrol_core::Transport`], spelt the same.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TransportArg {
+    Foot,
+    Vehicle,
+    Motorbike,
+    Boat,
+    Aircraft,
+}
+
+impl From<TransportArg> for patrol_core::Transport {
+    fn from(t: TransportArg) -> Self {
+        t.to_possible_value()
+            .expect("no value is skipped")
+            .get_name()
+            .parse()
+            .expect("the same names as patrol_core::Transport")
+    }
+}
+
+/// `--format` of `report`: the values of [`patrol_report::Format`], spelt the same.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FormatArg {
+    Text,
+    Json,
+    Csv,
+    Html,
+}
+
+impl From<FormatArg> for patrol_report::Format {
+    fn from(f: FormatArg) -> Self {
+        f.to_possible_value()
+            .expect("no value is skipped")
+            .get_name()
+            .parse()
+            .expect("the same names as patrol_report::Format")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_transport_and_format_has_its_value() {
+        assert_eq!(
+            TransportArg::value_variants().len(),
+            patrol_core::Transport::ALL.len()
+        );
+        for t in TransportArg::value_variants() {
+            let _ = patrol_core::Transport::from(*t);
+        }
+        assert_eq!(
+            FormatArg::value_variants().len(),
+            patrol_report::Format::ALL.len()
+        );
+        for f in FormatArg::value_variants() {
+            let _ = patrol_report::Format::from(*f);
+        }
+    }
 }

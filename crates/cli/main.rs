@@ -6,8 +6,8 @@
 mod args;
 mod commands;
 mod geojson;
+mod output;
 mod progress;
-mod table;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -34,7 +34,13 @@ fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             let mut stderr = std::io::stderr().lock();
-            let _ = writeln!(stderr, "patrol: error: {err:#}");
+            // Messages may quote text from files: escaped like every table cell.
+            let message = format!("{err:#}");
+            let _ = writeln!(
+                stderr,
+                "patrol: error: {}",
+                patrol_report::table::escape(&message)
+            );
             ExitCode::from(2)
         }
     }

@@ -3,7 +3,7 @@ use patrol_store::Store;
 use patrol_store::check::Severity;
 
 use crate::Outcome;
-use crate::table::Table;
+use patrol_report::table::Table;
 
 pub fn run(store: &Store, json: bool) -> Result<Outcome> {
     let findings = store.check()?;

@@ -11,6 +11,7 @@ use patrol_store::import::{ImportOptions, Status};
 
 use crate::Outcome;
 use crate::args::DemoArgs;
+use crate::output::Output;
 
 /// (outpost, team, file name, content): the files of data/samples.
 const SAMPLES: &[(&str, &str, &str, &str)] = &[
@@ -78,20 +79,53 @@ const SAMPLES: &[(&str, &str, &str, &str)] = &[
 
 pub const BOUNDARY: &str = include_str!("../../../data/samples/thap-lan-boundary.geojson");
 
+const OUTPOSTS: [&str; 2] = ["outpost-a", "outpost-b"];
+
 /// Write the sample files under `dir/gps/<outpost>/` and return their paths.
-fn write_samples(dir: &Path) -> Result<Vec<(&'static str, &'static str, PathBuf)>> {
+fn write_samples(
+    dir: &Path,
+    output: &Output,
+) -> Result<Vec<(&'static str, &'static str, PathBuf)>> {
     let mut out = Vec::new();
     for (outpost, team, name, text) in SAMPLES {
         let folder = dir.join("gps").join(outpost);
         std::fs::create_dir_all(&folder).with_context(|| folder.display().to_string())?;
         let path = folder.join(name);
-        std::fs::write(&path, text).with_context(|| path.display().to_string())?;
+        output.write(&path, text.as_bytes())?;
         out.push((*outpost, *team, path));
     }
     Ok(out)
 }
 
-fn fresh(path: &Path) -> Result<()> {
+/// Every file the demo writes in `dir`: all are checked before the first is
+/// written, so an existing database (or, without --force, any existing file)
+/// stops the demo before it changes anything.
+fn check_all(dir: &Path, output: &Output) -> Result<()> {
+    // The databases first: they are never replaced, even with --force.
+    let mut paths = vec![dir.join("thaplan.gpkg")];
+    for outpost in OUTPOSTS {
+        paths.push(dir.join(format!("{outpost}.gpkg")));
+        paths.push(dir.join(format!("{outpost}-export.gpkg")));
+    }
+    paths.extend(
+        SAMPLES
+            .iter()
+            .map(|(outpost, _, name, _)| dir.join("gps").join(outpost).join(name)),
+    );
+    paths.push(dir.join("thap-lan-boundary.geojson"));
+    paths.push(dir.join("report.html"));
+    for p in &paths {
+        output
+            .check(p)
+            .map_err(|e| anyhow::anyhow!("{e:#}; or give the demo another --dir"))?;
+    }
+    Ok(())
+}
+
+/// A database file the demo creates must not be there (Store::init refuses
+/// it too); a stale non-database file there goes only with --force.
+fn fresh(path: &Path, output: &Output) -> Result<()> {
+    output.check(path)?;
     if path.exists() {
         std::fs::remove_file(path).with_context(|| format!("cannot replace {}", path.display()))?;
     }
@@ -100,10 +134,12 @@ fn fresh(path: &Path) -> Result<()> {
 
 pub fn run(a: &DemoArgs, quiet: bool) -> Result<Outcome> {
     let dir = &a.dir;
+    let output = Output::new(None, a.force);
+    check_all(dir, &output)?;
     std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
-    let files = write_samples(dir)?;
+    let files = write_samples(dir, &output)?;
     let boundary_path = dir.join("thap-lan-boundary.geojson");
-    std::fs::write(&boundary_path, BOUNDARY)?;
+    output.write(&boundary_path, BOUNDARY.as_bytes())?;
     let say = |text: String| {
         if !quiet {
             eprintln!("{text}");
@@ -112,7 +148,7 @@ pub fn run(a: &DemoArgs, quiet: bool) -> Result<Outcome> {
 
     // The site office creates the site and its boundary.
     let central_path = dir.join("thaplan.gpkg");
-    fresh(&central_path)?;
+    fresh(&central_path, &output)?;
     let mut central = Store::init(
         &central_path,
         "Thap Lan",
@@ -125,9 +161,9 @@ pub fn run(a: &DemoArgs, quiet: bool) -> Result<Outcome> {
     // Each outpost laptop joins the site, imports its rangers' GPS files and
     // exports its database to send in.
     let mut exports = Vec::new();
-    for outpost in ["outpost-a", "outpost-b"] {
+    for outpost in OUTPOSTS {
         let path = dir.join(format!("{outpost}.gpkg"));
-        fresh(&path)?;
+        fresh(&path, &output)?;
         let mut store = Store::init_joining(&path, &central_path)?;
         for (_, team, file) in files.iter().filter(|(o, _, _)| *o == outpost) {
             let transport = file
@@ -162,8 +198,8 @@ pub fn run(a: &DemoArgs, quiet: bool) -> Result<Outcome> {
             ));
         }
         let out = dir.join(format!("{outpost}-export.gpkg"));
-        fresh(&out)?;
-        let e = patrol_sync::export(&mut store, &out, false)?;
+        output.check(&out)?;
+        let e = patrol_sync::export(&mut store, &out, false, output.force())?;
         say(format!(
             "{outpost}: exported {} versions, {} track pieces to {}",
             e.versions, e.track_pieces, e.file
@@ -185,8 +221,14 @@ pub fn run(a: &DemoArgs, quiet: bool) -> Result<Outcome> {
     }
 
     let list = central.patrols(Some(super::patrols::month_range("2026-10")?))?;
-    let mut t =
-        crate::table::Table::new(&["patrol", "team", "transport", "first day", "km", "threats"]);
+    let mut t = patrol_report::table::Table::new(&[
+        "patrol",
+        "team",
+        "transport",
+        "first day",
+        "km",
+        "threats",
+    ]);
     for p in &list {
         t.row(vec![
             p.patrol_id.clone(),
@@ -201,7 +243,7 @@ pub fn run(a: &DemoArgs, quiet: bool) -> Result<Outcome> {
         "Patrols in October 2026 at Thap Lan (merged from two outposts):\n{}",
         t.render()
     ))?;
-    let html = super::report::demo_report(&central, dir)?;
+    let html = super::report::demo_report(&central, dir, &output)?;
     eprintln!(
         "database: {}\nreport:   {}",
         central_path.display(),

@@ -65,7 +65,7 @@ pub fn edit(store: &mut Store, what: &EditCommand) -> Result<Outcome> {
                 team: team.clone(),
                 leader: leader.clone(),
                 objective: objective.clone(),
-                transport: transport.as_deref().map(str::parse).transpose()?,
+                transport: transport.map(Into::into),
                 members: *members,
                 date: *date,
                 fix_overrides,

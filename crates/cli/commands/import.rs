@@ -1,14 +1,14 @@
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use patrol_core::Transport;
 use patrol_store::Store;
 use patrol_store::import::{ImportOptions, ImportReport, Status};
 
 use crate::Outcome;
 use crate::args::ImportArgs;
-use crate::table::Table;
+use patrol_report::table::{Table, escape};
 
 pub fn run(store: &mut Store, a: &ImportArgs, quiet: bool) -> Result<Outcome> {
-    let transport: Transport = a.transport.parse()?;
+    let transport: Transport = a.transport.into();
     if a.team.trim().is_empty() {
         bail!("--team must name the team");
     }
@@ -33,9 +33,10 @@ pub fn run(store: &mut Store, a: &ImportArgs, quiet: bool) -> Result<Outcome> {
             .map_err(|e: String| anyhow::anyhow!("--assume-zone: {e}"))?,
         patrol: a.patrol.clone(),
     };
-    let bar = crate::progress::files(a.files.len(), quiet);
+    let files = gpx_files(&a.files)?;
+    let bar = crate::progress::files(files.len(), quiet);
     let mut reports = Vec::new();
-    for file in &a.files {
+    for file in &files {
         bar.set_message(format!("{}", file.display()));
         let report = store
             .import_gpx(file, &opts, &mut |points| {
@@ -46,10 +47,14 @@ pub fn run(store: &mut Store, a: &ImportArgs, quiet: bool) -> Result<Outcome> {
         if !a.json {
             bar.suspend(|| {
                 for w in &report.warnings {
-                    eprintln!("patrol: warning: {}: {}", file.display(), w.message);
+                    eprintln!(
+                        "patrol: warning: {}: {}",
+                        file.display(),
+                        escape(&w.message)
+                    );
                 }
                 if let Some(e) = &report.error {
-                    eprintln!("patrol: error: {e}");
+                    eprintln!("patrol: error: {}", escape(e));
                 }
             });
         }
@@ -95,4 +100,27 @@ pub fn run(store: &mut Store, a: &ImportArgs, quiet: bool) -> Result<Outcome> {
     } else {
         Outcome::Done
     })
+}
+
+/// The files to import: each file as given, and each folder's `*.gpx` files
+/// (any case, not in subfolders), in name order.
+fn gpx_files(paths: &[std::path::PathBuf]) -> Result<Vec<std::path::PathBuf>> {
+    let mut out = Vec::new();
+    for path in paths {
+        if !path.is_dir() {
+            out.push(path.clone());
+            continue;
+        }
+        let mut found: Vec<std::path::PathBuf> = std::fs::read_dir(path)
+            .with_context(|| format!("cannot read the folder {}", path.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_file() && p.extension().is_some_and(|x| x.eq_ignore_ascii_case("gpx")))
+            .collect();
+        if found.is_empty() {
+            bail!("{}: a folder with no .gpx files", path.display());
+        }
+        found.sort();
+        out.append(&mut found);
+    }
+    Ok(out)
 }

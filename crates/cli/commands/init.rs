@@ -2,6 +2,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use patrol_core::category::DataModel;
+use patrol_report::table::escape;
 use patrol_store::Store;
 
 use crate::Outcome;
@@ -13,8 +14,8 @@ pub fn run(db: &Path, a: &InitArgs) -> Result<Outcome> {
         eprintln!(
             "created {} for site {} ({}), joined from {}, device {}",
             db.display(),
-            store.site().name,
-            store.site().timezone,
+            escape(&store.site().name),
+            escape(&store.site().timezone),
             template.display(),
             store.device()
         );

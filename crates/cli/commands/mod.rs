@@ -20,10 +20,10 @@ pub fn run(cli: Cli) -> Result<Outcome> {
     let db = &cli.db;
     match cli.command {
         Command::Init(a) => init::run(db, &a),
-        Command::Import(a) => import::run(&mut open(db)?, &a, cli.quiet),
+        Command::Import(a) => import::run(&mut open_to_write(db)?, &a, cli.quiet),
         Command::Patrols(a) => patrols::list(&open(db)?, &a),
         Command::Show(a) => patrols::show(&open(db)?, &a),
-        Command::Observe(a) => observe::run(&mut open(db)?, &a),
+        Command::Observe(a) => observe::run(&mut open_to_write(db)?, &a),
         Command::Check(a) => check::run(&open(db)?, a.json),
         Command::Report(a) => report::run(&open(db)?, &a),
         Command::Site {
@@ -33,7 +33,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
                 },
         } => {
             let polygons = crate::geojson::read_boundary(&file)?;
-            let mut store = open(db)?;
+            let mut store = open_to_write(db)?;
             store.set_boundary(&polygons)?;
             eprintln!(
                 "boundary of {} set: {} polygon(s)",
@@ -42,15 +42,24 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             );
             Ok(Outcome::Done)
         }
-        Command::Edit { what } => edit::edit(&mut open(db)?, &what),
-        Command::Delete { what } => edit::delete(&mut open(db)?, &what),
-        Command::Restore { what } => edit::restore(&mut open(db)?, &what),
+        Command::Edit { what } => edit::edit(&mut open_to_write(db)?, &what),
+        Command::Delete { what } => edit::delete(&mut open_to_write(db)?, &what),
+        Command::Restore { what } => edit::restore(&mut open_to_write(db)?, &what),
         Command::Export(a) => sync::export(&mut open(db)?, &a),
-        Command::Merge(a) => {
-            sync::merge(&mut open(a.into.as_deref().unwrap_or(db))?, &a, cli.quiet)
-        }
+        Command::Merge(a) => sync::merge(
+            &mut open_to_write(a.into.as_deref().unwrap_or(db))?,
+            &a,
+            cli.quiet,
+        ),
         Command::Ledger(a) => sync::ledger(&open(db)?, a.json),
-        Command::Conflicts(a) => sync::conflicts(&mut open(db)?, &a),
+        Command::Conflicts(a) => {
+            let mut store = if a.command.is_some() {
+                open_to_write(db)?
+            } else {
+                open(db)?
+            };
+            sync::conflicts(&mut store, &a)
+        }
         Command::Demo(a) => demo::run(&a, cli.quiet),
     }
 }
@@ -58,6 +67,20 @@ pub fn run(cli: Cli) -> Result<Outcome> {
 fn open(db: &std::path::Path) -> Result<Store> {
     Store::open(db)
         .with_context(|| "cannot open the database (give --db or set PATROL_DB)".to_string())
+}
+
+/// Open the database for a command that writes to it: a file that cannot
+/// be written is one clear error, before any work.
+fn open_to_write(db: &std::path::Path) -> Result<Store> {
+    let read_only = std::fs::metadata(db).is_ok_and(|m| m.permissions().readonly());
+    let store = open(db)?;
+    if read_only || !store.writable() {
+        anyhow::bail!(
+            "{}: the database is read-only; nothing was changed (make the file and its folder writable, e.g. chmod u+w, or work on a copy)",
+            db.display()
+        );
+    }
+    Ok(store)
 }
 
 /// Print to stdout; a closed pipe surfaces as an io::Error that main treats as success.

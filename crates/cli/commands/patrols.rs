@@ -6,7 +6,7 @@ use patrol_store::Store;
 
 use crate::Outcome;
 use crate::args::{PatrolsArgs, ShowArgs};
-use crate::table::Table;
+use patrol_report::table::{Table, escape};
 
 /// A local month YYYY-MM as its first and last dates.
 pub fn month_range(month: &str) -> Result<(NaiveDate, NaiveDate)> {
@@ -76,11 +76,11 @@ pub fn show(store: &Store, a: &ShowArgs) -> Result<Outcome> {
         "patrol     {}  ({})\nsite       {}\nteam       {}\nleader     {}\nobjective  {}\nfile       {}\nstart      {}\nend        {}\nkm         {:.3}\nhours      {:.2}\npoints     {} in {} segments\nversions   {}{}\n\n",
         s.short_id,
         s.patrol_id,
-        s.site,
-        s.team,
-        opt(s.leader.as_ref()),
-        opt(d.objective.as_ref()),
-        opt(s.source_file.as_ref()),
+        escape(&s.site),
+        escape(&s.team),
+        escape(&opt(s.leader.as_ref())),
+        escape(&opt(d.objective.as_ref())),
+        escape(&opt(s.source_file.as_ref())),
         opt(s.start.as_ref()),
         opt(s.end.as_ref()),
         s.km,

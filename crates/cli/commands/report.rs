@@ -19,6 +19,7 @@ use patrol_store::query::sites;
 
 use super::patrols::month_range;
 use crate::Outcome;
+use crate::output::Output;
 
 #[derive(Args, Debug)]
 pub struct ReportArgs {
@@ -43,15 +44,18 @@ pub struct ReportArgs {
     /// Coverage grid cell side in metres (with a site boundary).
     #[arg(long, default_value_t = 1000.0)]
     pub grid_m: f64,
-    /// text, json, csv or html.
-    #[arg(long, default_value = "text")]
-    pub format: String,
+    /// The report's format.
+    #[arg(long, value_enum, ignore_case = true, default_value = "text")]
+    pub format: crate::args::FormatArg,
     /// Write to this file instead of stdout.
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// With csv: one CSV file per table in this folder.
     #[arg(long)]
     pub out_dir: Option<PathBuf>,
+    /// Replace existing files at --out or in --out-dir (never a database, even with --force).
+    #[arg(long)]
+    pub force: bool,
 }
 
 fn date(s: &str) -> Result<NaiveDate> {
@@ -211,7 +215,11 @@ fn site_track_lines(store: &Store, period: Period, site: SiteId) -> Result<Vec<V
 }
 
 pub fn run(store: &Store, a: &ReportArgs) -> Result<Outcome> {
-    let format: Format = a.format.parse()?;
+    let output = Output::new(Some(store.path()), a.force);
+    if let Some(path) = &a.out {
+        output.check(path)?;
+    }
+    let format: Format = a.format.into();
     if !(a.grid_m.is_finite() && a.grid_m >= 10.0) {
         bail!("--grid-m must be at least 10 metres");
     }
@@ -224,10 +232,15 @@ pub fn run(store: &Store, a: &ReportArgs) -> Result<Outcome> {
         .transpose()?;
     let report = build_report(&input(store, period, baseline, a.months, site, a.grid_m)?);
     if let Some(dir) = &a.out_dir {
+        let tables = patrol_report::render_csv_tables(&report);
+        // Every file is checked before the first is written.
+        for (name, _) in &tables {
+            output.check(&dir.join(name))?;
+        }
         std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
-        for (name, text) in patrol_report::render_csv_tables(&report) {
+        for (name, text) in tables {
             let path = dir.join(name);
-            std::fs::write(&path, text).with_context(|| path.display().to_string())?;
+            output.write(&path, text.as_bytes())?;
             eprintln!("wrote {}", path.display());
         }
         return Ok(Outcome::Done);
@@ -235,7 +248,7 @@ pub fn run(store: &Store, a: &ReportArgs) -> Result<Outcome> {
     let text = patrol_report::render(&report, format);
     match &a.out {
         Some(path) => {
-            write_atomically(path, &text)?;
+            output.write(path, text.as_bytes())?;
             eprintln!("wrote {}", path.display());
         }
         None => super::out(&text)?,
@@ -243,21 +256,17 @@ pub fn run(store: &Store, a: &ReportArgs) -> Result<Outcome> {
     Ok(Outcome::Done)
 }
 
-fn write_atomically(path: &Path, text: &str) -> Result<()> {
-    let tmp = path.with_extension("tmp-patrol");
-    std::fs::write(&tmp, text).with_context(|| tmp.display().to_string())?;
-    std::fs::rename(&tmp, path).with_context(|| path.display().to_string())?;
-    Ok(())
-}
-
 /// The demo's report: October 2026 against the baseline, with a six-month trend.
-pub fn demo_report(store: &Store, dir: &Path) -> Result<PathBuf> {
+pub fn demo_report(store: &Store, dir: &Path, output: &Output) -> Result<PathBuf> {
     let (from, to) = month_range("2026-10")?;
     let period = Period { from, to };
     let baseline = Some(parse_range("2025-10..2026-03")?);
     let report = build_report(&input(store, period, baseline, Some(13), None, 1000.0)?);
     let path = dir.join("report.html");
-    write_atomically(&path, &patrol_report::render(&report, Format::Html))?;
+    output.write(
+        &path,
+        patrol_report::render(&report, Format::Html).as_bytes(),
+    )?;
     super::out(&format!(
         "\n{}",
         patrol_report::render(&report, Format::Text)

@@ -8,10 +8,11 @@ use patrol_sync::{Limits, MergeReport, MergeStatus};
 
 use crate::Outcome;
 use crate::args::{ConflictsArgs, ConflictsCommand, ExportArgs, MergeArgs};
-use crate::table::Table;
+use patrol_report::table::{Table, escape};
 
 pub fn export(store: &mut Store, a: &ExportArgs) -> Result<Outcome> {
-    let r = patrol_sync::export(store, &a.out, a.since_last_export)?;
+    crate::output::Output::new(Some(store.path()), a.force).check(&a.out)?;
+    let r = patrol_sync::export(store, &a.out, a.since_last_export, a.force)?;
     if a.json {
         super::json(&r)?;
     } else {
@@ -28,6 +29,9 @@ pub fn export(store: &mut Store, a: &ExportArgs) -> Result<Outcome> {
             }
         );
     }
+    if let Some(w) = &r.warning {
+        eprintln!("patrol: warning: {}", escape(w));
+    }
     Ok(Outcome::Done)
 }
 
@@ -42,7 +46,7 @@ pub fn merge(store: &mut Store, a: &MergeArgs, quiet: bool) -> Result<Outcome> {
         let r = patrol_sync::merge(store, file, &limits)
             .unwrap_or_else(|e| MergeReport::rejected(file, &e));
         if let Some(e) = r.error.as_ref().filter(|_| !a.json) {
-            bar.suspend(|| eprintln!("patrol: rejected: {e}"));
+            bar.suspend(|| eprintln!("patrol: rejected: {}", escape(e)));
         }
         bar.inc(1);
         reports.push(r);

@@ -63,6 +63,8 @@ pub struct Warning {
     /// 1-based line of the element concerned.
     pub line: u64,
     pub message: String,
+    /// A text longer than [`crate::MAX_TEXT`] bytes was cut to that size.
+    pub text_cut: bool,
 }
 
 impl fmt::Display for Warning {

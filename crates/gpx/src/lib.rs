@@ -2,7 +2,7 @@
 //!
 //! [`Reader`] is a pull parser: the caller asks for one [`Event`] at a time
 //! and may stop whenever it likes. Memory stays small and constant whatever
-//! the size of the file (bounded by the largest single element or text).
+//! the size of the file (texts are cut at [`MAX_TEXT`] bytes while reading).
 //!
 //! # What it accepts
 //! - GPX 1.0 and 1.1, with or without a namespace (names are matched on their
@@ -70,6 +70,12 @@ mod time;
 pub use error::{Error, Warning};
 pub use reader::Reader;
 pub use time::{has_zone, parse_time};
+
+/// The most bytes of text kept of one field (`name`, `desc`, `cmt`, `sym`,
+/// `type`, `time`, `ele`); the rest is skipped while reading, with a
+/// [`Warning`] whose `text_cut` is set, so memory stays bounded whatever the
+/// size of a text in the file.
+pub const MAX_TEXT: usize = 64 * 1024;
 
 /// Deepest element nesting accepted; deeper input is rejected with
 /// [`Error::TooDeep`] (no recursion is used, this only bounds memory).

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use quick_xml::events::{BytesRef, BytesStart, Event as Xml};
 
 use crate::source::{self, LineCounter, Source};
-use crate::{Error, Event, MAX_DEPTH, Point, Warning, Waypoint, parse_time};
+use crate::{Error, Event, MAX_DEPTH, MAX_TEXT, Point, Warning, Waypoint, parse_time};
 
 /// At most this many warnings are kept; one more says that the rest were dropped.
 const MAX_WARNINGS: usize = 1000;
@@ -24,6 +24,8 @@ pub struct Reader<R> {
     xml: Option<XmlReader<R>>,
     buf: Vec<u8>,
     gpx: Machine,
+    /// Runs of text the byte source had cut, as last seen.
+    cuts: u64,
 }
 
 impl Reader<File> {
@@ -46,6 +48,7 @@ impl<R: Read> Reader<R> {
             xml: None,
             buf: Vec::with_capacity(1024),
             gpx: Machine::default(),
+            cuts: 0,
         }
     }
 
@@ -113,6 +116,15 @@ impl<R: Read> Reader<R> {
             }
         };
         let gpx = &mut self.gpx;
+        // The byte source cuts runs of text longer than MAX_TEXT, so that the
+        // XML reader never holds more; a cut inside a field is said once.
+        let cuts = xml.get_ref().cuts();
+        if cuts != self.cuts {
+            self.cuts = cuts;
+            if gpx.capturing() && matches!(event, Xml::Text(_) | Xml::CData(_)) {
+                gpx.cut = true;
+            }
+        }
         match event {
             Xml::Start(e) => gpx.start(&e, line),
             Xml::Empty(e) => {
@@ -123,7 +135,7 @@ impl<R: Read> Reader<R> {
             Xml::Text(e) => {
                 if gpx.capturing() {
                     match e.xml10_content() {
-                        Ok(s) => gpx.text.push_str(&s),
+                        Ok(s) => gpx.push_text(&s),
                         Err(_) => gpx.push_lossy(&e, line),
                     }
                     Ok(())
@@ -134,7 +146,7 @@ impl<R: Read> Reader<R> {
             Xml::CData(e) => {
                 if gpx.capturing() {
                     match e.xml10_content() {
-                        Ok(s) => gpx.text.push_str(&s),
+                        Ok(s) => gpx.push_text(&s),
                         Err(_) => gpx.push_lossy(&e, line),
                     }
                     Ok(())
@@ -144,7 +156,9 @@ impl<R: Read> Reader<R> {
             }
             Xml::GeneralRef(e) => {
                 if gpx.capturing() {
-                    push_reference(&mut gpx.text, &e);
+                    let mut text = String::new();
+                    push_reference(&mut text, &e);
+                    gpx.push_text(&text);
                     Ok(())
                 } else {
                     gpx.stray_text(b"&", line)
@@ -280,9 +294,11 @@ struct Machine {
     kind: Option<String>,
     desc: Option<String>,
     cmt: Option<String>,
-    /// Text of the open field, and the line of its start tag.
+    /// Text of the open field (at most MAX_TEXT bytes), and the line of its start tag.
     text: String,
     field_line: u64,
+    /// The open field's text was cut.
+    cut: bool,
 }
 
 impl Machine {
@@ -291,19 +307,43 @@ impl Machine {
     }
 
     fn warn(&mut self, line: u64, message: String) {
+        self.push_warning(Warning {
+            line,
+            message,
+            text_cut: false,
+        });
+    }
+
+    fn push_warning(&mut self, w: Warning) {
         if self.warnings.len() < MAX_WARNINGS {
-            self.warnings.push(Warning { line, message });
+            self.warnings.push(w);
         } else if !self.dropped_warnings {
             self.dropped_warnings = true;
             self.warnings.push(Warning {
-                line,
+                line: w.line,
                 message: "too many warnings; later ones are not recorded".into(),
+                text_cut: false,
             });
         }
     }
 
+    /// Append to the open field's text, keeping at most MAX_TEXT bytes.
+    fn push_text(&mut self, s: &str) {
+        let room = MAX_TEXT - self.text.len();
+        if s.len() <= room {
+            self.text.push_str(s);
+        } else {
+            let mut k = room;
+            while !s.is_char_boundary(k) {
+                k -= 1;
+            }
+            self.text.push_str(&s[..k]);
+            self.cut = true;
+        }
+    }
+
     fn push_lossy(&mut self, raw: &[u8], line: u64) {
-        self.text.push_str(&String::from_utf8_lossy(raw));
+        self.push_text(&String::from_utf8_lossy(raw));
         self.warn(line, "text is not valid UTF-8; bad bytes replaced".into());
     }
 
@@ -452,6 +492,7 @@ impl Machine {
         if let Kind::Field(_) = kind {
             self.text.clear();
             self.field_line = line;
+            self.cut = false;
         }
         self.stack.push(kind);
         Ok(())
@@ -500,8 +541,15 @@ impl Machine {
     }
 
     fn end_field(&mut self, field: Field) -> Result<(), Error> {
-        let value = self.text.trim();
         let line = self.field_line;
+        if self.cut {
+            self.push_warning(Warning {
+                line,
+                message: format!("{} text cut to {MAX_TEXT} bytes", field.tag()),
+                text_cut: true,
+            });
+        }
+        let value = self.text.trim();
         match field {
             Field::Ele => {
                 self.point.ele = None;

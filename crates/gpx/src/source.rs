@@ -101,8 +101,20 @@ fn declared_encoding(p: &[u8]) -> Option<&[u8]> {
     Some(rest[..end].trim_ascii())
 }
 
+/// Runs of bytes without `<`, `>` or `&` longer than this are cut: the bytes
+/// past it are skipped up to the next of those (their newlines still
+/// counted), so the XML reader, which holds a whole text in memory, never
+/// holds more than this of one. Text is the only place such runs occur in a
+/// GPX file of any sense; a skipped run ending in `]]` or `--` keeps them, so
+/// a long CDATA section or comment still closes. Must not be less than
+/// `BUF_LEN`: one fill then holds at most the end of one run and the start of
+/// another.
+const MAX_RUN: usize = crate::MAX_TEXT;
+const _: () = assert!(MAX_RUN >= BUF_LEN);
+
 /// A buffered reader that counts the newlines of the bytes consumed from it,
-/// so the parser's position can be turned into a line number exactly.
+/// so the parser's position can be turned into a line number exactly, and
+/// cuts runs of text longer than [`MAX_RUN`].
 ///
 /// Counting is lazy: [`LineCounter::line`] counts the bytes consumed since the
 /// last call, and a refill counts whatever was left, so each byte is looked
@@ -118,6 +130,18 @@ pub(crate) struct LineCounter<R> {
     consumed: u64,
     /// Whether the last byte of the previous buffer fill was a newline.
     last_was_newline: bool,
+    /// Bytes read from `inner` and not yet passed on: `raw[raw_pos..raw_len]`.
+    raw: Box<[u8]>,
+    raw_pos: usize,
+    raw_len: usize,
+    /// Length of the current run without `<`, `>` or `&`.
+    run: usize,
+    /// Skipping the rest of a run that was too long.
+    skipping: bool,
+    /// The last (up to) two bytes skipped.
+    tail: Vec<u8>,
+    /// How many runs were cut.
+    cuts: u64,
 }
 
 impl<R: Read> LineCounter<R> {
@@ -131,6 +155,96 @@ impl<R: Read> LineCounter<R> {
             newlines: 0,
             consumed: 0,
             last_was_newline: false,
+            raw: vec![0; BUF_LEN].into_boxed_slice(),
+            raw_pos: 0,
+            raw_len: 0,
+            run: 0,
+            skipping: false,
+            tail: Vec::with_capacity(2),
+            cuts: 0,
+        }
+    }
+
+    /// Fill the empty `buf` from `raw` (reading `inner` when it is used up),
+    /// cutting runs longer than `MAX_RUN`. A fill stops where skipping would
+    /// start, so skipped newlines are counted after every byte before them
+    /// was consumed.
+    fn refill(&mut self) -> io::Result<()> {
+        loop {
+            if self.raw_pos == self.raw_len {
+                if self.filled > 0 {
+                    return Ok(());
+                }
+                let n = loop {
+                    match self.inner.read(&mut self.raw) {
+                        Ok(n) => break n,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) => return Err(e),
+                    }
+                };
+                if n == 0 {
+                    return Ok(());
+                }
+                (self.raw_pos, self.raw_len) = (0, n);
+            }
+            let avail = &self.raw[self.raw_pos..self.raw_len];
+            if self.skipping {
+                let end = memchr::memchr3(b'<', b'>', b'&', avail);
+                let skipped = &avail[..end.unwrap_or(avail.len())];
+                self.newlines += count_newlines(skipped);
+                self.tail
+                    .extend_from_slice(&skipped[skipped.len().saturating_sub(2)..]);
+                let drop = self.tail.len().saturating_sub(2);
+                self.tail.drain(..drop);
+                self.raw_pos += skipped.len();
+                if end.is_some() {
+                    self.skipping = false;
+                    self.run = 0;
+                    // `]]>` and `-->` still close what they close.
+                    let keep = self
+                        .tail
+                        .iter()
+                        .rev()
+                        .take_while(|&&b| b == b']' || b == b'-')
+                        .count();
+                    let from = self.tail.len() - keep;
+                    self.buf[self.filled..self.filled + keep].copy_from_slice(&self.tail[from..]);
+                    self.filled += keep;
+                    self.tail.clear();
+                }
+                continue;
+            }
+            let space = self.buf.len() - self.filled;
+            if space == 0 {
+                return Ok(());
+            }
+            let avail = &avail[..avail.len().min(space)];
+            let first = memchr::memchr3(b'<', b'>', b'&', avail).unwrap_or(avail.len());
+            if self.run + first > MAX_RUN {
+                // Keep up to the limit, at a character boundary, then skip.
+                let mut k = MAX_RUN - self.run;
+                while k > 0 && avail[k] & 0xC0 == 0x80 {
+                    k -= 1;
+                }
+                self.buf[self.filled..self.filled + k].copy_from_slice(&avail[..k]);
+                self.filled += k;
+                self.raw_pos += k;
+                self.run += k;
+                self.skipping = true;
+                self.cuts += 1;
+                if self.filled > 0 {
+                    return Ok(());
+                }
+                continue;
+            }
+            let len = avail.len();
+            self.buf[self.filled..self.filled + len].copy_from_slice(avail);
+            self.run = match memchr::memrchr3(b'<', b'>', b'&', avail) {
+                Some(j) => len - j - 1,
+                None => self.run + len,
+            };
+            self.filled += len;
+            self.raw_pos += len;
         }
     }
 }
@@ -171,6 +285,11 @@ impl<R> LineCounter<R> {
         }
     }
 
+    /// How many runs of text were cut so far.
+    pub(crate) fn cuts(&self) -> u64 {
+        self.cuts
+    }
+
     /// Bytes consumed so far (same coordinates as quick-xml's positions).
     pub(crate) fn consumed(&self) -> u64 {
         self.consumed
@@ -197,15 +316,10 @@ impl<R: Read> BufRead for LineCounter<R> {
             if self.filled > 0 {
                 self.last_was_newline = self.buf[self.filled - 1] == b'\n';
             }
-            self.filled = loop {
-                match self.inner.read(&mut self.buf) {
-                    Ok(n) => break n,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => return Err(e),
-                }
-            };
+            self.filled = 0;
             self.pos = 0;
             self.counted = 0;
+            self.refill()?;
         }
         Ok(&self.buf[self.pos..self.filled])
     }
@@ -262,6 +376,22 @@ mod tests {
             e.to_string(),
             "line 1: unknown character encoding 'klingon'"
         );
+    }
+
+    #[test]
+    fn long_runs_are_cut_and_their_lines_still_counted() {
+        let long = "é".repeat(MAX_RUN);
+        let input = format!("<a>{long}\n\n</a>\n<![CDATA[{long}]]>\n<b/>");
+        let mut lc = LineCounter::new(input.as_bytes());
+        let mut out = Vec::new();
+        lc.read_to_end(&mut out).unwrap();
+        let out = String::from_utf8(out).expect("cut at a character boundary");
+        assert_eq!(lc.cuts(), 2);
+        assert!(out.len() < 2 * MAX_RUN + 100, "{}", out.len());
+        assert!(out.starts_with("<a>é"));
+        assert!(out.contains("é</a>\n<![CDATA[é"), "{}", &out[..40]);
+        assert!(out.ends_with("é]]>\n<b/>"));
+        assert_eq!(lc.line(), 5);
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod csv;
 pub mod html;
 pub mod json;
 pub mod quality;
+pub mod table;
 pub mod text;
 
 /// An output format of `patrol report`.

@@ -5,50 +5,22 @@ use std::fmt::Write as _;
 use patrol_core::metrics::{Effort, Encounters, Rates, Report};
 
 use crate::num::{fixed, opt, pct};
+use crate::table::{Table, escape};
 
-/// A table: the first column left-aligned, the others right-aligned.
+/// A table of the report (the one table engine: [`crate::table`]); every
+/// cell is escaped there.
 pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
-    let n = headers.len();
-    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    let mut t = Table::report(headers);
     for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
+        t.row(row);
     }
-    let line = |cells: &mut dyn Iterator<Item = &str>| {
-        let mut out = String::from("  ");
-        for (i, cell) in cells.take(n).enumerate() {
-            let pad = widths[i].saturating_sub(cell.chars().count());
-            if i > 0 {
-                out.push_str("  ");
-            }
-            if i == 0 {
-                out.push_str(cell);
-                out.push_str(&" ".repeat(pad));
-            } else {
-                out.push_str(&" ".repeat(pad));
-                out.push_str(cell);
-            }
-        }
-        out.truncate(out.trim_end().len());
-        out.push('\n');
-        out
-    };
-    let mut out = line(&mut headers.iter().copied());
-    let total: usize = widths.iter().sum::<usize>() + 2 * n.saturating_sub(1);
-    let _ = writeln!(out, "  {}", "-".repeat(total));
-    for row in rows {
-        out.push_str(&line(&mut row.iter().map(String::as_str)));
-    }
-    out
+    t.render()
 }
 
-/// Terminal text is not HTML, but a name may hold control characters: show
-/// them as `?` so they cannot move the cursor or recolour the terminal.
+/// Terminal text is not HTML, but a name may hold control characters: they
+/// are escaped so they cannot move the cursor or recolour the terminal.
 pub(crate) fn clean(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
+    escape(s).into_owned()
 }
 
 fn headline(effort: &Effort, enc: &Encounters, rates: &Rates) -> Vec<Vec<String>> {

@@ -296,7 +296,7 @@ impl Store {
         note: Option<String>,
     ) -> Result<String> {
         self.check_category(category)?;
-        let tx = self.conn.transaction()?;
+        let tx = crate::write_tx(&self.conn)?;
         let obs = Observation {
             id: ObservationId::new(),
             patrol: parse(patrol)?,
@@ -369,7 +369,7 @@ impl Store {
         if obs == before {
             return Ok(Edited::Unchanged(head.version_id));
         }
-        let tx = self.conn.unchecked_transaction()?;
+        let tx = crate::write_tx(&self.conn)?;
         let meta = self.local_meta(vec![parse(&head.version_id)?], false)?;
         records::insert_observation(&tx, &meta, &obs)?;
         if edit.at.is_some() {
@@ -395,7 +395,7 @@ impl Store {
         if head.deleted {
             return Err(StoreError::Invalid(format!("patrol {id} is deleted")));
         }
-        let tx = self.conn.unchecked_transaction()?;
+        let tx = crate::write_tx(&self.conn)?;
         let mut version = head.version_id.clone();
         let mut changed = false;
         if edit.team.is_some() || edit.leader.is_some() || edit.objective.is_some() {
@@ -489,7 +489,7 @@ impl Store {
                 kind.name()
             )));
         }
-        let tx = self.conn.unchecked_transaction()?;
+        let tx = crate::write_tx(&self.conn)?;
         let meta = self.local_meta(vec![parse(&head.version_id)?], true)?;
         Self::copy_version(&tx, kind, &head.version_id, &meta)?;
         tx.commit()?;
@@ -509,7 +509,7 @@ impl Store {
             )));
         }
         let live = self.last_live_version(kind, &id, &head.version_id)?;
-        let tx = self.conn.unchecked_transaction()?;
+        let tx = crate::write_tx(&self.conn)?;
         let meta = self.local_meta(vec![parse(&head.version_id)?], false)?;
         Self::copy_version(&tx, kind, &live, &meta)?;
         tx.commit()?;
@@ -598,7 +598,7 @@ impl Store {
             .iter()
             .map(|h| parse(&h.version_id))
             .collect::<Result<Vec<VersionId>>>()?;
-        let tx = self.conn.unchecked_transaction()?;
+        let tx = crate::write_tx(&self.conn)?;
         let meta = self.local_meta(parents, keep.deleted)?;
         Self::copy_version(&tx, kind, &keep.version_id, &meta)?;
         tx.commit()?;

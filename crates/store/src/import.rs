@@ -532,7 +532,14 @@ impl Store {
         let mut import_warnings: Vec<Warning> = reader
             .warnings()
             .iter()
-            .map(|w| Warning::new(WarningKind::Gpx, w.to_string()))
+            .map(|w| {
+                let kind = if w.text_cut {
+                    WarningKind::TextCut
+                } else {
+                    WarningKind::Gpx
+                };
+                Warning::new(kind, w.to_string())
+            })
             .collect();
         if report.route_points_skipped > 0 {
             import_warnings.push(Warning::new(

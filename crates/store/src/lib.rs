@@ -99,6 +99,15 @@ fn configure(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
+/// Begin a write transaction IMMEDIATE: it takes the write lock before it
+/// reads, so while another process writes it waits (the busy timeout of
+/// [`configure`], 30 s) instead of failing at once with "database is locked"
+/// when it reads first and writes later, as a deferred transaction does.
+/// Every transaction that writes begins here.
+pub fn write_tx(conn: &Connection) -> rusqlite::Result<rusqlite::Transaction<'_>> {
+    rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)
+}
+
 /// Milliseconds since the Unix epoch, now.
 pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
@@ -177,7 +186,7 @@ impl Store {
     ) -> Result<DeviceId> {
         configure(conn)?;
         let device = DeviceId::new();
-        let tx = conn.transaction()?;
+        let tx = write_tx(conn)?;
         tx.pragma_update(None, "application_id", APPLICATION_ID)?;
         tx.pragma_update(None, "user_version", GPKG_USER_VERSION)?;
         apply_migrations(&tx)?;
@@ -246,7 +255,7 @@ impl Store {
         Self::from_connection(conn, path, true)
     }
 
-    fn from_connection(mut conn: Connection, path: &Path, writable: bool) -> Result<Store> {
+    fn from_connection(conn: Connection, path: &Path, writable: bool) -> Result<Store> {
         let not_ours = |why: String| StoreError::NotPatrolDb {
             path: path.to_owned(),
             why,
@@ -272,7 +281,7 @@ impl Store {
             });
         }
         if version < SCHEMA_VERSION && writable {
-            let tx = conn.transaction()?;
+            let tx = write_tx(&conn)?;
             apply_migrations(&tx)?;
             // Rows derived by an older patrol are derived again by today's rules.
             if version < 4 {
@@ -305,6 +314,12 @@ impl Store {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Whether SQLite can write the database (it opens a file it may not
+    /// write read-only, without an error).
+    pub fn writable(&self) -> bool {
+        self.conn.is_readonly(rusqlite::MAIN_DB).is_ok_and(|ro| !ro)
     }
 
     /// The connection, for crates that work on the tables directly (sync).

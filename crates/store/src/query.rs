@@ -632,7 +632,7 @@ impl Store {
 
     /// Store a new boundary for this database's site.
     pub fn set_boundary(&mut self, polygons: &[gpkg::Rings]) -> Result<()> {
-        let tx = self.conn.transaction()?;
+        let tx = crate::write_tx(&self.conn)?;
         let hlc = crate::next_hlc(&tx)?;
         let geom = gpkg::multi_polygon(polygons);
         tx.execute(

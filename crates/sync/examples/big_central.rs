@@ -109,7 +109,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
         let export = work.path().join(format!("site{site}-export.gpkg"));
-        patrol_sync::export(&mut store, &export, false)?;
+        patrol_sync::export(&mut store, &export, false, true)?;
         exports.push(export);
         eprintln!("site {site}: {} patrols", years * per_year as i32);
     }

@@ -68,7 +68,7 @@ fn main() {
     println!("built {points} track points in {:.1?}", t.elapsed());
     let export = d.join("export.gpkg");
     let t = Instant::now();
-    patrol_sync::export(&mut src, &export, false).unwrap();
+    patrol_sync::export(&mut src, &export, false, true).unwrap();
     println!(
         "export: {:.1?}, {:.1} MB",
         t.elapsed(),

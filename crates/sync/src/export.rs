@@ -33,6 +33,10 @@ pub struct ExportReport {
     pub versions: u64,
     pub track_pieces: u64,
     pub bytes: u64,
+    /// The file is in place, but something after it failed (remembering
+    /// what was exported): said here, not as an error, since the file is good.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
 }
 
 fn meta(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
@@ -64,6 +68,51 @@ fn temp_path(out: &Path) -> PathBuf {
     ))
 }
 
+/// Temporary files of an export older than this, whose process is gone, are
+/// what a killed export left: the next export to the same name removes them.
+const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(5 * 60);
+
+/// Remove what killed exports to `out` left beside it: `.NAME.PID-ID.tmp`
+/// (and its `-journal`), older than [`STALE_AFTER`], whose process is no
+/// longer running (where the system says: `/proc`). Best effort.
+fn remove_stale_temp_files(out: &Path) {
+    let Some(name) = out.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+        return;
+    };
+    let dir = match out.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let prefix = format!(".{name}.");
+    let proc = Path::new("/proc/self").exists();
+    for entry in entries.flatten() {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = file.strip_prefix(&prefix) else {
+            continue;
+        };
+        if !(rest.ends_with(".tmp") || rest.ends_with(".tmp-journal")) {
+            continue;
+        }
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        let alive = pid == std::process::id()
+            || (proc && Path::new("/proc").join(pid.to_string()).exists());
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > STALE_AFTER);
+        if old && !alive {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// Removes a file when dropped, unless disarmed.
 struct Cleanup(Option<PathBuf>);
 
@@ -78,15 +127,17 @@ impl Drop for Cleanup {
     }
 }
 
-/// Export the database to `out` (replacing it): a GeoPackage holding
+/// Export the database to `out`: a GeoPackage holding
 /// everything, or with `since_last_export`, the versions, track pieces, effort
 /// rows and boundaries made or received since the last export (plus every
 /// site, device and category). The source remembers what it exported only
-/// once the file is in place.
+/// once the file is in place. An existing file at `out` is refused unless
+/// `overwrite` (the caller decides which files may be replaced).
 pub fn export(
     store: &mut Store,
     out: &Path,
     since_last_export: bool,
+    overwrite: bool,
 ) -> Result<ExportReport, SyncError> {
     let sqlite = SyncError::sqlite(out);
     let io = SyncError::io(out);
@@ -97,6 +148,13 @@ pub fn export(
         return Err(SyncError::Invalid {
             file: out.to_owned(),
             what: "that is the database itself".into(),
+        });
+    }
+    if !overwrite && std::fs::symlink_metadata(out).is_ok() {
+        return Err(SyncError::Invalid {
+            file: out.to_owned(),
+            what: "a file is already there; refusing to overwrite it (give another file name)"
+                .into(),
         });
     }
     let conn = store.conn();
@@ -116,6 +174,7 @@ pub fn export(
     } else {
         BTreeMap::new()
     };
+    remove_stale_temp_files(out);
     let tmp = temp_path(out);
     let mut cleanup = Cleanup(Some(tmp.clone()));
     conn.execute("VACUUM INTO ?1", [tmp.to_string_lossy()])
@@ -190,24 +249,54 @@ pub fn export(
     std::fs::File::open(&tmp)
         .and_then(|f| f.sync_all())
         .map_err(&io)?;
+    if !overwrite && std::fs::symlink_metadata(out).is_ok() {
+        return Err(SyncError::Invalid {
+            file: out.to_owned(),
+            what: "a file appeared there during the export; refusing to overwrite it".into(),
+        });
+    }
     std::fs::rename(&tmp, out).map_err(&io)?;
     cleanup.0 = None;
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         // Make the rename durable where the platform allows it.
         let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
     }
-    let bytes = std::fs::metadata(out).map_err(&io)?.len();
+    let bytes = std::fs::metadata(out).map_or(0, |m| m.len());
 
-    // Only now, with the file in place, remember what was exported.
-    let conn = store.conn();
-    let tx = conn.unchecked_transaction().map_err(&sqlite)?;
-    let last: i64 = meta(&tx, "last_export_hlc")
-        .map_err(&sqlite)?
+    // Only now, with the file in place, remember what was exported. The file
+    // is good whatever happens here: a failure is a warning (the next delta
+    // export then holds more than it needs, which a merge takes as it is).
+    let warning = remember_export(store.conn(), upto, new_marks).err().map(|e| {
+        format!(
+            "{} was written, but the database could not remember the export ({e}); the next --since-last-export holds what this one held too",
+            out.display()
+        )
+    });
+
+    Ok(ExportReport {
+        file: out.display().to_string(),
+        delta: since_last_export,
+        since_hlc: since,
+        upto_hlc: upto,
+        versions,
+        track_pieces,
+        bytes,
+        warning,
+    })
+}
+
+/// Record in the source what an export holds (its hlc and row marks).
+fn remember_export(
+    conn: &Connection,
+    upto: i64,
+    new_marks: BTreeMap<String, i64>,
+) -> rusqlite::Result<()> {
+    let tx = patrol_store::write_tx(conn)?;
+    let last: i64 = meta(&tx, "last_export_hlc")?
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
-    set_meta(&tx, "last_export_hlc", &last.max(upto).to_string()).map_err(&sqlite)?;
-    let mut stored: BTreeMap<String, i64> = meta(&tx, "last_export_fids")
-        .map_err(&sqlite)?
+    set_meta(&tx, "last_export_hlc", &last.max(upto).to_string())?;
+    let mut stored: BTreeMap<String, i64> = meta(&tx, "last_export_fids")?
         .and_then(|v| serde_json::from_str(&v).ok())
         .unwrap_or_default();
     for (t, m) in new_marks {
@@ -218,17 +307,6 @@ pub fn export(
         &tx,
         "last_export_fids",
         &serde_json::to_string(&stored).expect("marks serialise"),
-    )
-    .map_err(&sqlite)?;
-    tx.commit().map_err(&sqlite)?;
-
-    Ok(ExportReport {
-        file: out.display().to_string(),
-        delta: since_last_export,
-        since_hlc: since,
-        upto_hlc: upto,
-        versions,
-        track_pieces,
-        bytes,
-    })
+    )?;
+    tx.commit()
 }

@@ -140,7 +140,7 @@ impl Run {
             Op::Send { from, to, delta } => {
                 if from != to {
                     let f = self.file();
-                    patrol_sync::export(&mut self.devices[from], &f, delta).unwrap();
+                    patrol_sync::export(&mut self.devices[from], &f, delta, true).unwrap();
                     merge_ok(&mut self.devices[to], &f);
                     self.files.push(f);
                 }
@@ -194,7 +194,7 @@ proptest! {
         }
         let finals: Vec<PathBuf> = (0..3).map(|d| {
             let f = dir.join(format!("final{d}.gpkg"));
-            patrol_sync::export(&mut run.devices[d], &f, false).unwrap();
+            patrol_sync::export(&mut run.devices[d], &f, false, true).unwrap();
             f
         }).collect();
 
@@ -212,7 +212,7 @@ proptest! {
         let mut xy = copy_store(run.devices[x].path(), &dir.join("xy.gpkg"));
         merge_ok(&mut xy, &finals[y]);
         let fxy = dir.join("fxy.gpkg");
-        patrol_sync::export(&mut xy, &fxy, false).unwrap();
+        patrol_sync::export(&mut xy, &fxy, false, true).unwrap();
         let mut c2 = copy_store(&fresh, &dir.join("central2.gpkg"));
         merge_ok(&mut c2, &fxy);
         let rest = 3 - x - y;

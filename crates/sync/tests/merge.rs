@@ -107,7 +107,7 @@ fn deltas_after_a_full_export_converge_to_the_full_state() {
     merge_ok(&mut c2, &everything);
     assert_eq!(digest(&c1), digest(&c2));
     // Nothing new since the last export: an empty delta.
-    let r = patrol_sync::export(&mut a, &d.join("delta4"), true).unwrap();
+    let r = patrol_sync::export(&mut a, &d.join("delta4"), true, true).unwrap();
     assert_eq!((r.versions, r.track_pieces), (0, 0));
     // Deltas merged in the wrong order converge too.
     let mut c3 = Store::open(&{

@@ -114,7 +114,7 @@ pub fn merge_ok(store: &mut Store, file: &Path) -> MergeReport {
 
 pub fn export(store: &mut Store, dir: &Path, name: &str, delta: bool) -> PathBuf {
     let out = dir.join(format!("{name}.gpkg"));
-    patrol_sync::export(store, &out, delta).unwrap();
+    patrol_sync::export(store, &out, delta, true).unwrap();
     out
 }
 
