@@ -14,6 +14,7 @@ fn still_a_database(env: &Env) {
     assert!(list.is_array());
 }
 
+#[allow(clippy::case_sensitive_file_extension_comparisons)] // our own lower-case names
 fn no_temp_files(dir: &std::path::Path) {
     let left: Vec<String> = std::fs::read_dir(dir)
         .unwrap()

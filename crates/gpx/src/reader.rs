@@ -277,6 +277,7 @@ enum Open {
 }
 
 #[derive(Default)]
+#[allow(clippy::struct_excessive_bools)] // independent flags of one state machine
 struct Machine {
     stack: Vec<Kind>,
     pending: VecDeque<Event>,

@@ -93,7 +93,10 @@ fn remove_stale_temp_files(out: &Path) {
         let Some(rest) = file.strip_prefix(&prefix) else {
             continue;
         };
-        if !(rest.ends_with(".tmp") || rest.ends_with(".tmp-journal")) {
+        // Our own names, written in lower case.
+        #[allow(clippy::case_sensitive_file_extension_comparisons)]
+        let ours = rest.ends_with(".tmp") || rest.ends_with(".tmp-journal");
+        if !ours {
             continue;
         }
         let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
