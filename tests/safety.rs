@@ -173,7 +173,33 @@ fn the_demo_never_deletes_an_existing_database() {
         .arg(&dir)
         .assert()
         .success();
+    // Its own previous run, untouched since, it replaces.
+    env.cmd()
+        .args(["demo", "--dir"])
+        .arg(&dir)
+        .assert()
+        .success();
+    // Once someone has used its database, never.
     let db = dir.join("thaplan.gpkg");
+    let gpx = env.write(
+        "t.gpx",
+        &crate::util::gpx(
+            &[
+                (14.2, 102.1, Some("2026-10-04T01:00:00Z")),
+                (14.21, 102.1, Some("2026-10-04T01:10:00Z")),
+            ],
+            &[],
+        ),
+    );
+    crate::util::Env {
+        dir: tempfile::tempdir().unwrap(),
+        db: db.clone(),
+    }
+    .cmd()
+    .args(["import", "--team", "A"])
+    .arg(&gpx)
+    .assert()
+    .success();
     let before = std::fs::read(&db).unwrap();
     for force in [false, true] {
         let mut c = env.cmd();
@@ -186,6 +212,15 @@ fn the_demo_never_deletes_an_existing_database() {
             .stderr(contains("thaplan.gpkg").and(contains("--dir")));
         assert_eq!(std::fs::read(&db).unwrap(), before);
     }
+    // A database the demo did not make is never replaced either.
+    let other = env.path("other");
+    std::fs::create_dir_all(&other).unwrap();
+    std::fs::copy(&db, other.join("thaplan.gpkg")).unwrap();
+    env.cmd()
+        .args(["demo", "--dir"])
+        .arg(&other)
+        .assert()
+        .code(2);
 }
 
 /// A GPX file of `n` track points a second apart (about 100 bytes each).

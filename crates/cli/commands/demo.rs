@@ -2,6 +2,7 @@
 //! Two outposts import their patrols; (with sync) the site office merges them;
 //! the monthly report is written with its baseline and coverage.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -100,8 +101,8 @@ fn write_samples(
 /// Every file the demo writes in `dir`: all are checked before the first is
 /// written, so an existing database (or, without --force, any existing file)
 /// stops the demo before it changes anything.
-fn check_all(dir: &Path, output: &Output) -> Result<()> {
-    // The databases first: they are never replaced, even with --force.
+/// The files a demo makes in its folder.
+fn demo_files(dir: &Path) -> Vec<PathBuf> {
     let mut paths = vec![dir.join("thaplan.gpkg")];
     for outpost in OUTPOSTS {
         paths.push(dir.join(format!("{outpost}.gpkg")));
@@ -114,6 +115,57 @@ fn check_all(dir: &Path, output: &Output) -> Result<()> {
     );
     paths.push(dir.join("thap-lan-boundary.geojson"));
     paths.push(dir.join("report.html"));
+    paths
+}
+
+/// The list of what a finished demo made, with each file's blake3.
+const MARKER: &str = ".patrol-demo";
+
+/// Remember what this demo made, so that running it again may replace it.
+fn mark_demo(dir: &Path) -> Result<()> {
+    let mut text = String::new();
+    for p in demo_files(dir).iter().filter(|p| p.exists()) {
+        let digest = patrol_store::import::file_digest(p)?;
+        let rel = p.strip_prefix(dir).unwrap_or(p);
+        let _ = writeln!(text, "{digest}  {}", rel.display());
+    }
+    std::fs::write(dir.join(MARKER), text).with_context(|| dir.display().to_string())
+}
+
+/// A folder holding a previous demo, unchanged since (every file it made has
+/// the digest the demo wrote down): its files go, so the demo runs again. A
+/// file changed since (a database someone went on using) keeps them all.
+fn clear_previous_demo(dir: &Path) -> Result<()> {
+    let Ok(text) = std::fs::read_to_string(dir.join(MARKER)) else {
+        return Ok(());
+    };
+    let ours = demo_files(dir);
+    let mut remove = Vec::new();
+    for line in text.lines() {
+        let Some((digest, rel)) = line.split_once("  ") else {
+            return Ok(());
+        };
+        let path = dir.join(rel);
+        if !ours.contains(&path) {
+            return Ok(());
+        }
+        if path.exists() {
+            if patrol_store::import::file_digest(&path)? != digest {
+                return Ok(());
+            }
+            remove.push(path);
+        }
+    }
+    for p in remove {
+        std::fs::remove_file(&p).with_context(|| p.display().to_string())?;
+    }
+    std::fs::remove_file(dir.join(MARKER)).with_context(|| dir.display().to_string())?;
+    Ok(())
+}
+
+fn check_all(dir: &Path, output: &Output) -> Result<()> {
+    // The databases first (they are never replaced, even with --force).
+    let paths = demo_files(dir);
     for p in &paths {
         output
             .check(p)
@@ -135,6 +187,7 @@ fn fresh(path: &Path, output: &Output) -> Result<()> {
 pub fn run(a: &DemoArgs, quiet: bool) -> Result<Outcome> {
     let dir = &a.dir;
     let output = Output::new(None, a.force);
+    clear_previous_demo(dir)?;
     check_all(dir, &output)?;
     std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
     let files = write_samples(dir, &output)?;
@@ -249,5 +302,6 @@ pub fn run(a: &DemoArgs, quiet: bool) -> Result<Outcome> {
         central_path.display(),
         html.display()
     );
+    mark_demo(dir)?;
     Ok(Outcome::Done)
 }
