@@ -100,7 +100,7 @@ pub enum EditCommand {
         objective: Option<String>,
         #[arg(long)]
         transport: Option<String>,
-        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1000))]
+        #[arg(long, value_parser = clap::value_parser!(u32).range(i64::from(patrol_core::model::MIN_MEMBERS)..=i64::from(patrol_core::model::MAX_MEMBERS)))]
         members: Option<u32>,
         /// The local date (YYYY-MM-DD) of a patrol whose track has no time at all.
         #[arg(long)]
@@ -210,7 +210,7 @@ pub struct ImportArgs {
     #[arg(long, default_value = "foot")]
     pub transport: String,
     /// How many people were on the patrol.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(i64::from(patrol_core::model::MIN_MEMBERS)..=i64::from(patrol_core::model::MAX_MEMBERS)))]
     pub members: u32,
     /// Names of the members (repeat, or comma-separated).
     #[arg(long = "member", value_delimiter = ',')]

@@ -521,12 +521,7 @@ impl Row<'_> {
     }
     fn category(&self, col: &str) -> Result<(), SyncError> {
         let k = self.text(col)?;
-        if k.is_empty()
-            || k.len() > 64
-            || !k
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-        {
+        if !patrol_core::category::valid_key(k) {
             return Err(self.bad(format!(
                 "{col} '{}' is not a category key",
                 k.chars().take(60).collect::<String>()
@@ -703,15 +698,19 @@ pub(crate) fn validate_rows(conn: &Connection, schema: &str, file: &Path) -> Res
                     .map_err(|_| r.bad("fix_overrides is not a list of {segment, point, keep}"))?;
             }
             let t = r.text("transport")?;
-            if !patrol_core::Transport::ALL.iter().any(|x| x.as_str() == t) {
+            if patrol_core::Transport::from_stored(t).is_none() {
                 return Err(r.bad(format!(
                     "transport '{}' is not one of ours",
                     t.chars().take(40).collect::<String>()
                 )));
             }
             let m = r.int("members")?;
-            if !(0..=i64::from(u32::MAX)).contains(&m) {
-                return Err(r.bad(format!("members is {m}")));
+            if !u32::try_from(m).is_ok_and(|m| patrol_core::model::MEMBERS.contains(&m)) {
+                return Err(r.bad(format!(
+                    "members is {m}, not {}..={}",
+                    patrol_core::model::MIN_MEMBERS,
+                    patrol_core::model::MAX_MEMBERS
+                )));
             }
             r.json_list("member_names", false)
         },

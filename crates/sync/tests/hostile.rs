@@ -308,3 +308,17 @@ fn a_bad_file_named_in_a_path_with_odd_characters_still_opens() {
     let r = merge_ok(&mut w.central, &f);
     assert_eq!(r.status, MergeStatus::Merged);
 }
+
+#[test]
+fn limits_are_the_core_s() {
+    // The CLI takes 1..=1000 members; a file must not carry what no patrol makes.
+    let mut w = world();
+    let f = tampered(&w, "members0.gpkg", "UPDATE leg_versions SET members = 0");
+    refused(&mut w, &f, "members is 0");
+    let f = tampered(
+        &w,
+        "members1001.gpkg",
+        "UPDATE leg_versions SET members = 1001",
+    );
+    refused(&mut w, &f, "members is 1001");
+}
