@@ -20,8 +20,12 @@ const INC: &str = "sync_incoming";
 /// database exactly as it was; a file merged before is reported as
 /// [`MergeStatus::Duplicate`] and changes nothing.
 pub fn merge(store: &mut Store, file: &Path, limits: &Limits) -> Result<MergeReport, SyncError> {
-    let digest = untrusted::check_header(file, limits.max_bytes)?;
-    if in_ledger(store.conn(), &digest).map_err(SyncError::sqlite(file))? {
+    // The file is read once, into a private copy (removed when `checked` or
+    // `incoming` is dropped, whatever happens): the digest in the ledger is
+    // the digest of the bytes merged.
+    let incoming = untrusted::take_copy(file, limits.max_bytes)?;
+    untrusted::check_header(file, &incoming)?;
+    if in_ledger(store.conn(), &incoming.digest).map_err(SyncError::sqlite(file))? {
         return Ok(MergeReport::new(
             file,
             MergeStatus::Duplicate,
@@ -29,7 +33,7 @@ pub fn merge(store: &mut Store, file: &Path, limits: &Limits) -> Result<MergeRep
         ));
     }
     let own = store.device().to_string();
-    let checked = untrusted::check_file(file, digest, &own)?;
+    let checked = untrusted::check_file(file, incoming, &own)?;
     let conn = store.conn_mut();
     // Defensive while a stranger's file is attached (its own schema was checked:
     // no triggers, no views; our triggers, if GDAL added any, keep working).

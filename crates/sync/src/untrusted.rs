@@ -19,10 +19,10 @@ use crate::SyncError;
 
 /// A file that passed the checks made before reading its rows.
 pub(crate) struct Checked {
-    /// The file to attach: the original, or an upgraded temporary copy.
+    /// The private copy to attach (upgraded if the file was older).
     pub path: PathBuf,
-    _copy: Option<TempCopy>,
-    /// blake3 of the original file's bytes, hex.
+    _copy: TempCopy,
+    /// blake3 of the file's bytes as they were copied, hex.
     pub digest: String,
     /// The file's own device and site (its `patrol_meta`).
     pub device: String,
@@ -32,7 +32,76 @@ pub(crate) struct Checked {
 }
 
 /// A temporary file, removed when dropped.
-struct TempCopy(PathBuf);
+pub(crate) struct TempCopy(PathBuf);
+
+/// An incoming file, read once into a private temporary copy: everything
+/// after this (hash, header, checks, upgrade, attach) sees only the copy, so
+/// a file renamed or rewritten in the inbox meanwhile changes nothing.
+pub(crate) struct Incoming {
+    pub copy: TempCopy,
+    /// blake3 of the bytes copied, hex.
+    pub digest: String,
+}
+
+impl Incoming {
+    pub fn path(&self) -> &Path {
+        &self.copy.0
+    }
+}
+
+/// Copy `path` once to a private temporary file, hashing while copying, and
+/// refuse it past `max_bytes` (counted as read, whatever the file system
+/// says its size is).
+pub(crate) fn take_copy(path: &Path, max_bytes: u64) -> Result<Incoming, SyncError> {
+    use std::io::Write as _;
+    let io = SyncError::io(path);
+    let too_big = |size: u64| SyncError::TooBig {
+        file: path.to_owned(),
+        size,
+        limit: max_bytes,
+    };
+    let mut input = std::fs::File::open(path).map_err(&io)?;
+    let meta = input.metadata().map_err(&io)?;
+    if meta.is_file() && meta.len() > max_bytes {
+        return Err(too_big(meta.len()));
+    }
+    let name = format!(
+        "patrol-merge-{}-{}.gpkg",
+        std::process::id(),
+        uuid::Uuid::now_v7().simple()
+    );
+    let target = std::env::temp_dir().join(name);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut out = options.open(&target).map_err(SyncError::io(&target))?;
+    // Removed on every path out of here, and after the merge.
+    let copy = TempCopy(target);
+    let mut hasher = blake3::Hasher::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0u64;
+    loop {
+        let n = match input.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(io(e)),
+        };
+        total += n as u64;
+        if total > max_bytes {
+            return Err(too_big(meta.len().max(total)));
+        }
+        hasher.update(&buf[..n]);
+        out.write_all(&buf[..n]).map_err(SyncError::io(&copy.0))?;
+    }
+    out.flush().map_err(SyncError::io(&copy.0))?;
+    drop(out);
+    Ok(Incoming {
+        copy,
+        digest: hasher.finalize().to_hex().to_string(),
+    })
+}
 
 impl Drop for TempCopy {
     fn drop(&mut self) {
@@ -68,13 +137,14 @@ pub(crate) fn defensive(conn: &Connection, on: bool) -> rusqlite::Result<()> {
     Ok(())
 }
 
-fn open_untrusted(path: &Path) -> Result<Connection, SyncError> {
+/// Open the copy `at` of the file `path` read-only, immutable, defensive.
+fn open_untrusted(path: &Path, at: &Path) -> Result<Connection, SyncError> {
     let corrupt = |e: rusqlite::Error| SyncError::Corrupt {
         file: path.to_owned(),
         detail: e.to_string(),
     };
     let conn = Connection::open_with_flags(
-        uri(path, "mode=ro&immutable=1"),
+        uri(at, "mode=ro&immutable=1"),
         OpenFlags::SQLITE_OPEN_READ_ONLY
             | OpenFlags::SQLITE_OPEN_NO_MUTEX
             | OpenFlags::SQLITE_OPEN_URI,
@@ -87,17 +157,11 @@ fn open_untrusted(path: &Path) -> Result<Connection, SyncError> {
     Ok(conn)
 }
 
-/// Read the header, hash the file: nothing of SQLite runs on it yet.
-pub(crate) fn check_header(path: &Path, max_bytes: u64) -> Result<String, SyncError> {
+/// Read the header of the copy: nothing of SQLite runs on it yet. Errors
+/// name `path`, the file as given.
+pub(crate) fn check_header(path: &Path, incoming: &Incoming) -> Result<(), SyncError> {
     let io = SyncError::io(path);
-    let size = std::fs::metadata(path).map_err(&io)?.len();
-    if size > max_bytes {
-        return Err(SyncError::TooBig {
-            file: path.to_owned(),
-            size,
-            limit: max_bytes,
-        });
-    }
+    let size = std::fs::metadata(incoming.path()).map_err(&io)?.len();
     let not_sqlite = |why: &str| SyncError::NotSqlite {
         file: path.to_owned(),
         why: why.to_owned(),
@@ -106,7 +170,7 @@ pub(crate) fn check_header(path: &Path, max_bytes: u64) -> Result<String, SyncEr
         return Err(not_sqlite(&format!("{size} bytes is too short")));
     }
     let mut head = [0u8; 100];
-    std::fs::File::open(path)
+    std::fs::File::open(incoming.path())
         .and_then(|mut f| f.read_exact(&mut head))
         .map_err(&io)?;
     if &head[..16] != b"SQLite format 3\0" {
@@ -130,7 +194,7 @@ pub(crate) fn check_header(path: &Path, max_bytes: u64) -> Result<String, SyncEr
             found: app,
         });
     }
-    patrol_store::import::file_digest(path).map_err(&io)
+    Ok(())
 }
 
 /// Our geometry columns, as GeoPackage's R-tree extension names them.
@@ -207,11 +271,12 @@ fn reference_layout(file: &Path) -> Result<Layout, SyncError> {
     layout(&conn).map_err(SyncError::sqlite(file))
 }
 
-/// Open, check and (if older) upgrade a copy of an incoming file whose header
-/// passed. `own_device` is the device of the database merging it.
+/// Open, check and (if older) upgrade the private copy of an incoming file
+/// whose header passed. `path` is the file as given (for messages only: it is
+/// never read again); `own_device` is the device of the database merging it.
 pub(crate) fn check_file(
     path: &Path,
-    digest: String,
+    incoming: Incoming,
     own_device: &str,
 ) -> Result<Checked, SyncError> {
     let corrupt = |e: rusqlite::Error| SyncError::Corrupt {
@@ -222,7 +287,7 @@ pub(crate) fn check_file(
         file: path.to_owned(),
         detail,
     };
-    let conn = open_untrusted(path)?;
+    let conn = open_untrusted(path, incoming.path())?;
     let quick: String = conn
         .query_row("PRAGMA quick_check", [], |r| r.get(0))
         .map_err(corrupt)?;
@@ -273,12 +338,12 @@ pub(crate) fn check_file(
     if version < 1 {
         return Err(schema_err("patrol_migrations is empty".into()));
     }
-    let (conn, copy) = if version < SCHEMA_VERSION {
+    let conn = if version < SCHEMA_VERSION {
         drop(conn);
-        let copy = upgrade_copy(path)?;
-        (open_untrusted(&copy.0)?, Some(copy))
+        upgrade_copy(path, incoming.path())?;
+        open_untrusted(path, incoming.path())?
     } else {
-        (conn, None)
+        conn
     };
     let (want_objects, want_tables) = reference_layout(path)?;
     let (objects, tables) = layout(&conn).map_err(corrupt)?;
@@ -340,32 +405,23 @@ pub(crate) fn check_file(
     }
     drop(conn);
     Ok(Checked {
-        path: copy
-            .as_ref()
-            .map_or_else(|| path.to_owned(), |c| c.0.clone()),
-        _copy: copy,
-        digest,
+        path: incoming.path().to_owned(),
+        _copy: incoming.copy,
+        digest: incoming.digest,
         device,
         site,
         since,
     })
 }
 
-/// Copy an older file to a temporary file and bring its schema up to ours.
-fn upgrade_copy(path: &Path) -> Result<TempCopy, SyncError> {
-    let name = format!(
-        "patrol-sync-{}-{}.gpkg",
-        std::process::id(),
-        uuid::Uuid::now_v7().simple()
-    );
-    let copy = TempCopy(std::env::temp_dir().join(name));
-    std::fs::copy(path, &copy.0).map_err(SyncError::io(path))?;
+/// Bring the private copy of an older file up to our schema.
+fn upgrade_copy(path: &Path, copy: &Path) -> Result<(), SyncError> {
     let fail = |e: rusqlite::Error| SyncError::Schema {
         file: path.to_owned(),
         detail: format!("cannot upgrade a copy: {e}"),
     };
     let mut conn = Connection::open_with_flags(
-        &copy.0,
+        copy,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .map_err(fail)?;
@@ -378,7 +434,7 @@ fn upgrade_copy(path: &Path) -> Result<TempCopy, SyncError> {
         detail: format!("cannot upgrade a copy: {e}"),
     })?;
     tx.commit().map_err(fail)?;
-    Ok(copy)
+    Ok(())
 }
 
 /// A canonical (lowercase, hyphenated) UUID.

@@ -322,3 +322,62 @@ fn limits_are_the_core_s() {
     );
     refused(&mut w, &f, "members is 1001");
 }
+
+/// The input is read once, into a private copy: a pipe can be read only once,
+/// so a merge that hashed, checked and attached the file by path three times
+/// would get nothing (or another file) the second time. What the ledger
+/// records is the digest of exactly the bytes merged.
+#[cfg(unix)]
+#[test]
+fn the_input_is_read_once_and_the_ledger_names_the_bytes_merged() {
+    let w = world();
+    let fifo = w.dir.path().join("pipe.gpkg");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let bytes = std::fs::read(&w.good).unwrap();
+    let want = blake3::hash(&bytes).to_hex().to_string();
+    {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::write(&fifo, &bytes));
+    }
+    let central = w.central.path().to_owned();
+    let (tx, rx) = std::sync::mpsc::channel();
+    {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            let mut c = Store::open(&central).unwrap();
+            let _ = tx.send(
+                patrol_sync::merge(&mut c, &fifo, &Limits::default()).map_err(|e| e.to_string()),
+            );
+        });
+    }
+    let r = rx
+        .recv_timeout(std::time::Duration::from_secs(120))
+        .expect("the merge blocked: it opened the input more than once")
+        .unwrap();
+    assert_eq!(r.status, MergeStatus::Merged);
+    assert_eq!(r.counts.track_pieces, 1);
+    let ledger = patrol_sync::ledger(&w.central).unwrap();
+    assert_eq!(ledger.last().unwrap().file_digest, want);
+    assert_eq!(ledger.last().unwrap().file_name, "pipe.gpkg");
+
+    // The size limit bounds the copy too, whatever the file system says.
+    let big = w.dir.path().join("big-pipe.gpkg");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&big)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let good = std::fs::read(&w.good).unwrap();
+    {
+        let big = big.clone();
+        std::thread::spawn(move || std::fs::write(&big, &good));
+    }
+    let mut c = Store::open(w.central.path()).unwrap();
+    let e = patrol_sync::merge(&mut c, &big, &Limits { max_bytes: 4096 }).unwrap_err();
+    assert!(matches!(e, SyncError::TooBig { .. }), "{e}");
+    assert!(e.to_string().contains("big-pipe.gpkg"), "{e}");
+}
