@@ -47,6 +47,14 @@ pub enum SyncError {
     )]
     Wal { file: PathBuf },
     #[error(
+        "{file}: a hot journal is beside it ({journal}): the program writing the database stopped \
+         (a crash, a pulled USB stick) before finishing a transaction, so the file alone is not what \
+         it held. On the machine that wrote it, open the database with patrol (e.g. `patrol --db FILE \
+         check`) or `sqlite3 FILE 'PRAGMA quick_check'` with the journal beside it, so SQLite rolls \
+         the journal back; then export again with `patrol export` and send that file"
+    )]
+    HotJournal { file: PathBuf, journal: PathBuf },
+    #[error(
         "{file}: not a GeoPackage (application_id is {found:#010x}, expected 0x47504b47 'GPKG')"
     )]
     NotGeoPackage { file: PathBuf, found: u32 },

@@ -60,6 +60,17 @@ pub(crate) fn take_copy(path: &Path, max_bytes: u64) -> Result<Incoming, SyncErr
         size,
         limit: max_bytes,
     };
+    // A crashed writer's journal: its uncommitted pages. (WAL files are
+    // refused by their header.) Only a non-empty journal is hot.
+    let mut journal = path.as_os_str().to_owned();
+    journal.push("-journal");
+    let journal = PathBuf::from(journal);
+    if std::fs::metadata(&journal).is_ok_and(|m| m.len() > 0) {
+        return Err(SyncError::HotJournal {
+            file: path.to_owned(),
+            journal,
+        });
+    }
     let mut input = std::fs::File::open(path).map_err(&io)?;
     let meta = input.metadata().map_err(&io)?;
     if meta.is_file() && meta.len() > max_bytes {

@@ -381,3 +381,34 @@ fn the_input_is_read_once_and_the_ledger_names_the_bytes_merged() {
     assert!(matches!(e, SyncError::TooBig { .. }), "{e}");
     assert!(e.to_string().contains("big-pipe.gpkg"), "{e}");
 }
+
+/// A crashed writer's uncommitted pages: a non-empty `-journal` beside the
+/// file. The file alone is not what its writer meant; refused, saying how to
+/// recover. An empty journal is nothing (SQLite leaves one in some modes).
+#[test]
+fn a_hot_journal_beside_the_file() {
+    let mut w = world();
+    let f = w.dir.path().join("hot.gpkg");
+    std::fs::copy(&w.good, &f).unwrap();
+    // A real hot journal: a transaction's original pages, left by a writer
+    // that stopped before committing.
+    let conn = rusqlite::Connection::open(w.dir.path().join("scratch.gpkg")).unwrap();
+    conn.execute_batch(
+        "PRAGMA journal_mode = DELETE; CREATE TABLE t(x); BEGIN; INSERT INTO t VALUES (zeroblob(10000));",
+    )
+    .unwrap();
+    let journal = std::fs::read(w.dir.path().join("scratch.gpkg-journal")).unwrap();
+    assert!(!journal.is_empty());
+    std::fs::write(w.dir.path().join("hot.gpkg-journal"), &journal).unwrap();
+    drop(conn);
+    let e = refused(&mut w, &f, "journal");
+    let msg = e.to_string();
+    assert!(
+        msg.contains("sqlite3") && msg.contains("export again"),
+        "{msg}"
+    );
+    // An empty journal is not hot.
+    std::fs::write(w.dir.path().join("hot.gpkg-journal"), b"").unwrap();
+    let r = merge_ok(&mut w.central, &f);
+    assert_eq!(r.status, MergeStatus::Merged);
+}
