@@ -77,6 +77,16 @@ pub enum SyncError {
         id: String,
         what: String,
     },
+    #[error(
+        "{source}. The file is a delta (rows since hlc {since}): the next delta from that database \
+         will not carry these rows again, so once the cause is put right, send a full export \
+         (`patrol export` without `--since-last-export`)"
+    )]
+    RejectedDelta {
+        since: i64,
+        #[source]
+        source: Box<SyncError>,
+    },
     #[error("{file}: copied database: {detail}")]
     CopiedDatabase { file: PathBuf, detail: String },
     #[error("{file}: {what}")]

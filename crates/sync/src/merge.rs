@@ -34,6 +34,25 @@ pub fn merge(store: &mut Store, file: &Path, limits: &Limits) -> Result<MergeRep
     }
     let own = store.device().to_string();
     let checked = untrusted::check_file(file, incoming, &own)?;
+    let since = checked.since;
+    merge_checked(store, file, &checked).map_err(|e| {
+        // A delta's rows will not be in the next delta: say so.
+        if since > 0 {
+            SyncError::RejectedDelta {
+                since,
+                source: Box::new(e),
+            }
+        } else {
+            e
+        }
+    })
+}
+
+fn merge_checked(
+    store: &mut Store,
+    file: &Path,
+    checked: &Checked,
+) -> Result<MergeReport, SyncError> {
     let conn = store.conn_mut();
     // Defensive while a stranger's file is attached (its own schema was checked:
     // no triggers, no views; our triggers, if GDAL added any, keep working).
@@ -48,7 +67,7 @@ pub fn merge(store: &mut Store, file: &Path, limits: &Limits) -> Result<MergeRep
             file: file.to_owned(),
             detail: e.to_string(),
         });
-    let result = attached.and_then(|_| merge_attached(conn, file, &checked));
+    let result = attached.and_then(|_| merge_attached(conn, file, checked));
     // Leave the connection as we found it, whatever happened.
     let _ = conn.execute_batch("DETACH DATABASE sync_incoming");
     let _ = conn.execute_batch(

@@ -412,3 +412,59 @@ fn a_hot_journal_beside_the_file() {
     let r = merge_ok(&mut w.central, &f);
     assert_eq!(r.status, MergeStatus::Merged);
 }
+
+/// A UTF-16 SQLite database cannot be attached to ours; a text file is not a
+/// database at all. Each is refused saying what it is, not "damaged".
+#[test]
+fn utf16_and_text_files_say_what_they_are() {
+    let mut w = world();
+    let f = w.dir.path().join("utf16.gpkg");
+    let conn = rusqlite::Connection::open(&f).unwrap();
+    conn.execute_batch("PRAGMA encoding = 'UTF-16le'; PRAGMA application_id = 1196444487;")
+        .unwrap();
+    patrol_store::apply_migrations(&conn).unwrap();
+    conn.execute_batch(
+        "INSERT INTO patrol_meta VALUES ('device_id', '0190a0b0-0000-7000-8000-000000000001'),
+                                        ('site_id', '0190a0b0-0000-7000-8000-000000000002');",
+    )
+    .unwrap();
+    drop(conn);
+    let e = refused(&mut w, &f, "UTF-16");
+    assert!(!e.to_string().contains("damaged"), "{e}");
+
+    let gpx = w.dir.path().join("track.gpkg");
+    let text = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-16\"?>\n<gpx version=\"1.1\">{}</gpx>\n",
+        "<wpt lat=\"14\" lon=\"102\"/>".repeat(40)
+    );
+    let mut bytes = vec![0xFF, 0xFE];
+    for u in text.encode_utf16() {
+        bytes.extend_from_slice(&u.to_le_bytes());
+    }
+    std::fs::write(&gpx, bytes).unwrap();
+    let e = refused(&mut w, &gpx, "UTF-16 text");
+    assert!(e.to_string().contains("patrol import"), "{e}");
+}
+
+/// A refused delta: its rows will not travel in the next delta, so the
+/// message says a full export is needed.
+#[test]
+fn a_refused_delta_says_a_full_export_is_needed() {
+    let mut w = world();
+    let d = w.dir.path().to_owned();
+    let mut a = init(&d, "a2");
+    let p = import(&mut a, &d, "a2-1", 50, 1, 11);
+    export(&mut a, &d, "a2-full", false);
+    observe(&mut a, &p, 14.2);
+    let delta = export(&mut a, &d, "a2-delta", true);
+    let conn = rusqlite::Connection::open(&delta).unwrap();
+    conn.execute_batch("UPDATE observation_versions SET lat = 95")
+        .unwrap();
+    drop(conn);
+    let e = refused(&mut w, &delta, "lat 95");
+    let msg = e.to_string();
+    assert!(
+        msg.contains("full export") && msg.contains("without `--since-last-export`"),
+        "{msg}"
+    );
+}
