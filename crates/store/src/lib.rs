@@ -371,8 +371,10 @@ pub fn next_hlc(conn: &Connection) -> Result<i64> {
 }
 
 /// Remember a clock value seen elsewhere (a merged version), so that later
-/// local versions sort after it.
+/// local versions sort after it; never past now plus
+/// [`patrol_core::clock::MAX_AHEAD_MS`], whatever was seen.
 pub fn observe_hlc(conn: &Connection, seen: i64) -> Result<()> {
+    let seen = seen.min(patrol_core::clock::latest_accepted(now_ms()));
     conn.execute(
         "UPDATE patrol_meta SET value = CAST(max(CAST(value AS INTEGER), ?1) AS TEXT) WHERE key = 'hlc'",
         [seen],

@@ -87,6 +87,22 @@ pub enum SyncError {
         #[source]
         source: Box<SyncError>,
     },
+    #[error(
+        "{file}: device {device}'s clock was {days} days ahead of this machine's when it made \
+         {table} {id} (hlc {hlc}); a merge accepts at most one day ahead, so that one wrong clock \
+         cannot win every conflict and push every database's clock forward. Not merged. Set the \
+         clocks right (this machine's too, if it is the one behind); rows made while a clock was \
+         wrong keep their time, so if this machine is right, make that device's rows of that time \
+         again in a database created with `patrol init --join` after its clock is set"
+    )]
+    ClockAhead {
+        file: PathBuf,
+        device: String,
+        days: i64,
+        table: String,
+        id: String,
+        hlc: i64,
+    },
     #[error("{file}: copied database: {detail}")]
     CopiedDatabase { file: PathBuf, detail: String },
     #[error("{file}: {what}")]

@@ -525,9 +525,9 @@ fn in_range(lon: f64, lat: f64) -> bool {
     (-180.0..=180.0).contains(&lon) && (-90.0..=90.0).contains(&lat)
 }
 
-/// The latest plausible hlc: ten years from now.
+/// The latest hlc a merge accepts: this machine's clock plus one day.
 fn latest_hlc() -> i64 {
-    (patrol_store::now_ms() + 10 * 366 * 86_400_000) << 16
+    patrol_core::clock::latest_accepted(patrol_store::now_ms())
 }
 
 /// Validation of the attached file's rows, table by table.
@@ -638,8 +638,19 @@ impl Row<'_> {
     }
     fn hlc(&self, max: i64) -> Result<(), SyncError> {
         let h = self.int("hlc")?;
-        if h <= 0 || h > max {
-            return Err(self.bad(format!("hlc {h} is outside 1 ..= ten years from now")));
+        if h <= 0 {
+            return Err(self.bad(format!("hlc {h} is not positive")));
+        }
+        if h > max {
+            let ahead = patrol_core::clock::millis(h) - patrol_store::now_ms();
+            return Err(SyncError::ClockAhead {
+                file: self.file.to_owned(),
+                device: self.id("device_id")?.to_owned(),
+                days: ahead / 86_400_000,
+                table: self.table.to_owned(),
+                id: self.id.clone(),
+                hlc: h,
+            });
         }
         Ok(())
     }

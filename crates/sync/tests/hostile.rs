@@ -468,3 +468,66 @@ fn a_refused_delta_says_a_full_export_is_needed() {
         "{msg}"
     );
 }
+
+/// A device whose clock is years ahead would win every conflict and drag
+/// every database's clock with it: refused past one day ahead, naming the
+/// device and the skew; our clock does not move.
+#[test]
+fn a_clock_years_ahead_is_refused_and_does_not_drag_ours() {
+    let mut w = world();
+    let hlc_before: String = w
+        .central
+        .conn()
+        .query_row("SELECT value FROM patrol_meta WHERE key = 'hlc'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let f = tampered(
+        &w,
+        "future.gpkg",
+        "UPDATE observation_versions SET hlc = hlc + ((5 * 365 * 86400000) << 16)
+         WHERE version_id = (SELECT min(version_id) FROM observation_versions)",
+    );
+    let file_device: String = rusqlite::Connection::open(&f)
+        .unwrap()
+        .query_row(
+            "SELECT value FROM patrol_meta WHERE key = 'device_id'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let e = refused(&mut w, &f, "days ahead");
+    let msg = e.to_string();
+    assert!(msg.contains(&file_device), "{msg}");
+    assert!(msg.contains("182"), "five years is about 1825 days: {msg}");
+    let hlc_after: String = w
+        .central
+        .conn()
+        .query_row("SELECT value FROM patrol_meta WHERE key = 'hlc'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(hlc_before, hlc_after);
+    // Half a day ahead is a clock set a little wrong: merged.
+    let f = tampered(
+        &w,
+        "soon.gpkg",
+        "UPDATE observation_versions SET hlc = (CAST(strftime('%s','now') AS INTEGER) * 1000 + 43200000) << 16
+         WHERE version_id = (SELECT min(version_id) FROM observation_versions)",
+    );
+    merge_ok(&mut w.central, &f);
+
+    // Whatever it is shown, the local clock never passes now + one day.
+    patrol_store::observe_hlc(w.central.conn(), i64::MAX / 2).unwrap();
+    let hlc: i64 = w
+        .central
+        .conn()
+        .query_row(
+            "SELECT CAST(value AS INTEGER) FROM patrol_meta WHERE key = 'hlc'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let bound = (patrol_store::now_ms() + 86_400_000 + 1000) << 16;
+    assert!(hlc < bound, "{hlc} >= {bound}");
+}
