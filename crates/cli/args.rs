@@ -65,6 +65,8 @@ pub enum Command {
     Ledger(JsonArg),
     /// Records edited on two devices, and their resolution.
     Conflicts(ConflictsArgs),
+    /// Rows merges set aside for a person to look at, and the decision on each.
+    Quarantine(crate::commands::quarantine::QuarantineArgs),
     /// Build a demo database from the shipped sample patrols and report on it.
     Demo(DemoArgs),
 }

@@ -7,6 +7,7 @@ mod import;
 mod init;
 mod observe;
 mod patrols;
+pub mod quarantine;
 pub mod report;
 mod sync;
 
@@ -51,6 +52,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         }
         Command::Ledger(a) => sync::ledger(&open(db)?, a.json),
         Command::Conflicts(a) => sync::conflicts(&mut open(db)?, &a),
+        Command::Quarantine(a) => quarantine::run(&mut open(db)?, &a),
         Command::Demo(a) => demo::run(&a, cli.quiet),
     }
 }

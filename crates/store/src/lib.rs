@@ -20,6 +20,7 @@ pub mod edit;
 pub mod gpkg;
 pub mod import;
 pub mod quality;
+pub mod quarantine;
 pub mod query;
 pub mod records;
 mod schema;

@@ -5,11 +5,13 @@
 //! columns, our schema version or an older one, upgraded on a temporary copy).
 //! Then, attached read-only, every row that will be merged is validated.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use patrol_core::SiteId;
+use patrol_store::records::{self, Kind, VersionMeta};
 use patrol_store::{APPLICATION_ID, SCHEMA_VERSION, gpkg};
 use rusqlite::config::DbConfig;
 use rusqlite::types::ValueRef;
@@ -746,6 +748,106 @@ impl Rows<'_> {
     }
 }
 
+/// A typed id from a column already checked to be one.
+fn parse_id<T: std::str::FromStr>(r: &Row<'_>, col: &str) -> Result<T, SyncError> {
+    r.id(col)?
+        .parse()
+        .map_err(|_| r.bad(format!("{col} is not a UUID")))
+}
+
+/// The version's meta, from columns already checked.
+fn version_meta(r: &Row<'_>) -> Result<VersionMeta, SyncError> {
+    let parents: Vec<String> = serde_json::from_str(r.text("parents")?)
+        .map_err(|_| r.bad("parents is not a JSON array of strings"))?;
+    Ok(VersionMeta {
+        version_id: parse_id(r, "version_id")?,
+        parents: parents
+            .iter()
+            .map(|p| p.parse().map_err(|_| r.bad("a parent is not a UUID")))
+            .collect::<Result<_, _>>()?,
+        hlc: r.int("hlc")?,
+        device: parse_id(r, "device_id")?,
+        site: parse_id(r, "site_id")?,
+        deleted: r.int("deleted")? == 1,
+    })
+}
+
+/// The error for a version whose stored digest is not its content's.
+fn rotten(r: &Row<'_>) -> SyncError {
+    r.bad(
+        "its digest does not match its content: the row was changed after it was made \
+         (a flipped bit on the disk or stick, or an edit by hand)",
+    )
+}
+
+/// The version's stored digest is the digest of its content.
+fn same_digest<T: serde::Serialize>(r: &Row<'_>, kind: Kind, content: &T) -> Result<(), SyncError> {
+    let meta = version_meta(r)?;
+    if records::digest(kind, &meta, content) == r.text("digest")? {
+        Ok(())
+    } else {
+        Err(rotten(r))
+    }
+}
+
+/// Each incoming patrol's first version's site (by hlc, version id, over the
+/// file and this database), and whether that version is the patrol's root
+/// (has no parents); and every site either knows.
+type PatrolSites = (HashMap<String, (SiteId, bool)>, Vec<SiteId>);
+
+fn patrol_sites(conn: &Connection, schema: &str, file: &Path) -> Result<PatrolSites, SyncError> {
+    let sqlite = SyncError::sqlite(file);
+    let sql = format!(
+        "SELECT patrol_id, hlc, version_id, site_id, parents FROM {schema}.patrol_versions
+         UNION ALL
+         SELECT m.patrol_id, m.hlc, m.version_id, m.site_id, m.parents FROM main.patrol_versions m
+         WHERE m.patrol_id IN (SELECT patrol_id FROM {schema}.patrol_versions)"
+    );
+    let mut first: HashMap<String, (i64, String, SiteId, bool)> = HashMap::new();
+    let mut stmt = conn.prepare(&sql).map_err(&sqlite)?;
+    let mut rows = stmt.query([]).map_err(&sqlite)?;
+    while let Some(r) = rows.next().map_err(&sqlite)? {
+        // Rows of the wrong type are refused by the row checks.
+        let (Ok(patrol), Ok(hlc), Ok(version), Ok(site), Ok(parents)) = (
+            r.get::<_, String>(0),
+            r.get::<_, i64>(1),
+            r.get::<_, String>(2),
+            r.get::<_, String>(3),
+            r.get::<_, String>(4),
+        ) else {
+            continue;
+        };
+        let Ok(site) = site.parse::<SiteId>() else {
+            continue;
+        };
+        let root = parents.trim() == "[]";
+        match first.get_mut(&patrol) {
+            Some(f) if (f.0, f.1.as_str()) <= (hlc, version.as_str()) => {}
+            Some(f) => *f = (hlc, version, site, root),
+            None => {
+                first.insert(patrol, (hlc, version, site, root));
+            }
+        }
+    }
+    let mut known: Vec<SiteId> = conn
+        .prepare(&format!(
+            "SELECT site_id FROM {schema}.sites UNION SELECT site_id FROM main.sites"
+        ))
+        .map_err(&sqlite)?
+        .query_map([], |r| r.get::<_, String>(0))
+        .map_err(&sqlite)?
+        .filter_map(|s| s.ok().and_then(|s| s.parse().ok()))
+        .collect();
+    known.sort();
+    Ok((
+        first
+            .into_iter()
+            .map(|(p, (_, _, site, root))| (p, (site, root)))
+            .collect(),
+        known,
+    ))
+}
+
 /// Validate every row of the attached file `schema` that a merge reads. The
 /// first bad row rejects the file.
 pub(crate) fn validate_rows(conn: &Connection, schema: &str, file: &Path) -> Result<(), SyncError> {
@@ -800,6 +902,7 @@ pub(crate) fn validate_rows(conn: &Connection, schema: &str, file: &Path) -> Res
             Ok(())
         },
     )?;
+    let (first_sites, known_sites) = patrol_sites(conn, schema, file)?;
     v.versions(
         "patrol_versions",
         "patrol_id",
@@ -812,13 +915,33 @@ pub(crate) fn validate_rows(conn: &Connection, schema: &str, file: &Path) -> Res
             "source_file",
         ],
         &|r| {
-            r.text("team")?;
-            r.text_opt("leader")?;
-            r.text_opt("objective")?;
-            r.id("origin_device")?;
-            r.text_opt("source_digest")?;
-            r.text_opt("source_file")?;
-            Ok(())
+            let meta = version_meta(r)?;
+            let patrol_id: &str = r.id("patrol_id")?;
+            let mut content = patrol_core::Patrol {
+                id: parse_id(r, "patrol_id")?,
+                site: meta.site,
+                team: r.text("team")?.to_owned(),
+                leader: r.text_opt("leader")?.map(str::to_owned),
+                objective: r.text_opt("objective")?.map(str::to_owned),
+                origin_device: parse_id(r, "origin_device")?,
+                source_digest: r.text_opt("source_digest")?.map(str::to_owned),
+                source_file: r.text_opt("source_file")?.map(str::to_owned),
+            };
+            // A patrol's content names the site of its first version; when
+            // that (parentless) version is neither here nor in the file, any
+            // site we know may be it.
+            let want = r.text("digest")?;
+            let candidates = match first_sites.get(patrol_id) {
+                Some((site, true)) => std::slice::from_ref(site),
+                _ => known_sites.as_slice(),
+            };
+            for site in candidates {
+                content.site = *site;
+                if records::digest(Kind::Patrol, &meta, &content) == want {
+                    return Ok(());
+                }
+            }
+            Err(rotten(r))
         },
     )?;
     v.versions(
@@ -858,7 +981,22 @@ pub(crate) fn validate_rows(conn: &Connection, schema: &str, file: &Path) -> Res
                     patrol_core::model::MAX_MEMBERS
                 )));
             }
-            r.json_list("member_names", false)
+            r.json_list("member_names", false)?;
+            let content = patrol_core::Leg {
+                id: parse_id(r, "leg_id")?,
+                patrol: parse_id(r, "patrol_id")?,
+                transport: patrol_core::Transport::from_stored(t).expect("checked above"),
+                members: u32::try_from(m).expect("checked above"),
+                member_names: serde_json::from_str(r.text("member_names")?).expect("checked above"),
+                date: r
+                    .text_opt("date")?
+                    .map(|d| d.parse().expect("checked above")),
+                fix_overrides: r
+                    .text_opt("fix_overrides")?
+                    .map(|o| serde_json::from_str(o).expect("checked above"))
+                    .unwrap_or_default(),
+            };
+            same_digest(r, Kind::Leg, &content)
         },
     )?;
     v.versions(
@@ -883,9 +1021,17 @@ pub(crate) fn validate_rows(conn: &Connection, schema: &str, file: &Path) -> Res
                     "position lon {lon}, lat {lat} is outside -180..180, -90..90"
                 )));
             }
-            r.text_opt("raw_name")?;
-            r.text_opt("note")?;
-            Ok(())
+            let content = patrol_core::Observation {
+                id: parse_id(r, "observation_id")?,
+                patrol: parse_id(r, "patrol_id")?,
+                category: r.text("category")?.to_owned(),
+                time: r.int_opt("time_us")?,
+                lon,
+                lat,
+                raw_name: r.text_opt("raw_name")?.map(str::to_owned),
+                note: r.text_opt("note")?.map(str::to_owned),
+            };
+            same_digest(r, Kind::Observation, &content)
         },
     )?;
     let max = v.max_hlc;

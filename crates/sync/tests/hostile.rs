@@ -263,10 +263,11 @@ fn a_reused_version_id_is_quarantined_not_overwritten() {
         &format!(
             "UPDATE observation_versions SET version_id = '{vid}', note = 'impostor'
              WHERE version_id = (SELECT min(version_id) FROM observation_versions);
-             UPDATE patrol_versions SET version_id = '{vid}', team = 'Impostors', digest = '{}'",
-            "0".repeat(64)
+             UPDATE patrol_versions SET version_id = '{vid}', team = 'Impostors'"
         ),
     );
+    // Rows rewritten with valid digests: only the reused id is wrong.
+    redigest(&f);
     let r = merge_ok(&mut w.central, &f);
     assert_eq!(r.status, MergeStatus::Merged);
     assert_eq!(r.counts.quarantined, 1);
@@ -289,6 +290,25 @@ fn a_reused_version_id_is_quarantined_not_overwritten() {
         .unwrap();
     assert_eq!(table, "patrol_versions");
     assert!(incoming.contains("Impostors"), "{incoming}");
+    // Visible: `patrol check` counts it, `patrol quarantine` lists it, and a
+    // person's decision is recorded while the row we hold stays.
+    let finding = |s: &Store| {
+        s.check()
+            .unwrap()
+            .into_iter()
+            .find(|f| f.check == "quarantined rows")
+            .unwrap()
+    };
+    assert!(finding(&w.central).detail.starts_with("1 rows"));
+    let listed = w.central.quarantined(false).unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].incoming["team"], "Impostors");
+    w.central.drop_quarantined(listed[0].id).unwrap();
+    assert!(w.central.quarantined(false).unwrap().is_empty());
+    let all = w.central.quarantined(true).unwrap();
+    assert_eq!(all[0].decision.as_deref(), Some("dropped"));
+    assert!(w.central.drop_quarantined(listed[0].id).is_err());
+    assert!(finding(&w.central).detail.starts_with("0 rows"));
     // The other rows arrived (the observation with the other table's id is a different version table).
     assert_eq!(
         count(
@@ -515,6 +535,7 @@ fn a_clock_years_ahead_is_refused_and_does_not_drag_ours() {
         "UPDATE observation_versions SET hlc = (CAST(strftime('%s','now') AS INTEGER) * 1000 + 43200000) << 16
          WHERE version_id = (SELECT min(version_id) FROM observation_versions)",
     );
+    redigest(&f);
     merge_ok(&mut w.central, &f);
 
     // Whatever it is shown, the local clock never passes now + one day.
@@ -530,4 +551,50 @@ fn a_clock_years_ahead_is_refused_and_does_not_drag_ours() {
         .unwrap();
     let bound = (patrol_store::now_ms() + 86_400_000 + 1000) << 16;
     assert!(hlc < bound, "{hlc} >= {bound}");
+}
+
+/// One flipped byte in a version row ("Team A" became "Team B"): the digest
+/// no longer matches, so the file is refused naming table and version. Had
+/// it merged, the honest file's row would have been quarantined and the
+/// rotten value kept.
+#[test]
+fn bit_rot_is_refused_and_the_honest_row_wins() {
+    let mut w = world();
+    let vid: String = rusqlite::Connection::open(&w.good)
+        .unwrap()
+        .query_row("SELECT version_id FROM patrol_versions", [], |r| r.get(0))
+        .unwrap();
+    let f = tampered(
+        &w,
+        "rotten.gpkg",
+        "UPDATE patrol_versions SET team = 'Team B'",
+    );
+    let e = refused(&mut w, &f, "digest does not match");
+    let msg = e.to_string();
+    assert!(
+        msg.contains("patrol_versions") && msg.contains(&vid),
+        "{msg}"
+    );
+    let o = tampered(
+        &w,
+        "rotten-obs.gpkg",
+        "UPDATE observation_versions SET lat = lat + 0.000001
+         WHERE version_id = (SELECT min(version_id) FROM observation_versions)",
+    );
+    refused(&mut w, &o, "observation_versions");
+    let l = tampered(&w, "rotten-leg.gpkg", "UPDATE leg_versions SET members = 4");
+    refused(&mut w, &l, "leg_versions");
+    // The honest file merges, and then the rotten one is still refused, not quarantined.
+    let good = w.good.clone();
+    let r = merge_ok(&mut w.central, &good);
+    assert_eq!((r.status, r.counts.quarantined), (MergeStatus::Merged, 0));
+    refused(&mut w, &f, "digest does not match");
+    assert_eq!(count(&w.central, "SELECT count(*) FROM quarantine"), 0);
+    assert_eq!(
+        count(
+            &w.central,
+            "SELECT count(*) FROM patrols WHERE team = 'Team A'"
+        ),
+        2
+    );
 }
