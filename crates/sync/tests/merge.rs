@@ -334,3 +334,64 @@ fn a_file_of_the_previous_schema_is_upgraded_on_a_copy() {
         "the incoming file is never written"
     );
 }
+
+/// Versions whose parents form a cycle leave a record with no head: it
+/// vanishes, or not, depending on merge order. Refused, whether the cycle is
+/// in the file or closes with versions already here; a record that has no
+/// head anyway is listed as a conflict and can be resolved.
+#[test]
+fn parent_cycles_are_refused_and_a_headless_record_is_a_conflict() {
+    use patrol_core::VersionId;
+    use patrol_store::records::{self, VersionMeta};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut a = init(d, "a");
+    let p = import(&mut a, d, "a1", 20, 0, 1);
+    let o = observe(&mut a, &p, 14.5);
+    let v0: String = a
+        .conn()
+        .query_row("SELECT version_id FROM observation_versions", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let content = patrol_store::edit::load_observation(a.conn(), &v0).unwrap();
+    let (v1, v2) = (VersionId::new(), VersionId::new());
+    let meta = |a: &Store, id: VersionId, parents: Vec<VersionId>| VersionMeta {
+        version_id: id,
+        parents,
+        hlc: patrol_store::next_hlc(a.conn()).unwrap(),
+        device: a.device(),
+        site: a.site().id,
+        deleted: false,
+    };
+    // v1 follows v0 and v2 (not made yet): a proper head for now.
+    let m1 = meta(&a, v1, vec![v0.parse().unwrap(), v2]);
+    records::insert_observation(a.conn(), &m1, &content).unwrap();
+    let f1 = export(&mut a, d, "f1", false);
+    let mut c = init(d, "c");
+    merge_ok(&mut c, &f1);
+    // v2 follows v1: a cycle.
+    let m2 = meta(&a, v2, vec![v1]);
+    records::insert_observation(a.conn(), &m2, &content).unwrap();
+    let delta = export(&mut a, d, "f2-delta", true);
+    let full = export(&mut a, d, "f2-full", false);
+    for f in [&delta, &full] {
+        let before = digest(&c);
+        let e = patrol_sync::merge(&mut c, f, &Limits::default()).unwrap_err();
+        assert!(e.to_string().contains("cycle"), "{e}");
+        assert!(e.to_string().contains(&v1.to_string()), "{e}");
+        assert_eq!(digest(&c), before);
+    }
+    let mut fresh = init(d, "fresh");
+    let e = patrol_sync::merge(&mut fresh, &full, &Limits::default()).unwrap_err();
+    assert!(e.to_string().contains("cycle"), "{e}");
+
+    // On a, where the cycle was made, the record is a conflict, not invisible.
+    let list = patrol_sync::conflicts(&a).unwrap();
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!(list[0].record_id, o);
+    assert_eq!(count(&a, "SELECT count(*) FROM observations"), 1);
+    a.resolve_conflict(Kind::Observation, &o, &v2.to_string())
+        .unwrap();
+    assert!(patrol_sync::conflicts(&a).unwrap().is_empty());
+}
