@@ -316,27 +316,45 @@ fn is_gis_addition(kind: &str, name: &str) -> bool {
     }
 }
 
-/// Our schema: (type, name, table) of every object, and each table's columns.
+/// One object of a schema: type, name, table, and its `sql` with white
+/// space collapsed (None for SQLite's automatic indexes).
+type Object = (String, String, String, Option<String>);
+
+/// A schema: every object, and each table's columns.
 type Layout = (
-    Vec<(String, String, String)>,
+    Vec<Object>,
     BTreeMap<String, Vec<(String, String, bool, i64)>>,
 );
 
+/// `sql` with runs of white space made one space.
+fn normalise_sql(sql: &str) -> String {
+    sql.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 fn layout(conn: &Connection) -> rusqlite::Result<Layout> {
-    let mut objects: Vec<(String, String, String)> = conn
+    // Everything but the planner's statistics (harmless, made by ANALYZE):
+    // automatic indexes (a UNIQUE constraint) and sqlite_sequence included.
+    let mut objects: Vec<Object> = conn
         .prepare(
-            "SELECT type, name, tbl_name FROM sqlite_schema
-             WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY type, name",
+            "SELECT type, name, tbl_name, sql FROM sqlite_schema
+             WHERE name NOT LIKE 'sqlite\\_stat%' ESCAPE '\\' ORDER BY type, name",
         )?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get::<_, Option<String>>(3)?.map(|s| normalise_sql(&s)),
+            ))
+        })?
         .collect::<rusqlite::Result<_>>()?;
     objects.sort();
     let mut tables = BTreeMap::new();
-    for (kind, name, _) in &objects {
+    for (kind, name, _, _) in &objects {
         if kind == "table" {
             let cols = conn
                 .prepare(
-                    "SELECT name, type, \"notnull\", pk FROM pragma_table_info(?1) ORDER BY cid",
+                    "SELECT name, type, \"notnull\", pk FROM pragma_table_xinfo(?1) ORDER BY cid",
                 )?
                 .query_map([name], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -447,13 +465,30 @@ pub(crate) fn check_file(
             Some(_) => {}
         }
     }
-    if let Some((kind, name, _)) = objects
-        .iter()
-        .find(|o| !want_objects.contains(o) && !is_gis_addition(&o.0, &o.1))
-    {
-        return Err(schema_err(format!("unexpected {kind} {name}")));
+    let same_object = |a: &Object, b: &Object| a.0 == b.0 && a.1 == b.1 && a.2 == b.2;
+    // GIS additions, and the automatic indexes of their tables.
+    let gis = |o: &Object| {
+        is_gis_addition(&o.0, &o.1)
+            || (o.0 == "index" && o.3.is_none() && is_gis_addition("table", &o.2))
+    };
+    for o in objects.iter().filter(|o| !gis(o)) {
+        let (kind, name, _, sql) = o;
+        match want_objects.iter().find(|w| same_object(w, o)) {
+            None => return Err(schema_err(format!("unexpected {kind} {name}"))),
+            Some(w) if w.3 != *sql => {
+                let shown: String = sql.as_deref().unwrap_or("").chars().take(300).collect();
+                return Err(schema_err(format!(
+                    "{kind} {name} is not defined as ours (a rebuilt table or index: its \
+                     constraints, generated columns or key may differ): {shown}"
+                )));
+            }
+            Some(_) => {}
+        }
     }
-    if let Some((kind, name, _)) = want_objects.iter().find(|o| !objects.contains(o)) {
+    if let Some((kind, name, _, _)) = want_objects
+        .iter()
+        .find(|w| !objects.iter().any(|o| same_object(w, o)))
+    {
         return Err(schema_err(format!("{kind} {name} is missing")));
     }
     let meta = |key: &str| -> Result<Option<String>, SyncError> {
@@ -746,6 +781,34 @@ impl Rows<'_> {
             check(r)
         })
     }
+}
+
+/// A geometry's header envelope, if it has one (what a spatial index reads):
+/// finite, within -180..180, -90..90, and holding every point.
+fn envelope(r: &Row<'_>, geom: &[u8], points: &[(f64, f64)]) -> Result<(), SyncError> {
+    let has = geom.len() >= 8 && (geom[3] >> 1) & 0b111 != 0;
+    let Some([min_x, max_x, min_y, max_y]) = has.then(|| gpkg::envelope_of(geom)).flatten() else {
+        return if has {
+            Err(r.bad("geom: the envelope is unreadable"))
+        } else {
+            Ok(())
+        };
+    };
+    let finite = [min_x, max_x, min_y, max_y].iter().all(|v| v.is_finite());
+    if !finite || !in_range(min_x, min_y) || !in_range(max_x, max_y) {
+        return Err(r.bad(format!(
+            "geom: the envelope x {min_x}..{max_x}, y {min_y}..{max_y} is not within -180..180, -90..90"
+        )));
+    }
+    if let Some(&(x, y)) = points
+        .iter()
+        .find(|&&(x, y)| x < min_x || x > max_x || y < min_y || y > max_y)
+    {
+        return Err(r.bad(format!(
+            "geom: the envelope x {min_x}..{max_x}, y {min_y}..{max_y} does not hold the point {x}, {y}"
+        )));
+    }
+    Ok(())
 }
 
 /// A typed id from a column already checked to be one.
@@ -1090,6 +1153,7 @@ pub(crate) fn validate_rows(conn: &Connection, schema: &str, file: &Path) -> Res
             if h.finalize().to_hex().as_str() != digest {
                 return Err(r.bad("digest does not match the piece's points"));
             }
+            envelope(r, geom, &pts)?;
             r.int("segment_no")?;
             r.int("piece_no")?;
             let len = r.real("length_m")?;
@@ -1234,15 +1298,27 @@ pub(crate) fn validate_rows(conn: &Connection, schema: &str, file: &Path) -> Res
             r.hlc(max)?;
             let geom = r.blob_opt("geom")?.ok_or_else(|| r.bad("geom is null"))?;
             let polys = gpkg::read_multi_polygon(geom).map_err(|e| r.bad(format!("geom: {e}")))?;
-            if polys
-                .iter()
-                .flatten()
-                .flatten()
-                .any(|&(x, y)| !in_range(x, y))
-            {
+            let pts: Vec<(f64, f64)> = polys.into_iter().flatten().flatten().collect();
+            if pts.iter().any(|&(x, y)| !in_range(x, y)) {
                 return Err(r.bad("a boundary point is outside -180..180, -90..90"));
             }
-            Ok(())
+            envelope(r, geom, &pts)
+        },
+    )?;
+    // Not merged (rebuilt from versions), but read by a spatial index in QGIS.
+    v.each(
+        "observations",
+        &["observation_id", "geom"],
+        "observation_id",
+        &mut |r| {
+            let Some(geom) = r.blob_opt("geom")? else {
+                return Ok(());
+            };
+            let p = gpkg::read_point(geom).map_err(|e| r.bad(format!("geom: {e}")))?;
+            if !in_range(p.0, p.1) {
+                return Err(r.bad("the point is outside -180..180, -90..90"));
+            }
+            envelope(r, geom, &[p])
         },
     )?;
     v.each(

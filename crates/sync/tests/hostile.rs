@@ -598,3 +598,118 @@ fn bit_rot_is_refused_and_the_honest_row_wins() {
         2
     );
 }
+
+/// The schema is compared exactly, object by object: a table rebuilt
+/// without its UNIQUE constraint (duplicate version ids then vanish in the
+/// merge) or with a generated column has our column names and types but is
+/// not our table.
+#[test]
+fn schema_objects_are_compared_exactly() {
+    let mut w = world();
+    let f = tampered(
+        &w,
+        "nounique.gpkg",
+        "ALTER TABLE observation_versions RENAME TO old_ov;
+         CREATE TABLE observation_versions (
+           fid INTEGER PRIMARY KEY AUTOINCREMENT,
+           version_id TEXT NOT NULL,
+           observation_id TEXT NOT NULL,
+           parents TEXT NOT NULL,
+           hlc INTEGER NOT NULL,
+           device_id TEXT NOT NULL,
+           site_id TEXT NOT NULL,
+           deleted INTEGER NOT NULL,
+           digest TEXT NOT NULL,
+           patrol_id TEXT NOT NULL,
+           category TEXT NOT NULL,
+           time_us INTEGER,
+           lon REAL NOT NULL,
+           lat REAL NOT NULL,
+           raw_name TEXT,
+           note TEXT
+         );
+         INSERT INTO observation_versions SELECT * FROM old_ov;
+         DROP TABLE old_ov;
+         CREATE INDEX observation_versions_record ON observation_versions(observation_id);
+         CREATE INDEX observation_versions_device ON observation_versions(device_id, hlc);
+         INSERT INTO observation_versions(version_id, observation_id, parents, hlc, device_id, site_id, deleted,
+             digest, patrol_id, category, time_us, lon, lat, raw_name, note)
+           SELECT version_id, observation_id, parents, hlc, device_id, site_id, deleted, digest, patrol_id,
+             category, time_us, lon, lat, raw_name, 'twin' FROM observation_versions LIMIT 1;",
+    );
+    refused(&mut w, &f, "observation_versions is not defined as ours");
+    let f = tampered(
+        &w,
+        "generated.gpkg",
+        "ALTER TABLE patrols ADD COLUMN evil TEXT AS (team || '!')",
+    );
+    refused(&mut w, &f, "patrols");
+    let f = tampered(
+        &w,
+        "index.gpkg",
+        "DROP INDEX leg_days_date; CREATE INDEX leg_days_date ON leg_days(date DESC)",
+    );
+    refused(&mut w, &f, "leg_days_date");
+}
+
+/// A geometry's header envelope is what a spatial index (QGIS's R-tree)
+/// reads: NaN, out of range, or not containing the geometry's points is
+/// refused, even with a piece digest made to match.
+#[test]
+fn geometry_envelopes_are_checked() {
+    let mut w = world();
+    let (dir, good) = (w.dir.path().to_owned(), w.good.clone());
+    let envelope = |name: &str, env: [f64; 4]| {
+        let f = dir.join(name);
+        std::fs::copy(&good, &f).unwrap();
+        let conn = rusqlite::Connection::open(&f).unwrap();
+        let (id, mut geom, times, ele): (String, Vec<u8>, Vec<u8>, Option<Vec<u8>>) = conn
+            .query_row("SELECT piece_id, geom, times, ele FROM tracks", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .unwrap();
+        for (i, v) in env.iter().enumerate() {
+            geom[8 + 8 * i..16 + 8 * i].copy_from_slice(&v.to_le_bytes());
+        }
+        let mut h = blake3::Hasher::new();
+        h.update(&geom);
+        h.update(&times);
+        if let Some(e) = &ele {
+            h.update(e);
+        }
+        conn.execute(
+            "UPDATE tracks SET geom = ?1, digest = ?2 WHERE piece_id = ?3",
+            rusqlite::params![geom, h.finalize().to_hex().to_string(), id],
+        )
+        .unwrap();
+        f
+    };
+    let f = envelope("nan-envelope.gpkg", [f64::NAN, 103.0, 14.0, 15.0]);
+    refused(&mut w, &f, "envelope");
+    let f = envelope("huge-envelope.gpkg", [-1e300, 1e300, 14.0, 15.0]);
+    refused(&mut w, &f, "envelope");
+    let f = envelope("small-envelope.gpkg", [102.0, 102.001, 14.0, 14.001]);
+    refused(&mut w, &f, "envelope");
+    // A boundary's envelope, too (boundaries have no digest).
+    let d = w.dir.path().to_owned();
+    let mut o = init(&d, "office");
+    o.set_boundary(&[vec![vec![
+        (102.0, 14.0),
+        (103.0, 14.0),
+        (103.0, 15.0),
+        (102.0, 14.0),
+    ]]])
+    .unwrap();
+    let fo = export(&mut o, &d, "office-out", false);
+    let f = d.join("bad-boundary.gpkg");
+    std::fs::copy(&fo, &f).unwrap();
+    let conn = rusqlite::Connection::open(&f).unwrap();
+    conn.execute(
+        "UPDATE site_boundaries SET geom = CAST(substr(geom, 1, 8) || ?1 || substr(geom, 17) AS BLOB)",
+        [f64::INFINITY.to_le_bytes().to_vec()],
+    )
+    .unwrap();
+    drop(conn);
+    refused(&mut w, &f, "envelope");
+    merge_ok(&mut w.central, &fo);
+}
