@@ -135,7 +135,30 @@ impl Store {
             })?
             .collect::<rusqlite::Result<Vec<Boundary>>>()?;
         drop(stmt);
-        Self::create(path, from.site.clone(), &model, &boundaries)
+        let store = Self::create(path, from.site.clone(), &model, &boundaries)?;
+        // The devices the copied boundaries name travel with them, so that
+        // this database's files describe every device their rows name.
+        let mut stmt = from.conn.prepare(
+            "SELECT device_id, site_id, first_seen FROM devices
+             WHERE device_id IN (SELECT device_id FROM site_boundaries)",
+        )?;
+        let devices = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        for (device, site, first_seen) in devices {
+            store.conn.execute(
+                "INSERT INTO devices(device_id, site_id, first_seen) VALUES (?1, ?2, ?3)
+                 ON CONFLICT DO NOTHING",
+                params![device, site, first_seen],
+            )?;
+        }
+        Ok(store)
     }
 
     fn create(

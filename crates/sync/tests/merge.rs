@@ -395,3 +395,87 @@ fn parent_cycles_are_refused_and_a_headless_record_is_a_conflict() {
         .unwrap();
     assert!(patrol_sync::conflicts(&a).unwrap().is_empty());
 }
+
+/// The office sets a boundary, then outposts join (`init --join`): the
+/// boundary row names the office's device, so the outposts must carry that
+/// device's description, or their files are refused everywhere but the
+/// office. Every topology the docs promise, in any order.
+#[test]
+fn outposts_joined_after_the_boundary_merge_everywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut office = init(d, "office");
+    office
+        .set_boundary(&[vec![vec![
+            (102.0, 14.0),
+            (103.0, 14.0),
+            (103.0, 15.0),
+            (102.0, 14.0),
+        ]]])
+        .unwrap();
+    let mut p1 = Store::init_joining(&d.join("p1.gpkg"), office.path()).unwrap();
+    let mut p2 = Store::init_joining(&d.join("p2.gpkg"), office.path()).unwrap();
+    import(&mut p1, d, "p1-1", 30, 1, 1);
+    import(&mut p2, d, "p2-1", 30, 1, 2);
+    let f1 = export(&mut p1, d, "f1", false);
+    let f2 = export(&mut p2, d, "f2", false);
+    let mut region = init(d, "region");
+    let mut region2 = init(d, "region2");
+    // outpost -> region, directly, before the office's file.
+    merge_ok(&mut region, &f1);
+    // outpost -> outpost.
+    merge_ok(&mut p2, &f1);
+    merge_ok(&mut p1, &f2);
+    // outpost -> office.
+    merge_ok(&mut office, &f2);
+    let fo = export(&mut office, d, "fo", false);
+    // office -> region.
+    merge_ok(&mut region, &fo);
+    // region -> region, and an outpost's relayed file.
+    let fr = export(&mut region, d, "fr", false);
+    merge_ok(&mut region2, &fr);
+    let fp2 = export(&mut p2, d, "fp2", false);
+    merge_ok(&mut region2, &fp2);
+    merge_ok(&mut region, &fp2);
+    for s in [&region, &region2, &p1, &p2] {
+        assert_eq!(count(s, "SELECT count(*) FROM patrols"), 2);
+        assert_eq!(count(s, "SELECT count(*) FROM site_boundaries"), 1);
+        assert_eq!(
+            count(
+                s,
+                "SELECT count(*) FROM site_boundaries b WHERE NOT EXISTS
+                   (SELECT 1 FROM devices v WHERE v.device_id = b.device_id)"
+            ),
+            0
+        );
+    }
+}
+
+/// An outpost joined by an older patrol lacks the boundary device's
+/// description; its exports describe it anyway.
+#[test]
+fn an_outpost_joined_by_an_older_patrol_still_exports_a_whole_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut office = init(d, "office");
+    office
+        .set_boundary(&[vec![vec![
+            (102.0, 14.0),
+            (103.0, 14.0),
+            (103.0, 15.0),
+            (102.0, 14.0),
+        ]]])
+        .unwrap();
+    let mut p1 = Store::init_joining(&d.join("p1.gpkg"), office.path()).unwrap();
+    p1.conn()
+        .execute(
+            "DELETE FROM devices WHERE device_id = ?1",
+            [office.device().to_string()],
+        )
+        .unwrap();
+    import(&mut p1, d, "p1-1", 30, 1, 1);
+    let f1 = export(&mut p1, d, "f1", false);
+    let mut region = init(d, "region");
+    merge_ok(&mut region, &f1);
+    assert_eq!(count(&region, "SELECT count(*) FROM site_boundaries"), 1);
+}
