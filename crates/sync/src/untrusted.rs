@@ -515,7 +515,9 @@ pub(crate) fn check_file(
             file: path.to_owned(),
             detail: format!(
                 "it was exported from a database with device id {device}, which is this database's own id: \
-                 it is this database (nothing to merge) or a copy of it (give the copy its own id with `patrol init`)"
+                 it is this database (nothing to merge) or a copy of it. To give a copy its own id: \
+                 `patrol --db NEW.gpkg init --join COPY.gpkg`, then `patrol --db NEW.gpkg merge FILE` (an \
+                 export of the copy), and use NEW.gpkg on that laptop from then on"
             ),
         });
     }

@@ -8,7 +8,7 @@ use common::*;
 use patrol_store::Store;
 use patrol_store::edit::{ObservationEdit, PatrolEdit};
 use patrol_store::records::Kind;
-use patrol_sync::{Limits, MergeStatus, SyncError};
+use patrol_sync::{Limits, MergeStatus};
 
 #[test]
 fn merging_twice_is_a_duplicate_and_changes_nothing() {
@@ -279,15 +279,17 @@ fn a_copied_database_is_caught() {
     let fcopy = export(&mut copy, d, "fcopy", false);
     let mut c = init(d, "c");
     merge_ok(&mut c, &fa);
-    let before = digest(&c);
-    let e = patrol_sync::merge(&mut c, &fcopy, &Limits::default()).unwrap_err();
-    assert!(matches!(e, SyncError::CopiedDatabase { .. }), "{e}");
-    let msg = e.to_string();
-    assert!(
-        msg.contains("fcopy.gpkg") && msg.contains("copied"),
-        "{msg}"
-    );
-    assert_eq!(digest(&c), before);
+    // Not refused (that would block the device for good): the row of a's
+    // that the copy's file lacks is listed as disputed.
+    let r = merge_ok(&mut c, &fcopy);
+    assert_eq!(r.counts.quarantined, 1);
+    let q = c.quarantined(false).unwrap();
+    assert_eq!(q.len(), 1);
+    assert_eq!(q[0].table, "observation_versions");
+    assert!(q[0].reason.starts_with("disputed"), "{}", q[0].reason);
+    // Listed once, however many of the device's files show it.
+    let fcopy2 = export(&mut copy, d, "fcopy2", false);
+    assert_eq!(merge_ok(&mut c, &fcopy2).counts.quarantined, 0);
 
     // A file of a database merged into itself (or a copy of it) is refused too.
     let e = patrol_sync::merge(&mut a, &fa, &Limits::default()).unwrap_err();
@@ -478,4 +480,61 @@ fn an_outpost_joined_by_an_older_patrol_still_exports_a_whole_file() {
     let mut region = init(d, "region");
     merge_ok(&mut region, &f1);
     assert_eq!(count(&region, "SELECT count(*) FROM site_boundaries"), 1);
+}
+
+/// One forged row (outpost 2's file stamps a row with outpost 1's device
+/// id) used to block outpost 1 for good: every full export of it was refused
+/// as a copied database. Now outpost 1's files merge, and the forged row is
+/// listed as disputed.
+#[test]
+fn one_forged_row_does_not_block_a_device() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut a = init(d, "a");
+    let pa = import(&mut a, d, "a1", 20, 1, 1);
+    let mut b = init(d, "b");
+    let pb = import(&mut b, d, "b1", 20, 1, 2);
+    observe(&mut b, &pb, 14.4);
+    let fb = export(&mut b, d, "fb", false);
+    let forged_id: String = {
+        let conn = rusqlite::Connection::open(&fb).unwrap();
+        conn.execute(
+            "UPDATE observation_versions SET device_id = ?1 WHERE lat = 14.4",
+            [a.device().to_string()],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO devices VALUES (?1, ?2, '2024-01-01T00:00:00Z')",
+            [a.device().to_string(), a.site().id.to_string()],
+        )
+        .unwrap();
+        conn.query_row(
+            "SELECT version_id FROM observation_versions WHERE device_id = ?1",
+            [a.device().to_string()],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    redigest(&fb);
+    let mut c = init(d, "c");
+    merge_ok(&mut c, &fb);
+    // a goes on working, and its full exports merge.
+    observe(&mut a, &pa, 14.6);
+    let fa = export(&mut a, d, "fa", false);
+    let r = merge_ok(&mut c, &fa);
+    assert_eq!(r.status, MergeStatus::Merged);
+    assert_eq!(r.counts.quarantined, 1);
+    let q = c.quarantined(false).unwrap();
+    assert_eq!(q[0].row_id, forged_id);
+    observe(&mut a, &pa, 14.7);
+    let fa2 = export(&mut a, d, "fa2", false);
+    let r = merge_ok(&mut c, &fa2);
+    assert_eq!((r.status, r.counts.quarantined), (MergeStatus::Merged, 0));
+    assert_eq!(
+        count(
+            &c,
+            &format!("SELECT count(*) FROM observations WHERE patrol_id = '{pa}'")
+        ),
+        3
+    );
 }
