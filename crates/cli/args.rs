@@ -65,6 +65,8 @@ pub enum Command {
     Ledger(JsonArg),
     /// Records edited on two devices, and their resolution.
     Conflicts(ConflictsArgs),
+    /// Rows merges set aside for a person to look at, and the decision on each.
+    Quarantine(crate::commands::quarantine::QuarantineArgs),
     /// Build a demo database from the shipped sample patrols and report on it.
     Demo(DemoArgs),
 }
@@ -101,7 +103,7 @@ pub enum EditCommand {
         /// How the patrol travelled.
         #[arg(long, value_enum, ignore_case = true)]
         transport: Option<TransportArg>,
-        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1000))]
+        #[arg(long, value_parser = clap::value_parser!(u32).range(i64::from(patrol_core::model::MIN_MEMBERS)..=i64::from(patrol_core::model::MAX_MEMBERS)))]
         members: Option<u32>,
         /// The local date (YYYY-MM-DD) of a patrol whose track has no time at all.
         #[arg(long)]
@@ -215,7 +217,7 @@ pub struct ImportArgs {
     #[arg(long, value_enum, ignore_case = true, default_value = "foot")]
     pub transport: TransportArg,
     /// How many people were on the patrol.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(i64::from(patrol_core::model::MIN_MEMBERS)..=i64::from(patrol_core::model::MAX_MEMBERS)))]
     pub members: u32,
     /// Names of the members (repeat, or comma-separated).
     #[arg(long = "member", value_delimiter = ',')]

@@ -7,6 +7,7 @@ mod import;
 mod init;
 mod observe;
 mod patrols;
+pub mod quarantine;
 pub mod report;
 mod sync;
 
@@ -59,6 +60,14 @@ pub fn run(cli: Cli) -> Result<Outcome> {
                 open(db)?
             };
             sync::conflicts(&mut store, &a)
+        }
+        Command::Quarantine(a) => {
+            let mut store = if a.command.is_some() {
+                open_to_write(db)?
+            } else {
+                open(db)?
+            };
+            quarantine::run(&mut store, &a)
         }
         Command::Demo(a) => demo::run(&a, cli.quiet),
     }

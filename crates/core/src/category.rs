@@ -5,6 +5,19 @@ use serde::{Deserialize, Serialize};
 /// The key every data model has: what matches nothing else.
 pub const OTHER: &str = "other";
 
+/// The longest category key, in bytes.
+pub const MAX_KEY_LEN: usize = 64;
+
+/// A category key: 1 to [`MAX_KEY_LEN`] lower-case ASCII letters, digits and
+/// `_`. The one rule: the data model, import and merge all use it.
+pub fn valid_key(key: &str) -> bool {
+    !key.is_empty()
+        && key.len() <= MAX_KEY_LEN
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
 /// One category of observation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Category {
@@ -30,7 +43,7 @@ pub struct DataModel {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ModelError {
-    #[error("category key '{0}' is not lower-case letters, digits and '_'")]
+    #[error("category key '{0}' is not 1 to {MAX_KEY_LEN} lower-case letters, digits and '_'")]
     BadKey(String),
     #[error("category key '{0}' appears twice")]
     DuplicateKey(String),
@@ -55,12 +68,7 @@ impl DataModel {
     pub fn validate(&self) -> Result<(), ModelError> {
         let mut seen = std::collections::HashSet::new();
         for c in &self.categories {
-            if c.key.is_empty()
-                || !c
-                    .key
-                    .chars()
-                    .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_')
-            {
+            if !valid_key(&c.key) {
                 return Err(ModelError::BadKey(c.key.clone()));
             }
             if !seen.insert(c.key.as_str()) {
@@ -218,5 +226,14 @@ mod tests {
         assert!(DataModel::from_toml(dup).is_err());
         let no_other = "[[category]]\nkey='a'\nlabel='A'\nthreat=true\n";
         assert!(DataModel::from_toml(no_other).is_err());
+        // A key longer than MAX_KEY_LEN would be made, then refused by every merge.
+        let long = format!(
+            "[[category]]\nkey='{}'\nlabel='A'\nthreat=true\n[[category]]\nkey='other'\nlabel='O'\nthreat=false\n",
+            "a".repeat(MAX_KEY_LEN + 1)
+        );
+        assert!(DataModel::from_toml(&long).is_err());
+        assert!(valid_key(&"a".repeat(MAX_KEY_LEN)));
+        assert!(!valid_key(&"a".repeat(MAX_KEY_LEN + 1)));
+        assert!(!valid_key("") && !valid_key("Snare") && !valid_key("wire-snare"));
     }
 }

@@ -27,6 +27,11 @@ impl Transport {
         Transport::Aircraft,
     ];
 
+    /// The transport a stored name (exactly [`Transport::as_str`]) names.
+    pub fn from_stored(name: &str) -> Option<Transport> {
+        Transport::ALL.into_iter().find(|t| t.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Transport::Foot => "foot",
@@ -58,6 +63,13 @@ impl FromStr for Transport {
             .ok_or_else(|| UnknownTransport(s.to_owned()))
     }
 }
+
+/// The fewest members a leg has.
+pub const MIN_MEMBERS: u32 = 1;
+/// The most members a leg has.
+pub const MAX_MEMBERS: u32 = 1000;
+/// How many members a leg may have: the one rule for the CLI and merge.
+pub const MEMBERS: std::ops::RangeInclusive<u32> = MIN_MEMBERS..=MAX_MEMBERS;
 
 /// A site: a protected area, with the IANA time zone its dates are counted in.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -171,6 +183,14 @@ mod tests {
         }
         assert!("Foot".parse::<Transport>().is_ok());
         assert!("horse".parse::<Transport>().is_err());
+        assert_eq!(Transport::from_stored("boat"), Some(Transport::Boat));
+        assert_eq!(Transport::from_stored("Boat"), None);
+    }
+
+    #[test]
+    fn members_have_one_range() {
+        assert!(MEMBERS.contains(&MIN_MEMBERS) && MEMBERS.contains(&MAX_MEMBERS));
+        assert!(!MEMBERS.contains(&0) && !MEMBERS.contains(&(MAX_MEMBERS + 1)));
     }
 
     #[test]

@@ -155,6 +155,18 @@ impl Store {
             },
             format!("{conflicts} records edited on two devices (see `patrol conflicts`)"),
         );
+        let waiting = crate::quarantine::waiting(c)?;
+        add(
+            "quarantined rows",
+            if waiting == 0 {
+                Severity::Ok
+            } else {
+                Severity::Note
+            },
+            format!(
+                "{waiting} rows set aside by merges wait for a person (see `patrol quarantine`)"
+            ),
+        );
         let undated: f64 = c.query_row(
             "SELECT coalesce(sum(length_m), 0) / 1000 FROM leg_days WHERE date = ''",
             [],

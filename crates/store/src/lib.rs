@@ -20,6 +20,7 @@ pub mod edit;
 pub mod gpkg;
 pub mod import;
 pub mod quality;
+pub mod quarantine;
 pub mod query;
 pub mod records;
 mod schema;
@@ -143,7 +144,30 @@ impl Store {
             })?
             .collect::<rusqlite::Result<Vec<Boundary>>>()?;
         drop(stmt);
-        Self::create(path, from.site.clone(), &model, &boundaries)
+        let store = Self::create(path, from.site.clone(), &model, &boundaries)?;
+        // The devices the copied boundaries name travel with them, so that
+        // this database's files describe every device their rows name.
+        let mut stmt = from.conn.prepare(
+            "SELECT device_id, site_id, first_seen FROM devices
+             WHERE device_id IN (SELECT device_id FROM site_boundaries)",
+        )?;
+        let devices = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        for (device, site, first_seen) in devices {
+            store.conn.execute(
+                "INSERT INTO devices(device_id, site_id, first_seen) VALUES (?1, ?2, ?3)
+                 ON CONFLICT DO NOTHING",
+                params![device, site, first_seen],
+            )?;
+        }
+        Ok(store)
     }
 
     fn create(
@@ -386,8 +410,10 @@ pub fn next_hlc(conn: &Connection) -> Result<i64> {
 }
 
 /// Remember a clock value seen elsewhere (a merged version), so that later
-/// local versions sort after it.
+/// local versions sort after it; never past now plus
+/// [`patrol_core::clock::MAX_AHEAD_MS`], whatever was seen.
 pub fn observe_hlc(conn: &Connection, seen: i64) -> Result<()> {
+    let seen = seen.min(patrol_core::clock::latest_accepted(now_ms()));
     conn.execute(
         "UPDATE patrol_meta SET value = CAST(max(CAST(value AS INTEGER), ?1) AS TEXT) WHERE key = 'hlc'",
         [seen],

@@ -214,10 +214,17 @@ pub fn heads(conn: &Connection, kind: Kind, record_id: &str) -> Result<Vec<Head>
         parents.extend(list);
     }
     let mut heads: Vec<Head> = rows
-        .into_iter()
+        .iter()
         .filter(|(v, _, _)| !parents.contains(v))
-        .map(|(_, _, h)| h)
+        .map(|(_, _, h)| h.clone())
         .collect();
+    if heads.is_empty() {
+        // Every version is another's parent: a cycle (merge refuses files
+        // that make one). Every version is then a head, so the record shows
+        // and is listed as a conflict to resolve, whatever order its
+        // versions came in.
+        heads = rows.into_iter().map(|(_, _, h)| h).collect();
+    }
     heads.sort();
     Ok(heads)
 }

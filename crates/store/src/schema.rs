@@ -11,6 +11,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("migrations/0002_sync.sql")),
     (3, include_str!("migrations/0003_report_indexes.sql")),
     (4, include_str!("migrations/0004_quality.sql")),
+    (5, include_str!("migrations/0005_quarantine.sql")),
 ];
 
 /// The schema version this build writes.

@@ -52,7 +52,8 @@ fn summary(conn: &Connection, kind: Kind, version: &str) -> rusqlite::Result<Str
 }
 
 /// Every record with more than one head (including those whose shown head is
-/// a deletion), by kind and id.
+/// a deletion), and every record whose versions' parents form a cycle (no
+/// true head: all its versions are listed), by kind and id.
 pub fn conflicts(store: &Store) -> Result<Vec<Conflict>, SyncError> {
     let conn = store.conn();
     let sqlite = SyncError::sqlite(store.path());
@@ -64,7 +65,14 @@ pub fn conflicts(store: &Store) -> Result<Vec<Conflict>, SyncError> {
                 "SELECT v.{id} FROM {t} v
                  WHERE NOT EXISTS (SELECT 1 FROM {t} c, json_each(c.parents) j
                                    WHERE c.{id} = v.{id} AND j.value = v.version_id)
-                 GROUP BY v.{id} HAVING count(*) > 1 ORDER BY v.{id}"
+                 GROUP BY v.{id} HAVING count(*) > 1
+                 UNION
+                 -- No head at all: the versions' parents form a cycle.
+                 SELECT r.{id} FROM (SELECT DISTINCT {id} FROM {t}) r
+                 WHERE NOT EXISTS (SELECT 1 FROM {t} v WHERE v.{id} = r.{id}
+                   AND NOT EXISTS (SELECT 1 FROM {t} c, json_each(c.parents) j
+                                   WHERE c.{id} = v.{id} AND j.value = v.version_id))
+                 ORDER BY 1"
             ))
             .map_err(&sqlite)?
             .query_map([], |r| r.get(0))

@@ -227,6 +227,24 @@ pub fn export(
             .map_err(&sqlite)?;
         }
     }
+    // Every device a row names is described in the file. (A database made
+    // with `init --join` by an older patrol lacks the description of the
+    // device that set the boundary it copied: described here from its
+    // earliest row.)
+    for (table, _) in STAMPED_TABLES {
+        tx.execute(
+            &format!(
+                "INSERT INTO devices(device_id, site_id, first_seen)
+                 SELECT device_id, site_id,
+                   strftime('%Y-%m-%dT%H:%M:%fZ', (min(hlc) >> 16) / 1000.0, 'unixepoch')
+                 FROM {table} WHERE device_id NOT IN (SELECT device_id FROM devices)
+                 GROUP BY device_id
+                 ON CONFLICT DO NOTHING"
+            ),
+            [],
+        )
+        .map_err(&sqlite)?;
+    }
     set_meta(&tx, "export_since", &since.to_string()).map_err(&sqlite)?;
     set_meta(&tx, "exported_at", &chrono::Utc::now().to_rfc3339()).map_err(&sqlite)?;
     let count = |t: &str| -> Result<u64, SyncError> {

@@ -47,6 +47,14 @@ pub enum SyncError {
     )]
     Wal { file: PathBuf },
     #[error(
+        "{file}: a hot journal is beside it ({journal}): the program writing the database stopped \
+         (a crash, a pulled USB stick) before finishing a transaction, so the file alone is not what \
+         it held. On the machine that wrote it, open the database with patrol (e.g. `patrol --db FILE \
+         check`) or `sqlite3 FILE 'PRAGMA quick_check'` with the journal beside it, so SQLite rolls \
+         the journal back; then export again with `patrol export` and send that file"
+    )]
+    HotJournal { file: PathBuf, journal: PathBuf },
+    #[error(
         "{file}: not a GeoPackage (application_id is {found:#010x}, expected 0x47504b47 'GPKG')"
     )]
     NotGeoPackage { file: PathBuf, found: u32 },
@@ -68,6 +76,32 @@ pub enum SyncError {
         table: String,
         id: String,
         what: String,
+    },
+    #[error(
+        "{source}. The file is a delta (rows since hlc {since}): the next delta from that database \
+         will not carry these rows again, so once the cause is put right, send a full export \
+         (`patrol export` without `--since-last-export`)"
+    )]
+    RejectedDelta {
+        since: i64,
+        #[source]
+        source: Box<SyncError>,
+    },
+    #[error(
+        "{file}: device {device}'s clock was {days} days ahead of this machine's when it made \
+         {table} {id} (hlc {hlc}); a merge accepts at most one day ahead, so that one wrong clock \
+         cannot win every conflict and push every database's clock forward. Not merged. Set the \
+         clocks right (this machine's too, if it is the one behind); rows made while a clock was \
+         wrong keep their time, so if this machine is right, make that device's rows of that time \
+         again in a database created with `patrol init --join` after its clock is set"
+    )]
+    ClockAhead {
+        file: PathBuf,
+        device: String,
+        days: i64,
+        table: String,
+        id: String,
+        hlc: i64,
     },
     #[error("{file}: copied database: {detail}")]
     CopiedDatabase { file: PathBuf, detail: String },

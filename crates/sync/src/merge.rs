@@ -20,8 +20,12 @@ const INC: &str = "sync_incoming";
 /// database exactly as it was; a file merged before is reported as
 /// [`MergeStatus::Duplicate`] and changes nothing.
 pub fn merge(store: &mut Store, file: &Path, limits: &Limits) -> Result<MergeReport, SyncError> {
-    let digest = untrusted::check_header(file, limits.max_bytes)?;
-    if in_ledger(store.conn(), &digest).map_err(SyncError::sqlite(file))? {
+    // The file is read once, into a private copy (removed when `checked` or
+    // `incoming` is dropped, whatever happens): the digest in the ledger is
+    // the digest of the bytes merged.
+    let incoming = untrusted::take_copy(file, limits.max_bytes)?;
+    untrusted::check_header(file, &incoming)?;
+    if in_ledger(store.conn(), &incoming.digest).map_err(SyncError::sqlite(file))? {
         return Ok(MergeReport::new(
             file,
             MergeStatus::Duplicate,
@@ -29,7 +33,26 @@ pub fn merge(store: &mut Store, file: &Path, limits: &Limits) -> Result<MergeRep
         ));
     }
     let own = store.device().to_string();
-    let checked = untrusted::check_file(file, digest, &own)?;
+    let checked = untrusted::check_file(file, incoming, &own)?;
+    let since = checked.since;
+    merge_checked(store, file, &checked).map_err(|e| {
+        // A delta's rows will not be in the next delta: say so.
+        if since > 0 {
+            SyncError::RejectedDelta {
+                since,
+                source: Box::new(e),
+            }
+        } else {
+            e
+        }
+    })
+}
+
+fn merge_checked(
+    store: &mut Store,
+    file: &Path,
+    checked: &Checked,
+) -> Result<MergeReport, SyncError> {
     let conn = store.conn_mut();
     // Defensive while a stranger's file is attached (its own schema was checked:
     // no triggers, no views; our triggers, if GDAL added any, keep working).
@@ -44,7 +67,7 @@ pub fn merge(store: &mut Store, file: &Path, limits: &Limits) -> Result<MergeRep
             file: file.to_owned(),
             detail: e.to_string(),
         });
-    let result = attached.and_then(|_| merge_attached(conn, file, &checked));
+    let result = attached.and_then(|_| merge_attached(conn, file, checked));
     // Leave the connection as we found it, whatever happened.
     let _ = conn.execute_batch("DETACH DATABASE sync_incoming");
     let _ = conn.execute_batch(
@@ -84,8 +107,10 @@ fn merge_attached(
             MergeCounts::default(),
         ));
     }
-    detect_copy(&tx, file, checked)?;
-    let mut counts = MergeCounts::default();
+    let mut counts = MergeCounts {
+        quarantined: detect_copy(&tx, file, checked)?,
+        ..MergeCounts::default()
+    };
 
     // What is new: records whose set of versions grows.
     tx.execute_batch(
@@ -298,9 +323,17 @@ fn quarantine(
 
 /// One device id, two histories: the file is from device D and holds D's rows
 /// up to hlc H, so it must hold every row D made after the file's `since` and
-/// up to H. A row of D's that we hold in that range and the file lacks was made
-/// by another database using D's id.
-fn detect_copy(conn: &Connection, file: &Path, checked: &Checked) -> Result<(), SyncError> {
+/// up to H. A row of D's that we hold in that range and the file lacks was
+/// made by another database using D's id: a forged row (another device's
+/// file stamped it with D's id) or a copied database. Which is true cannot
+/// be told from here, and refusing the file would block D for good: each
+/// such row is kept and listed in `quarantine` as disputed (once), for a
+/// person to look at. Returns how many were listed.
+fn detect_copy(conn: &Connection, file: &Path, checked: &Checked) -> Result<u64, SyncError> {
+    const REASON: &str = "disputed: made under the id of a device whose own file lacks it, though that file \
+        holds all the device's rows of that time: another database made it under that id (a forged row, or a \
+        copied database). Kept here; if it is wrong, put the record right (patrol edit, delete or conflicts \
+        resolve), then record the decision with patrol quarantine drop";
     let sqlite = SyncError::sqlite(file);
     let mut max_own = None::<i64>;
     for (table, _) in STAMPED_TABLES {
@@ -314,36 +347,42 @@ fn detect_copy(conn: &Connection, file: &Path, checked: &Checked) -> Result<(), 
         max_own = max_own.max(h);
     }
     let Some(upto) = max_own else {
-        return Ok(());
+        return Ok(0);
     };
+    let mut n = 0;
     for (table, key) in STAMPED_TABLES {
-        let missing: Option<(String, i64)> = conn
-            .query_row(
+        let cols = columns(conn, "main", table).map_err(&sqlite)?;
+        let json = cols
+            .iter()
+            .map(|c| {
+                format!("'{c}', CASE WHEN typeof(m.{c}) = 'blob' THEN hex(m.{c}) ELSE m.{c} END")
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        n += conn
+            .execute(
                 &format!(
-                    "SELECT m.{key}, m.hlc FROM main.{table} m
-                     WHERE m.device_id = ?1 AND m.hlc > ?2 AND m.hlc <= ?3
+                    "INSERT INTO main.quarantine(table_name, row_id, incoming, file_digest, reason)
+                     SELECT ?1, m.{key}, json_object({json}), ?5, ?6
+                     FROM main.{table} m
+                     WHERE m.device_id = ?2 AND m.hlc > ?3 AND m.hlc <= ?4
                        AND NOT EXISTS (SELECT 1 FROM {INC}.{table} i WHERE i.{key} = m.{key})
-                     LIMIT 1"
+                       AND NOT EXISTS (SELECT 1 FROM main.quarantine q WHERE q.table_name = ?1
+                                       AND q.row_id = m.{key} AND q.reason LIKE 'disputed:%')
+                     ON CONFLICT DO NOTHING"
                 ),
-                params![checked.device, checked.since, upto],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                params![
+                    table,
+                    checked.device,
+                    checked.since,
+                    upto,
+                    checked.digest,
+                    REASON
+                ],
             )
-            .optional()
-            .map_err(&sqlite)?;
-        if let Some((id, hlc)) = missing {
-            return Err(SyncError::CopiedDatabase {
-                file: file.to_owned(),
-                detail: format!(
-                    "the file is from device {dev}, but this database holds {table} {id} made by {dev} at hlc {hlc}, \
-                     before the file's latest row of {dev} (hlc {upto}), and the file lacks it: two databases are \
-                     using device id {dev} (was a database file copied?). Not merged; give each laptop its own \
-                     database with `patrol init`",
-                    dev = checked.device
-                ),
-            });
-        }
+            .map_err(&sqlite)? as u64;
     }
-    Ok(())
+    Ok(n)
 }
 
 /// The files merged into this database, oldest first.

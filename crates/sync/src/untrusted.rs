@@ -5,11 +5,13 @@
 //! columns, our schema version or an older one, upgraded on a temporary copy).
 //! Then, attached read-only, every row that will be merged is validated.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use patrol_core::SiteId;
+use patrol_store::records::{self, Kind, VersionMeta};
 use patrol_store::{APPLICATION_ID, SCHEMA_VERSION, gpkg};
 use rusqlite::config::DbConfig;
 use rusqlite::types::ValueRef;
@@ -19,10 +21,10 @@ use crate::SyncError;
 
 /// A file that passed the checks made before reading its rows.
 pub(crate) struct Checked {
-    /// The file to attach: the original, or an upgraded temporary copy.
+    /// The private copy to attach (upgraded if the file was older).
     pub path: PathBuf,
-    _copy: Option<TempCopy>,
-    /// blake3 of the original file's bytes, hex.
+    _copy: TempCopy,
+    /// blake3 of the file's bytes as they were copied, hex.
     pub digest: String,
     /// The file's own device and site (its `patrol_meta`).
     pub device: String,
@@ -32,7 +34,87 @@ pub(crate) struct Checked {
 }
 
 /// A temporary file, removed when dropped.
-struct TempCopy(PathBuf);
+pub(crate) struct TempCopy(PathBuf);
+
+/// An incoming file, read once into a private temporary copy: everything
+/// after this (hash, header, checks, upgrade, attach) sees only the copy, so
+/// a file renamed or rewritten in the inbox meanwhile changes nothing.
+pub(crate) struct Incoming {
+    pub copy: TempCopy,
+    /// blake3 of the bytes copied, hex.
+    pub digest: String,
+}
+
+impl Incoming {
+    pub fn path(&self) -> &Path {
+        &self.copy.0
+    }
+}
+
+/// Copy `path` once to a private temporary file, hashing while copying, and
+/// refuse it past `max_bytes` (counted as read, whatever the file system
+/// says its size is).
+pub(crate) fn take_copy(path: &Path, max_bytes: u64) -> Result<Incoming, SyncError> {
+    use std::io::Write as _;
+    let io = SyncError::io(path);
+    let too_big = |size: u64| SyncError::TooBig {
+        file: path.to_owned(),
+        size,
+        limit: max_bytes,
+    };
+    // A crashed writer's journal: its uncommitted pages. (WAL files are
+    // refused by their header.) Only a non-empty journal is hot.
+    let mut journal = path.as_os_str().to_owned();
+    journal.push("-journal");
+    let journal = PathBuf::from(journal);
+    if std::fs::metadata(&journal).is_ok_and(|m| m.len() > 0) {
+        return Err(SyncError::HotJournal {
+            file: path.to_owned(),
+            journal,
+        });
+    }
+    let mut input = std::fs::File::open(path).map_err(&io)?;
+    let meta = input.metadata().map_err(&io)?;
+    if meta.is_file() && meta.len() > max_bytes {
+        return Err(too_big(meta.len()));
+    }
+    let name = format!(
+        "patrol-merge-{}-{}.gpkg",
+        std::process::id(),
+        uuid::Uuid::now_v7().simple()
+    );
+    let target = std::env::temp_dir().join(name);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut out = options.open(&target).map_err(SyncError::io(&target))?;
+    // Removed on every path out of here, and after the merge.
+    let copy = TempCopy(target);
+    let mut hasher = blake3::Hasher::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0u64;
+    loop {
+        let n = match input.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(io(e)),
+        };
+        total += n as u64;
+        if total > max_bytes {
+            return Err(too_big(meta.len().max(total)));
+        }
+        hasher.update(&buf[..n]);
+        out.write_all(&buf[..n]).map_err(SyncError::io(&copy.0))?;
+    }
+    out.flush().map_err(SyncError::io(&copy.0))?;
+    drop(out);
+    Ok(Incoming {
+        copy,
+        digest: hasher.finalize().to_hex().to_string(),
+    })
+}
 
 impl Drop for TempCopy {
     fn drop(&mut self) {
@@ -68,13 +150,14 @@ pub(crate) fn defensive(conn: &Connection, on: bool) -> rusqlite::Result<()> {
     Ok(())
 }
 
-fn open_untrusted(path: &Path) -> Result<Connection, SyncError> {
+/// Open the copy `at` of the file `path` read-only, immutable, defensive.
+fn open_untrusted(path: &Path, at: &Path) -> Result<Connection, SyncError> {
     let corrupt = |e: rusqlite::Error| SyncError::Corrupt {
         file: path.to_owned(),
         detail: e.to_string(),
     };
     let conn = Connection::open_with_flags(
-        uri(path, "mode=ro&immutable=1"),
+        uri(at, "mode=ro&immutable=1"),
         OpenFlags::SQLITE_OPEN_READ_ONLY
             | OpenFlags::SQLITE_OPEN_NO_MUTEX
             | OpenFlags::SQLITE_OPEN_URI,
@@ -87,17 +170,11 @@ fn open_untrusted(path: &Path) -> Result<Connection, SyncError> {
     Ok(conn)
 }
 
-/// Read the header, hash the file: nothing of SQLite runs on it yet.
-pub(crate) fn check_header(path: &Path, max_bytes: u64) -> Result<String, SyncError> {
+/// Read the header of the copy: nothing of SQLite runs on it yet. Errors
+/// name `path`, the file as given.
+pub(crate) fn check_header(path: &Path, incoming: &Incoming) -> Result<(), SyncError> {
     let io = SyncError::io(path);
-    let size = std::fs::metadata(path).map_err(&io)?.len();
-    if size > max_bytes {
-        return Err(SyncError::TooBig {
-            file: path.to_owned(),
-            size,
-            limit: max_bytes,
-        });
-    }
+    let size = std::fs::metadata(incoming.path()).map_err(&io)?.len();
     let not_sqlite = |why: &str| SyncError::NotSqlite {
         file: path.to_owned(),
         why: why.to_owned(),
@@ -105,12 +182,30 @@ pub(crate) fn check_header(path: &Path, max_bytes: u64) -> Result<String, SyncEr
     if size < 512 {
         return Err(not_sqlite(&format!("{size} bytes is too short")));
     }
-    let mut head = [0u8; 100];
-    std::fs::File::open(path)
-        .and_then(|mut f| f.read_exact(&mut head))
+    let mut head = [0u8; 1024];
+    let got = std::fs::File::open(incoming.path())
+        .and_then(|f| f.take(1024).read(&mut head))
         .map_err(&io)?;
     if &head[..16] != b"SQLite format 3\0" {
-        return Err(not_sqlite("no \"SQLite format 3\" header"));
+        return Err(not_sqlite(&what_it_is(&head[..got])));
+    }
+    // Text encoding (bytes 56..60): ours is UTF-8; SQLite cannot attach a
+    // UTF-16 database to a UTF-8 one.
+    match u32::from_be_bytes(head[56..60].try_into().expect("4 bytes")) {
+        0 | 1 => {}
+        n => {
+            return Err(SyncError::Schema {
+                file: path.to_owned(),
+                detail: format!(
+                    "its text encoding is {} (patrol writes UTF-8): it was not made by patrol",
+                    match n {
+                        2 => "UTF-16le",
+                        3 => "UTF-16be",
+                        _ => "unknown",
+                    }
+                ),
+            });
+        }
     }
     if head[18] == 2 || head[19] == 2 {
         return Err(SyncError::Wal {
@@ -130,7 +225,57 @@ pub(crate) fn check_header(path: &Path, max_bytes: u64) -> Result<String, SyncEr
             found: app,
         });
     }
-    patrol_store::import::file_digest(path).map_err(&io)
+    Ok(())
+}
+
+/// What a file that is not SQLite seems to be, from its first bytes.
+fn what_it_is(head: &[u8]) -> String {
+    let (kind, text) = match head {
+        [0xFF, 0xFE, rest @ ..] => (
+            "UTF-16 text",
+            String::from_utf16_lossy(
+                &rest
+                    .chunks_exact(2)
+                    .map(|c| u16::from_le_bytes([c[0], c[1]]))
+                    .collect::<Vec<_>>(),
+            ),
+        ),
+        [0xFE, 0xFF, rest @ ..] => (
+            "UTF-16 text",
+            String::from_utf16_lossy(
+                &rest
+                    .chunks_exact(2)
+                    .map(|c| u16::from_be_bytes([c[0], c[1]]))
+                    .collect::<Vec<_>>(),
+            ),
+        ),
+        [0xEF, 0xBB, 0xBF, rest @ ..] => ("UTF-8 text", String::from_utf8_lossy(rest).into_owned()),
+        _ if plain_text(head).is_some() => ("text", plain_text(head).unwrap_or_default()),
+        _ => return "no \"SQLite format 3\" header".into(),
+    };
+    let lower = text.to_lowercase();
+    if lower.contains("<gpx") {
+        format!("it is {kind}, a GPX file: import it with `patrol import`")
+    } else {
+        format!("it is {kind}, not a database: send the file `patrol export` wrote")
+    }
+}
+
+/// The bytes as text, if they are UTF-8 (possibly cut mid-character at the
+/// end) without control characters other than white space.
+fn plain_text(head: &[u8]) -> Option<String> {
+    let text = match std::str::from_utf8(head) {
+        Ok(t) => t,
+        Err(e) if e.error_len().is_none() => {
+            std::str::from_utf8(&head[..e.valid_up_to()]).expect("valid up to here")
+        }
+        Err(_) => return None,
+    };
+    (!text.is_empty()
+        && text
+            .chars()
+            .all(|c| !c.is_control() || c.is_ascii_whitespace()))
+    .then(|| text.to_owned())
 }
 
 /// Our geometry columns, as GeoPackage's R-tree extension names them.
@@ -171,27 +316,45 @@ fn is_gis_addition(kind: &str, name: &str) -> bool {
     }
 }
 
-/// Our schema: (type, name, table) of every object, and each table's columns.
+/// One object of a schema: type, name, table, and its `sql` with white
+/// space collapsed (None for SQLite's automatic indexes).
+type Object = (String, String, String, Option<String>);
+
+/// A schema: every object, and each table's columns.
 type Layout = (
-    Vec<(String, String, String)>,
+    Vec<Object>,
     BTreeMap<String, Vec<(String, String, bool, i64)>>,
 );
 
+/// `sql` with runs of white space made one space.
+fn normalise_sql(sql: &str) -> String {
+    sql.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 fn layout(conn: &Connection) -> rusqlite::Result<Layout> {
-    let mut objects: Vec<(String, String, String)> = conn
+    // Everything but the planner's statistics (harmless, made by ANALYZE):
+    // automatic indexes (a UNIQUE constraint) and sqlite_sequence included.
+    let mut objects: Vec<Object> = conn
         .prepare(
-            "SELECT type, name, tbl_name FROM sqlite_schema
-             WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY type, name",
+            "SELECT type, name, tbl_name, sql FROM sqlite_schema
+             WHERE name NOT LIKE 'sqlite\\_stat%' ESCAPE '\\' ORDER BY type, name",
         )?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get::<_, Option<String>>(3)?.map(|s| normalise_sql(&s)),
+            ))
+        })?
         .collect::<rusqlite::Result<_>>()?;
     objects.sort();
     let mut tables = BTreeMap::new();
-    for (kind, name, _) in &objects {
+    for (kind, name, _, _) in &objects {
         if kind == "table" {
             let cols = conn
                 .prepare(
-                    "SELECT name, type, \"notnull\", pk FROM pragma_table_info(?1) ORDER BY cid",
+                    "SELECT name, type, \"notnull\", pk FROM pragma_table_xinfo(?1) ORDER BY cid",
                 )?
                 .query_map([name], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -207,11 +370,12 @@ fn reference_layout(file: &Path) -> Result<Layout, SyncError> {
     layout(&conn).map_err(SyncError::sqlite(file))
 }
 
-/// Open, check and (if older) upgrade a copy of an incoming file whose header
-/// passed. `own_device` is the device of the database merging it.
+/// Open, check and (if older) upgrade the private copy of an incoming file
+/// whose header passed. `path` is the file as given (for messages only: it is
+/// never read again); `own_device` is the device of the database merging it.
 pub(crate) fn check_file(
     path: &Path,
-    digest: String,
+    incoming: Incoming,
     own_device: &str,
 ) -> Result<Checked, SyncError> {
     let corrupt = |e: rusqlite::Error| SyncError::Corrupt {
@@ -222,7 +386,7 @@ pub(crate) fn check_file(
         file: path.to_owned(),
         detail,
     };
-    let conn = open_untrusted(path)?;
+    let conn = open_untrusted(path, incoming.path())?;
     let quick: String = conn
         .query_row("PRAGMA quick_check", [], |r| r.get(0))
         .map_err(corrupt)?;
@@ -273,12 +437,12 @@ pub(crate) fn check_file(
     if version < 1 {
         return Err(schema_err("patrol_migrations is empty".into()));
     }
-    let (conn, copy) = if version < SCHEMA_VERSION {
+    let conn = if version < SCHEMA_VERSION {
         drop(conn);
-        let copy = upgrade_copy(path)?;
-        (open_untrusted(&copy.0)?, Some(copy))
+        upgrade_copy(path, incoming.path())?;
+        open_untrusted(path, incoming.path())?
     } else {
-        (conn, None)
+        conn
     };
     let (want_objects, want_tables) = reference_layout(path)?;
     let (objects, tables) = layout(&conn).map_err(corrupt)?;
@@ -301,13 +465,30 @@ pub(crate) fn check_file(
             Some(_) => {}
         }
     }
-    if let Some((kind, name, _)) = objects
-        .iter()
-        .find(|o| !want_objects.contains(o) && !is_gis_addition(&o.0, &o.1))
-    {
-        return Err(schema_err(format!("unexpected {kind} {name}")));
+    let same_object = |a: &Object, b: &Object| a.0 == b.0 && a.1 == b.1 && a.2 == b.2;
+    // GIS additions, and the automatic indexes of their tables.
+    let gis = |o: &Object| {
+        is_gis_addition(&o.0, &o.1)
+            || (o.0 == "index" && o.3.is_none() && is_gis_addition("table", &o.2))
+    };
+    for o in objects.iter().filter(|o| !gis(o)) {
+        let (kind, name, _, sql) = o;
+        match want_objects.iter().find(|w| same_object(w, o)) {
+            None => return Err(schema_err(format!("unexpected {kind} {name}"))),
+            Some(w) if w.3 != *sql => {
+                let shown: String = sql.as_deref().unwrap_or("").chars().take(300).collect();
+                return Err(schema_err(format!(
+                    "{kind} {name} is not defined as ours (a rebuilt table or index: its \
+                     constraints, generated columns or key may differ): {shown}"
+                )));
+            }
+            Some(_) => {}
+        }
     }
-    if let Some((kind, name, _)) = want_objects.iter().find(|o| !objects.contains(o)) {
+    if let Some((kind, name, _, _)) = want_objects
+        .iter()
+        .find(|w| !objects.iter().any(|o| same_object(w, o)))
+    {
         return Err(schema_err(format!("{kind} {name} is missing")));
     }
     let meta = |key: &str| -> Result<Option<String>, SyncError> {
@@ -334,38 +515,31 @@ pub(crate) fn check_file(
             file: path.to_owned(),
             detail: format!(
                 "it was exported from a database with device id {device}, which is this database's own id: \
-                 it is this database (nothing to merge) or a copy of it (give the copy its own id with `patrol init`)"
+                 it is this database (nothing to merge) or a copy of it. To give a copy its own id: \
+                 `patrol --db NEW.gpkg init --join COPY.gpkg`, then `patrol --db NEW.gpkg merge FILE` (an \
+                 export of the copy), and use NEW.gpkg on that laptop from then on"
             ),
         });
     }
     drop(conn);
     Ok(Checked {
-        path: copy
-            .as_ref()
-            .map_or_else(|| path.to_owned(), |c| c.0.clone()),
-        _copy: copy,
-        digest,
+        path: incoming.path().to_owned(),
+        _copy: incoming.copy,
+        digest: incoming.digest,
         device,
         site,
         since,
     })
 }
 
-/// Copy an older file to a temporary file and bring its schema up to ours.
-fn upgrade_copy(path: &Path) -> Result<TempCopy, SyncError> {
-    let name = format!(
-        "patrol-sync-{}-{}.gpkg",
-        std::process::id(),
-        uuid::Uuid::now_v7().simple()
-    );
-    let copy = TempCopy(std::env::temp_dir().join(name));
-    std::fs::copy(path, &copy.0).map_err(SyncError::io(path))?;
+/// Bring the private copy of an older file up to our schema.
+fn upgrade_copy(path: &Path, copy: &Path) -> Result<(), SyncError> {
     let fail = |e: rusqlite::Error| SyncError::Schema {
         file: path.to_owned(),
         detail: format!("cannot upgrade a copy: {e}"),
     };
     let mut conn = Connection::open_with_flags(
-        &copy.0,
+        copy,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .map_err(fail)?;
@@ -378,7 +552,7 @@ fn upgrade_copy(path: &Path) -> Result<TempCopy, SyncError> {
         detail: format!("cannot upgrade a copy: {e}"),
     })?;
     tx.commit().map_err(fail)?;
-    Ok(copy)
+    Ok(())
 }
 
 /// A canonical (lowercase, hyphenated) UUID.
@@ -390,9 +564,9 @@ fn in_range(lon: f64, lat: f64) -> bool {
     (-180.0..=180.0).contains(&lon) && (-90.0..=90.0).contains(&lat)
 }
 
-/// The latest plausible hlc: ten years from now.
+/// The latest hlc a merge accepts: this machine's clock plus one day.
 fn latest_hlc() -> i64 {
-    (patrol_store::now_ms() + 10 * 366 * 86_400_000) << 16
+    patrol_core::clock::latest_accepted(patrol_store::now_ms())
 }
 
 /// Validation of the attached file's rows, table by table.
@@ -503,8 +677,19 @@ impl Row<'_> {
     }
     fn hlc(&self, max: i64) -> Result<(), SyncError> {
         let h = self.int("hlc")?;
-        if h <= 0 || h > max {
-            return Err(self.bad(format!("hlc {h} is outside 1 ..= ten years from now")));
+        if h <= 0 {
+            return Err(self.bad(format!("hlc {h} is not positive")));
+        }
+        if h > max {
+            let ahead = patrol_core::clock::millis(h) - patrol_store::now_ms();
+            return Err(SyncError::ClockAhead {
+                file: self.file.to_owned(),
+                device: self.id("device_id")?.to_owned(),
+                days: ahead / 86_400_000,
+                table: self.table.to_owned(),
+                id: self.id.clone(),
+                hlc: h,
+            });
         }
         Ok(())
     }
@@ -521,12 +706,7 @@ impl Row<'_> {
     }
     fn category(&self, col: &str) -> Result<(), SyncError> {
         let k = self.text(col)?;
-        if k.is_empty()
-            || k.len() > 64
-            || !k
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-        {
+        if !patrol_core::category::valid_key(k) {
             return Err(self.bad(format!(
                 "{col} '{}' is not a category key",
                 k.chars().take(60).collect::<String>()
@@ -605,6 +785,134 @@ impl Rows<'_> {
     }
 }
 
+/// A geometry's header envelope, if it has one (what a spatial index reads):
+/// finite, within -180..180, -90..90, and holding every point.
+fn envelope(r: &Row<'_>, geom: &[u8], points: &[(f64, f64)]) -> Result<(), SyncError> {
+    let has = geom.len() >= 8 && (geom[3] >> 1) & 0b111 != 0;
+    let Some([min_x, max_x, min_y, max_y]) = has.then(|| gpkg::envelope_of(geom)).flatten() else {
+        return if has {
+            Err(r.bad("geom: the envelope is unreadable"))
+        } else {
+            Ok(())
+        };
+    };
+    let finite = [min_x, max_x, min_y, max_y].iter().all(|v| v.is_finite());
+    if !finite || !in_range(min_x, min_y) || !in_range(max_x, max_y) {
+        return Err(r.bad(format!(
+            "geom: the envelope x {min_x}..{max_x}, y {min_y}..{max_y} is not within -180..180, -90..90"
+        )));
+    }
+    if let Some(&(x, y)) = points
+        .iter()
+        .find(|&&(x, y)| x < min_x || x > max_x || y < min_y || y > max_y)
+    {
+        return Err(r.bad(format!(
+            "geom: the envelope x {min_x}..{max_x}, y {min_y}..{max_y} does not hold the point {x}, {y}"
+        )));
+    }
+    Ok(())
+}
+
+/// A typed id from a column already checked to be one.
+fn parse_id<T: std::str::FromStr>(r: &Row<'_>, col: &str) -> Result<T, SyncError> {
+    r.id(col)?
+        .parse()
+        .map_err(|_| r.bad(format!("{col} is not a UUID")))
+}
+
+/// The version's meta, from columns already checked.
+fn version_meta(r: &Row<'_>) -> Result<VersionMeta, SyncError> {
+    let parents: Vec<String> = serde_json::from_str(r.text("parents")?)
+        .map_err(|_| r.bad("parents is not a JSON array of strings"))?;
+    Ok(VersionMeta {
+        version_id: parse_id(r, "version_id")?,
+        parents: parents
+            .iter()
+            .map(|p| p.parse().map_err(|_| r.bad("a parent is not a UUID")))
+            .collect::<Result<_, _>>()?,
+        hlc: r.int("hlc")?,
+        device: parse_id(r, "device_id")?,
+        site: parse_id(r, "site_id")?,
+        deleted: r.int("deleted")? == 1,
+    })
+}
+
+/// The error for a version whose stored digest is not its content's.
+fn rotten(r: &Row<'_>) -> SyncError {
+    r.bad(
+        "its digest does not match its content: the row was changed after it was made \
+         (a flipped bit on the disk or stick, or an edit by hand)",
+    )
+}
+
+/// The version's stored digest is the digest of its content.
+fn same_digest<T: serde::Serialize>(r: &Row<'_>, kind: Kind, content: &T) -> Result<(), SyncError> {
+    let meta = version_meta(r)?;
+    if records::digest(kind, &meta, content) == r.text("digest")? {
+        Ok(())
+    } else {
+        Err(rotten(r))
+    }
+}
+
+/// Each incoming patrol's first version's site (by hlc, version id, over the
+/// file and this database), and whether that version is the patrol's root
+/// (has no parents); and every site either knows.
+type PatrolSites = (HashMap<String, (SiteId, bool)>, Vec<SiteId>);
+
+fn patrol_sites(conn: &Connection, schema: &str, file: &Path) -> Result<PatrolSites, SyncError> {
+    let sqlite = SyncError::sqlite(file);
+    let sql = format!(
+        "SELECT patrol_id, hlc, version_id, site_id, parents FROM {schema}.patrol_versions
+         UNION ALL
+         SELECT m.patrol_id, m.hlc, m.version_id, m.site_id, m.parents FROM main.patrol_versions m
+         WHERE m.patrol_id IN (SELECT patrol_id FROM {schema}.patrol_versions)"
+    );
+    let mut first: HashMap<String, (i64, String, SiteId, bool)> = HashMap::new();
+    let mut stmt = conn.prepare(&sql).map_err(&sqlite)?;
+    let mut rows = stmt.query([]).map_err(&sqlite)?;
+    while let Some(r) = rows.next().map_err(&sqlite)? {
+        // Rows of the wrong type are refused by the row checks.
+        let (Ok(patrol), Ok(hlc), Ok(version), Ok(site), Ok(parents)) = (
+            r.get::<_, String>(0),
+            r.get::<_, i64>(1),
+            r.get::<_, String>(2),
+            r.get::<_, String>(3),
+            r.get::<_, String>(4),
+        ) else {
+            continue;
+        };
+        let Ok(site) = site.parse::<SiteId>() else {
+            continue;
+        };
+        let root = parents.trim() == "[]";
+        match first.get_mut(&patrol) {
+            Some(f) if (f.0, f.1.as_str()) <= (hlc, version.as_str()) => {}
+            Some(f) => *f = (hlc, version, site, root),
+            None => {
+                first.insert(patrol, (hlc, version, site, root));
+            }
+        }
+    }
+    let mut known: Vec<SiteId> = conn
+        .prepare(&format!(
+            "SELECT site_id FROM {schema}.sites UNION SELECT site_id FROM main.sites"
+        ))
+        .map_err(&sqlite)?
+        .query_map([], |r| r.get::<_, String>(0))
+        .map_err(&sqlite)?
+        .filter_map(|s| s.ok().and_then(|s| s.parse().ok()))
+        .collect();
+    known.sort();
+    Ok((
+        first
+            .into_iter()
+            .map(|(p, (_, _, site, root))| (p, (site, root)))
+            .collect(),
+        known,
+    ))
+}
+
 /// Validate every row of the attached file `schema` that a merge reads. The
 /// first bad row rejects the file.
 pub(crate) fn validate_rows(conn: &Connection, schema: &str, file: &Path) -> Result<(), SyncError> {
@@ -659,6 +967,7 @@ pub(crate) fn validate_rows(conn: &Connection, schema: &str, file: &Path) -> Res
             Ok(())
         },
     )?;
+    let (first_sites, known_sites) = patrol_sites(conn, schema, file)?;
     v.versions(
         "patrol_versions",
         "patrol_id",
@@ -671,13 +980,33 @@ pub(crate) fn validate_rows(conn: &Connection, schema: &str, file: &Path) -> Res
             "source_file",
         ],
         &|r| {
-            r.text("team")?;
-            r.text_opt("leader")?;
-            r.text_opt("objective")?;
-            r.id("origin_device")?;
-            r.text_opt("source_digest")?;
-            r.text_opt("source_file")?;
-            Ok(())
+            let meta = version_meta(r)?;
+            let patrol_id: &str = r.id("patrol_id")?;
+            let mut content = patrol_core::Patrol {
+                id: parse_id(r, "patrol_id")?,
+                site: meta.site,
+                team: r.text("team")?.to_owned(),
+                leader: r.text_opt("leader")?.map(str::to_owned),
+                objective: r.text_opt("objective")?.map(str::to_owned),
+                origin_device: parse_id(r, "origin_device")?,
+                source_digest: r.text_opt("source_digest")?.map(str::to_owned),
+                source_file: r.text_opt("source_file")?.map(str::to_owned),
+            };
+            // A patrol's content names the site of its first version; when
+            // that (parentless) version is neither here nor in the file, any
+            // site we know may be it.
+            let want = r.text("digest")?;
+            let candidates = match first_sites.get(patrol_id) {
+                Some((site, true)) => std::slice::from_ref(site),
+                _ => known_sites.as_slice(),
+            };
+            for site in candidates {
+                content.site = *site;
+                if records::digest(Kind::Patrol, &meta, &content) == want {
+                    return Ok(());
+                }
+            }
+            Err(rotten(r))
         },
     )?;
     v.versions(
@@ -703,17 +1032,36 @@ pub(crate) fn validate_rows(conn: &Connection, schema: &str, file: &Path) -> Res
                     .map_err(|_| r.bad("fix_overrides is not a list of {segment, point, keep}"))?;
             }
             let t = r.text("transport")?;
-            if !patrol_core::Transport::ALL.iter().any(|x| x.as_str() == t) {
+            if patrol_core::Transport::from_stored(t).is_none() {
                 return Err(r.bad(format!(
                     "transport '{}' is not one of ours",
                     t.chars().take(40).collect::<String>()
                 )));
             }
             let m = r.int("members")?;
-            if !(0..=i64::from(u32::MAX)).contains(&m) {
-                return Err(r.bad(format!("members is {m}")));
+            if !u32::try_from(m).is_ok_and(|m| patrol_core::model::MEMBERS.contains(&m)) {
+                return Err(r.bad(format!(
+                    "members is {m}, not {}..={}",
+                    patrol_core::model::MIN_MEMBERS,
+                    patrol_core::model::MAX_MEMBERS
+                )));
             }
-            r.json_list("member_names", false)
+            r.json_list("member_names", false)?;
+            let content = patrol_core::Leg {
+                id: parse_id(r, "leg_id")?,
+                patrol: parse_id(r, "patrol_id")?,
+                transport: patrol_core::Transport::from_stored(t).expect("checked above"),
+                members: u32::try_from(m).expect("checked above"),
+                member_names: serde_json::from_str(r.text("member_names")?).expect("checked above"),
+                date: r
+                    .text_opt("date")?
+                    .map(|d| d.parse().expect("checked above")),
+                fix_overrides: r
+                    .text_opt("fix_overrides")?
+                    .map(|o| serde_json::from_str(o).expect("checked above"))
+                    .unwrap_or_default(),
+            };
+            same_digest(r, Kind::Leg, &content)
         },
     )?;
     v.versions(
@@ -738,9 +1086,17 @@ pub(crate) fn validate_rows(conn: &Connection, schema: &str, file: &Path) -> Res
                     "position lon {lon}, lat {lat} is outside -180..180, -90..90"
                 )));
             }
-            r.text_opt("raw_name")?;
-            r.text_opt("note")?;
-            Ok(())
+            let content = patrol_core::Observation {
+                id: parse_id(r, "observation_id")?,
+                patrol: parse_id(r, "patrol_id")?,
+                category: r.text("category")?.to_owned(),
+                time: r.int_opt("time_us")?,
+                lon,
+                lat,
+                raw_name: r.text_opt("raw_name")?.map(str::to_owned),
+                note: r.text_opt("note")?.map(str::to_owned),
+            };
+            same_digest(r, Kind::Observation, &content)
         },
     )?;
     let max = v.max_hlc;
@@ -799,6 +1155,7 @@ pub(crate) fn validate_rows(conn: &Connection, schema: &str, file: &Path) -> Res
             if h.finalize().to_hex().as_str() != digest {
                 return Err(r.bad("digest does not match the piece's points"));
             }
+            envelope(r, geom, &pts)?;
             r.int("segment_no")?;
             r.int("piece_no")?;
             let len = r.real("length_m")?;
@@ -943,15 +1300,27 @@ pub(crate) fn validate_rows(conn: &Connection, schema: &str, file: &Path) -> Res
             r.hlc(max)?;
             let geom = r.blob_opt("geom")?.ok_or_else(|| r.bad("geom is null"))?;
             let polys = gpkg::read_multi_polygon(geom).map_err(|e| r.bad(format!("geom: {e}")))?;
-            if polys
-                .iter()
-                .flatten()
-                .flatten()
-                .any(|&(x, y)| !in_range(x, y))
-            {
+            let pts: Vec<(f64, f64)> = polys.into_iter().flatten().flatten().collect();
+            if pts.iter().any(|&(x, y)| !in_range(x, y)) {
                 return Err(r.bad("a boundary point is outside -180..180, -90..90"));
             }
-            Ok(())
+            envelope(r, geom, &pts)
+        },
+    )?;
+    // Not merged (rebuilt from versions), but read by a spatial index in QGIS.
+    v.each(
+        "observations",
+        &["observation_id", "geom"],
+        "observation_id",
+        &mut |r| {
+            let Some(geom) = r.blob_opt("geom")? else {
+                return Ok(());
+            };
+            let p = gpkg::read_point(geom).map_err(|e| r.bad(format!("geom: {e}")))?;
+            if !in_range(p.0, p.1) {
+                return Err(r.bad("the point is outside -180..180, -90..90"));
+            }
+            envelope(r, geom, &[p])
         },
     )?;
     v.each(
@@ -971,7 +1340,111 @@ pub(crate) fn validate_rows(conn: &Connection, schema: &str, file: &Path) -> Res
             Ok(())
         },
     )?;
+    cycles(conn, schema, file)?;
     references(conn, schema, file)
+}
+
+/// No record's versions, in the file and here together, name each other as
+/// parents in a cycle: such a record has no head, and whether it shows would
+/// depend on the order files arrive in. Only cycles through a version new
+/// here count (one already here is listed by `patrol conflicts`).
+fn cycles(conn: &Connection, schema: &str, file: &Path) -> Result<(), SyncError> {
+    let sqlite = SyncError::sqlite(file);
+    for kind in Kind::ALL {
+        let (t, rec) = (kind.versions_table(), kind.id_column());
+        let sql = format!(
+            "SELECT i.version_id, i.{rec}, i.parents,
+               NOT EXISTS (SELECT 1 FROM main.{t} m WHERE m.version_id = i.version_id)
+             FROM {schema}.{t} i
+             UNION
+             SELECT m.version_id, m.{rec}, m.parents, 0 FROM main.{t} m
+             WHERE m.{rec} IN (SELECT {rec} FROM {schema}.{t})
+               AND NOT EXISTS (SELECT 1 FROM {schema}.{t} i WHERE i.version_id = m.version_id)"
+        );
+        // record -> version -> (parents, new here)
+        let mut graph: HashMap<String, HashMap<String, (Vec<String>, bool)>> = HashMap::new();
+        let mut stmt = conn.prepare(&sql).map_err(&sqlite)?;
+        let mut rows = stmt.query([]).map_err(&sqlite)?;
+        while let Some(r) = rows.next().map_err(&sqlite)? {
+            let (version, record, parents, new): (String, String, String, bool) = (
+                r.get(0).map_err(&sqlite)?,
+                r.get(1).map_err(&sqlite)?,
+                r.get(2).map_err(&sqlite)?,
+                r.get(3).map_err(&sqlite)?,
+            );
+            let parents: Vec<String> = serde_json::from_str(&parents).unwrap_or_default();
+            if parents.is_empty() {
+                graph.entry(record).or_default();
+                continue;
+            }
+            graph
+                .entry(record)
+                .or_default()
+                .insert(version, (parents, new));
+        }
+        for versions in graph.values() {
+            if let Some(cycle) = find_cycle(versions) {
+                return Err(SyncError::BadRow {
+                    file: file.to_owned(),
+                    table: t.to_owned(),
+                    id: cycle[0].clone(),
+                    what: format!(
+                        "the {} record's versions name each other as parents in a cycle ({}): \
+                         the record would have no head",
+                        kind.name(),
+                        cycle.join(" -> ")
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A cycle through at least one new version, as a path of version ids
+/// (first = last), if the parent links hold one.
+fn find_cycle(versions: &HashMap<String, (Vec<String>, bool)>) -> Option<Vec<String>> {
+    // Iterative depth-first search; 1 = on the path, 2 = done.
+    let mut state: HashMap<&str, u8> = HashMap::new();
+    let mut starts: Vec<&String> = versions.keys().collect();
+    starts.sort();
+    for start in starts {
+        if state.contains_key(start.as_str()) {
+            continue;
+        }
+        let mut path: Vec<(&str, usize)> = vec![(start.as_str(), 0)];
+        state.insert(start, 1);
+        while let Some(&mut (v, ref mut next)) = path.last_mut() {
+            let parents = &versions[v].0;
+            if let Some(p) = parents.get(*next) {
+                *next += 1;
+                if !versions.contains_key(p) {
+                    continue;
+                }
+                match state.get(p.as_str()) {
+                    Some(1) => {
+                        let at = path.iter().position(|(x, _)| *x == p).expect("on the path");
+                        let cycle: Vec<&str> = path[at..].iter().map(|(x, _)| *x).collect();
+                        if cycle.iter().any(|x| versions[*x].1) {
+                            let mut out: Vec<String> =
+                                cycle.iter().map(|x| (*x).to_owned()).collect();
+                            out.push(p.clone());
+                            return Some(out);
+                        }
+                    }
+                    Some(_) => {}
+                    None => {
+                        state.insert(p, 1);
+                        path.push((p, 0));
+                    }
+                }
+            } else {
+                state.insert(v, 2);
+                path.pop();
+            }
+        }
+    }
+    None
 }
 
 /// Every device and site a row names is described in the file (or here).

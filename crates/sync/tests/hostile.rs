@@ -263,10 +263,11 @@ fn a_reused_version_id_is_quarantined_not_overwritten() {
         &format!(
             "UPDATE observation_versions SET version_id = '{vid}', note = 'impostor'
              WHERE version_id = (SELECT min(version_id) FROM observation_versions);
-             UPDATE patrol_versions SET version_id = '{vid}', team = 'Impostors', digest = '{}'",
-            "0".repeat(64)
+             UPDATE patrol_versions SET version_id = '{vid}', team = 'Impostors'"
         ),
     );
+    // Rows rewritten with valid digests: only the reused id is wrong.
+    redigest(&f);
     let r = merge_ok(&mut w.central, &f);
     assert_eq!(r.status, MergeStatus::Merged);
     assert_eq!(r.counts.quarantined, 1);
@@ -289,6 +290,25 @@ fn a_reused_version_id_is_quarantined_not_overwritten() {
         .unwrap();
     assert_eq!(table, "patrol_versions");
     assert!(incoming.contains("Impostors"), "{incoming}");
+    // Visible: `patrol check` counts it, `patrol quarantine` lists it, and a
+    // person's decision is recorded while the row we hold stays.
+    let finding = |s: &Store| {
+        s.check()
+            .unwrap()
+            .into_iter()
+            .find(|f| f.check == "quarantined rows")
+            .unwrap()
+    };
+    assert!(finding(&w.central).detail.starts_with("1 rows"));
+    let listed = w.central.quarantined(false).unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].incoming["team"], "Impostors");
+    w.central.drop_quarantined(listed[0].id).unwrap();
+    assert!(w.central.quarantined(false).unwrap().is_empty());
+    let all = w.central.quarantined(true).unwrap();
+    assert_eq!(all[0].decision.as_deref(), Some("dropped"));
+    assert!(w.central.drop_quarantined(listed[0].id).is_err());
+    assert!(finding(&w.central).detail.starts_with("0 rows"));
     // The other rows arrived (the observation with the other table's id is a different version table).
     assert_eq!(
         count(
@@ -307,4 +327,389 @@ fn a_bad_file_named_in_a_path_with_odd_characters_still_opens() {
     std::fs::copy(&w.good, &f).unwrap();
     let r = merge_ok(&mut w.central, &f);
     assert_eq!(r.status, MergeStatus::Merged);
+}
+
+#[test]
+fn limits_are_the_core_s() {
+    // The CLI takes 1..=1000 members; a file must not carry what no patrol makes.
+    let mut w = world();
+    let f = tampered(&w, "members0.gpkg", "UPDATE leg_versions SET members = 0");
+    refused(&mut w, &f, "members is 0");
+    let f = tampered(
+        &w,
+        "members1001.gpkg",
+        "UPDATE leg_versions SET members = 1001",
+    );
+    refused(&mut w, &f, "members is 1001");
+}
+
+/// The input is read once, into a private copy: a pipe can be read only once,
+/// so a merge that hashed, checked and attached the file by path three times
+/// would get nothing (or another file) the second time. What the ledger
+/// records is the digest of exactly the bytes merged.
+#[cfg(unix)]
+#[test]
+fn the_input_is_read_once_and_the_ledger_names_the_bytes_merged() {
+    let w = world();
+    let fifo = w.dir.path().join("pipe.gpkg");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let bytes = std::fs::read(&w.good).unwrap();
+    let want = blake3::hash(&bytes).to_hex().to_string();
+    {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::write(&fifo, &bytes));
+    }
+    let central = w.central.path().to_owned();
+    let (tx, rx) = std::sync::mpsc::channel();
+    {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            let mut c = Store::open(&central).unwrap();
+            let _ = tx.send(
+                patrol_sync::merge(&mut c, &fifo, &Limits::default()).map_err(|e| e.to_string()),
+            );
+        });
+    }
+    let r = rx
+        .recv_timeout(std::time::Duration::from_secs(120))
+        .expect("the merge blocked: it opened the input more than once")
+        .unwrap();
+    assert_eq!(r.status, MergeStatus::Merged);
+    assert_eq!(r.counts.track_pieces, 1);
+    let ledger = patrol_sync::ledger(&w.central).unwrap();
+    assert_eq!(ledger.last().unwrap().file_digest, want);
+    assert_eq!(ledger.last().unwrap().file_name, "pipe.gpkg");
+
+    // The size limit bounds the copy too, whatever the file system says.
+    let big = w.dir.path().join("big-pipe.gpkg");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&big)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let good = std::fs::read(&w.good).unwrap();
+    {
+        let big = big.clone();
+        std::thread::spawn(move || std::fs::write(&big, &good));
+    }
+    let mut c = Store::open(w.central.path()).unwrap();
+    let e = patrol_sync::merge(&mut c, &big, &Limits { max_bytes: 4096 }).unwrap_err();
+    assert!(matches!(e, SyncError::TooBig { .. }), "{e}");
+    assert!(e.to_string().contains("big-pipe.gpkg"), "{e}");
+}
+
+/// A crashed writer's uncommitted pages: a non-empty `-journal` beside the
+/// file. The file alone is not what its writer meant; refused, saying how to
+/// recover. An empty journal is nothing (SQLite leaves one in some modes).
+#[test]
+fn a_hot_journal_beside_the_file() {
+    let mut w = world();
+    let f = w.dir.path().join("hot.gpkg");
+    std::fs::copy(&w.good, &f).unwrap();
+    // A real hot journal: a transaction's original pages, left by a writer
+    // that stopped before committing.
+    let conn = rusqlite::Connection::open(w.dir.path().join("scratch.gpkg")).unwrap();
+    conn.execute_batch(
+        "PRAGMA journal_mode = DELETE; CREATE TABLE t(x); BEGIN; INSERT INTO t VALUES (zeroblob(10000));",
+    )
+    .unwrap();
+    let journal = std::fs::read(w.dir.path().join("scratch.gpkg-journal")).unwrap();
+    assert!(!journal.is_empty());
+    std::fs::write(w.dir.path().join("hot.gpkg-journal"), &journal).unwrap();
+    drop(conn);
+    let e = refused(&mut w, &f, "journal");
+    let msg = e.to_string();
+    assert!(
+        msg.contains("sqlite3") && msg.contains("export again"),
+        "{msg}"
+    );
+    // An empty journal is not hot.
+    std::fs::write(w.dir.path().join("hot.gpkg-journal"), b"").unwrap();
+    let r = merge_ok(&mut w.central, &f);
+    assert_eq!(r.status, MergeStatus::Merged);
+}
+
+/// A UTF-16 SQLite database cannot be attached to ours; a text file is not a
+/// database at all. Each is refused saying what it is, not "damaged".
+#[test]
+fn utf16_and_text_files_say_what_they_are() {
+    let mut w = world();
+    let f = w.dir.path().join("utf16.gpkg");
+    let conn = rusqlite::Connection::open(&f).unwrap();
+    conn.execute_batch("PRAGMA encoding = 'UTF-16le'; PRAGMA application_id = 1196444487;")
+        .unwrap();
+    patrol_store::apply_migrations(&conn).unwrap();
+    conn.execute_batch(
+        "INSERT INTO patrol_meta VALUES ('device_id', '0190a0b0-0000-7000-8000-000000000001'),
+                                        ('site_id', '0190a0b0-0000-7000-8000-000000000002');",
+    )
+    .unwrap();
+    drop(conn);
+    let e = refused(&mut w, &f, "UTF-16");
+    assert!(!e.to_string().contains("damaged"), "{e}");
+
+    let gpx = w.dir.path().join("track.gpkg");
+    let text = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-16\"?>\n<gpx version=\"1.1\">{}</gpx>\n",
+        "<wpt lat=\"14\" lon=\"102\"/>".repeat(40)
+    );
+    let mut bytes = vec![0xFF, 0xFE];
+    for u in text.encode_utf16() {
+        bytes.extend_from_slice(&u.to_le_bytes());
+    }
+    std::fs::write(&gpx, bytes).unwrap();
+    let e = refused(&mut w, &gpx, "UTF-16 text");
+    assert!(e.to_string().contains("patrol import"), "{e}");
+}
+
+/// A refused delta: its rows will not travel in the next delta, so the
+/// message says a full export is needed.
+#[test]
+fn a_refused_delta_says_a_full_export_is_needed() {
+    let mut w = world();
+    let d = w.dir.path().to_owned();
+    let mut a = init(&d, "a2");
+    let p = import(&mut a, &d, "a2-1", 50, 1, 11);
+    export(&mut a, &d, "a2-full", false);
+    observe(&mut a, &p, 14.2);
+    let delta = export(&mut a, &d, "a2-delta", true);
+    let conn = rusqlite::Connection::open(&delta).unwrap();
+    conn.execute_batch("UPDATE observation_versions SET lat = 95")
+        .unwrap();
+    drop(conn);
+    let e = refused(&mut w, &delta, "lat 95");
+    let msg = e.to_string();
+    assert!(
+        msg.contains("full export") && msg.contains("without `--since-last-export`"),
+        "{msg}"
+    );
+}
+
+/// A device whose clock is years ahead would win every conflict and drag
+/// every database's clock with it: refused past one day ahead, naming the
+/// device and the skew; our clock does not move.
+#[test]
+fn a_clock_years_ahead_is_refused_and_does_not_drag_ours() {
+    let mut w = world();
+    let hlc_before: String = w
+        .central
+        .conn()
+        .query_row("SELECT value FROM patrol_meta WHERE key = 'hlc'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let f = tampered(
+        &w,
+        "future.gpkg",
+        "UPDATE observation_versions SET hlc = hlc + ((5 * 365 * 86400000) << 16)
+         WHERE version_id = (SELECT min(version_id) FROM observation_versions)",
+    );
+    let file_device: String = rusqlite::Connection::open(&f)
+        .unwrap()
+        .query_row(
+            "SELECT value FROM patrol_meta WHERE key = 'device_id'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let e = refused(&mut w, &f, "days ahead");
+    let msg = e.to_string();
+    assert!(msg.contains(&file_device), "{msg}");
+    assert!(msg.contains("182"), "five years is about 1825 days: {msg}");
+    let hlc_after: String = w
+        .central
+        .conn()
+        .query_row("SELECT value FROM patrol_meta WHERE key = 'hlc'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(hlc_before, hlc_after);
+    // Half a day ahead is a clock set a little wrong: merged.
+    let f = tampered(
+        &w,
+        "soon.gpkg",
+        "UPDATE observation_versions SET hlc = (CAST(strftime('%s','now') AS INTEGER) * 1000 + 43200000) << 16
+         WHERE version_id = (SELECT min(version_id) FROM observation_versions)",
+    );
+    redigest(&f);
+    merge_ok(&mut w.central, &f);
+
+    // Whatever it is shown, the local clock never passes now + one day.
+    patrol_store::observe_hlc(w.central.conn(), i64::MAX / 2).unwrap();
+    let hlc: i64 = w
+        .central
+        .conn()
+        .query_row(
+            "SELECT CAST(value AS INTEGER) FROM patrol_meta WHERE key = 'hlc'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let bound = (patrol_store::now_ms() + 86_400_000 + 1000) << 16;
+    assert!(hlc < bound, "{hlc} >= {bound}");
+}
+
+/// One flipped byte in a version row ("Team A" became "Team B"): the digest
+/// no longer matches, so the file is refused naming table and version. Had
+/// it merged, the honest file's row would have been quarantined and the
+/// rotten value kept.
+#[test]
+fn bit_rot_is_refused_and_the_honest_row_wins() {
+    let mut w = world();
+    let vid: String = rusqlite::Connection::open(&w.good)
+        .unwrap()
+        .query_row("SELECT version_id FROM patrol_versions", [], |r| r.get(0))
+        .unwrap();
+    let f = tampered(
+        &w,
+        "rotten.gpkg",
+        "UPDATE patrol_versions SET team = 'Team B'",
+    );
+    let e = refused(&mut w, &f, "digest does not match");
+    let msg = e.to_string();
+    assert!(
+        msg.contains("patrol_versions") && msg.contains(&vid),
+        "{msg}"
+    );
+    let o = tampered(
+        &w,
+        "rotten-obs.gpkg",
+        "UPDATE observation_versions SET lat = lat + 0.000001
+         WHERE version_id = (SELECT min(version_id) FROM observation_versions)",
+    );
+    refused(&mut w, &o, "observation_versions");
+    let l = tampered(&w, "rotten-leg.gpkg", "UPDATE leg_versions SET members = 4");
+    refused(&mut w, &l, "leg_versions");
+    // The honest file merges, and then the rotten one is still refused, not quarantined.
+    let good = w.good.clone();
+    let r = merge_ok(&mut w.central, &good);
+    assert_eq!((r.status, r.counts.quarantined), (MergeStatus::Merged, 0));
+    refused(&mut w, &f, "digest does not match");
+    assert_eq!(count(&w.central, "SELECT count(*) FROM quarantine"), 0);
+    assert_eq!(
+        count(
+            &w.central,
+            "SELECT count(*) FROM patrols WHERE team = 'Team A'"
+        ),
+        2
+    );
+}
+
+/// The schema is compared exactly, object by object: a table rebuilt
+/// without its UNIQUE constraint (duplicate version ids then vanish in the
+/// merge) or with a generated column has our column names and types but is
+/// not our table.
+#[test]
+fn schema_objects_are_compared_exactly() {
+    let mut w = world();
+    let f = tampered(
+        &w,
+        "nounique.gpkg",
+        "ALTER TABLE observation_versions RENAME TO old_ov;
+         CREATE TABLE observation_versions (
+           fid INTEGER PRIMARY KEY AUTOINCREMENT,
+           version_id TEXT NOT NULL,
+           observation_id TEXT NOT NULL,
+           parents TEXT NOT NULL,
+           hlc INTEGER NOT NULL,
+           device_id TEXT NOT NULL,
+           site_id TEXT NOT NULL,
+           deleted INTEGER NOT NULL,
+           digest TEXT NOT NULL,
+           patrol_id TEXT NOT NULL,
+           category TEXT NOT NULL,
+           time_us INTEGER,
+           lon REAL NOT NULL,
+           lat REAL NOT NULL,
+           raw_name TEXT,
+           note TEXT
+         );
+         INSERT INTO observation_versions SELECT * FROM old_ov;
+         DROP TABLE old_ov;
+         CREATE INDEX observation_versions_record ON observation_versions(observation_id);
+         CREATE INDEX observation_versions_device ON observation_versions(device_id, hlc);
+         INSERT INTO observation_versions(version_id, observation_id, parents, hlc, device_id, site_id, deleted,
+             digest, patrol_id, category, time_us, lon, lat, raw_name, note)
+           SELECT version_id, observation_id, parents, hlc, device_id, site_id, deleted, digest, patrol_id,
+             category, time_us, lon, lat, raw_name, 'twin' FROM observation_versions LIMIT 1;",
+    );
+    refused(&mut w, &f, "observation_versions is not defined as ours");
+    let f = tampered(
+        &w,
+        "generated.gpkg",
+        "ALTER TABLE patrols ADD COLUMN evil TEXT AS (team || '!')",
+    );
+    refused(&mut w, &f, "patrols");
+    let f = tampered(
+        &w,
+        "index.gpkg",
+        "DROP INDEX leg_days_date; CREATE INDEX leg_days_date ON leg_days(date DESC)",
+    );
+    refused(&mut w, &f, "leg_days_date");
+}
+
+/// A geometry's header envelope is what a spatial index (QGIS's R-tree)
+/// reads: NaN, out of range, or not containing the geometry's points is
+/// refused, even with a piece digest made to match.
+#[test]
+fn geometry_envelopes_are_checked() {
+    let mut w = world();
+    let (dir, good) = (w.dir.path().to_owned(), w.good.clone());
+    let envelope = |name: &str, env: [f64; 4]| {
+        let f = dir.join(name);
+        std::fs::copy(&good, &f).unwrap();
+        let conn = rusqlite::Connection::open(&f).unwrap();
+        let (id, mut geom, times, ele): (String, Vec<u8>, Vec<u8>, Option<Vec<u8>>) = conn
+            .query_row("SELECT piece_id, geom, times, ele FROM tracks", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .unwrap();
+        for (i, v) in env.iter().enumerate() {
+            geom[8 + 8 * i..16 + 8 * i].copy_from_slice(&v.to_le_bytes());
+        }
+        let mut h = blake3::Hasher::new();
+        h.update(&geom);
+        h.update(&times);
+        if let Some(e) = &ele {
+            h.update(e);
+        }
+        conn.execute(
+            "UPDATE tracks SET geom = ?1, digest = ?2 WHERE piece_id = ?3",
+            rusqlite::params![geom, h.finalize().to_hex().to_string(), id],
+        )
+        .unwrap();
+        f
+    };
+    let f = envelope("nan-envelope.gpkg", [f64::NAN, 103.0, 14.0, 15.0]);
+    refused(&mut w, &f, "envelope");
+    let f = envelope("huge-envelope.gpkg", [-1e300, 1e300, 14.0, 15.0]);
+    refused(&mut w, &f, "envelope");
+    let f = envelope("small-envelope.gpkg", [102.0, 102.001, 14.0, 14.001]);
+    refused(&mut w, &f, "envelope");
+    // A boundary's envelope, too (boundaries have no digest).
+    let d = w.dir.path().to_owned();
+    let mut o = init(&d, "office");
+    o.set_boundary(&[vec![vec![
+        (102.0, 14.0),
+        (103.0, 14.0),
+        (103.0, 15.0),
+        (102.0, 14.0),
+    ]]])
+    .unwrap();
+    let fo = export(&mut o, &d, "office-out", false);
+    let f = d.join("bad-boundary.gpkg");
+    std::fs::copy(&fo, &f).unwrap();
+    let conn = rusqlite::Connection::open(&f).unwrap();
+    conn.execute(
+        "UPDATE site_boundaries SET geom = CAST(substr(geom, 1, 8) || ?1 || substr(geom, 17) AS BLOB)",
+        [f64::INFINITY.to_le_bytes().to_vec()],
+    )
+    .unwrap();
+    drop(conn);
+    refused(&mut w, &f, "envelope");
+    merge_ok(&mut w.central, &fo);
 }

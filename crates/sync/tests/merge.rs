@@ -8,7 +8,7 @@ use common::*;
 use patrol_store::Store;
 use patrol_store::edit::{ObservationEdit, PatrolEdit};
 use patrol_store::records::Kind;
-use patrol_sync::{Limits, MergeStatus, SyncError};
+use patrol_sync::{Limits, MergeStatus};
 
 #[test]
 fn merging_twice_is_a_duplicate_and_changes_nothing() {
@@ -279,15 +279,17 @@ fn a_copied_database_is_caught() {
     let fcopy = export(&mut copy, d, "fcopy", false);
     let mut c = init(d, "c");
     merge_ok(&mut c, &fa);
-    let before = digest(&c);
-    let e = patrol_sync::merge(&mut c, &fcopy, &Limits::default()).unwrap_err();
-    assert!(matches!(e, SyncError::CopiedDatabase { .. }), "{e}");
-    let msg = e.to_string();
-    assert!(
-        msg.contains("fcopy.gpkg") && msg.contains("copied"),
-        "{msg}"
-    );
-    assert_eq!(digest(&c), before);
+    // Not refused (that would block the device for good): the row of a's
+    // that the copy's file lacks is listed as disputed.
+    let r = merge_ok(&mut c, &fcopy);
+    assert_eq!(r.counts.quarantined, 1);
+    let q = c.quarantined(false).unwrap();
+    assert_eq!(q.len(), 1);
+    assert_eq!(q[0].table, "observation_versions");
+    assert!(q[0].reason.starts_with("disputed"), "{}", q[0].reason);
+    // Listed once, however many of the device's files show it.
+    let fcopy2 = export(&mut copy, d, "fcopy2", false);
+    assert_eq!(merge_ok(&mut c, &fcopy2).counts.quarantined, 0);
 
     // A file of a database merged into itself (or a copy of it) is refused too.
     let e = patrol_sync::merge(&mut a, &fa, &Limits::default()).unwrap_err();
@@ -376,4 +378,206 @@ fn lying_derived_rows_are_derived_again_from_the_track() {
     let before = patrol_sync::digest(c.conn()).unwrap();
     merge_ok(&mut c, &honest);
     assert_eq!(patrol_sync::digest(c.conn()).unwrap(), before);
+}
+
+/// Versions whose parents form a cycle leave a record with no head: it
+/// vanishes, or not, depending on merge order. Refused, whether the cycle is
+/// in the file or closes with versions already here; a record that has no
+/// head anyway is listed as a conflict and can be resolved.
+#[test]
+fn parent_cycles_are_refused_and_a_headless_record_is_a_conflict() {
+    use patrol_core::VersionId;
+    use patrol_store::records::{self, VersionMeta};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut a = init(d, "a");
+    let p = import(&mut a, d, "a1", 20, 0, 1);
+    let o = observe(&mut a, &p, 14.5);
+    let v0: String = a
+        .conn()
+        .query_row("SELECT version_id FROM observation_versions", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let content = patrol_store::edit::load_observation(a.conn(), &v0).unwrap();
+    let (v1, v2) = (VersionId::new(), VersionId::new());
+    let meta = |a: &Store, id: VersionId, parents: Vec<VersionId>| VersionMeta {
+        version_id: id,
+        parents,
+        hlc: patrol_store::next_hlc(a.conn()).unwrap(),
+        device: a.device(),
+        site: a.site().id,
+        deleted: false,
+    };
+    // v1 follows v0 and v2 (not made yet): a proper head for now.
+    let m1 = meta(&a, v1, vec![v0.parse().unwrap(), v2]);
+    records::insert_observation(a.conn(), &m1, &content).unwrap();
+    let f1 = export(&mut a, d, "f1", false);
+    let mut c = init(d, "c");
+    merge_ok(&mut c, &f1);
+    // v2 follows v1: a cycle.
+    let m2 = meta(&a, v2, vec![v1]);
+    records::insert_observation(a.conn(), &m2, &content).unwrap();
+    let delta = export(&mut a, d, "f2-delta", true);
+    let full = export(&mut a, d, "f2-full", false);
+    for f in [&delta, &full] {
+        let before = digest(&c);
+        let e = patrol_sync::merge(&mut c, f, &Limits::default()).unwrap_err();
+        assert!(e.to_string().contains("cycle"), "{e}");
+        assert!(e.to_string().contains(&v1.to_string()), "{e}");
+        assert_eq!(digest(&c), before);
+    }
+    let mut fresh = init(d, "fresh");
+    let e = patrol_sync::merge(&mut fresh, &full, &Limits::default()).unwrap_err();
+    assert!(e.to_string().contains("cycle"), "{e}");
+
+    // On a, where the cycle was made, the record is a conflict, not invisible.
+    let list = patrol_sync::conflicts(&a).unwrap();
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!(list[0].record_id, o);
+    assert_eq!(count(&a, "SELECT count(*) FROM observations"), 1);
+    a.resolve_conflict(Kind::Observation, &o, &v2.to_string())
+        .unwrap();
+    assert!(patrol_sync::conflicts(&a).unwrap().is_empty());
+}
+
+/// The office sets a boundary, then outposts join (`init --join`): the
+/// boundary row names the office's device, so the outposts must carry that
+/// device's description, or their files are refused everywhere but the
+/// office. Every topology the docs promise, in any order.
+#[test]
+fn outposts_joined_after_the_boundary_merge_everywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut office = init(d, "office");
+    office
+        .set_boundary(&[vec![vec![
+            (102.0, 14.0),
+            (103.0, 14.0),
+            (103.0, 15.0),
+            (102.0, 14.0),
+        ]]])
+        .unwrap();
+    let mut p1 = Store::init_joining(&d.join("p1.gpkg"), office.path()).unwrap();
+    let mut p2 = Store::init_joining(&d.join("p2.gpkg"), office.path()).unwrap();
+    import(&mut p1, d, "p1-1", 30, 1, 1);
+    import(&mut p2, d, "p2-1", 30, 1, 2);
+    let f1 = export(&mut p1, d, "f1", false);
+    let f2 = export(&mut p2, d, "f2", false);
+    let mut region = init(d, "region");
+    let mut region2 = init(d, "region2");
+    // outpost -> region, directly, before the office's file.
+    merge_ok(&mut region, &f1);
+    // outpost -> outpost.
+    merge_ok(&mut p2, &f1);
+    merge_ok(&mut p1, &f2);
+    // outpost -> office.
+    merge_ok(&mut office, &f2);
+    let fo = export(&mut office, d, "fo", false);
+    // office -> region.
+    merge_ok(&mut region, &fo);
+    // region -> region, and an outpost's relayed file.
+    let fr = export(&mut region, d, "fr", false);
+    merge_ok(&mut region2, &fr);
+    let fp2 = export(&mut p2, d, "fp2", false);
+    merge_ok(&mut region2, &fp2);
+    merge_ok(&mut region, &fp2);
+    for s in [&region, &region2, &p1, &p2] {
+        assert_eq!(count(s, "SELECT count(*) FROM patrols"), 2);
+        assert_eq!(count(s, "SELECT count(*) FROM site_boundaries"), 1);
+        assert_eq!(
+            count(
+                s,
+                "SELECT count(*) FROM site_boundaries b WHERE NOT EXISTS
+                   (SELECT 1 FROM devices v WHERE v.device_id = b.device_id)"
+            ),
+            0
+        );
+    }
+}
+
+/// An outpost joined by an older patrol lacks the boundary device's
+/// description; its exports describe it anyway.
+#[test]
+fn an_outpost_joined_by_an_older_patrol_still_exports_a_whole_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut office = init(d, "office");
+    office
+        .set_boundary(&[vec![vec![
+            (102.0, 14.0),
+            (103.0, 14.0),
+            (103.0, 15.0),
+            (102.0, 14.0),
+        ]]])
+        .unwrap();
+    let mut p1 = Store::init_joining(&d.join("p1.gpkg"), office.path()).unwrap();
+    p1.conn()
+        .execute(
+            "DELETE FROM devices WHERE device_id = ?1",
+            [office.device().to_string()],
+        )
+        .unwrap();
+    import(&mut p1, d, "p1-1", 30, 1, 1);
+    let f1 = export(&mut p1, d, "f1", false);
+    let mut region = init(d, "region");
+    merge_ok(&mut region, &f1);
+    assert_eq!(count(&region, "SELECT count(*) FROM site_boundaries"), 1);
+}
+
+/// One forged row (outpost 2's file stamps a row with outpost 1's device
+/// id) used to block outpost 1 for good: every full export of it was refused
+/// as a copied database. Now outpost 1's files merge, and the forged row is
+/// listed as disputed.
+#[test]
+fn one_forged_row_does_not_block_a_device() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut a = init(d, "a");
+    let pa = import(&mut a, d, "a1", 20, 1, 1);
+    let mut b = init(d, "b");
+    let pb = import(&mut b, d, "b1", 20, 1, 2);
+    observe(&mut b, &pb, 14.4);
+    let fb = export(&mut b, d, "fb", false);
+    let forged_id: String = {
+        let conn = rusqlite::Connection::open(&fb).unwrap();
+        conn.execute(
+            "UPDATE observation_versions SET device_id = ?1 WHERE lat = 14.4",
+            [a.device().to_string()],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO devices VALUES (?1, ?2, '2024-01-01T00:00:00Z')",
+            [a.device().to_string(), a.site().id.to_string()],
+        )
+        .unwrap();
+        conn.query_row(
+            "SELECT version_id FROM observation_versions WHERE device_id = ?1",
+            [a.device().to_string()],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    redigest(&fb);
+    let mut c = init(d, "c");
+    merge_ok(&mut c, &fb);
+    // a goes on working, and its full exports merge.
+    observe(&mut a, &pa, 14.6);
+    let fa = export(&mut a, d, "fa", false);
+    let r = merge_ok(&mut c, &fa);
+    assert_eq!(r.status, MergeStatus::Merged);
+    assert_eq!(r.counts.quarantined, 1);
+    let q = c.quarantined(false).unwrap();
+    assert_eq!(q[0].row_id, forged_id);
+    observe(&mut a, &pa, 14.7);
+    let fa2 = export(&mut a, d, "fa2", false);
+    let r = merge_ok(&mut c, &fa2);
+    assert_eq!((r.status, r.counts.quarantined), (MergeStatus::Merged, 0));
+    assert_eq!(
+        count(
+            &c,
+            &format!("SELECT count(*) FROM observations WHERE patrol_id = '{pa}'")
+        ),
+        3
+    );
 }

@@ -125,3 +125,53 @@ pub fn digest(store: &Store) -> String {
 pub fn count(store: &Store, sql: &str) -> i64 {
     store.conn().query_row(sql, [], |r| r.get(0)).unwrap()
 }
+
+/// Recompute the digest of every version in a file with our own code, as a
+/// tool that rewrites rows properly (or a forger who has our code) would.
+pub fn redigest(file: &Path) {
+    use patrol_store::edit::{load_leg, load_observation, load_patrol};
+    use patrol_store::records::{Kind, VersionMeta, digest};
+    let conn = rusqlite::Connection::open(file).unwrap();
+    for kind in Kind::ALL {
+        let t = kind.versions_table();
+        let rows: Vec<(String, String, i64, String, String, bool)> = conn
+            .prepare(&format!(
+                "SELECT version_id, parents, hlc, device_id, site_id, deleted FROM {t}"
+            ))
+            .unwrap()
+            .query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            })
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        for (v, parents, hlc, device, site, deleted) in rows {
+            let parents: Vec<String> = serde_json::from_str(&parents).unwrap();
+            let meta = VersionMeta {
+                version_id: v.parse().unwrap(),
+                parents: parents.iter().map(|p| p.parse().unwrap()).collect(),
+                hlc,
+                device: device.parse().unwrap(),
+                site: site.parse().unwrap(),
+                deleted,
+            };
+            let d = match kind {
+                Kind::Patrol => digest(kind, &meta, &load_patrol(&conn, &v).unwrap()),
+                Kind::Leg => digest(kind, &meta, &load_leg(&conn, &v).unwrap()),
+                Kind::Observation => digest(kind, &meta, &load_observation(&conn, &v).unwrap()),
+            };
+            conn.execute(
+                &format!("UPDATE {t} SET digest = ?1 WHERE version_id = ?2"),
+                [&d, &v],
+            )
+            .unwrap();
+        }
+    }
+}
