@@ -346,6 +346,8 @@ pub struct LegAnalyser {
     ctx: LegContext,
     segment_no: u32,
     days: BTreeMap<NaiveDate, DayAcc>,
+    /// The day being added to (most fixes in a row share one), out of `days`.
+    current: Option<(NaiveDate, DayAcc)>,
     orphans: DayTotals,
     out: LegEffort,
     by_mark: BTreeMap<Mark, Tally>,
@@ -383,6 +385,7 @@ impl LegAnalyser {
             ctx,
             segment_no: 0,
             days: BTreeMap::new(),
+            current: None,
             orphans: DayTotals::default(),
             out: LegEffort::default(),
             by_mark: BTreeMap::new(),
@@ -401,10 +404,16 @@ impl LegAnalyser {
     }
 
     fn date_of(&mut self, t: i64) -> NaiveDate {
+        self.day_of(t).0
+    }
+
+    /// The local date of `t` and the instant that date ends (the next
+    /// date's start), cached: most fixes share a day.
+    fn day_of(&mut self, t: i64) -> (NaiveDate, i64) {
         if let Some((start, end, date)) = self.cache
             && (start..end).contains(&t)
         {
-            return date;
+            return (date, end);
         }
         let zone = self.ctx.zone;
         let date = local_date(t, zone);
@@ -416,20 +425,33 @@ impl LegAnalyser {
         if start <= t && t < end && end - start <= 26 * 3600 * MICROS {
             self.cache = Some((start, end, date));
         }
-        date
+        (date, end)
+    }
+
+    /// The accumulator of a date: kept at hand while consecutive fixes share it.
+    fn day_mut(&mut self, date: NaiveDate) -> &mut DayAcc {
+        if self.current.as_ref().is_none_or(|(d, _)| *d != date) {
+            self.flush_day();
+            let acc = self.days.remove(&date).unwrap_or_default();
+            self.current = Some((date, acc));
+        }
+        &mut self.current.as_mut().expect("set above").1
+    }
+
+    fn flush_day(&mut self) {
+        if let Some((date, acc)) = self.current.take() {
+            self.days.insert(date, acc);
+        }
     }
 
     /// Patrol time [a, b) (µs), split at local midnight.
     fn add_time(&mut self, a: i64, b: i64, active: bool) {
         let mut from = a;
         while from < b {
-            let date = self.date_of(from);
-            let end = date
-                .succ_opt()
-                .map_or(i64::MAX, |next| local_midnight(next, self.ctx.zone));
+            let (date, end) = self.day_of(from);
             // A day of zero length (a skipped date) cannot hold time: move on.
             let to = if end > from { end.min(b) } else { b };
-            let day = self.days.entry(date).or_default();
+            let day = self.day_mut(date);
             day.hours.add(from, to);
             if active {
                 day.active.add(from, to);
@@ -494,12 +516,12 @@ impl LegAnalyser {
                 self.out.first_time = Some(self.out.first_time.map_or(time, |x| x.min(time)));
                 self.out.last_time = Some(self.out.last_time.map_or(time, |x| x.max(time)));
             }
-            self.days.entry(carried).or_default().points += 1;
+            self.day_mut(carried).points += 1;
             let Some(&next) = kept.get(pos + 1) else {
                 continue;
             };
             let len = pair_len(fixes, &lens, here, next);
-            self.days.entry(carried).or_default().length_m += len;
+            self.day_mut(carried).length_m += len;
             self.out.length_m += len;
             self.boundary_test(pos, fix, fixes[next], len, kept.len());
             let (Some(from), Some(to)) = (fix.time, fixes[next].time) else {
@@ -645,6 +667,7 @@ impl LegAnalyser {
 
     /// Totals per local date, what could not be dated, and the warnings.
     pub fn finish(mut self) -> LegEffort {
+        self.flush_day();
         let orphans = std::mem::take(&mut self.orphans);
         let mut out = std::mem::take(&mut self.out);
         let dated_by_hand = out.first_date.is_none() && self.ctx.given_date.is_some();

@@ -25,8 +25,9 @@ fn local_plane_m(a: (f64, f64), b: (f64, f64)) -> f64 {
     let phi = (0.5 * (a.1 + b.1)).to_radians();
     let (sin, cos) = phi.sin_cos();
     let w = 1.0 - WGS84_E2 * sin * sin;
-    let prime_vertical = WGS84_A / w.sqrt();
-    let meridian = WGS84_A * (1.0 - WGS84_E2) / (w * w.sqrt());
+    let root = w.sqrt();
+    let prime_vertical = WGS84_A / root;
+    let meridian = WGS84_A * (1.0 - WGS84_E2) / (w * root);
     let mut dlon = b.0 - a.0;
     if dlon > 180.0 {
         dlon -= 360.0;
@@ -35,7 +36,8 @@ fn local_plane_m(a: (f64, f64), b: (f64, f64)) -> f64 {
     }
     let dx = dlon.to_radians() * prime_vertical * cos;
     let dy = (b.1 - a.1).to_radians() * meridian;
-    dx.hypot(dy)
+    // Metres to kilometres: no overflow to guard against, so no `hypot`.
+    (dx * dx + dy * dy).sqrt()
 }
 
 /// Geodesic length in metres between two (lon, lat) positions.

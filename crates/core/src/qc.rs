@@ -450,7 +450,11 @@ pub fn stays(fixes: &[Fix], marks: &mut [Option<Mark>], rules: &Rules) -> Vec<(u
             break;
         }
         let centre_fix = fixes[timed[anchor]];
-        if flat_m(centre_fix, fixes[timed[reach]]) > rules.stay_radius_m {
+        let far = fixes[timed[reach]];
+        // Most anchors are on the move: the latitude alone shows it.
+        if (far.lat - centre_fix.lat).abs() * 110_574.0 > rules.stay_radius_m
+            || flat_m(centre_fix, far) > rules.stay_radius_m
+        {
             anchor += 1;
             continue;
         }

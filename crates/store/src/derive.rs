@@ -291,28 +291,49 @@ pub fn rebuild_leg(conn: &Connection, leg_id: &str) -> Result<()> {
 }
 
 /// Derive many legs' rows again: the database is read and written on this
-/// thread while another one measures (the two cores of a field laptop).
+/// thread while others (one per core) measure.
 pub fn rebuild_legs(conn: &Connection, legs: &[String]) -> Result<()> {
     if legs.len() < 2 {
         return legs.iter().try_for_each(|l| rebuild_leg(conn, l));
     }
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get().clamp(1, 4));
+    let (to_worker, inbox) = std::sync::mpsc::sync_channel::<LegInput>(workers);
+    let inbox = std::sync::Mutex::new(inbox);
+    let (to_main, results) = std::sync::mpsc::sync_channel::<(LegInput, LegEffort)>(workers);
     std::thread::scope(|scope| {
-        let (to_worker, inbox) = std::sync::mpsc::sync_channel::<LegInput>(2);
-        let (to_main, results) = std::sync::mpsc::sync_channel::<(LegInput, LegEffort)>(2);
-        let worker = scope.spawn(move || {
-            for input in inbox {
-                if to_main.send(analyse(input)).is_err() {
-                    break;
+        let mut handles = Vec::new();
+        for _ in 0..workers {
+            let (inbox, to_main) = (&inbox, to_main.clone());
+            handles.push(scope.spawn(move || {
+                loop {
+                    let next = inbox.lock().map(|r| r.recv());
+                    let Ok(Ok(input)) = next else { break };
+                    if to_main.send(analyse(input)).is_err() {
+                        break;
+                    }
                 }
-            }
-        });
+            }));
+        }
+        drop(to_main);
         let mut outcome = Ok(());
         let mut pending = 0usize;
         for leg in legs {
             match leg_input(conn, leg) {
                 Ok(Some(input)) => {
-                    if to_worker.send(input).is_err() {
-                        break;
+                    // Never block on a full inbox while the workers wait for
+                    // us to take their results: take one, then try again.
+                    let mut input = input;
+                    while let Err(std::sync::mpsc::TrySendError::Full(back)) =
+                        to_worker.try_send(input)
+                    {
+                        input = back;
+                        let Ok((done, effort)) = results.recv() else {
+                            break;
+                        };
+                        pending -= 1;
+                        if outcome.is_ok() {
+                            outcome = write(conn, &done.key, &effort, &done.import_warnings);
+                        }
                     }
                     pending += 1;
                 }
@@ -348,7 +369,9 @@ pub fn rebuild_legs(conn: &Connection, legs: &[String]) -> Result<()> {
                 outcome = write(conn, &input.key, &effort, &input.import_warnings);
             }
         }
-        let _ = worker.join();
+        for h in handles {
+            let _ = h.join();
+        }
         outcome
     })
 }

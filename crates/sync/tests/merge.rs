@@ -581,3 +581,27 @@ fn one_forged_row_does_not_block_a_device() {
         3
     );
 }
+
+#[test]
+fn many_legs_are_derived_on_every_core_with_the_same_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut a = init(d, "a");
+    for k in 0..40u64 {
+        import(&mut a, d, &format!("p{k}"), 30 + k as usize, 0, 100 + k);
+    }
+    let f = export(&mut a, d, "fa", false);
+    let mut c = init(d, "c");
+    merge_ok(&mut c, &f);
+    let figures = |s: &Store| -> Vec<(String, String, i64, i64)> {
+        s.conn()
+            .prepare("SELECT leg_id, date, points, CAST(length_m * 1000 AS INTEGER) FROM leg_days ORDER BY leg_id, date")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    };
+    assert_eq!(figures(&c).len(), figures(&a).len());
+    assert_eq!(figures(&c), figures(&a));
+}
