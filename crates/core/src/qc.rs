@@ -302,13 +302,14 @@ fn unmarked(marks: &[Option<Mark>]) -> Vec<usize> {
 }
 
 fn stale(fixes: &[Fix], lens: &[f64], rules: &Rules, marks: &mut [Option<Mark>]) {
-    let idx = unmarked(marks);
-    // One end at a time: `order` lists the unmarked fixes from that end inwards.
-    let fwd: Vec<usize> = idx.clone();
-    let back: Vec<usize> = idx.iter().rev().copied().collect();
+    let count = marks.iter().filter(|m| m.is_none()).count();
+    // One end at a time: `order` lists the first unmarked fixes from that end inwards.
+    let open = |i: &usize| marks[*i].is_none();
+    let fwd: Vec<usize> = (0..marks.len()).filter(open).take(4).collect();
+    let back: Vec<usize> = (0..marks.len()).rev().filter(open).take(4).collect();
     for order in [fwd, back] {
         for s in 1..=2usize {
-            if order.len() < s + 3.max(2 * s) {
+            if count < s + 3.max(2 * s) {
                 break;
             }
             let (a, b) = (order[s - 1], order[s]);
@@ -384,14 +385,15 @@ fn spikes(fixes: &[Fix], lens: &[f64], rules: &Rules, marks: &mut [Option<Mark>]
 
 /// A first (or last) fix far from a neighbour that goes on at a plausible pace.
 fn edge_spikes(fixes: &[Fix], lens: &[f64], rules: &Rules, marks: &mut [Option<Mark>]) {
-    let kept = unmarked(marks);
-    if kept.len() < 3 {
+    let open = |i: &usize| marks[*i].is_none();
+    let first: Vec<usize> = (0..marks.len()).filter(open).take(3).collect();
+    let last: Vec<usize> = (0..marks.len()).rev().filter(open).take(3).collect();
+    if first.len() < 3 {
         return;
     }
     let vmax = rules.max_speed_ms();
-    let fwd = [kept[0], kept[1], kept[2]];
-    let n = kept.len();
-    let back = [kept[n - 1], kept[n - 2], kept[n - 3]];
+    let fwd = [first[0], first[1], first[2]];
+    let back = [last[0], last[1], last[2]];
     for [edge, near, beyond] in [fwd, back] {
         let (Some(t1), Some(t2)) = (
             seconds_between(fixes[edge], fixes[near]),
