@@ -196,14 +196,23 @@ pub const SAMPLE_EVERY: u64 = 16;
 /// Two samples are the same fix when their coordinates differ by at most this (degrees, ~1 m).
 pub const SAMPLE_TOLERANCE_DEG: f64 = 1e-5;
 
-/// Is the fix at this whole second a sample? (A hash, so every copy of a
-/// track picks the same fixes whatever else it holds.)
-pub fn is_sample_second(t_s: i64) -> bool {
+/// A leg with more fixes than this keeps one sample in [`SAMPLE_EVERY_LONG`].
+pub const LONG_LEG_FIXES: u64 = 8192;
+/// The thinner sampling of long legs: every sample of it is also one of
+/// [`SAMPLE_EVERY`]'s, so tracks of either length still find each other.
+pub const SAMPLE_EVERY_LONG: u64 = 64;
+
+fn second_hash(t_s: i64) -> u64 {
     let mut z = (t_s as u64).wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^= z >> 31;
-    z.is_multiple_of(SAMPLE_EVERY)
+    z ^ (z >> 31)
+}
+
+/// Is the fix at this whole second a sample? (A hash, so every copy of a
+/// track picks the same fixes whatever else it holds.)
+pub fn is_sample_second(t_s: i64) -> bool {
+    second_hash(t_s).is_multiple_of(SAMPLE_EVERY)
 }
 
 /// Everything one leg's track adds, after quality control.
@@ -670,6 +679,10 @@ impl LegAnalyser {
         self.flush_day();
         let orphans = std::mem::take(&mut self.orphans);
         let mut out = std::mem::take(&mut self.out);
+        if out.fixes > LONG_LEG_FIXES {
+            out.samples
+                .retain(|s| second_hash(s.t_s).is_multiple_of(SAMPLE_EVERY_LONG));
+        }
         let dated_by_hand = out.first_date.is_none() && self.ctx.given_date.is_some();
         let first = out.first_date.or(self.ctx.given_date);
         match first {
@@ -1099,6 +1112,18 @@ mod tests {
             .find(|x| x.kind == WarningKind::OutsideBoundary)
             .unwrap();
         assert!((w.km.unwrap() - 950.0 * 0.012).abs() < 0.05, "{w:?}");
+    }
+
+    #[test]
+    fn a_long_legs_thinner_samples_are_samples_of_a_short_one() {
+        let long = run(BKK, &[walk(10_000, 10)]);
+        let short = run(BKK, &[walk(5_000, 10)]);
+        assert!(long.samples.len() < short.samples.len(), "thinner");
+        let end = short.samples.last().unwrap().t_s;
+        let in_both = long.samples.iter().filter(|s| s.t_s <= end);
+        for s in in_both {
+            assert!(short.samples.contains(s), "{s:?}");
+        }
     }
 
     #[test]
