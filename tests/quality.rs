@@ -459,3 +459,32 @@ fn the_same_track_imported_on_two_devices_is_named_after_a_merge_until_one_is_de
         .unwrap();
     assert_eq!(dup["severity"], "ok", "{check}");
 }
+
+#[test]
+fn a_stale_fix_where_the_walk_starts_adds_no_day_and_no_hour() {
+    let env = Env::init();
+    let clean = walk(200, "2026-10-04T01:00:00Z", 10);
+    let mut faulty = clean.clone();
+    // The unit's last fix, three days before, at the outpost this walk starts from.
+    faulty.insert(
+        0,
+        (
+            clean[0].0,
+            clean[0].1,
+            Some("2026-10-01T09:00:00Z".to_owned()),
+        ),
+    );
+    let a = import(&env, &file(&env, "clean.gpx", &clean), &[]);
+    let b = import(&Env::init(), &file(&env, "stale.gpx", &faulty), &[]);
+    assert!(kinds(&b).contains(&"stale_fix".to_owned()), "{b}");
+    let env_b = Env::init();
+    let b = import(&env_b, &file(&env_b, "stale.gpx", &faulty), &[]);
+    let (sa, sb) = (
+        show(&env, a["patrol_id"].as_str().unwrap()),
+        show(&env_b, b["patrol_id"].as_str().unwrap()),
+    );
+    assert_eq!(sa["days"].as_array().unwrap().len(), 1);
+    assert_eq!(sb["days"].as_array().unwrap().len(), 1, "{sb}");
+    assert!((sa["km"].as_f64().unwrap() - sb["km"].as_f64().unwrap()).abs() < 1e-9);
+    assert!((sa["hours"].as_f64().unwrap() - sb["hours"].as_f64().unwrap()).abs() < 1e-9);
+}

@@ -9,7 +9,9 @@
 //! 2. **Stale fix**: one or two fixes at the start or end of a segment, separated
 //!    from the rest (at least three fixes) by a time gap longer than
 //!    [`Rules::pause_max_s`] and a jump of [`Rules::stale_jump_m`] (the position
-//!    and time the unit last had).
+//!    and time the unit last had); a lone such fix needs no jump when the gap
+//!    is [`Rules::stale_gap_lone_s`] or more (the unit last switched off at the
+//!    outpost this patrol starts from).
 //! 3. **Spike**: a run of one to three fixes entered and left at more than twice
 //!    the transport's ceiling over at least [`Rules::spike_min_m`], while the
 //!    fixes before and after it are within a quarter of that of each other
@@ -20,7 +22,9 @@
 //! 4. A person's word (`edit patrol --keep-fix / --drop-fix`) overrules 1-3.
 //! 5. **Stay**: timed fixes that stay within [`Rules::stay_radius_m`] of the
 //!    first for longer than [`Rules::pause_max_s`] (a night in camp with the unit
-//!    logging, a logger in a drawer). Its inner fixes are left out like glitches,
+//!    logging, a logger in a drawer), or three or more fixes there each more
+//!    than the pause limit after the last (a logger at rest that logs now and
+//!    then). Its inner fixes are left out like glitches,
 //!    so its jitter adds no km; the pair that bridges it is a long pause, so it
 //!    adds no hours either. A stay that opens or closes a segment is left out whole.
 
@@ -198,6 +202,8 @@ pub struct Rules {
     pub active_gap_s: f64,
     pub stay_radius_m: f64,
     pub stale_jump_m: f64,
+    /// A lone stale fix needs no jump when this far from the rest, seconds.
+    pub stale_gap_lone_s: f64,
     pub null_island_deg: f64,
     pub spike_min_m: f64,
     pub max_patrol_days: u32,
@@ -211,6 +217,7 @@ impl Default for Rules {
             active_gap_s: 30.0 * 60.0,
             stay_radius_m: 50.0,
             stale_jump_m: 1000.0,
+            stale_gap_lone_s: 12.0 * 3600.0,
             null_island_deg: 0.01,
             spike_min_m: 200.0,
             max_patrol_days: 14,
@@ -327,7 +334,10 @@ fn stale(fixes: &[Fix], lens: &[f64], rules: &Rules, marks: &mut [Option<Mark>])
             if !together {
                 continue;
             }
-            if dist(fixes, lens, a, b) >= rules.stale_jump_m {
+            // A lone fix half a day or more from the rest is stale even
+            // where the unit last was is where this walk starts (the outpost).
+            let lone_and_old = s == 1 && gap >= rules.stale_gap_lone_s;
+            if lone_and_old || dist(fixes, lens, a, b) >= rules.stale_jump_m {
                 for &i in &order[..s] {
                     marks[i] = Some(Mark::Stale);
                 }
@@ -494,6 +504,23 @@ pub fn stays(fixes: &[Fix], marks: &mut [Option<Mark>], rules: &Rules) -> Vec<(u
             anchor += 1;
         }
     }
+    // A unit at rest that logs only now and then (a logger in a drawer, a
+    // fix every few hours): three or more timed fixes in one place, each
+    // more than the pause limit after the last. (One long pause between two
+    // walks is the unit switched off, not a stay.)
+    let mut run_start = 0;
+    for k in 1..=timed.len() {
+        let continues = k < timed.len()
+            && time_at(k) - time_at(k - 1) > pause
+            && flat_m(fixes[timed[run_start]], fixes[timed[k]]) <= rules.stay_radius_m;
+        if !continues {
+            if k - run_start >= 3 {
+                found.push((timed[run_start], timed[k - 1]));
+            }
+            run_start = k;
+        }
+    }
+    found.sort_unstable();
     let first_kept = (0..fixes.len()).find(|&i| marks[i].is_none());
     let last_kept = (0..fixes.len()).rev().find(|&i| marks[i].is_none());
     for &(s, e) in &found {
@@ -665,14 +692,31 @@ mod tests {
         ));
         let m = marks_of(&w);
         assert_eq!(m[100], Some(Mark::Stale));
-        // Without a jump it is the walk going on after the unit was off.
+        // Without a jump, a lone fix a day away is stale too (the unit last
+        // switched off where this walk starts) ...
+        let mut w = walk(100);
+        let first = w[0];
+        w.insert(
+            0,
+            Fix::new(first.lon, first.lat, Some(T0 - 3 * 86_400 * MICROS)),
+        );
+        assert_eq!(marks_of(&w)[0], Some(Mark::Stale));
+        // ... but two fixes after a long pause, without a jump, are the walk
+        // going on after the unit was off; and so is one after a short pause.
         let mut w = walk(100);
         let last = *w.last().unwrap();
-        w.push(Fix::new(
-            last.lon,
-            last.lat + 0.0001,
-            Some(T0 + 86_400 * MICROS),
-        ));
+        for k in 1..=2_i32 {
+            w.push(Fix::new(
+                last.lon,
+                last.lat + 0.0001 * f64::from(k),
+                Some(T0 + 86_400 * MICROS + i64::from(k) * 10 * MICROS),
+            ));
+        }
+        assert!(marks_of(&w).iter().all(Option::is_none));
+        let mut w = walk(100);
+        let last = *w.last().unwrap();
+        let later = last.time.unwrap() + 3 * 3600 * MICROS;
+        w.push(Fix::new(last.lon, last.lat + 0.0001, Some(later)));
         assert!(marks_of(&w).iter().all(Option::is_none));
     }
 
@@ -719,6 +763,35 @@ mod tests {
         let m = marks_of(&w);
         assert_eq!(m[49], None);
         assert!(m[50..].iter().all(|x| *x == Some(Mark::Stay)));
+    }
+
+    #[test]
+    fn a_logger_at_rest_that_logs_every_few_hours_is_a_stay() {
+        let mut w = walk(50);
+        let last = *w.last().unwrap();
+        // Three weeks in a drawer, a fix every six hours, a few metres apart.
+        for k in 1..=84_i32 {
+            w.push(Fix::new(
+                last.lon + f64::from(k % 3) * 0.00002,
+                last.lat,
+                Some(last.time.unwrap() + i64::from(k) * 6 * 3600 * MICROS),
+            ));
+        }
+        let m = marks_of(&w);
+        assert_eq!(m[49], None, "the walk's last fix is kept");
+        assert!(m[50..].iter().all(|x| *x == Some(Mark::Stay)));
+        // One long pause between two walks in one place is no stay.
+        let mut w = walk(50);
+        let last = *w.last().unwrap();
+        let later = last.time.unwrap() + 40 * 3600 * MICROS;
+        for k in 0..50_i32 {
+            w.push(Fix::new(
+                last.lon,
+                last.lat + f64::from(k) * 12.0 / 110_574.0,
+                Some(later + i64::from(k) * 10 * MICROS),
+            ));
+        }
+        assert!(marks_of(&w).iter().all(Option::is_none));
     }
 
     #[test]
