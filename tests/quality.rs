@@ -488,3 +488,37 @@ fn a_stale_fix_where_the_walk_starts_adds_no_day_and_no_hour() {
     assert!((sa["km"].as_f64().unwrap() - sb["km"].as_f64().unwrap()).abs() < 1e-9);
     assert!((sa["hours"].as_f64().unwrap() - sb["hours"].as_f64().unwrap()).abs() < 1e-9);
 }
+
+#[test]
+fn an_office_database_of_the_previous_schema_is_joined_and_upgraded() {
+    let office = Env::init();
+    let f = file(&office, "walk.gpx", &walk(100, "2026-10-04T01:00:00Z", 10));
+    import(&office, &f, &[]);
+    // Back to schema 3: no quality control tables, no quarantine decisions.
+    {
+        let conn = rusqlite::Connection::open(&office.db).unwrap();
+        conn.execute_batch(
+            "DROP TABLE qc_settings; DROP TABLE leg_qc; DROP TABLE fix_marks; DROP TABLE fix_samples;
+             ALTER TABLE leg_versions DROP COLUMN date; ALTER TABLE leg_versions DROP COLUMN fix_overrides;
+             ALTER TABLE legs DROP COLUMN date; ALTER TABLE legs DROP COLUMN fix_overrides;
+             ALTER TABLE quarantine DROP COLUMN decided_at; ALTER TABLE quarantine DROP COLUMN decision;
+             DELETE FROM patrol_migrations WHERE version >= 4;",
+        )
+        .unwrap();
+    }
+    // An outpost joins it as it is (read only) ...
+    let outpost = Env {
+        dir: tempfile::tempdir().unwrap(),
+        db: office.path("outpost.gpkg"),
+    };
+    outpost
+        .cmd()
+        .args(["init", "--join", office.db.to_str().unwrap()])
+        .assert()
+        .success();
+    // ... and the office's next command upgrades it and derives its legs.
+    let (patrols, code) = office.json(&["patrols", "--json"]);
+    assert_eq!(code, 0, "{patrols}");
+    let id = patrols[0]["patrol_id"].as_str().unwrap();
+    assert!((show(&office, id)["km"].as_f64().unwrap() - 99.0 * 0.012).abs() < 0.01);
+}
