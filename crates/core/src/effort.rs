@@ -90,35 +90,6 @@ impl WarningKind {
         }
     }
 
-    pub fn parse(s: &str) -> Option<WarningKind> {
-        use WarningKind as W;
-        [
-            W::NullIsland,
-            W::Spike,
-            W::StaleFix,
-            W::Stay,
-            W::DroppedFix,
-            W::KeptFix,
-            W::TimeGap,
-            W::ImplausibleSpeed,
-            W::LongPatrol,
-            W::EarlyTime,
-            W::FutureTime,
-            W::WeekRollover,
-            W::NoZone,
-            W::OutsideBoundary,
-            W::Undated,
-            W::DatedByHand,
-            W::RoutePoints,
-            W::Gpx,
-            W::DuplicateTrack,
-            W::DeletedPatrol,
-            W::TextCut,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
-    }
-
     fn of_mark(m: Mark) -> WarningKind {
         match m {
             Mark::NullIsland => WarningKind::NullIsland,

@@ -239,10 +239,11 @@ impl Store {
         for f in &facts {
             let patrol = f.patrol.to_string();
             let short = patrol_core::ids::short_id(&patrol).to_owned();
+            // A mark and the warning it gives share their name.
             let marked = f
                 .warnings
                 .iter()
-                .any(|w| Mark::ALL.iter().any(|m| m.as_str() == w.kind.as_str()));
+                .any(|w| Mark::parse(w.kind.as_str()).is_some());
             let marks = if marked {
                 self.first_marks(&patrol)?
             } else {
@@ -256,15 +257,10 @@ impl Store {
                     | WarningKind::Stay
                     | WarningKind::DroppedFix => {
                         excluded += 1;
-                        let mark = marks
-                            .iter()
-                            .find(|(m, _)| {
-                                Mark::parse(m).is_some_and(|m| m.as_str() == w.kind.as_str())
-                            })
-                            .map_or_else(
-                                || "S:P".to_owned(),
-                                |(_, at)| format!("{}:{}", at.segment, at.point),
-                            );
+                        let mark = marks.get(w.kind.as_str()).map_or_else(
+                            || "S:P".to_owned(),
+                            |at| format!("{}:{}", at.segment, at.point),
+                        );
                         (
                             Severity::Note,
                             format!(

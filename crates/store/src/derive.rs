@@ -7,7 +7,7 @@
 use chrono_tz::Tz;
 use patrol_core::effort::{Boundary, FixSample, LegAnalyser, LegContext, LegEffort, Warning};
 use patrol_core::qc::{Fix, FixOverride, QcSettings};
-use patrol_core::time::{MICROS, parse_zone};
+use patrol_core::time::parse_zone;
 use patrol_core::{Leg, Transport};
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -396,9 +396,4 @@ pub fn rebuild_stale(conn: &Connection) -> Result<u64> {
         .collect::<rusqlite::Result<_>>()?;
     rebuild_legs(conn, &legs)?;
     Ok(legs.len() as u64)
-}
-
-/// Seconds, as the hours figures are kept.
-pub fn hours_of_us(us: i64) -> f64 {
-    us as f64 / MICROS as f64 / 3600.0
 }

@@ -582,7 +582,7 @@ impl Store {
                         why,
                     },
                 })?;
-            let model = query_model(&tx)?;
+            let model = crate::query::data_model(&tx)?;
             let mut by_patrol = std::collections::BTreeMap::<String, u64>::new();
             for (w, patrol) in waypoints.iter().zip(&placed) {
                 if already_observed(&tx, patrol, w)? {
@@ -684,7 +684,7 @@ impl Store {
         records::insert_leg(&tx, &leg_meta, &leg)?;
         report.patrol_id = Some(patrol.id.to_string());
 
-        let model = query_model(&tx)?;
+        let model = crate::query::data_model(&tx)?;
         let mut wb = [
             f64::INFINITY,
             f64::INFINITY,
@@ -740,10 +740,6 @@ fn duplicate(mut report: ImportReport, patrol_id: String, live: bool) -> ImportR
     report.status = Status::Duplicate;
     report.patrol_id = Some(patrol_id);
     report
-}
-
-fn query_model(conn: &Connection) -> Result<patrol_core::category::DataModel> {
-    crate::query::data_model(conn)
 }
 
 fn observation(
