@@ -4,7 +4,7 @@
 //! listed until someone resolves it); a resolution follows every head.
 
 use patrol_core::model::LatLon;
-use patrol_core::{Leg, Observation, ObservationId, Patrol, VersionId};
+use patrol_core::{Leg, Observation, Patrol, VersionId};
 use rusqlite::{Connection, OptionalExtension, Row};
 
 use crate::records::{self, Kind, VersionMeta};
@@ -95,31 +95,41 @@ pub fn load_leg(conn: &Connection, version: &str) -> Result<Leg> {
 
 /// The content of an observation version.
 pub fn load_observation(conn: &Connection, version: &str) -> Result<Observation> {
-    let (ids, obs) = conn.query_row(
+    let (id, patrol, category, time, lon, lat, raw_name, note): (
+        String,
+        String,
+        String,
+        _,
+        _,
+        _,
+        _,
+        _,
+    ) = conn.query_row(
         "SELECT observation_id, patrol_id, category, time_us, lon, lat, raw_name, note
          FROM observation_versions WHERE version_id = ?1",
         [version],
         |r| {
-            let ids: (String, String) = (r.get(0)?, r.get(1)?);
             Ok((
-                ids,
-                Observation {
-                    id: ObservationId::default(),
-                    patrol: patrol_core::PatrolId::default(),
-                    category: r.get(2)?,
-                    time: r.get(3)?,
-                    lon: r.get(4)?,
-                    lat: r.get(5)?,
-                    raw_name: r.get(6)?,
-                    note: r.get(7)?,
-                },
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
             ))
         },
     )?;
     Ok(Observation {
-        id: parse(&ids.0)?,
-        patrol: parse(&ids.1)?,
-        ..obs
+        id: parse(&id)?,
+        patrol: parse(&patrol)?,
+        category,
+        time,
+        lon,
+        lat,
+        raw_name,
+        note,
     })
 }
 
@@ -298,7 +308,7 @@ impl Store {
         self.check_category(category)?;
         let tx = crate::write_tx(&self.conn)?;
         let obs = Observation {
-            id: ObservationId::new(),
+            id: crate::new_id(),
             patrol: parse(patrol)?,
             category: category.to_owned(),
             time,

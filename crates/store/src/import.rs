@@ -287,7 +287,7 @@ impl Writer<'_> {
             )?
             .execute(params![
                 geom,
-                PieceId::new().to_string(),
+                crate::new_id::<PieceId>().to_string(),
                 h.finalize().to_hex().to_string(),
                 self.patrol.to_string(),
                 self.leg.to_string(),
@@ -442,8 +442,8 @@ impl Store {
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let meta = VersionMeta::new_local(&tx, device, site, Vec::new())?;
-        let patrol_id = PatrolId::new();
-        let leg_id = LegId::new();
+        let patrol_id: PatrolId = crate::new_id();
+        let leg_id: LegId = crate::new_id();
         let ctx = derive::context(&tx, &site_id, opts.transport, opts.date, Vec::new())?;
         let pause_s = ctx.rules.pause_max_s;
         let mut analyser = LegAnalyser::new(ctx);
@@ -596,7 +596,7 @@ impl Store {
                     w,
                 );
                 let vmeta = VersionMeta {
-                    version_id: patrol_core::VersionId::new(),
+                    version_id: crate::new_id::<patrol_core::VersionId>(),
                     ..meta.clone()
                 };
                 records::insert_observation(&tx, &vmeta, &obs)?;
@@ -678,7 +678,7 @@ impl Store {
         };
         records::insert_patrol(&tx, &meta, &patrol)?;
         let leg_meta = VersionMeta {
-            version_id: patrol_core::VersionId::new(),
+            version_id: crate::new_id::<patrol_core::VersionId>(),
             ..meta.clone()
         };
         records::insert_leg(&tx, &leg_meta, &leg)?;
@@ -694,7 +694,7 @@ impl Store {
         for w in &waypoints {
             let obs = observation(&model, patrol.id, w);
             let vmeta = VersionMeta {
-                version_id: patrol_core::VersionId::new(),
+                version_id: crate::new_id::<patrol_core::VersionId>(),
                 ..meta.clone()
             };
             records::insert_observation(&tx, &vmeta, &obs)?;
@@ -748,7 +748,7 @@ fn observation(
     w: &patrol_gpx::Waypoint,
 ) -> Observation {
     Observation {
-        id: ObservationId::new(),
+        id: crate::new_id::<ObservationId>(),
         patrol,
         category: model
             .classify(w.name.as_deref(), w.sym.as_deref(), w.kind.as_deref())

@@ -109,6 +109,12 @@ pub fn write_tx(conn: &Connection) -> rusqlite::Result<rusqlite::Transaction<'_>
     rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)
 }
 
+/// A new time-ordered (v7) identity. Ids are made here, never in the core
+/// (which has no clock), and handed to it.
+pub fn new_id<T: From<uuid::Uuid>>() -> T {
+    uuid::Uuid::now_v7().into()
+}
+
 /// Milliseconds since the Unix epoch, now.
 pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
@@ -121,7 +127,7 @@ impl Store {
             return Err(StoreError::Invalid("the site needs a name".into()));
         }
         let site = Site {
-            id: SiteId::new(),
+            id: new_id(),
             name: site_name.trim().to_owned(),
             timezone: timezone.to_owned(),
         };
@@ -209,7 +215,7 @@ impl Store {
         boundaries: &[Boundary],
     ) -> Result<DeviceId> {
         configure(conn)?;
-        let device = DeviceId::new();
+        let device: DeviceId = new_id();
         let tx = write_tx(conn)?;
         tx.pragma_update(None, "application_id", APPLICATION_ID)?;
         tx.pragma_update(None, "user_version", GPKG_USER_VERSION)?;
@@ -419,4 +425,38 @@ pub fn observe_hlc(conn: &Connection, seen: i64) -> Result<()> {
         [seen],
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::new_id;
+    use patrol_core::ObservationId;
+    use patrol_core::ids::{SHORT_ID_LEN, short_id};
+
+    #[test]
+    fn ids_made_in_the_same_millisecond_have_distinct_random_short_ids() {
+        let ids: Vec<ObservationId> = (0..2000).map(|_| new_id()).collect();
+        let texts: Vec<String> = ids.iter().map(ToString::to_string).collect();
+        let shorts: std::collections::BTreeSet<&str> = texts.iter().map(|t| short_id(t)).collect();
+        assert_eq!(shorts.len(), ids.len(), "short ids collide");
+        // Made in a burst, they share a long prefix (time and counter)...
+        let same_prefix = texts
+            .windows(2)
+            .filter(|w| w[0][..20] == w[1][..20])
+            .count();
+        assert!(same_prefix > 0);
+        // ...but their last 8 hex digits are random, not a counter: consecutive
+        // ids do not differ by small steps there.
+        let small_steps = texts
+            .windows(2)
+            .filter(|w| {
+                let a = u32::from_str_radix(short_id(&w[0]), 16).unwrap();
+                let b = u32::from_str_radix(short_id(&w[1]), 16).unwrap();
+                a.abs_diff(b) < 1 << 16
+            })
+            .count();
+        assert!(small_steps < 20, "{small_steps}");
+        assert_eq!(ids[0].short(), short_id(&texts[0]));
+        assert_eq!(short_id(&texts[0]).len(), SHORT_ID_LEN);
+    }
 }

@@ -637,7 +637,7 @@ impl Store {
         let geom = gpkg::multi_polygon(polygons);
         tx.execute(
             "INSERT INTO site_boundaries(geom, version_id, site_id, hlc, device_id) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![geom, patrol_core::VersionId::new().to_string(), self.site.id.to_string(), hlc, self.device.to_string()],
+            params![geom, crate::new_id::<patrol_core::VersionId>().to_string(), self.site.id.to_string(), hlc, self.device.to_string()],
         )?;
         let pts = polygons.iter().flatten().flatten();
         let (mut minx, mut miny, mut maxx, mut maxy) = (

@@ -79,7 +79,7 @@ impl VersionMeta {
     ) -> Result<Self> {
         parents.sort();
         Ok(VersionMeta {
-            version_id: VersionId::new(),
+            version_id: crate::new_id::<VersionId>(),
             parents,
             hlc: crate::next_hlc(conn)?,
             device,

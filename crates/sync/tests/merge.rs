@@ -400,7 +400,7 @@ fn parent_cycles_are_refused_and_a_headless_record_is_a_conflict() {
         })
         .unwrap();
     let content = patrol_store::edit::load_observation(a.conn(), &v0).unwrap();
-    let (v1, v2) = (VersionId::new(), VersionId::new());
+    let (v1, v2): (VersionId, VersionId) = (patrol_store::new_id(), patrol_store::new_id());
     let meta = |a: &Store, id: VersionId, parents: Vec<VersionId>| VersionMeta {
         version_id: id,
         parents,
