@@ -199,7 +199,7 @@ pub struct InitArgs {
     /// of it): same site, data model and boundary; a new device.
     #[arg(long, conflicts_with_all = ["site", "timezone", "data_model"])]
     pub join: Option<PathBuf>,
-    /// A data model file (TOML, like data/data-model.toml); the default otherwise.
+    /// A data model file (TOML, like crates/core/data-model.toml); the default otherwise.
     #[arg(long)]
     pub data_model: Option<PathBuf>,
 }

@@ -53,8 +53,8 @@ pub enum ModelError {
     BadQc(String),
 }
 
-/// The text of the default data model, shipped in `data/data-model.toml`.
-pub const DEFAULT_MODEL_TOML: &str = include_str!("../../../data/data-model.toml");
+/// The text of the default data model, shipped in `crates/core/data-model.toml`.
+pub const DEFAULT_MODEL_TOML: &str = include_str!("../data-model.toml");
 
 impl DataModel {
     /// The default data model (checked by a test, so this never fails).
@@ -148,7 +148,7 @@ mod toml_lite {
 }
 
 impl DataModel {
-    /// Parse a data model file (TOML, as `data/data-model.toml`) and validate it.
+    /// Parse a data model file (TOML, as `crates/core/data-model.toml`) and validate it.
     pub fn from_toml(text: &str) -> Result<Self, String> {
         let model = toml_lite::parse(text)?;
         model.validate().map_err(|e| e.to_string())?;
