@@ -151,7 +151,7 @@ impl SpeedLimits {
     }
 }
 
-/// A site's quality-control settings (its data model's `[qc]` and `[speed_kmh]`).
+/// A site's quality-control settings (its data model's `[qc]` and `[qc.speed_kmh]`).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct QcSettings {

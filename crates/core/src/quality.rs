@@ -46,7 +46,7 @@ pub struct DuplicateFact {
     pub samples: u64,
     /// How many sampled fixes `other`'s leg has.
     pub other_samples: u64,
-    /// Every fix the same.
+    /// The same track: every sampled fix shared and the same number of fixes.
     pub same: bool,
 }
 
@@ -104,7 +104,7 @@ pub struct DuplicateTrack {
     pub other_file: Option<String>,
     /// Share of the smaller track's sampled fixes that the other holds too.
     pub shared: f64,
-    /// Every fix the same.
+    /// The same track: every sampled fix shared and the same number of fixes.
     pub same: bool,
 }
 
