@@ -46,16 +46,25 @@ pub enum Command {
     Edit {
         #[command(subcommand)]
         what: EditCommand,
+        /// Print JSON: the record, its short id, the version and whether it changed.
+        #[arg(long, global = true)]
+        json: bool,
     },
     /// Delete a record: adds a deleted version; its history stays.
     Delete {
         #[command(subcommand)]
         what: DeleteCommand,
+        /// Print JSON: the record, its short id and the deleted version.
+        #[arg(long, global = true)]
+        json: bool,
     },
     /// Restore a deleted record: a new version with its last content before the delete.
     Restore {
         #[command(subcommand)]
         what: DeleteCommand,
+        /// Print JSON: the record, its short id and the restored version.
+        #[arg(long, global = true)]
+        json: bool,
     },
     /// Write this database (or what is new since the last export) to a file to send.
     Export(ExportArgs),
@@ -69,6 +78,14 @@ pub enum Command {
     Quarantine(crate::commands::quarantine::QuarantineArgs),
     /// Build a demo database from the shipped sample patrols and report on it.
     Demo(DemoArgs),
+    /// Print a shell completion script (e.g. `patrol completions bash > /etc/bash_completion.d/patrol`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff; e.g. `patrol man > patrol.1 && man ./patrol.1`).
+    Man,
 }
 
 #[derive(Subcommand, Debug)]
@@ -103,7 +120,8 @@ pub enum EditCommand {
         /// How the patrol travelled.
         #[arg(long, value_enum, ignore_case = true)]
         transport: Option<TransportArg>,
-        #[arg(long, value_parser = clap::value_parser!(u32).range(i64::from(patrol_core::model::MIN_MEMBERS)..=i64::from(patrol_core::model::MAX_MEMBERS)))]
+        /// How many people were on the patrol (`--members` is the old spelling).
+        #[arg(long = "headcount", alias = "members", value_name = "N", value_parser = clap::value_parser!(u32).range(i64::from(patrol_core::model::MIN_MEMBERS)..=i64::from(patrol_core::model::MAX_MEMBERS)))]
         members: Option<u32>,
         /// The local date (YYYY-MM-DD) of a patrol whose track has no time at all.
         #[arg(long)]
@@ -164,7 +182,8 @@ pub struct MergeArgs {
 pub struct ConflictsArgs {
     #[command(subcommand)]
     pub command: Option<ConflictsCommand>,
-    #[arg(long)]
+    /// Print JSON (of the list, or of the resolution).
+    #[arg(long, global = true)]
     pub json: bool,
 }
 
@@ -216,8 +235,8 @@ pub struct ImportArgs {
     /// How the patrol travelled.
     #[arg(long, value_enum, ignore_case = true, default_value = "foot")]
     pub transport: TransportArg,
-    /// How many people were on the patrol.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(i64::from(patrol_core::model::MIN_MEMBERS)..=i64::from(patrol_core::model::MAX_MEMBERS)))]
+    /// How many people were on the patrol (`--members` is the old spelling).
+    #[arg(long = "headcount", alias = "members", value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(i64::from(patrol_core::model::MIN_MEMBERS)..=i64::from(patrol_core::model::MAX_MEMBERS)))]
     pub members: u32,
     /// Names of the members (repeat, or comma-separated).
     #[arg(long = "member", value_delimiter = ',')]
