@@ -9,4 +9,5 @@ mod import;
 mod quality;
 mod report;
 mod safety;
+mod snapshots;
 mod sync;

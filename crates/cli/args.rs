@@ -78,13 +78,18 @@ pub enum Command {
     Quarantine(crate::commands::quarantine::QuarantineArgs),
     /// Build a demo database from the shipped sample patrols and report on it.
     Demo(DemoArgs),
-    /// Print a shell completion script (e.g. `patrol completions bash > /etc/bash_completion.d/patrol`).
+    /// Print a shell completion script.
+    ///
+    /// For example `patrol completions bash > /etc/bash_completion.d/patrol`,
+    /// or `patrol completions zsh > ~/.zfunc/_patrol`.
     Completions {
         /// The shell.
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the manual page (roff; e.g. `patrol man > patrol.1 && man ./patrol.1`).
+    /// Print the manual page (roff).
+    ///
+    /// For example `patrol man > patrol.1 && man ./patrol.1`.
     Man,
 }
 
@@ -97,13 +102,16 @@ pub enum EditCommand {
         /// Move it to this patrol (id, its first characters, or its short id).
         #[arg(long)]
         patrol: Option<String>,
+        /// A category key, label or alias of the data model.
         #[arg(long)]
         category: Option<String>,
+        /// The note (replaces the one there).
         #[arg(long)]
         note: Option<String>,
-        /// LAT,LON
+        /// Where: LAT,LON in decimal degrees.
         #[arg(long, allow_hyphen_values = true)]
         at: Option<String>,
+        /// When: RFC 3339 (a time without offset is the site's local time).
         #[arg(long)]
         time: Option<String>,
     },
@@ -111,10 +119,13 @@ pub enum EditCommand {
     Patrol {
         /// The patrol: its id, first characters (4 or more) or short id.
         id: String,
+        /// The team that walked.
         #[arg(long)]
         team: Option<String>,
+        /// Who led the patrol.
         #[arg(long)]
         leader: Option<String>,
+        /// What the patrol was for.
         #[arg(long)]
         objective: Option<String>,
         /// How the patrol travelled.
@@ -138,10 +149,12 @@ pub enum EditCommand {
 
 #[derive(Subcommand, Debug)]
 pub enum DeleteCommand {
+    /// An observation.
     Observation {
         /// The observation: its id, first characters (4 or more) or short id.
         id: String,
     },
+    /// A patrol.
     Patrol {
         /// The patrol: its id, first characters (4 or more) or short id.
         id: String,
@@ -159,6 +172,7 @@ pub struct ExportArgs {
     /// Replace an existing file at --out (never a database, even with --force).
     #[arg(long)]
     pub force: bool,
+    /// Print JSON: the file, its versions, track pieces and bytes.
     #[arg(long)]
     pub json: bool,
 }
@@ -174,6 +188,7 @@ pub struct MergeArgs {
     /// Refuse files larger than this many MiB.
     #[arg(long, default_value_t = 2048)]
     pub max_mib: u64,
+    /// Print JSON: one object per file, as an array.
     #[arg(long)]
     pub json: bool,
 }
@@ -241,8 +256,10 @@ pub struct ImportArgs {
     /// Names of the members (repeat, or comma-separated).
     #[arg(long = "member", value_delimiter = ',')]
     pub member_names: Vec<String>,
+    /// Who led the patrol.
     #[arg(long)]
     pub leader: Option<String>,
+    /// What the patrol was for.
     #[arg(long)]
     pub objective: Option<String>,
     /// The local date (YYYY-MM-DD) of files whose tracks have no time at all;
@@ -268,6 +285,7 @@ pub struct PatrolsArgs {
     /// Only patrols with effort in this local month (YYYY-MM).
     #[arg(long)]
     pub month: Option<String>,
+    /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
 }
@@ -276,6 +294,7 @@ pub struct PatrolsArgs {
 pub struct ShowArgs {
     /// A patrol id, its first characters (4 or more), or its short id.
     pub patrol: String,
+    /// Print JSON instead of tables.
     #[arg(long)]
     pub json: bool,
 }
@@ -296,6 +315,7 @@ pub struct ObserveArgs {
     pub time: Option<String>,
     #[arg(long)]
     pub note: Option<String>,
+    /// Print JSON: the new observation's id and short id, its patrol and category.
     #[arg(long)]
     pub json: bool,
 }
@@ -312,7 +332,10 @@ pub enum SiteCommand {
 #[derive(Subcommand, Debug)]
 pub enum BoundaryCommand {
     /// Store a boundary from a GeoJSON file (Polygon or MultiPolygon, or a Feature or FeatureCollection of them).
-    Set { file: PathBuf },
+    Set {
+        /// The GeoJSON file.
+        file: PathBuf,
+    },
 }
 
 #[derive(Args, Debug)]
