@@ -49,11 +49,24 @@ fn roff_commands(buf: &mut Vec<u8>, cmd: &clap::Command, path: &str) -> Result<(
             writeln!(buf, "{}", roff_escape(&about.to_string()))?;
         }
         for arg in sub.get_arguments().filter(|a| !a.is_hide_set()) {
-            let flag = match (arg.get_long(), arg.get_short()) {
+            let value = arg.get_value_names().map_or_else(
+                || arg.get_id().as_str().to_uppercase(),
+                |names| {
+                    names
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                },
+            );
+            let mut flag = match (arg.get_long(), arg.get_short()) {
                 (Some(l), Some(s)) => format!("-{s}, --{l}"),
                 (Some(l), None) => format!("--{l}"),
-                (None, _) => format!("<{}>", arg.get_id().as_str().to_uppercase()),
+                (None, _) => format!("<{value}>"),
             };
+            if arg.get_long().is_some() && arg.get_action().takes_values() {
+                flag = format!("{flag} <{value}>");
+            }
             writeln!(buf, ".TP\n\\fB{}\\fR", roff_escape(&flag))?;
             if let Some(help) = arg.get_help() {
                 writeln!(buf, "{}", roff_escape(&help.to_string()))?;
