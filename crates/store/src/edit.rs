@@ -939,8 +939,9 @@ pub(crate) mod tests {
             .zip(leg.chars())
             .take_while(|(a, b)| a == b)
             .count();
-        assert!(shared >= 13, "{patrol} {leg}");
-        let prefix = &leg[..13];
+        // (27 when made in the same millisecond; 4 are the same for 49 days.)
+        assert!(shared >= 4, "{patrol} {leg}");
+        let prefix = &leg[..shared];
         assert!(
             t.resolve_conflicting(prefix)
                 .unwrap_err()
