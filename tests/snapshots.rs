@@ -197,6 +197,11 @@ fn help_of_every_command() {
     }
     // patrol, its commands and their subcommands.
     assert!(seen >= 25, "{seen} help texts");
+    // The manual page says the same, in roff.
+    let man = env.cmd().arg("man").output().unwrap();
+    assert!(man.status.success());
+    let man = String::from_utf8_lossy(&man.stdout).replace(env!("CARGO_PKG_VERSION"), "[VERSION]");
+    settings.bind(|| insta::assert_snapshot!("man", man));
 }
 
 /// The demo's databases in a scratch folder, and commands on the office's.
