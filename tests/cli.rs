@@ -436,6 +436,44 @@ fn json_names_a_site_and_a_file_the_same_way_everywhere() {
         .stdout(contains("(undated)"));
 }
 
+/// Two sites of one name in a central database: each patrol says its own
+/// site's id.
+#[test]
+fn site_ids_are_right_when_two_sites_share_a_name() {
+    let central = Env::init();
+    let other = Env::init();
+    let here = import_one(&central, "here.gpx", true);
+    let there = import_one(&other, "there.gpx", true);
+    let out = other.path("other.out");
+    other
+        .cmd()
+        .arg("export")
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    central.cmd().arg("merge").arg(&out).assert().success();
+    let site_of = |env: &Env, id: &str| {
+        let (shown, _) = env.json(&["show", "--json", id]);
+        shown["site_id"].as_str().unwrap().to_owned()
+    };
+    let (a, b) = (site_of(&central, &here), site_of(&central, &there));
+    assert_ne!(a, b);
+    assert_eq!(b, site_of(&other, &there));
+    let (list, _) = central.json(&["patrols", "--json"]);
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 2);
+    for p in list {
+        assert_eq!(p["site_name"], "Thap Lan");
+        let want = if p["patrol_id"] == here.as_str() {
+            &a
+        } else {
+            &b
+        };
+        assert_eq!(p["site_id"], want.as_str(), "{p}");
+    }
+}
+
 #[test]
 fn completions_and_the_manual_come_from_the_grammar() {
     let env = Env::new();

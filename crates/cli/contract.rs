@@ -12,13 +12,36 @@ use patrol_store::query::{
 use patrol_store::records::{self, Kind};
 use serde::Serialize;
 
-/// A patrol's site id: the site of its first version.
-fn patrol_site_id(store: &Store, patrol_id: &str) -> Result<Option<String>> {
-    let Some(head) = records::heads(store.conn(), Kind::Patrol, patrol_id)?.pop() else {
-        return Ok(None);
-    };
-    let patrol = patrol_store::edit::load_patrol(store.conn(), &head.version_id)?;
-    Ok(Some(patrol.site.to_string()))
+/// Patrols' site ids, from the name the summary gives: one query for the
+/// sites; a patrol's own versions only when two sites share its name.
+pub struct SiteIds {
+    by_name: std::collections::HashMap<String, Option<String>>,
+}
+
+impl SiteIds {
+    pub fn new(store: &Store) -> Result<Self> {
+        let mut by_name = std::collections::HashMap::new();
+        for site in patrol_store::query::sites(store.conn())? {
+            by_name
+                .entry(site.name)
+                // A second site of that name: look the patrol up instead.
+                .and_modify(|id: &mut Option<String>| *id = None)
+                .or_insert_with(|| Some(site.id.to_string()));
+        }
+        Ok(SiteIds { by_name })
+    }
+
+    fn of(&self, store: &Store, summary: &PatrolSummary) -> Result<Option<String>> {
+        if let Some(Some(id)) = self.by_name.get(&summary.site) {
+            return Ok(Some(id.clone()));
+        }
+        let Some(head) = records::heads(store.conn(), Kind::Patrol, &summary.patrol_id)?.pop()
+        else {
+            return Ok(None);
+        };
+        let patrol = patrol_store::edit::load_patrol(store.conn(), &head.version_id)?;
+        Ok(Some(patrol.site.to_string()))
+    }
 }
 
 /// A line of `patrols --json`.
@@ -31,9 +54,13 @@ pub struct PatrolJson<'a> {
     file: Option<&'a str>,
 }
 
-pub fn patrol<'a>(store: &Store, summary: &'a PatrolSummary) -> Result<PatrolJson<'a>> {
+pub fn patrol<'a>(
+    store: &Store,
+    sites: &SiteIds,
+    summary: &'a PatrolSummary,
+) -> Result<PatrolJson<'a>> {
     Ok(PatrolJson {
-        site_id: patrol_site_id(store, &summary.patrol_id)?,
+        site_id: sites.of(store, summary)?,
         site_name: &summary.site,
         file: summary.source_file.as_deref(),
         summary,
@@ -81,7 +108,7 @@ pub struct DetailJson<'a> {
 
 pub fn detail<'a>(store: &Store, d: &'a PatrolDetail) -> Result<DetailJson<'a>> {
     Ok(DetailJson {
-        patrol: patrol(store, &d.summary)?,
+        patrol: patrol(store, &SiteIds::new(store)?, &d.summary)?,
         objective: d.objective.as_deref(),
         legs: &d.legs,
         days: d.days.iter().map(DayJson::from).collect(),

@@ -29,9 +29,10 @@ pub fn list(store: &Store, a: &PatrolsArgs) -> Result<Outcome> {
     let range = a.month.as_deref().map(month_range).transpose()?;
     let patrols = store.patrols(range)?;
     if a.json {
+        let sites = crate::contract::SiteIds::new(store)?;
         let rows = patrols
             .iter()
-            .map(|p| crate::contract::patrol(store, p))
+            .map(|p| crate::contract::patrol(store, &sites, p))
             .collect::<Result<Vec<_>>>()?;
         super::json(&rows)?;
         return Ok(Outcome::Done);
