@@ -10,4 +10,5 @@ mod import;
 mod quality;
 mod report;
 mod safety;
+mod snapshots;
 mod sync;

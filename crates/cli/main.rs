@@ -5,7 +5,9 @@
 
 mod args;
 mod commands;
+mod contract;
 mod geojson;
+mod manual;
 mod output;
 mod progress;
 

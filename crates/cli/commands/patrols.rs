@@ -29,7 +29,12 @@ pub fn list(store: &Store, a: &PatrolsArgs) -> Result<Outcome> {
     let range = a.month.as_deref().map(month_range).transpose()?;
     let patrols = store.patrols(range)?;
     if a.json {
-        super::json(&patrols)?;
+        let sites = crate::contract::SiteIds::new(store)?;
+        let rows = patrols
+            .iter()
+            .map(|p| crate::contract::patrol(store, &sites, p))
+            .collect::<Result<Vec<_>>>()?;
+        super::json(&rows)?;
         return Ok(Outcome::Done);
     }
     let mut t = Table::new(&[
@@ -68,7 +73,7 @@ pub fn list(store: &Store, a: &PatrolsArgs) -> Result<Outcome> {
 pub fn show(store: &Store, a: &ShowArgs) -> Result<Outcome> {
     let d = store.patrol_detail(&a.patrol)?;
     if a.json {
-        super::json(&d)?;
+        super::json(&crate::contract::detail(store, &d)?)?;
         return Ok(Outcome::Done);
     }
     let s = &d.summary;

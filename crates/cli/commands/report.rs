@@ -35,8 +35,8 @@ pub struct ReportArgs {
     /// A baseline period to compare threats per km with: FROM..TO, as months (2025-10..2026-03) or dates.
     #[arg(long)]
     pub baseline: Option<String>,
-    /// A month-by-month trend of the N months up to the period's end.
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=120))]
+    /// A month-by-month trend of the N months up to the period's end (`--months` is the old spelling).
+    #[arg(long = "trend-months", alias = "months", value_name = "N", value_parser = clap::value_parser!(u32).range(1..=120))]
     pub months: Option<u32>,
     /// Only this site (name or id); all sites otherwise.
     #[arg(long)]
@@ -47,6 +47,9 @@ pub struct ReportArgs {
     /// The report's format.
     #[arg(long, value_enum, ignore_case = true, default_value = "text")]
     pub format: crate::args::FormatArg,
+    /// The same as --format json.
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
     /// Write to this file instead of stdout.
     #[arg(long)]
     pub out: Option<PathBuf>,

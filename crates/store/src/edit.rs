@@ -174,6 +174,34 @@ pub fn widen_extent(conn: &Connection, table: &str, lon: f64, lat: f64) -> Resul
     Ok(())
 }
 
+/// The shortest prefix of an id a command takes.
+const MIN_PREFIX: usize = 4;
+/// The shortest suffix (of the short id, the last 8 hex digits) a command takes.
+const MIN_SUFFIX: usize = 6;
+
+/// An id as a user typed it, checked and normalised: trimmed, lower case,
+/// only hex digits and hyphens (nothing LIKE would take as a wildcard), at
+/// least [`MIN_PREFIX`] characters.
+fn id_text(text: &str, kinds: &[Kind]) -> Result<String> {
+    let text = text.trim().to_lowercase();
+    let name = match kinds {
+        [kind] => kind.name(),
+        _ => "patrol, leg or observation",
+    };
+    if text.is_empty() || !text.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+        return Err(StoreError::NoSuchRecord {
+            kind: name,
+            id: text,
+        });
+    }
+    if text.len() < MIN_PREFIX {
+        return Err(StoreError::Invalid(format!(
+            "'{text}' is too short: give at least {MIN_PREFIX} characters of the {name} id, or {MIN_SUFFIX} of its short id"
+        )));
+    }
+    Ok(text)
+}
+
 /// What an edit did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Edited {
@@ -204,48 +232,13 @@ impl Store {
     /// surrounding space do not matter. Several matches are an error that
     /// lists them.
     pub fn resolve_record(&self, kind: Kind, text: &str) -> Result<String> {
-        const MIN_PREFIX: usize = 4;
-        const MIN_SUFFIX: usize = 6;
-        let text = text.trim().to_lowercase();
-        let none = || StoreError::NoSuchRecord {
-            kind: kind.name(),
-            id: text.clone(),
-        };
-        // Only hex digits and hyphens: nothing LIKE would take as a wildcard.
-        if text.is_empty() || !text.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
-            return Err(none());
-        }
-        if text.len() < MIN_PREFIX {
-            return Err(StoreError::Invalid(format!(
-                "'{text}' is too short: give at least {MIN_PREFIX} characters of the {} id, or {MIN_SUFFIX} of its short id",
-                kind.name()
-            )));
-        }
-        let (table, column) = (kind.versions_table(), kind.id_column());
-        let exact: Option<String> = self
-            .conn
-            .query_row(
-                &format!("SELECT {column} FROM {table} WHERE {column} = ?1 LIMIT 1"),
-                [&text],
-                |r| r.get(0),
-            )
-            .optional()?;
-        if let Some(id) = exact {
-            return Ok(id);
-        }
-        // Distinct records, not versions: a record with many versions is one match.
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT DISTINCT {column} FROM {table}
-             WHERE {column} LIKE ?1 || '%' OR (?2 AND {column} LIKE '%' || ?1)
-             ORDER BY {column} LIMIT 6"
-        ))?;
-        let ids = stmt
-            .query_map(rusqlite::params![text, text.len() >= MIN_SUFFIX], |r| {
-                r.get::<_, String>(0)
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let text = id_text(text, &[kind])?;
+        let ids = self.record_matches(kind, &text)?;
         match ids.as_slice() {
-            [] => Err(none()),
+            [] => Err(StoreError::NoSuchRecord {
+                kind: kind.name(),
+                id: text,
+            }),
             [one] => Ok(one.clone()),
             several => {
                 let mut list = several[..several.len().min(5)].join(", ");
@@ -258,6 +251,79 @@ impl Store {
                 )))
             }
         }
+    }
+
+    /// The record of any kind that `conflicts resolve` names, by the same
+    /// rules as [`Store::resolve_record`]. A patrol and its first leg are
+    /// made in the same millisecond, so their ids share their first 27
+    /// characters: when the text matches records of several kinds, the one
+    /// with conflicting edits is meant, if only one has them.
+    pub fn resolve_conflicting(&self, text: &str) -> Result<(Kind, String)> {
+        let text = id_text(text, &Kind::ALL)?;
+        let mut found = Vec::new();
+        for kind in Kind::ALL {
+            for id in self.record_matches(kind, &text)? {
+                found.push((kind, id));
+            }
+        }
+        if found.len() > 1 {
+            let mut conflicting = Vec::new();
+            for (kind, id) in &found {
+                if records::heads(&self.conn, *kind, id)?.len() > 1 {
+                    conflicting.push((*kind, id.clone()));
+                }
+            }
+            if conflicting.len() == 1 {
+                found = conflicting;
+            }
+        }
+        match found.as_slice() {
+            [] => Err(StoreError::NoSuchRecord {
+                kind: "patrol, leg or observation",
+                id: text,
+            }),
+            [one] => Ok(one.clone()),
+            several => {
+                let list: Vec<String> = several
+                    .iter()
+                    .take(5)
+                    .map(|(k, id)| format!("{} {id}", k.name()))
+                    .collect();
+                Err(StoreError::Invalid(format!(
+                    "'{text}' matches several records ({}{}); give more of the id",
+                    list.join(", "),
+                    if several.len() > 5 { ", …" } else { "" }
+                )))
+            }
+        }
+    }
+
+    /// The distinct records of `kind` that a checked id text names (at most
+    /// 6): the one whose whole id it is, or those it begins or (from 6
+    /// characters on) ends. A record with many versions is one match.
+    fn record_matches(&self, kind: Kind, text: &str) -> Result<Vec<String>> {
+        let (table, column) = (kind.versions_table(), kind.id_column());
+        let exact: Option<String> = self
+            .conn
+            .query_row(
+                &format!("SELECT {column} FROM {table} WHERE {column} = ?1 LIMIT 1"),
+                [text],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(id) = exact {
+            return Ok(vec![id]);
+        }
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT DISTINCT {column} FROM {table}
+             WHERE {column} LIKE ?1 || '%' OR (?2 AND {column} LIKE '%' || ?1)
+             ORDER BY {column} LIMIT 6"
+        ))?;
+        Ok(stmt
+            .query_map(rusqlite::params![text, text.len() >= MIN_SUFFIX], |r| {
+                r.get::<_, String>(0)
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
     /// A record that exists and is not deleted, by id, prefix or short id.
@@ -851,6 +917,81 @@ pub(crate) mod tests {
         assert_eq!(
             resolve(&t, "1111deadbeef").unwrap(),
             "01a209b6-0000-7000-8000-1111deadbeef"
+        );
+    }
+
+    #[test]
+    fn conflicts_resolve_takes_the_one_conflicting_record_a_prefix_names() {
+        let mut t = temp_store();
+        let patrol = import(&mut t, 14.2, 3);
+        let leg: String = t
+            .conn
+            .query_row(
+                "SELECT leg_id FROM legs WHERE patrol_id = ?1",
+                [&patrol],
+                |r| r.get(0),
+            )
+            .unwrap();
+        // A patrol and its leg are made in the same millisecond: their ids
+        // share their first characters, so a prefix names both.
+        let shared = patrol
+            .chars()
+            .zip(leg.chars())
+            .take_while(|(a, b)| a == b)
+            .count();
+        // (27 when made in the same millisecond; 4 are the same for 49 days.)
+        assert!(shared >= 4, "{patrol} {leg}");
+        let prefix = &leg[..shared];
+        assert!(
+            t.resolve_conflicting(prefix)
+                .unwrap_err()
+                .to_string()
+                .contains("matches several records")
+        );
+        // Two devices edit the leg: two heads.
+        let first: String = t
+            .conn
+            .query_row(
+                "SELECT version_id FROM leg_versions WHERE leg_id = ?1",
+                [&leg],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let tx = t.conn.unchecked_transaction().unwrap();
+        for members in [3, 5] {
+            let meta =
+                VersionMeta::new_local(&tx, t.device, t.site.id, vec![parse(&first).unwrap()])
+                    .unwrap();
+            let mut l = load_leg(&tx, &first).unwrap();
+            l.members = members;
+            records::insert_leg(&tx, &meta, &l).unwrap();
+        }
+        tx.commit().unwrap();
+        assert_eq!(records::heads(&t.conn, Kind::Leg, &leg).unwrap().len(), 2);
+        // Before, this said the prefix "matches a patrol and a leg" though
+        // only the leg has edits to resolve.
+        assert_eq!(
+            t.resolve_conflicting(prefix).unwrap(),
+            (Kind::Leg, leg.clone())
+        );
+        assert_eq!(
+            t.resolve_conflicting(&leg.to_uppercase()).unwrap(),
+            (Kind::Leg, leg.clone())
+        );
+        assert_eq!(
+            t.resolve_conflicting(patrol_core::ids::short_id(&patrol))
+                .unwrap(),
+            (Kind::Patrol, patrol.clone())
+        );
+        assert!(matches!(
+            t.resolve_conflicting("ffffffff-ffff"),
+            Err(StoreError::NoSuchRecord { .. })
+        ));
+        assert!(
+            t.resolve_conflicting("01a")
+                .unwrap_err()
+                .to_string()
+                .contains("at least 4")
         );
     }
 
