@@ -32,6 +32,36 @@ pub struct CoverageInput {
     pub lines: Vec<Vec<(f64, f64)>>,
 }
 
+impl CoverageInput {
+    /// A site's coverage input from its boundary as stored (polygons of
+    /// rings of (lon, lat), the outer ring first; a polygon without rings is
+    /// left out).
+    pub fn from_rings(
+        boundary: &[Vec<Vec<(f64, f64)>>],
+        cell_m: f64,
+        lines: Vec<Vec<(f64, f64)>>,
+    ) -> Self {
+        let polygons = boundary
+            .iter()
+            .filter_map(|rings| {
+                let (exterior, holes) = rings.split_first()?;
+                Some(geo::Polygon::new(
+                    geo::LineString::from(exterior.clone()),
+                    holes
+                        .iter()
+                        .map(|r| geo::LineString::from(r.clone()))
+                        .collect(),
+                ))
+            })
+            .collect();
+        Self {
+            boundary: MultiPolygon(polygons),
+            cell_m,
+            lines,
+        }
+    }
+}
+
 /// Why the grid could not be made.
 #[derive(Debug, thiserror::Error, PartialEq)]
 #[non_exhaustive]
