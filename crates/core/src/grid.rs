@@ -242,6 +242,22 @@ pub struct Cell {
     pub site_id: Option<SiteId>,
 }
 
+impl Cell {
+    /// The mean of the cell's corners, its longitudes taken around the first
+    /// one (a cell across 180° is centred on 180°, not on 0°); (0, 0) for a
+    /// cell without corners.
+    pub fn centre(&self) -> (f64, f64) {
+        let Some(&(lon0, _)) = self.corners.first() else {
+            return (0.0, 0.0);
+        };
+        let n = self.corners.len() as f64;
+        let unwrap = |lon: f64| lon0 + (lon - lon0 + 180.0).rem_euclid(360.0) - 180.0;
+        let lon = self.corners.iter().map(|p| unwrap(p.0)).sum::<f64>() / n;
+        let lat = self.corners.iter().map(|p| p.1).sum::<f64>() / n;
+        ((lon + 180.0).rem_euclid(360.0) - 180.0, lat)
+    }
+}
+
 /// The coverage figures.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Coverage {
@@ -526,6 +542,32 @@ fn project_ring(
 #[cfg(test)]
 #[allow(clippy::float_cmp)] // exact values are meant: 0, 1, endpoints
 mod tests {
+    #[test]
+    fn a_cell_across_180_degrees_is_centred_there() {
+        let cell = |corners: Vec<(f64, f64)>| Cell {
+            ix: 0,
+            iy: 0,
+            in_park: true,
+            km: 0.0,
+            threats: 0,
+            corners,
+            site_id: None,
+        };
+        let (lon, lat) = cell(vec![
+            (179.9, 1.0),
+            (-179.9, 1.0),
+            (-179.9, 2.0),
+            (179.9, 2.0),
+        ])
+        .centre();
+        assert!(
+            (lon.abs() - 180.0).abs() < 1e-9 && (lat - 1.5).abs() < 1e-12,
+            "{lon}"
+        );
+        let (lon, _) = cell(vec![(10.0, 0.0), (12.0, 0.0), (12.0, 1.0), (10.0, 1.0)]).centre();
+        assert!((lon - 11.0).abs() < 1e-12);
+    }
+
     use super::*;
     use geo::{GeodesicArea, LineString, Polygon, polygon};
 

@@ -635,13 +635,8 @@ pub fn render(r: &Report) -> String {
         let items: Vec<(String, f64)> = r
             .encounters
             .threats_by_category
-            .iter()
-            .map(|(k, &n)| {
-                (
-                    r.category_label(k).to_owned(),
-                    n as f64 / r.effort.km * 100.0,
-                )
-            })
+            .keys()
+            .filter_map(|k| Some((r.category_label(k).to_owned(), r.threats_per_100km_of(k)?)))
             .collect();
         o.push_str(&bar_chart("Threats per 100 km by category", &items, 2));
     }
@@ -667,25 +662,9 @@ pub fn render(r: &Report) -> String {
         o.push_str("</section>\n");
     }
 
-    if let Some(sites) = &r.by_site {
+    if r.by_site.is_some() {
         o.push_str("<section><h2>By site</h2>\n");
-        let rows: Vec<Vec<String>> = sites
-            .values()
-            .map(|s| {
-                vec![
-                    s.name.clone(),
-                    s.timezone.clone(),
-                    s.effort.patrols.to_string(),
-                    fixed(s.effort.km, 1),
-                    fixed(s.effort.hours, 1),
-                    s.encounters.threats.to_string(),
-                    opt(s.rates.threats_per_100km, 2, "n/a"),
-                    s.coverage
-                        .as_ref()
-                        .map_or_else(|| "-".to_owned(), |c| pct(c.fraction)),
-                ]
-            })
-            .collect();
+        let rows = crate::rows::by_site(r);
         table(
             &mut o,
             &[

@@ -102,7 +102,7 @@ pub fn render_csv_tables(report: &Report) -> Vec<(String, String)> {
 pub(crate) mod rows {
     use patrol_core::metrics::Report;
 
-    use crate::num::{fixed, opt};
+    use crate::num::{fixed, opt, pct};
 
     /// category (its label), observations, threats.
     pub fn by_category(r: &Report) -> Vec<Vec<String>> {
@@ -117,6 +117,29 @@ pub(crate) mod rows {
                     .copied()
                     .unwrap_or(0);
                 vec![r.category_label(k).to_owned(), n.to_string(), t.to_string()]
+            })
+            .collect()
+    }
+
+    /// site, time zone, patrols, km, hours, threats, threats per 100 km,
+    /// coverage ("-" without a grid).
+    pub fn by_site(r: &Report) -> Vec<Vec<String>> {
+        r.by_site
+            .iter()
+            .flat_map(|sites| sites.values())
+            .map(|s| {
+                vec![
+                    s.name.clone(),
+                    s.timezone.clone(),
+                    s.effort.patrols.to_string(),
+                    fixed(s.effort.km, 1),
+                    fixed(s.effort.hours, 1),
+                    s.encounters.threats.to_string(),
+                    opt(s.rates.threats_per_100km, 2, "n/a"),
+                    s.coverage
+                        .as_ref()
+                        .map_or_else(|| "-".to_owned(), |c| pct(c.fraction)),
+                ]
             })
             .collect()
     }

@@ -257,6 +257,18 @@ impl Report {
         names.join(", ")
     }
 
+    /// Threats of one category per 100 km of the period's effort; `None`
+    /// when the period has no km.
+    pub fn threats_per_100km_of(&self, category: &str) -> Option<f64> {
+        let threats = self
+            .encounters
+            .threats_by_category
+            .get(category)
+            .copied()
+            .unwrap_or(0);
+        (self.effort.km > 0.0).then(|| threats as f64 / self.effort.km * 100.0)
+    }
+
     /// The notes that say what is undated (the renderers show
     /// `undated_observations` and `undated_km` themselves).
     pub fn undated_notes(&self) -> Vec<String> {
