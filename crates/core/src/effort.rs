@@ -873,7 +873,25 @@ pub fn dated_pairs(
     let kept: Vec<usize> = (0..fixes.len())
         .filter(|&i| !excluded.get(i).copied().unwrap_or(false))
         .collect();
-    let dates = kept_dates(fixes, &kept, |t| local_date(t, zone));
+    // The date of the day a time falls in, kept while times stay in it (the
+    // analyser's cache, for the same dates).
+    let mut day: Option<(i64, i64, NaiveDate)> = None;
+    let dates = kept_dates(fixes, &kept, |t| {
+        if let Some((start, end, date)) = day
+            && (start..end).contains(&t)
+        {
+            return date;
+        }
+        let date = local_date(t, zone);
+        let start = local_midnight(date, zone);
+        let end = date
+            .succ_opt()
+            .map_or(i64::MAX, |next| local_midnight(next, zone));
+        if start <= t && t < end && end - start <= 26 * 3600 * MICROS {
+            day = Some((start, end, date));
+        }
+        date
+    });
     kept.windows(2)
         .enumerate()
         .map(|(pos, w)| {

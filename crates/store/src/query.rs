@@ -55,6 +55,19 @@ pub fn sites(conn: &Connection) -> Result<Vec<Site>> {
     Ok(out)
 }
 
+/// An observation as `observation_facts` reads it: id, site, patrol,
+/// category, threat, time, geometry, its patrol's first track date.
+type FactRow = (
+    String,
+    String,
+    String,
+    String,
+    bool,
+    Option<i64>,
+    Vec<u8>,
+    Option<String>,
+);
+
 /// Each site's time zone, by site id.
 fn site_zones(conn: &Connection) -> Result<BTreeMap<String, chrono_tz::Tz>> {
     Ok(sites(conn)?
@@ -501,37 +514,62 @@ impl Store {
             chrono_tz::UTC,
         );
         let zones = site_zones(&self.conn)?;
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT o.observation_id, o.site_id, o.patrol_id, o.category, o.threat, o.time_us, o.geom, f.first
-             FROM observations o JOIN patrols p ON p.patrol_id = o.patrol_id
-             LEFT JOIN (SELECT patrol_id, min(date) AS first FROM leg_days WHERE date <> '' GROUP BY patrol_id) f
-               ON f.patrol_id = o.patrol_id AND o.time_us IS NULL
-             WHERE (?1 IS NULL OR o.site_id = ?1)
-               AND (o.time_us BETWEEN ?2 AND ?3
-                    OR (o.time_us IS NULL AND (f.first IS NULL OR f.first BETWEEN ?4 AND ?5)))",
-        )?;
         let (lo_date, hi_date) = (
             from.pred_opt().unwrap_or(from).to_string(),
             to.succ_opt().unwrap_or(to).to_string(),
         );
-        let rows = stmt.query_map(
-            params![site.map(|s| s.to_string()), lo, hi, lo_date, hi_date],
-            |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, bool>(4)?,
-                    r.get::<_, Option<i64>>(5)?,
-                    r.get::<_, Vec<u8>>(6)?,
-                    r.get::<_, Option<String>>(7)?,
-                ))
-            },
-        )?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (id, site, patrol, category, threat, time, geom, first_date) = row?;
+        let site = site.map(|s| s.to_string());
+        let row = |r: &rusqlite::Row<'_>| -> rusqlite::Result<FactRow> {
+            Ok((
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+                r.get(8)?,
+            ))
+        };
+        // Timed ones by the time index (in its order), then the untimed ones
+        // in table order: those whose patrol's first track date (the least
+        // dated leg_days row) is in the window, found from the window's
+        // rows by the date index, and those whose patrol has no dated track
+        // (CROSS JOIN and `+` keep SQLite from walking every untimed one).
+        let mut rows: Vec<FactRow> = self
+            .conn
+            .prepare_cached(
+                "SELECT o.fid, o.observation_id, o.site_id, o.patrol_id, o.category, o.threat, o.time_us, o.geom, NULL
+                 FROM observations o JOIN patrols p ON p.patrol_id = o.patrol_id
+                 WHERE (?1 IS NULL OR o.site_id = ?1) AND o.time_us BETWEEN ?2 AND ?3
+                 ORDER BY o.time_us, o.fid",
+            )?
+            .query_map(params![site, lo, hi], row)?
+            .collect::<rusqlite::Result<_>>()?;
+        let untimed = self
+            .conn
+            .prepare_cached(
+                "SELECT o.fid, o.observation_id, o.site_id, o.patrol_id, o.category, o.threat, o.time_us, o.geom, c.first
+                 FROM (SELECT x.patrol_id, min(x.date) AS first FROM leg_days x
+                       WHERE x.date BETWEEN ?2 AND ?3
+                         AND NOT EXISTS (SELECT 1 FROM leg_days y WHERE y.patrol_id = x.patrol_id
+                                           AND y.date > '' AND y.date < ?2)
+                       GROUP BY x.patrol_id) c
+                 CROSS JOIN observations o ON o.patrol_id = c.patrol_id AND +o.time_us IS NULL
+                 JOIN patrols p ON p.patrol_id = o.patrol_id
+                 WHERE (?1 IS NULL OR o.site_id = ?1)
+                 UNION ALL
+                 SELECT o.fid, o.observation_id, o.site_id, o.patrol_id, o.category, o.threat, o.time_us, o.geom, NULL
+                 FROM patrols p CROSS JOIN observations o ON o.patrol_id = p.patrol_id AND +o.time_us IS NULL
+                 WHERE (?1 IS NULL OR o.site_id = ?1)
+                   AND NOT EXISTS (SELECT 1 FROM leg_days d WHERE d.patrol_id = p.patrol_id AND d.date > '')
+                 ORDER BY 1",
+            )?
+            .query_map(params![site, lo_date, hi_date], row)?
+            .collect::<rusqlite::Result<Vec<FactRow>>>()?;
+        rows.extend(untimed);
+        let mut out = Vec::with_capacity(rows.len());
+        for (id, site, patrol, category, threat, time, geom, first_date) in rows {
             let bad = |what: &str| StoreError::Invalid(format!("bad {what} in observation {id}"));
             let zone = zones.get(&site).copied().unwrap_or(chrono_tz::UTC);
             let date = match time {
@@ -608,10 +646,12 @@ impl Store {
                         }
                         run.push((fixes[b].lon, fixes[b].lat));
                     } else if !run.is_empty() {
+                        run.shrink_to_fit();
                         out.push(std::mem::take(&mut run));
                     }
                 }
                 if !run.is_empty() {
+                    run.shrink_to_fit();
                     out.push(run);
                 }
             }

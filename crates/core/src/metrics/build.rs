@@ -61,9 +61,10 @@ pub fn build_report(input: &ReportInput) -> Report {
     };
     // Each site's grid on its own boundary, with its own threats.
     let mut site_coverage: Vec<(SiteId, Coverage)> = Vec::new();
-    let mut all_lines = Vec::new();
+    // The map's lines are thinned from all sites' lines together (not copied).
+    let mut all_lines: Vec<&[(f64, f64)]> = Vec::new();
     for (&site, ci) in &input.coverage {
-        all_lines.extend(ci.lines.iter().cloned());
+        all_lines.extend(ci.lines.iter().map(Vec::as_slice));
         for poly in &ci.boundary.0 {
             map.boundary
                 .push(poly.exterior().0.iter().map(|c| (c.x, c.y)).collect());
@@ -146,12 +147,10 @@ pub fn build_report(input: &ReportInput) -> Report {
                         effort: f.effort,
                         encounters: f.encounters,
                         rates: f.rates,
-                        coverage: site_coverage.iter().find(|(id, _)| *id == s).map(|(_, c)| {
-                            Coverage {
-                                cells: Vec::new(),
-                                ..c.clone()
-                            }
-                        }),
+                        coverage: site_coverage
+                            .iter()
+                            .find(|(id, _)| *id == s)
+                            .map(|(_, c)| c.without_cells()),
                     },
                 )
             })
@@ -159,9 +158,10 @@ pub fn build_report(input: &ReportInput) -> Report {
     });
 
     // One site: its coverage as it is; several: the sum of theirs.
-    let cov = match (&by_site, site_coverage.as_slice()) {
-        (None, [(_, only)]) => Some(only.clone()),
-        _ => Coverage::sum(&site_coverage),
+    let cov = if by_site.is_none() && site_coverage.len() == 1 {
+        site_coverage.pop().map(|(_, only)| only)
+    } else {
+        Coverage::sum_of(site_coverage)
     };
 
     let undated_observations = input

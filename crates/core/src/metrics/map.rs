@@ -25,11 +25,15 @@ pub const MAP_MAX_POINTS: usize = 5000;
 
 /// Keep at most `max` points over all lines: every k-th point of each line
 /// and always its last one.
-pub(super) fn decimate(lines: &[Vec<(f64, f64)>], max: usize) -> Vec<Vec<(f64, f64)>> {
-    let total: usize = lines.iter().map(Vec::len).sum();
+pub(super) fn decimate(lines: &[&[(f64, f64)]], max: usize) -> Vec<Vec<(f64, f64)>> {
+    let total: usize = lines.iter().map(|l| l.len()).sum();
     let lines_n = lines.iter().filter(|l| l.len() >= 2).count();
     if total <= max {
-        return lines.iter().filter(|l| l.len() >= 2).cloned().collect();
+        return lines
+            .iter()
+            .filter(|l| l.len() >= 2)
+            .map(|l| l.to_vec())
+            .collect();
     }
     // The last point of each line is kept on top of the every-k-th ones.
     let budget = max.saturating_sub(lines_n).max(1);
