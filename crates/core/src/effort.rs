@@ -471,7 +471,7 @@ impl LegAnalyser {
         self.excluded_runs(seg, fixes, &lens, &marks);
 
         let kept: Vec<usize> = (0..fixes.len()).filter(|&i| marks[i].is_none()).collect();
-        let Some(&first_timed) = kept.iter().find(|&&i| fixes[i].time.is_some()) else {
+        let Some(dates) = kept_dates(fixes, &kept, |t| self.date_of(t)) else {
             // No time in the segment: its effort takes the leg's first date.
             self.orphans.points += kept.len() as u64;
             for w in kept.windows(2) {
@@ -481,18 +481,15 @@ impl LegAnalyser {
             }
             return;
         };
-        let t0 = fixes[first_timed].time.unwrap_or_default();
-        let seg_date = self.date_of(t0);
-        self.out.first_date.get_or_insert(seg_date);
+        self.out.first_date.get_or_insert(dates[0]);
         let vmax = rules.max_speed_kmh / 3.6;
         let pause = (rules.pause_max_s * MICROS as f64) as i64;
         let active_gap = (rules.active_gap_s * MICROS as f64) as i64;
-        let mut carried = seg_date;
         let mut fast_run: Option<(f64, f64)> = None; // (metres, seconds)
         for (pos, &here) in kept.iter().enumerate() {
             let fix = fixes[here];
+            let carried = dates[pos];
             if let Some(time) = fix.time {
-                carried = self.date_of(time);
                 self.out.first_time = Some(self.out.first_time.map_or(time, |x| x.min(time)));
                 self.out.last_time = Some(self.out.last_time.map_or(time, |x| x.max(time)));
             }
@@ -838,10 +835,35 @@ fn pair_len(fixes: &[Fix], lens: &[f64], i: usize, j: usize) -> f64 {
     }
 }
 
+/// The local date each kept fix of a segment (`kept`, indices into `fixes`,
+/// in order) counts on: a timed fix its own (`date_of` its time), an untimed
+/// one the date of the last timed fix before it, and the untimed ones before
+/// the first time that first time's date. `None` when no kept fix has a time
+/// (the segment takes the leg's first date). A pair counts on its first fix's
+/// date. The one rule of both [`LegAnalyser`] and [`dated_pairs`].
+fn kept_dates(
+    fixes: &[Fix],
+    kept: &[usize],
+    mut date_of: impl FnMut(i64) -> NaiveDate,
+) -> Option<Vec<NaiveDate>> {
+    let first = kept.iter().find_map(|&i| fixes[i].time)?;
+    let mut carried = date_of(first);
+    Some(
+        kept.iter()
+            .map(|&i| {
+                if let Some(t) = fixes[i].time {
+                    carried = date_of(t);
+                }
+                carried
+            })
+            .collect(),
+    )
+}
+
 /// The kept pairs of one segment with the local date their length belongs to
-/// (the rule of [`LegAnalyser`]; `None` while a leading untimed run waits for a
-/// time, which [`dated_pairs`] resolves). Used to draw and grid the tracks the
-/// report counts.
+/// (the rule of [`LegAnalyser`], through the same `kept_dates`; a segment
+/// without any time takes `leg_first_date`, `None` when the leg has none).
+/// Used to draw and grid the tracks the report counts.
 pub fn dated_pairs(
     fixes: &[Fix],
     excluded: &[bool],
@@ -851,18 +873,30 @@ pub fn dated_pairs(
     let kept: Vec<usize> = (0..fixes.len())
         .filter(|&i| !excluded.get(i).copied().unwrap_or(false))
         .collect();
-    let seg_date = kept
-        .iter()
-        .find_map(|&i| fixes[i].time)
-        .map(|t| local_date(t, zone))
-        .or(leg_first_date);
-    let mut carried = seg_date;
+    // The date of the day a time falls in, kept while times stay in it (the
+    // analyser's cache, for the same dates).
+    let mut day: Option<(i64, i64, NaiveDate)> = None;
+    let dates = kept_dates(fixes, &kept, |t| {
+        if let Some((start, end, date)) = day
+            && (start..end).contains(&t)
+        {
+            return date;
+        }
+        let date = local_date(t, zone);
+        let start = local_midnight(date, zone);
+        let end = date
+            .succ_opt()
+            .map_or(i64::MAX, |next| local_midnight(next, zone));
+        if start <= t && t < end && end - start <= 26 * 3600 * MICROS {
+            day = Some((start, end, date));
+        }
+        date
+    });
     kept.windows(2)
-        .map(|w| {
-            if let Some(t) = fixes[w[0]].time {
-                carried = Some(local_date(t, zone));
-            }
-            (w[0], w[1], carried)
+        .enumerate()
+        .map(|(pos, w)| {
+            let date = dates.as_ref().map_or(leg_first_date, |d| Some(d[pos]));
+            (w[0], w[1], date)
         })
         .collect()
 }
@@ -1125,7 +1159,62 @@ mod tests {
             .collect()
     }
 
+    /// Per-date length of one leg by [`dated_pairs`] over the kept fixes.
+    fn km_by_dated_pairs(
+        e: &LegEffort,
+        segments: &[Vec<Fix>],
+        zone: Tz,
+    ) -> BTreeMap<NaiveDate, f64> {
+        let mut by_date: BTreeMap<NaiveDate, f64> = BTreeMap::new();
+        for (seg, fixes) in segments.iter().enumerate() {
+            let mask: Vec<bool> = (0..fixes.len())
+                .map(|i| {
+                    e.marks
+                        .iter()
+                        .any(|m| m.excluded && m.segment as usize == seg && m.point as usize == i)
+                })
+                .collect();
+            for (a, b, date) in dated_pairs(fixes, &mask, zone, e.first_date) {
+                if let Some(d) = date {
+                    *by_date.entry(d).or_default() +=
+                        pair_length_m((fixes[a].lon, fixes[a].lat), (fixes[b].lon, fixes[b].lat));
+                }
+            }
+        }
+        by_date
+    }
+
     proptest! {
+        #[test]
+        fn the_analyser_and_dated_pairs_give_each_date_the_same_km(
+            n in 3usize..60,
+            step in 60i64..4000,
+            faults in proptest::collection::vec((0usize..60, 0u8..4, -2.0f64..2.0), 0..20),
+            split in 0usize..60,
+        ) {
+            let mut w = walk(n, step);
+            for (at, kind, x) in faults {
+                let i = at % n;
+                match kind {
+                    0 => { w[i].lon = 0.0; w[i].lat = 0.0; }
+                    1 => { w[i].lat += x * 0.3; }
+                    2 => { w[i].time = w[i].time.map(|t| t + (x * 86_400.0 * 3.0) as i64 * MICROS); }
+                    _ => { w[i].time = None; }
+                }
+            }
+            let cut = split % n;
+            let segments = vec![w[..cut].to_vec(), w[cut..].to_vec()];
+            let zone = parse_zone(BKK).unwrap();
+            let e = run(BKK, &segments);
+            let ours = km_by_dated_pairs(&e, &segments, zone);
+            let theirs: BTreeMap<NaiveDate, f64> = e.days.iter().map(|(d, t)| (*d, t.length_m)).filter(|(_, m)| *m > 0.0).collect();
+            let ours: BTreeMap<NaiveDate, f64> = ours.into_iter().filter(|(_, m)| *m > 0.0).collect();
+            prop_assert_eq!(ours.keys().collect::<Vec<_>>(), theirs.keys().collect::<Vec<_>>());
+            for (d, m) in &ours {
+                prop_assert!((m - theirs[d]).abs() < 1e-6, "{d}: {m} vs {}", theirs[d]);
+            }
+        }
+
         #[test]
         fn excluding_glitches_never_adds_km_and_no_date_exceeds_its_length(
             n in 5usize..200,

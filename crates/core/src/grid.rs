@@ -32,6 +32,36 @@ pub struct CoverageInput {
     pub lines: Vec<Vec<(f64, f64)>>,
 }
 
+impl CoverageInput {
+    /// A site's coverage input from its boundary as stored (polygons of
+    /// rings of (lon, lat), the outer ring first; a polygon without rings is
+    /// left out).
+    pub fn from_rings(
+        boundary: &[Vec<Vec<(f64, f64)>>],
+        cell_m: f64,
+        lines: Vec<Vec<(f64, f64)>>,
+    ) -> Self {
+        let polygons = boundary
+            .iter()
+            .filter_map(|rings| {
+                let (exterior, holes) = rings.split_first()?;
+                Some(geo::Polygon::new(
+                    geo::LineString::from(exterior.clone()),
+                    holes
+                        .iter()
+                        .map(|r| geo::LineString::from(r.clone()))
+                        .collect(),
+                ))
+            })
+            .collect();
+        Self {
+            boundary: MultiPolygon(polygons),
+            cell_m,
+            lines,
+        }
+    }
+}
+
 /// Why the grid could not be made.
 #[derive(Debug, thiserror::Error, PartialEq)]
 #[non_exhaustive]
@@ -212,6 +242,22 @@ pub struct Cell {
     pub site_id: Option<SiteId>,
 }
 
+impl Cell {
+    /// The mean of the cell's corners, its longitudes taken around the first
+    /// one (a cell across 180° is centred on 180°, not on 0°); (0, 0) for a
+    /// cell without corners.
+    pub fn centre(&self) -> (f64, f64) {
+        let Some(&(lon0, _)) = self.corners.first() else {
+            return (0.0, 0.0);
+        };
+        let n = self.corners.len() as f64;
+        let unwrap = |lon: f64| lon0 + (lon - lon0 + 180.0).rem_euclid(360.0) - 180.0;
+        let lon = self.corners.iter().map(|p| unwrap(p.0)).sum::<f64>() / n;
+        let lat = self.corners.iter().map(|p| p.1).sum::<f64>() / n;
+        ((lon + 180.0).rem_euclid(360.0) - 180.0, lat)
+    }
+}
+
 /// The coverage figures.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Coverage {
@@ -235,10 +281,30 @@ pub struct Coverage {
 }
 
 impl Coverage {
+    /// The figures without the cells (a site's coverage in `by_site`).
+    #[must_use]
+    pub fn without_cells(&self) -> Coverage {
+        Coverage {
+            cell_m: self.cell_m,
+            projection: self.projection.clone(),
+            park_cells: self.park_cells,
+            visited_cells: self.visited_cells,
+            fraction: self.fraction,
+            km: self.km,
+            km_in_park: self.km_in_park,
+            cells: Vec::new(),
+        }
+    }
+
     /// Several sites' coverages as one: the sums of park cells, visited
     /// cells and km (the fraction is that of the sums), and every cell, with
     /// its site. `None` when there is none.
     pub fn sum(parts: &[(SiteId, Coverage)]) -> Option<Coverage> {
+        Self::sum_of(parts.to_vec())
+    }
+
+    /// As [`sum`](Self::sum), taking the parts (their cells move, not copied).
+    pub fn sum_of(parts: Vec<(SiteId, Coverage)>) -> Option<Coverage> {
         let (_, first) = parts.first()?;
         let mut total = Coverage {
             cell_m: first.cell_m,
@@ -252,16 +318,16 @@ impl Coverage {
             fraction: 0.0,
             km: 0.0,
             km_in_park: 0.0,
-            cells: Vec::new(),
+            cells: Vec::with_capacity(parts.iter().map(|(_, c)| c.cells.len()).sum()),
         };
         for (site, c) in parts {
             total.park_cells += c.park_cells;
             total.visited_cells += c.visited_cells;
             total.km += c.km;
             total.km_in_park += c.km_in_park;
-            total.cells.extend(c.cells.iter().map(|cell| Cell {
-                site_id: Some(*site),
-                ..cell.clone()
+            total.cells.extend(c.cells.into_iter().map(|cell| Cell {
+                site_id: Some(site),
+                ..cell
             }));
         }
         if total.park_cells > 0 {
@@ -275,6 +341,34 @@ impl Coverage {
 struct Acc {
     km: f64,
     threats: u64,
+}
+
+/// Each cell's sums, added in the order of the lines (as a map of cells
+/// would add them); consecutive pieces mostly stay in one cell, which is
+/// kept at hand.
+#[derive(Default)]
+struct CellSums {
+    index: std::collections::HashMap<(i64, i64), usize>,
+    sums: Vec<Acc>,
+    last: Option<((i64, i64), usize)>,
+}
+
+impl CellSums {
+    fn cell(&mut self, key: (i64, i64)) -> &mut Acc {
+        let i = match self.last {
+            Some((k, i)) if k == key => i,
+            _ => {
+                let next = self.sums.len();
+                let i = *self.index.entry(key).or_insert(next);
+                if i == next {
+                    self.sums.push(Acc::default());
+                }
+                self.last = Some((key, i));
+                i
+            }
+        };
+        &mut self.sums[i]
+    }
 }
 
 /// The centre of a boundary's box, the box taken around the boundary's own
@@ -394,7 +488,7 @@ pub fn coverage(input: &CoverageInput, threats: &[(f64, f64)]) -> Result<Coverag
         }
     }
 
-    let mut acc: BTreeMap<(i64, i64), Acc> = BTreeMap::new();
+    let mut sums = CellSums::default();
     for line in &input.lines {
         let pts: Vec<Option<(f64, f64)>> = line
             .iter()
@@ -410,16 +504,21 @@ pub fn coverage(input: &CoverageInput, threats: &[(f64, f64)]) -> Result<Coverag
             };
             let km = pair_length_m(w[0], w[1]) / 1000.0;
             for piece in traverse(a, b) {
-                acc.entry((piece.ix, piece.iy)).or_default().km += km * (piece.t1 - piece.t0);
+                sums.cell((piece.ix, piece.iy)).km += km * (piece.t1 - piece.t0);
             }
         }
     }
     for &(lon, lat) in threats {
         if let Ok((x, y)) = laea.forward(lon, lat) {
             let key = ((x / cell_m).floor() as i64, (y / cell_m).floor() as i64);
-            acc.entry(key).or_default().threats += 1;
+            sums.cell(key).threats += 1;
         }
     }
+    let acc: BTreeMap<(i64, i64), &Acc> = sums
+        .index
+        .iter()
+        .map(|(&k, &i)| (k, &sums.sums[i]))
+        .collect();
 
     let mut keys: std::collections::BTreeSet<(i64, i64)> = park.clone();
     keys.extend(
@@ -429,6 +528,9 @@ pub fn coverage(input: &CoverageInput, threats: &[(f64, f64)]) -> Result<Coverag
     );
     let mut cells = Vec::with_capacity(keys.len());
     let (mut visited, mut km, mut km_in_park) = (0_u64, 0.0, 0.0);
+    // Neighbouring cells share corners: each grid vertex is inverted once.
+    let mut vertices: std::collections::HashMap<(i64, i64), (f64, f64)> =
+        std::collections::HashMap::with_capacity(keys.len() * 2);
     for (ix, iy) in keys {
         let a = acc.get(&(ix, iy));
         let cell_km = a.map_or(0.0, |a| a.km);
@@ -442,7 +544,13 @@ pub fn coverage(input: &CoverageInput, threats: &[(f64, f64)]) -> Result<Coverag
         }
         let mut corners = Vec::with_capacity(4);
         for (cx, cy) in [(ix, iy), (ix + 1, iy), (ix + 1, iy + 1), (ix, iy + 1)] {
-            corners.push(laea.inverse(cx as f64 * cell_m, cy as f64 * cell_m)?);
+            let corner = match vertices.entry((cx, cy)) {
+                std::collections::hash_map::Entry::Occupied(e) => *e.get(),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    *e.insert(laea.inverse(cx as f64 * cell_m, cy as f64 * cell_m)?)
+                }
+            };
+            corners.push(corner);
         }
         cells.push(Cell {
             ix,
@@ -496,6 +604,32 @@ fn project_ring(
 #[cfg(test)]
 #[allow(clippy::float_cmp)] // exact values are meant: 0, 1, endpoints
 mod tests {
+    #[test]
+    fn a_cell_across_180_degrees_is_centred_there() {
+        let cell = |corners: Vec<(f64, f64)>| Cell {
+            ix: 0,
+            iy: 0,
+            in_park: true,
+            km: 0.0,
+            threats: 0,
+            corners,
+            site_id: None,
+        };
+        let (lon, lat) = cell(vec![
+            (179.9, 1.0),
+            (-179.9, 1.0),
+            (-179.9, 2.0),
+            (179.9, 2.0),
+        ])
+        .centre();
+        assert!(
+            (lon.abs() - 180.0).abs() < 1e-9 && (lat - 1.5).abs() < 1e-12,
+            "{lon}"
+        );
+        let (lon, _) = cell(vec![(10.0, 0.0), (12.0, 0.0), (12.0, 1.0), (10.0, 1.0)]).centre();
+        assert!((lon - 11.0).abs() < 1e-12);
+    }
+
     use super::*;
     use geo::{GeodesicArea, LineString, Polygon, polygon};
 

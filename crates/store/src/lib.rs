@@ -14,6 +14,7 @@
 //! # Ok::<(), patrol_store::StoreError>(())
 //! ```
 
+mod boundary;
 pub mod check;
 pub mod derive;
 pub mod edit;

@@ -6,8 +6,11 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use patrol_core::category::{Category, DataModel};
 use patrol_core::effort::dated_pairs;
+use patrol_core::grid::CoverageInput;
 use patrol_core::ids::short_id;
-use patrol_core::metrics::{LegDay, ObservationFact};
+use patrol_core::metrics::{
+    LegDay, ObservationFact, Period, QualityInput, ReportInput, SiteInfo, months_ending,
+};
 use patrol_core::time::{format_utc, local_date, parse_zone};
 use patrol_core::{Site, SiteId, Transport};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -51,6 +54,19 @@ pub fn sites(conn: &Connection) -> Result<Vec<Site>> {
     }
     Ok(out)
 }
+
+/// An observation as `observation_facts` reads it: id, site, patrol,
+/// category, threat, time, geometry, its patrol's first track date.
+type FactRow = (
+    String,
+    String,
+    String,
+    String,
+    bool,
+    Option<i64>,
+    Vec<u8>,
+    Option<String>,
+);
 
 /// Each site's time zone, by site id.
 fn site_zones(conn: &Connection) -> Result<BTreeMap<String, chrono_tz::Tz>> {
@@ -498,37 +514,62 @@ impl Store {
             chrono_tz::UTC,
         );
         let zones = site_zones(&self.conn)?;
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT o.observation_id, o.site_id, o.patrol_id, o.category, o.threat, o.time_us, o.geom, f.first
-             FROM observations o JOIN patrols p ON p.patrol_id = o.patrol_id
-             LEFT JOIN (SELECT patrol_id, min(date) AS first FROM leg_days WHERE date <> '' GROUP BY patrol_id) f
-               ON f.patrol_id = o.patrol_id AND o.time_us IS NULL
-             WHERE (?1 IS NULL OR o.site_id = ?1)
-               AND (o.time_us BETWEEN ?2 AND ?3
-                    OR (o.time_us IS NULL AND (f.first IS NULL OR f.first BETWEEN ?4 AND ?5)))",
-        )?;
         let (lo_date, hi_date) = (
             from.pred_opt().unwrap_or(from).to_string(),
             to.succ_opt().unwrap_or(to).to_string(),
         );
-        let rows = stmt.query_map(
-            params![site.map(|s| s.to_string()), lo, hi, lo_date, hi_date],
-            |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, bool>(4)?,
-                    r.get::<_, Option<i64>>(5)?,
-                    r.get::<_, Vec<u8>>(6)?,
-                    r.get::<_, Option<String>>(7)?,
-                ))
-            },
-        )?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (id, site, patrol, category, threat, time, geom, first_date) = row?;
+        let site = site.map(|s| s.to_string());
+        let row = |r: &rusqlite::Row<'_>| -> rusqlite::Result<FactRow> {
+            Ok((
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+                r.get(8)?,
+            ))
+        };
+        // Timed ones by the time index (in its order), then the untimed ones
+        // in table order: those whose patrol's first track date (the least
+        // dated leg_days row) is in the window, found from the window's
+        // rows by the date index, and those whose patrol has no dated track
+        // (CROSS JOIN and `+` keep SQLite from walking every untimed one).
+        let mut rows: Vec<FactRow> = self
+            .conn
+            .prepare_cached(
+                "SELECT o.fid, o.observation_id, o.site_id, o.patrol_id, o.category, o.threat, o.time_us, o.geom, NULL
+                 FROM observations o JOIN patrols p ON p.patrol_id = o.patrol_id
+                 WHERE (?1 IS NULL OR o.site_id = ?1) AND o.time_us BETWEEN ?2 AND ?3
+                 ORDER BY o.time_us, o.fid",
+            )?
+            .query_map(params![site, lo, hi], row)?
+            .collect::<rusqlite::Result<_>>()?;
+        let untimed = self
+            .conn
+            .prepare_cached(
+                "SELECT o.fid, o.observation_id, o.site_id, o.patrol_id, o.category, o.threat, o.time_us, o.geom, c.first
+                 FROM (SELECT x.patrol_id, min(x.date) AS first FROM leg_days x
+                       WHERE x.date BETWEEN ?2 AND ?3
+                         AND NOT EXISTS (SELECT 1 FROM leg_days y WHERE y.patrol_id = x.patrol_id
+                                           AND y.date > '' AND y.date < ?2)
+                       GROUP BY x.patrol_id) c
+                 CROSS JOIN observations o ON o.patrol_id = c.patrol_id AND +o.time_us IS NULL
+                 JOIN patrols p ON p.patrol_id = o.patrol_id
+                 WHERE (?1 IS NULL OR o.site_id = ?1)
+                 UNION ALL
+                 SELECT o.fid, o.observation_id, o.site_id, o.patrol_id, o.category, o.threat, o.time_us, o.geom, NULL
+                 FROM patrols p CROSS JOIN observations o ON o.patrol_id = p.patrol_id AND +o.time_us IS NULL
+                 WHERE (?1 IS NULL OR o.site_id = ?1)
+                   AND NOT EXISTS (SELECT 1 FROM leg_days d WHERE d.patrol_id = p.patrol_id AND d.date > '')
+                 ORDER BY 1",
+            )?
+            .query_map(params![site, lo_date, hi_date], row)?
+            .collect::<rusqlite::Result<Vec<FactRow>>>()?;
+        rows.extend(untimed);
+        let mut out = Vec::with_capacity(rows.len());
+        for (id, site, patrol, category, threat, time, geom, first_date) in rows {
             let bad = |what: &str| StoreError::Invalid(format!("bad {what} in observation {id}"));
             let zone = zones.get(&site).copied().unwrap_or(chrono_tz::UTC);
             let date = match time {
@@ -605,10 +646,12 @@ impl Store {
                         }
                         run.push((fixes[b].lon, fixes[b].lat));
                     } else if !run.is_empty() {
+                        run.shrink_to_fit();
                         out.push(std::mem::take(&mut run));
                     }
                 }
                 if !run.is_empty() {
+                    run.shrink_to_fit();
                     out.push(run);
                 }
             }
@@ -630,42 +673,105 @@ impl Store {
             .transpose()
     }
 
-    /// Store a new boundary for this database's site.
-    pub fn set_boundary(&mut self, polygons: &[gpkg::Rings]) -> Result<()> {
-        let tx = crate::write_tx(&self.conn)?;
-        let hlc = crate::next_hlc(&tx)?;
-        let geom = gpkg::multi_polygon(polygons);
-        tx.execute(
-            "INSERT INTO site_boundaries(geom, version_id, site_id, hlc, device_id) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![geom, crate::new_id::<patrol_core::VersionId>().to_string(), self.site.id.to_string(), hlc, self.device.to_string()],
-        )?;
-        let pts = polygons.iter().flatten().flatten();
-        let (mut minx, mut miny, mut maxx, mut maxy) = (
-            f64::INFINITY,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            f64::NEG_INFINITY,
-        );
-        for &(x, y) in pts {
-            minx = minx.min(x);
-            miny = miny.min(y);
-            maxx = maxx.max(x);
-            maxy = maxy.max(y);
-        }
-        tx.execute(
-            "UPDATE gpkg_contents SET min_x = ?1, min_y = ?2, max_x = ?3, max_y = ?4,
-               last_change = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE table_name = 'site_boundaries'",
-            params![minx, miny, maxx, maxy],
-        )?;
-        // The site's tracks are measured against the new boundary.
-        let legs: Vec<String> = tx
-            .prepare("SELECT leg_id FROM leg_qc WHERE site_id = ?1")?
-            .query_map([self.site.id.to_string()], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        for leg in legs {
-            crate::derive::rebuild_leg(&tx, &leg)?;
-        }
-        tx.commit()?;
-        Ok(())
+    /// The sites of the database, by name.
+    pub fn sites(&self) -> Result<Vec<Site>> {
+        sites(&self.conn)
     }
+
+    /// Everything the report of `query` is computed from
+    /// ([`patrol_core::metrics::build_report`]): the facts of the period, the
+    /// baseline and the trend's months, each site's boundary and the period's
+    /// track lines, what quality control found.
+    pub fn report_input(&self, query: &ReportQuery) -> Result<ReportInput> {
+        let ReportQuery {
+            period,
+            baseline,
+            months,
+            site,
+            grid_m,
+        } = *query;
+        let all_sites = self.sites()?;
+        let mut from = period.from;
+        let mut to = period.to;
+        if let Some(b) = baseline {
+            from = from.min(b.from);
+            to = to.max(b.to);
+        }
+        // The trend's months are whole calendar months, whatever the period's ends.
+        let trend = months.map_or_else(Vec::new, |n| months_ending(period.to, n));
+        if let (Some(first), Some(last)) = (trend.first(), trend.last()) {
+            from = from.min(first.from);
+            to = to.max(last.to);
+        }
+        let days = self.leg_days(from, to, site)?;
+        let observations = self.observation_facts(from, to, site)?;
+        // Each site's boundary and lines: each site gets its own grid.
+        let mut coverage = BTreeMap::new();
+        for s in all_sites
+            .iter()
+            .filter(|s| site.is_none_or(|id| id == s.id))
+        {
+            let boundary = self.boundary(s.id)?.unwrap_or_default();
+            let lines = self.track_lines(period.from, period.to, Some(s.id))?;
+            if boundary.is_empty() && lines.is_empty() {
+                continue;
+            }
+            coverage.insert(s.id, CoverageInput::from_rings(&boundary, grid_m, lines));
+        }
+        let sites: BTreeMap<SiteId, SiteInfo> = all_sites
+            .into_iter()
+            .filter(|s| site.is_none_or(|id| id == s.id))
+            .map(|s| {
+                (
+                    s.id,
+                    SiteInfo {
+                        name: s.name,
+                        timezone: s.timezone,
+                    },
+                )
+            })
+            .collect();
+        let facts = self.quality_facts(Some((period.from, period.to)), site)?;
+        let in_period: std::collections::BTreeSet<_> = facts.iter().map(|f| f.patrol).collect();
+        let quality = QualityInput {
+            duplicates: self
+                .duplicate_tracks(site, Some((period.from, period.to)))?
+                .into_iter()
+                .filter(|d| in_period.contains(&d.patrol) || in_period.contains(&d.other))
+                .collect(),
+            facts,
+            conflicts: self.unresolved_conflicts()?,
+        };
+        Ok(ReportInput {
+            quality,
+            period,
+            baseline,
+            months,
+            sites,
+            days,
+            observations,
+            undated_km: self.undated_km(site)?,
+            category_labels: self
+                .data_model()?
+                .categories
+                .into_iter()
+                .map(|c| (c.key, c.label))
+                .collect(),
+            coverage,
+        })
+    }
+}
+
+/// What a report is asked for ([`Store::report_input`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ReportQuery {
+    pub period: Period,
+    /// A period to compare threats per km with.
+    pub baseline: Option<Period>,
+    /// A trend of this many calendar months ending with the period's last.
+    pub months: Option<u32>,
+    /// One site only; all sites otherwise.
+    pub site: Option<SiteId>,
+    /// The coverage grid's cell side, metres.
+    pub grid_m: f64,
 }
