@@ -15,8 +15,10 @@
 //! ```
 
 pub mod check;
+pub mod conflicts;
 pub mod derive;
 pub mod edit;
+pub mod exchange;
 pub mod gpkg;
 pub mod import;
 pub mod quality;
@@ -107,6 +109,15 @@ fn configure(conn: &Connection) -> Result<()> {
 /// Every transaction that writes begins here.
 pub fn write_tx(conn: &Connection) -> rusqlite::Result<rusqlite::Transaction<'_>> {
     rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)
+}
+
+/// A row's columns, in order, as a tuple (`.query_map([], row_tuple)`):
+/// the one place a row becomes a tuple.
+pub fn row_tuple<T>(r: &rusqlite::Row<'_>) -> rusqlite::Result<T>
+where
+    T: for<'a> TryFrom<&'a rusqlite::Row<'a>, Error = rusqlite::Error>,
+{
+    T::try_from(r)
 }
 
 /// A new time-ordered (v7) identity. Ids are made here, never in the core
@@ -352,13 +363,14 @@ impl Store {
         self.conn.is_readonly(rusqlite::MAIN_DB).is_ok_and(|ro| !ro)
     }
 
-    /// The connection, for crates that work on the tables directly (sync).
+    /// The raw connection. Not part of the interface: only the store issues
+    /// SQL on its database (patrol-sync does on [`exchange::Attached`]).
+    /// Kept, hidden, for two callers: `crates/cli/commands/report.rs` until
+    /// its SQL moves into `Store::report_input`, and the tests and examples
+    /// of patrol-sync, which set up odd databases and look at rows by hand.
+    #[doc(hidden)]
     pub fn conn(&self) -> &Connection {
         &self.conn
-    }
-
-    pub fn conn_mut(&mut self) -> &mut Connection {
-        &mut self.conn
     }
 
     /// This database's own device.

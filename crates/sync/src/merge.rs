@@ -3,9 +3,9 @@
 use std::path::Path;
 
 use patrol_store::Store;
+use patrol_store::exchange::in_ledger;
 use patrol_store::records::{self, Kind};
-use rusqlite::config::DbConfig;
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, params};
 
 use crate::untrusted::{self, Checked};
 use crate::{
@@ -25,7 +25,10 @@ pub fn merge(store: &mut Store, file: &Path, limits: &Limits) -> Result<MergeRep
     // the digest of the bytes merged.
     let incoming = untrusted::take_copy(file, limits.max_bytes)?;
     untrusted::check_header(file, &incoming)?;
-    if in_ledger(store.conn(), &incoming.digest).map_err(SyncError::sqlite(file))? {
+    if store
+        .in_ledger(&incoming.digest)
+        .map_err(SyncError::sqlite(file))?
+    {
         return Ok(MergeReport::new(
             file,
             MergeStatus::Duplicate,
@@ -53,53 +56,31 @@ fn merge_checked(
     file: &Path,
     checked: &Checked,
 ) -> Result<MergeReport, SyncError> {
-    let conn = store.conn_mut();
-    // Defensive while a stranger's file is attached (its own schema was checked:
-    // no triggers, no views; our triggers, if GDAL added any, keep working).
-    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true)
-        .map_err(SyncError::sqlite(file))?;
-    let attached = conn
-        .execute(
-            "ATTACH DATABASE ?1 AS sync_incoming",
-            [untrusted::uri(&checked.path, "mode=ro&immutable=1")],
-        )
+    let attached = store
+        .attach_untrusted(&untrusted::uri(&checked.path, "mode=ro&immutable=1"), INC)
         .map_err(|e| SyncError::Corrupt {
             file: file.to_owned(),
             detail: e.to_string(),
-        });
-    let result = attached.and_then(|_| merge_attached(conn, file, checked));
-    // Leave the connection as we found it, whatever happened.
-    let _ = conn.execute_batch("DETACH DATABASE sync_incoming");
+        })?;
+    let conn = attached.conn();
+    let result = merge_attached(conn, file, checked);
     let _ = conn.execute_batch(
         "DROP TABLE IF EXISTS temp.sync_touched; DROP TABLE IF EXISTS temp.sync_dirty_patrols;
          DROP TABLE IF EXISTS temp.sync_piece_legs",
     );
-    let _ = conn.set_db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE, false);
+    // Dropping `attached` detaches the file and turns defensive mode off.
     result
 }
 
-fn in_ledger(conn: &Connection, digest: &str) -> rusqlite::Result<bool> {
-    Ok(conn
-        .query_row(
-            "SELECT 1 FROM main.ledger WHERE file_digest = ?1",
-            [digest],
-            |_| Ok(()),
-        )
-        .optional()?
-        .is_some())
-}
-
 fn merge_attached(
-    conn: &mut Connection,
+    conn: &Connection,
     file: &Path,
     checked: &Checked,
 ) -> Result<MergeReport, SyncError> {
     let sqlite = SyncError::sqlite(file);
     // Validate every row before taking the write lock (a big file takes a while).
     untrusted::validate_rows(conn, INC, file)?;
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(&sqlite)?;
+    let tx = patrol_store::write_tx(conn).map_err(&sqlite)?;
     if in_ledger(&tx, &checked.digest).map_err(&sqlite)? {
         return Ok(MergeReport::new(
             file,
@@ -181,7 +162,7 @@ fn merge_attached(
     let touched: Vec<(i64, String, bool)> = tx
         .prepare("SELECT kind, record_id, existed FROM temp.sync_touched ORDER BY kind, record_id")
         .map_err(&sqlite)?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .query_map([], patrol_store::row_tuple)
         .map_err(&sqlite)?
         .collect::<rusqlite::Result<_>>()
         .map_err(&sqlite)?;
@@ -387,38 +368,16 @@ fn detect_copy(conn: &Connection, file: &Path, checked: &Checked) -> Result<u64,
 
 /// The files merged into this database, oldest first.
 pub fn ledger(store: &Store) -> Result<Vec<LedgerEntry>, SyncError> {
-    let sqlite = SyncError::sqlite(store.path());
-    let mut stmt = store
-        .conn()
-        .prepare(
-            "SELECT file_digest, file_name, device_id, site_id, merged_at, counts FROM main.ledger ORDER BY fid",
-        )
-        .map_err(&sqlite)?;
-    let rows = stmt
-        .query_map([], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get::<_, String>(5)?,
-            ))
-        })
-        .map_err(&sqlite)?
-        .collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(&sqlite)?;
+    let rows = store.ledger().map_err(SyncError::sqlite(store.path()))?;
     Ok(rows
         .into_iter()
-        .map(
-            |(file_digest, file_name, device_id, site_id, merged_at, counts)| LedgerEntry {
-                file_digest,
-                file_name,
-                device_id,
-                site_id,
-                merged_at,
-                counts: serde_json::from_str(&counts).unwrap_or_default(),
-            },
-        )
+        .map(|r| LedgerEntry {
+            file_digest: r.file_digest,
+            file_name: r.file_name,
+            device_id: r.device_id,
+            site_id: r.site_id,
+            merged_at: r.merged_at,
+            counts: serde_json::from_str(&r.counts).unwrap_or_default(),
+        })
         .collect())
 }
