@@ -15,20 +15,15 @@ use crate::{Result, StoreError, gpkg};
 
 /// A site's quality-control settings (the defaults when it has none stored).
 pub fn qc_settings(conn: &Connection, site_id: &str) -> Result<QcSettings> {
-    // A database of schema 3, read without upgrading it (`init --join` from
-    // an older office database), has no settings: the defaults.
-    let text: Option<String> = match conn
+    // (An older database opened read-only has an empty stand-in table:
+    // `Store::open_read_only`.)
+    let text: Option<String> = conn
         .query_row(
             "SELECT settings FROM qc_settings WHERE site_id = ?1",
             [site_id],
             |r| r.get(0),
         )
-        .optional()
-    {
-        Ok(t) => t,
-        Err(rusqlite::Error::SqliteFailure(_, Some(msg))) if msg.contains("no such table") => None,
-        Err(e) => return Err(e.into()),
-    };
+        .optional()?;
     Ok(text
         .and_then(|t| serde_json::from_str::<QcSettings>(&t).ok())
         .filter(|s| s.validate().is_ok())

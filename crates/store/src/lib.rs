@@ -272,7 +272,9 @@ impl Store {
         Ok(device)
     }
 
-    /// Open a database of ours only to read it (no upgrade, no write).
+    /// Open a database of ours only to read it (no upgrade, no write). A
+    /// database of an older schema reads as the upgrade would leave it: the
+    /// tables added since are there, empty (see `stand_in_for_newer_tables`).
     pub fn open_read_only(path: &Path) -> Result<Store> {
         if !path.exists() {
             return Err(StoreError::NotFound(path.to_owned()));
@@ -320,6 +322,9 @@ impl Store {
                 found: version,
                 known: SCHEMA_VERSION,
             });
+        }
+        if version < SCHEMA_VERSION && !writable {
+            stand_in_for_newer_tables(&conn)?;
         }
         if version < SCHEMA_VERSION && writable {
             let tx = write_tx(&conn)?;
@@ -389,6 +394,35 @@ impl Store {
         model.qc = derive::qc_settings(&self.conn, &self.site.id.to_string())?;
         Ok(model)
     }
+}
+
+/// An older database opened read-only is not upgraded, so the tables that
+/// later migrations add are missing: each gets a stand-in, an empty
+/// temporary table of today's definition (the temp schema is searched first,
+/// and is writable on a read-only connection). So every read sees what the
+/// upgrade makes of an older database there: no rows (no quality-control
+/// settings: the defaults), and nothing else answers for an older schema.
+fn stand_in_for_newer_tables(conn: &Connection) -> Result<()> {
+    let reference = Connection::open_in_memory()?;
+    apply_migrations(&reference)?;
+    let tables: Vec<(String, String)> = reference
+        .prepare(
+            "SELECT name, sql FROM sqlite_schema
+             WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
+        )?
+        .query_map([], row_tuple)?
+        .collect::<rusqlite::Result<_>>()?;
+    for (name, sql) in tables {
+        let have: bool = conn.query_row(
+            "SELECT count(*) FROM main.sqlite_schema WHERE type = 'table' AND name = ?1",
+            [&name],
+            |r| r.get(0),
+        )?;
+        if let Some(rest) = sql.strip_prefix("CREATE TABLE").filter(|_| !have) {
+            conn.execute_batch(&format!("CREATE TEMP TABLE{rest}"))?;
+        }
+    }
+    Ok(())
 }
 
 pub(crate) fn insert_category(
