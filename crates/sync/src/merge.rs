@@ -113,13 +113,13 @@ fn merge_attached(
         .map_err(&sqlite)?;
     }
 
-    // Legs whose track grows here (their derived rows must follow).
-    tx.execute_batch(&format!(
-        "CREATE TEMP TABLE sync_piece_legs(leg_id TEXT PRIMARY KEY) WITHOUT ROWID;
-         INSERT OR IGNORE INTO temp.sync_piece_legs SELECT i.leg_id FROM {INC}.tracks i
-           WHERE NOT EXISTS (SELECT 1 FROM main.tracks m WHERE m.piece_id = i.piece_id);"
-    ))
-    .map_err(&sqlite)?;
+    // Track pieces get row numbers above every earlier one (AUTOINCREMENT):
+    // those above this one are the pieces the union adds.
+    let pieces_before: i64 = tx
+        .query_row("SELECT coalesce(max(rowid), 0) FROM main.tracks", [], |r| {
+            r.get(0)
+        })
+        .map_err(&sqlite)?;
 
     // Same id, different content: keep ours, quarantine theirs.
     for (table, key) in UNION_TABLES
@@ -129,21 +129,14 @@ fn merge_attached(
         counts.quarantined += quarantine(&tx, file, &checked.digest, table, key)?;
     }
 
-    // The union.
-    for (table, _) in UNION_TABLES {
-        let cols = columns(&tx, "main", table).map_err(&sqlite)?.join(", ");
-        let n = tx
-            .execute(
-                &format!("INSERT INTO main.{table} ({cols}) SELECT {cols} FROM {INC}.{table} WHERE true ON CONFLICT DO NOTHING"),
-                [],
-            )
-            .map_err(&sqlite)? as u64;
-        match *table {
-            "patrol_versions" | "leg_versions" | "observation_versions" | "site_boundaries" => {
-                counts.new_versions += n;
-            }
-            "tracks" => counts.track_pieces += n,
-            _ => {}
+    // The union; track pieces last (below), while their legs are measured.
+    for (table, _) in UNION_TABLES.iter().filter(|(t, _)| *t != "tracks") {
+        let n = union(&tx, table).map_err(&sqlite)?;
+        if matches!(
+            *table,
+            "patrol_versions" | "leg_versions" | "observation_versions" | "site_boundaries"
+        ) {
+            counts.new_versions += n;
         }
     }
     // A category no one defined: keep the observation, define the key plainly.
@@ -192,6 +185,46 @@ fn merge_attached(
     )
     .map_err(&sqlite)?;
 
+    // Track pieces. While they are copied, the legs new here are measured
+    // on other threads from the file's copy of their pieces (everything else
+    // they derive from is here now), until the copy is done; each result is
+    // kept only if the leg's stored track turns out to be exactly those
+    // pieces. Any leg not measured so is derived below, as it would be anyway.
+    let plans = new_legs(&tx)
+        .ok()
+        .and_then(|legs| patrol_store::derive::plan_legs(&tx, &legs).ok());
+    let copied = std::sync::atomic::AtomicBool::new(false);
+    let (added, measured) = std::thread::scope(|scope| {
+        let measuring = plans.filter(|p| !p.is_empty()).map(|plans| {
+            let copied = &copied;
+            scope.spawn(move || {
+                let source = untrusted::open_untrusted(file, &checked.path).ok()?;
+                patrol_store::derive::measure_legs(&source, plans, copied).ok()
+            })
+        });
+        let added = union(&tx, "tracks");
+        copied.store(true, std::sync::atomic::Ordering::Relaxed);
+        let measured = measuring
+            .and_then(|m| m.join().ok().flatten())
+            .unwrap_or_default();
+        (added, measured)
+    });
+    counts.track_pieces += added.map_err(&sqlite)?;
+    // Legs whose track grows here (their derived rows must follow): those of
+    // the pieces just added, read from an index (a piece's geometry comes
+    // first in its row, so reading its other columns reads the geometry).
+    tx.execute(
+        "CREATE TEMP TABLE sync_piece_legs(leg_id TEXT PRIMARY KEY) WITHOUT ROWID",
+        [],
+    )
+    .map_err(&sqlite)?;
+    tx.execute(
+        "INSERT OR IGNORE INTO temp.sync_piece_legs
+         SELECT leg_id FROM main.tracks INDEXED BY tracks_leg WHERE rowid > ?1",
+        [pieces_before],
+    )
+    .map_err(&sqlite)?;
+
     // Rows derived per leg are never taken from a file (a file can lie about
     // them): every leg whose track grew, and every leg whose rows are missing
     // or name another version than its head, is derived here from its track.
@@ -207,6 +240,32 @@ fn merge_attached(
         .map_err(&sqlite)?
         .collect::<rusqlite::Result<_>>()
         .map_err(&sqlite)?;
+    let mut measured_here = std::collections::HashSet::new();
+    for m in &measured {
+        // Kept when its stored pieces are all new here and as many as it was
+        // measured from: then they are the file's, copied as they were.
+        let (stored, oldest): (i64, Option<i64>) = tx
+            .query_row(
+                "SELECT count(*), min(rowid) FROM main.tracks INDEXED BY tracks_leg WHERE leg_id = ?1",
+                [m.leg_id()],
+                patrol_store::row_tuple,
+            )
+            .map_err(&sqlite)?;
+        let same = usize::try_from(stored).is_ok_and(|n| n == m.pieces)
+            && oldest.is_some_and(|r| r > pieces_before);
+        if same
+            && legs
+                .binary_search_by(|l| l.as_str().cmp(m.leg_id()))
+                .is_ok()
+        {
+            patrol_store::derive::write_measured(&tx, m).map_err(&store_err)?;
+            measured_here.insert(m.leg_id().to_owned());
+        }
+    }
+    let legs: Vec<String> = legs
+        .into_iter()
+        .filter(|l| !measured_here.contains(l))
+        .collect();
     patrol_store::derive::rebuild_legs(&tx, &legs).map_err(&store_err)?;
 
     // Layer extents: the union of both files'.
@@ -255,6 +314,31 @@ fn merge_attached(
     Ok(MergeReport::new(file, MergeStatus::Merged, counts))
 }
 
+/// Insert the incoming rows of a table whose key is not here (set union);
+/// how many.
+fn union(conn: &Connection, table: &str) -> rusqlite::Result<u64> {
+    let cols = columns(conn, "main", table)?.join(", ");
+    let n = conn.execute(
+        &format!(
+            "INSERT INTO main.{table} ({cols}) SELECT {cols} FROM {INC}.{table} WHERE true ON CONFLICT DO NOTHING"
+        ),
+        [],
+    )?;
+    Ok(n as u64)
+}
+
+/// Legs of the incoming track pieces that have no piece here (from the
+/// track indexes alone).
+fn new_legs(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    conn.prepare(&format!(
+        "SELECT DISTINCT i.leg_id FROM {INC}.tracks i INDEXED BY tracks_leg
+         WHERE NOT EXISTS (SELECT 1 FROM main.tracks m INDEXED BY tracks_leg WHERE m.leg_id = i.leg_id)
+         ORDER BY 1"
+    ))?
+    .query_map([], |r| r.get(0))?
+    .collect()
+}
+
 /// Copy incoming rows whose key we hold with other content into `quarantine`.
 fn quarantine(
     conn: &Connection,
@@ -281,6 +365,23 @@ fn quarantine(
         .map(|k| format!("m.{k} = i.{k}"))
         .collect::<Vec<_>>()
         .join(" AND ");
+    // The ids in both, from the key indexes alone, before any row is read
+    // whole (a track piece's geometry comes first in its row).
+    let ikeys = keys
+        .iter()
+        .map(|k| format!("i.{k}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let i2keys = keys
+        .iter()
+        .map(|k| format!("i2.{k}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let join2 = keys
+        .iter()
+        .map(|k| format!("m2.{k} = i2.{k}"))
+        .collect::<Vec<_>>()
+        .join(" AND ");
     let row_id = keys
         .iter()
         .map(|k| format!("i.{k}"))
@@ -293,7 +394,8 @@ fn quarantine(
                  SELECT ?1, {row_id}, json_object({json}), ?2,
                    'the id is already here with different content; ours is kept'
                  FROM {INC}.{table} i JOIN main.{table} m ON {join}
-                 WHERE {differs}
+                 WHERE ({ikeys}) IN (SELECT {i2keys} FROM {INC}.{table} i2 JOIN main.{table} m2 ON {join2})
+                   AND ({differs})
                  ON CONFLICT DO NOTHING"
             ),
             params![table, digest],

@@ -159,7 +159,7 @@ pub(crate) fn defensive(conn: &Connection, on: bool) -> rusqlite::Result<()> {
 }
 
 /// Open the copy `at` of the file `path` read-only, immutable, defensive.
-fn open_untrusted(path: &Path, at: &Path) -> Result<Connection, SyncError> {
+pub(crate) fn open_untrusted(path: &Path, at: &Path) -> Result<Connection, SyncError> {
     let corrupt = |e: rusqlite::Error| SyncError::Corrupt {
         file: path.to_owned(),
         detail: e.to_string(),

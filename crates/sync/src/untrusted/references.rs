@@ -7,6 +7,7 @@ use std::path::Path;
 use patrol_store::records::Kind;
 use rusqlite::Connection;
 
+use super::rules::Stamps;
 use crate::SyncError;
 
 /// No record's versions, in the file and here together, name each other as
@@ -108,8 +109,15 @@ fn find_cycle(versions: &HashMap<String, (Vec<String>, bool)>) -> Option<Vec<Str
     None
 }
 
-/// Every device and site a row names is described in the file (or here).
-pub(super) fn references(conn: &Connection, schema: &str, file: &Path) -> Result<(), SyncError> {
+/// Every device and site a row names is described in the file (or here):
+/// `stamps` holds the pairs the rows of the stamped tables name (gathered
+/// while they were validated, so their blobs are not read again).
+pub(super) fn references(
+    conn: &Connection,
+    schema: &str,
+    file: &Path,
+    stamps: &Stamps,
+) -> Result<(), SyncError> {
     let sqlite = SyncError::sqlite(file);
     let known = |table: &str, col: &str| -> Result<HashSet<String>, SyncError> {
         let sql =
@@ -123,30 +131,22 @@ pub(super) fn references(conn: &Connection, schema: &str, file: &Path) -> Result
     };
     let devices = known("devices", "device_id")?;
     let sites = known("sites", "site_id")?;
-    for (table, key) in crate::STAMPED_TABLES {
-        let sql = format!(
-            "SELECT min({key}), device_id, site_id FROM {schema}.{table} GROUP BY device_id, site_id"
-        );
-        let mut stmt = conn.prepare(&sql).map_err(&sqlite)?;
-        let mut rows = stmt.query([]).map_err(&sqlite)?;
-        while let Some(r) = rows.next().map_err(&sqlite)? {
-            let (id, device, site): (String, String, String) =
-                patrol_store::row_tuple(r).map_err(&sqlite)?;
-            let what = if devices.contains(&device) {
-                if sites.contains(&site) {
-                    continue;
-                }
-                format!("site {site} is in neither the file's sites nor ours")
-            } else {
-                format!("device {device} is in neither the file's devices nor ours")
-            };
-            return Err(SyncError::BadRow {
-                file: file.to_owned(),
-                table: (*table).to_owned(),
-                id,
-                what,
-            });
-        }
+    // Each stamped table's pairs in order, as its rows were read.
+    for ((table, device, site), id) in stamps {
+        let what = if devices.contains(device) {
+            if sites.contains(site) {
+                continue;
+            }
+            format!("site {site} is in neither the file's sites nor ours")
+        } else {
+            format!("device {device} is in neither the file's devices nor ours")
+        };
+        return Err(SyncError::BadRow {
+            file: file.to_owned(),
+            table: crate::STAMPED_TABLES[*table].0.to_owned(),
+            id: id.clone(),
+            what,
+        });
     }
     Ok(())
 }

@@ -2,6 +2,8 @@
 //! each read a check (`r.id("leg_id")?`, `r.hlc(max)?`), the first failure a
 //! [`SyncError::BadRow`] naming the table, the row and what is wrong.
 
+use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use patrol_store::gpkg;
@@ -31,7 +33,13 @@ pub(super) struct Rows<'a> {
     pub file: &'a Path,
     pub schema: &'a str,
     pub max_hlc: i64,
+    /// Each stamped table's (device, site) pairs, with the least row id of
+    /// each: gathered while the rows are read, for the reference checks.
+    pub stamps: RefCell<Stamps>,
 }
+
+/// (index in `STAMPED_TABLES`, device id, site id) -> the least row id.
+pub(super) type Stamps = BTreeMap<(usize, String, String), String>;
 
 /// One row being checked.
 pub(super) struct Row<'r> {
@@ -236,8 +244,33 @@ impl Rows<'_> {
             r.id("site_id")?;
             r.flag("deleted")?;
             r.digest("digest")?;
-            check(r)
+            check(r)?;
+            self.stamp(r, "version_id")
         })
+    }
+
+    /// Note the (device, site) a row of a stamped table names, keeping the
+    /// least row id of each pair (columns already checked).
+    pub(super) fn stamp(&self, r: &Row<'_>, key: &str) -> Result<(), SyncError> {
+        let table = crate::STAMPED_TABLES
+            .iter()
+            .position(|(t, _)| *t == r.table)
+            .expect("a stamped table");
+        let id = r.text(key)?;
+        let pair = (
+            table,
+            r.text("device_id")?.to_owned(),
+            r.text("site_id")?.to_owned(),
+        );
+        let mut stamps = self.stamps.borrow_mut();
+        match stamps.get_mut(&pair) {
+            Some(least) if id < least.as_str() => id.clone_into(least),
+            Some(_) => {}
+            None => {
+                stamps.insert(pair, id.to_owned());
+            }
+        }
+        Ok(())
     }
 }
 

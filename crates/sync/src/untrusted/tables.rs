@@ -1,5 +1,6 @@
 //! The rules of each table a merge reads, one function per table.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -81,6 +82,7 @@ pub(crate) fn validate_rows(conn: &Connection, schema: &str, file: &Path) -> Res
         file,
         schema,
         max_hlc: latest_hlc(),
+        stamps: RefCell::default(),
     };
     sites(&v)?;
     devices(&v)?;
@@ -98,7 +100,7 @@ pub(crate) fn validate_rows(conn: &Connection, schema: &str, file: &Path) -> Res
     observations(&v)?;
     gpkg_contents(&v)?;
     cycles(conn, schema, file)?;
-    references(conn, schema, file)
+    references(conn, schema, file, &v.stamps.into_inner())
 }
 
 /// The rules of `sites`.
@@ -371,7 +373,7 @@ fn tracks(v: &Rows<'_>) -> Result<(), SyncError> {
             }
             r.text_opt("start_time")?;
             r.text_opt("end_time")?;
-            Ok(())
+            v.stamp(r, "piece_id")
         },
     )
 }
@@ -536,7 +538,8 @@ fn site_boundaries(v: &Rows<'_>) -> Result<(), SyncError> {
             if pts.iter().any(|&(x, y)| !in_range(x, y)) {
                 return Err(r.bad("a boundary point is outside -180..180, -90..90"));
             }
-            envelope(r, geom, &pts)
+            envelope(r, geom, &pts)?;
+            v.stamp(r, "version_id")
         },
     )
 }
