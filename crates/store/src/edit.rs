@@ -5,37 +5,34 @@
 
 use patrol_core::model::LatLon;
 use patrol_core::{Leg, Observation, Patrol, VersionId};
-use rusqlite::{Connection, OptionalExtension, Row};
+use rusqlite::{Connection, OptionalExtension};
 
 use crate::records::{self, Kind, VersionMeta};
-use crate::{Result, Store, StoreError};
+use crate::{Result, Store, StoreError, row_tuple};
 
 fn parse<T: std::str::FromStr>(s: &str) -> Result<T> {
     s.parse()
         .map_err(|_| StoreError::Invalid(format!("bad id '{s}' in the database")))
 }
 
-fn patrol_row(r: &Row<'_>) -> rusqlite::Result<[Option<String>; 8]> {
-    Ok([
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-        r.get(6)?,
-        r.get(7)?,
-    ])
-}
-
 /// The content of a patrol version.
 pub fn load_patrol(conn: &Connection, version: &str) -> Result<Patrol> {
-    let [id, site, team, leader, objective, origin, digest, file] = conn.query_row(
+    type Row = (
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    );
+    let (id, site, team, leader, objective, origin, digest, file): Row = conn.query_row(
         "SELECT v.patrol_id, (SELECT site_id FROM patrol_versions f WHERE f.patrol_id = v.patrol_id ORDER BY hlc, version_id LIMIT 1),
            v.team, v.leader, v.objective, v.origin_device, v.source_digest, v.source_file
          FROM patrol_versions v WHERE v.version_id = ?1",
         [version],
-        patrol_row,
+        row_tuple,
     )?;
     Ok(Patrol {
         id: parse(&id.unwrap_or_default())?,
@@ -64,17 +61,7 @@ pub fn load_leg(conn: &Connection, version: &str) -> Result<Leg> {
         "SELECT leg_id, patrol_id, transport, members, member_names, date, fix_overrides
          FROM leg_versions WHERE version_id = ?1",
         [version],
-        |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-            ))
-        },
+        row_tuple,
     )?;
     Ok(Leg {
         id: parse(&id)?,
@@ -108,18 +95,7 @@ pub fn load_observation(conn: &Connection, version: &str) -> Result<Observation>
         "SELECT observation_id, patrol_id, category, time_us, lon, lat, raw_name, note
          FROM observation_versions WHERE version_id = ?1",
         [version],
-        |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-                r.get(7)?,
-            ))
-        },
+        row_tuple,
     )?;
     Ok(Observation {
         id: parse(&id)?,

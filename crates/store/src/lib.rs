@@ -16,8 +16,10 @@
 
 mod boundary;
 pub mod check;
+pub mod conflicts;
 pub mod derive;
 pub mod edit;
+pub mod exchange;
 pub mod gpkg;
 pub mod import;
 pub mod quality;
@@ -108,6 +110,15 @@ fn configure(conn: &Connection) -> Result<()> {
 /// Every transaction that writes begins here.
 pub fn write_tx(conn: &Connection) -> rusqlite::Result<rusqlite::Transaction<'_>> {
     rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)
+}
+
+/// A row's columns, in order, as a tuple (`.query_map([], row_tuple)`):
+/// the one place a row becomes a tuple.
+pub fn row_tuple<T>(r: &rusqlite::Row<'_>) -> rusqlite::Result<T>
+where
+    T: for<'a> TryFrom<&'a rusqlite::Row<'a>, Error = rusqlite::Error>,
+{
+    T::try_from(r)
 }
 
 /// A new time-ordered (v7) identity. Ids are made here, never in the core
@@ -262,7 +273,9 @@ impl Store {
         Ok(device)
     }
 
-    /// Open a database of ours only to read it (no upgrade, no write).
+    /// Open a database of ours only to read it (no upgrade, no write). A
+    /// database of an older schema reads as the upgrade would leave it: the
+    /// tables added since are there, empty (see `stand_in_for_newer_tables`).
     pub fn open_read_only(path: &Path) -> Result<Store> {
         if !path.exists() {
             return Err(StoreError::NotFound(path.to_owned()));
@@ -311,6 +324,9 @@ impl Store {
                 known: SCHEMA_VERSION,
             });
         }
+        if version < SCHEMA_VERSION && !writable {
+            stand_in_for_newer_tables(&conn)?;
+        }
         if version < SCHEMA_VERSION && writable {
             let tx = write_tx(&conn)?;
             apply_migrations(&tx)?;
@@ -353,13 +369,14 @@ impl Store {
         self.conn.is_readonly(rusqlite::MAIN_DB).is_ok_and(|ro| !ro)
     }
 
-    /// The connection, for crates that work on the tables directly (sync).
+    /// The raw connection. Not part of the interface: only the store issues
+    /// SQL on its database (patrol-sync does on [`exchange::Attached`]).
+    /// Kept, hidden, for two callers: `crates/cli/commands/report.rs` until
+    /// its SQL moves into `Store::report_input`, and the tests and examples
+    /// of patrol-sync, which set up odd databases and look at rows by hand.
+    #[doc(hidden)]
     pub fn conn(&self) -> &Connection {
         &self.conn
-    }
-
-    pub fn conn_mut(&mut self) -> &mut Connection {
-        &mut self.conn
     }
 
     /// This database's own device.
@@ -378,6 +395,35 @@ impl Store {
         model.qc = derive::qc_settings(&self.conn, &self.site.id.to_string())?;
         Ok(model)
     }
+}
+
+/// An older database opened read-only is not upgraded, so the tables that
+/// later migrations add are missing: each gets a stand-in, an empty
+/// temporary table of today's definition (the temp schema is searched first,
+/// and is writable on a read-only connection). So every read sees what the
+/// upgrade makes of an older database there: no rows (no quality-control
+/// settings: the defaults), and nothing else answers for an older schema.
+fn stand_in_for_newer_tables(conn: &Connection) -> Result<()> {
+    let reference = Connection::open_in_memory()?;
+    apply_migrations(&reference)?;
+    let tables: Vec<(String, String)> = reference
+        .prepare(
+            "SELECT name, sql FROM sqlite_schema
+             WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
+        )?
+        .query_map([], row_tuple)?
+        .collect::<rusqlite::Result<_>>()?;
+    for (name, sql) in tables {
+        let have: bool = conn.query_row(
+            "SELECT count(*) FROM main.sqlite_schema WHERE type = 'table' AND name = ?1",
+            [&name],
+            |r| r.get(0),
+        )?;
+        if let Some(rest) = sql.strip_prefix("CREATE TABLE").filter(|_| !have) {
+            conn.execute_batch(&format!("CREATE TEMP TABLE{rest}"))?;
+        }
+    }
+    Ok(())
 }
 
 pub(crate) fn insert_category(
