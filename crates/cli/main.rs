@@ -5,7 +5,6 @@
 
 mod args;
 mod commands;
-mod contract;
 mod geojson;
 mod manual;
 mod output;

@@ -29,12 +29,7 @@ pub fn list(store: &Store, a: &PatrolsArgs) -> Result<Outcome> {
     let range = a.month.as_deref().map(month_range).transpose()?;
     let patrols = store.patrols(range)?;
     if a.json {
-        let sites = crate::contract::SiteIds::new(store)?;
-        let rows = patrols
-            .iter()
-            .map(|p| crate::contract::patrol(store, &sites, p))
-            .collect::<Result<Vec<_>>>()?;
-        super::json(&rows)?;
+        super::json(&patrols)?;
         return Ok(Outcome::Done);
     }
     let mut t = Table::new(&[
@@ -73,7 +68,7 @@ pub fn list(store: &Store, a: &PatrolsArgs) -> Result<Outcome> {
 pub fn show(store: &Store, a: &ShowArgs) -> Result<Outcome> {
     let d = store.patrol_detail(&a.patrol)?;
     if a.json {
-        super::json(&crate::contract::detail(store, &d)?)?;
+        super::json(&d)?;
         return Ok(Outcome::Done);
     }
     let s = &d.summary;
@@ -113,11 +108,7 @@ pub fn show(store: &Store, a: &ShowArgs) -> Result<Outcome> {
     let mut days = Table::new(&["date", "km", "hours", "active hours", "points"]);
     for day in &d.days {
         days.row(vec![
-            if day.date.is_empty() {
-                "(undated)".into()
-            } else {
-                day.date.clone()
-            },
+            day.date.clone().unwrap_or_else(|| "(undated)".into()),
             format!("{:.3}", day.km),
             format!("{:.2}", day.hours),
             format!("{:.2}", day.active_hours),

@@ -90,10 +90,6 @@ pub fn merge(store: &mut Store, a: &MergeArgs, quiet: bool) -> Result<Outcome> {
 pub fn ledger(store: &Store, json: bool) -> Result<Outcome> {
     let rows = patrol_sync::ledger(store)?;
     if json {
-        let rows = rows
-            .iter()
-            .map(|r| crate::contract::ledger(store, r))
-            .collect::<Result<Vec<_>>>()?;
         super::json(&rows)?;
         return Ok(Outcome::Done);
     }

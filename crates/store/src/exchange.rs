@@ -37,6 +37,8 @@ pub struct LedgerRow {
     pub merged_at: String,
     /// What the merge added, as JSON.
     pub counts: String,
+    /// The site's name, when this database knows the site.
+    pub site_name: Option<String>,
 }
 
 fn meta(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
@@ -125,8 +127,8 @@ impl Store {
     pub fn ledger(&self) -> rusqlite::Result<Vec<LedgerRow>> {
         self.conn
             .prepare(
-                "SELECT file_digest, file_name, device_id, site_id, merged_at, counts
-                 FROM main.ledger ORDER BY fid",
+                "SELECT l.file_digest, l.file_name, l.device_id, l.site_id, l.merged_at, l.counts, s.name
+                 FROM main.ledger l LEFT JOIN main.sites s ON s.site_id = l.site_id ORDER BY l.fid",
             )?
             .query_map([], |r| {
                 Ok(LedgerRow {
@@ -136,6 +138,7 @@ impl Store {
                     site_id: r.get(3)?,
                     merged_at: r.get(4)?,
                     counts: r.get(5)?,
+                    site_name: r.get(6)?,
                 })
             })?
             .collect()

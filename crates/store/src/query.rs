@@ -119,6 +119,13 @@ pub struct PatrolSummary {
     pub source_file: Option<String>,
     pub origin_device: String,
     pub conflict: bool,
+    /// The site, as every output names one: `site_id` and `site_name`
+    /// (`site` above is the same name, kept).
+    pub site_id: String,
+    /// The site's name (the same as `site`).
+    pub site_name: String,
+    /// The imported file's name (the same as `source_file`, kept).
+    pub file: Option<String>,
 }
 
 /// A patrol with its legs and observations (`patrol show`).
@@ -164,7 +171,8 @@ pub struct LegRow {
 
 #[derive(Clone, Debug, Serialize)]
 pub struct DayRow {
-    pub date: String,
+    /// The local date; `None` (JSON `null`) for a track without any time.
+    pub date: Option<String>,
     pub km: f64,
     pub hours: f64,
     pub active_hours: f64,
@@ -197,7 +205,7 @@ SELECT p.patrol_id, s.name, p.team, p.leader,
   (SELECT coalesce(sum(points), 0) FROM leg_days d JOIN legs l USING (leg_id) WHERE d.patrol_id = p.patrol_id),
   (SELECT count(*) FROM observations o WHERE o.patrol_id = p.patrol_id),
   (SELECT count(*) FROM observations o WHERE o.patrol_id = p.patrol_id AND o.threat),
-  p.source_file, p.origin_device, p.heads > 1, p.objective
+  p.source_file, p.origin_device, p.heads > 1, p.objective, p.site_id
 FROM patrols p LEFT JOIN sites s ON s.site_id = p.site_id";
 
 fn summary_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(PatrolSummary, Option<String>)> {
@@ -208,6 +216,8 @@ fn summary_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(PatrolSummary, Option
             short_id: short_id(&patrol_id).to_owned(),
             patrol_id,
             site: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+            site_id: r.get(19)?,
+            site_name: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
             team: r.get(2)?,
             leader: r.get(3)?,
             transport: transport
@@ -224,6 +234,7 @@ fn summary_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(PatrolSummary, Option
             observations: r.get::<_, i64>(13)? as u64,
             threats: r.get::<_, i64>(14)? as u64,
             source_file: r.get(15)?,
+            file: r.get(15)?,
             origin_device: r.get(16)?,
             conflict: r.get(17)?,
         },
@@ -286,7 +297,7 @@ impl Store {
         let days = stmt
             .query_map([&id], |r| {
                 Ok(DayRow {
-                    date: r.get(0)?,
+                    date: Some(r.get::<_, String>(0)?).filter(|d| !d.is_empty()),
                     km: r.get::<_, f64>(1)? / 1000.0,
                     hours: r.get::<_, f64>(2)? / 3600.0,
                     active_hours: r.get::<_, f64>(3)? / 3600.0,

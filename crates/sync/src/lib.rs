@@ -224,6 +224,11 @@ pub struct LedgerEntry {
     /// RFC 3339, UTC.
     pub merged_at: String,
     pub counts: MergeCounts,
+    /// The site's name, when this database knows the site (JSON names are
+    /// kept: `site_name` beside `site_id`).
+    pub site_name: Option<String>,
+    /// The file's name again, under the name every output gives a file.
+    pub file: String,
 }
 
 /// The tables merged by set union, with their natural key, in merge order.

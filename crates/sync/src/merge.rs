@@ -475,11 +475,13 @@ pub fn ledger(store: &Store) -> Result<Vec<LedgerEntry>, SyncError> {
         .into_iter()
         .map(|r| LedgerEntry {
             file_digest: r.file_digest,
+            file: r.file_name.clone(),
             file_name: r.file_name,
             device_id: r.device_id,
             site_id: r.site_id,
             merged_at: r.merged_at,
             counts: serde_json::from_str(&r.counts).unwrap_or_default(),
+            site_name: r.site_name,
         })
         .collect())
 }
