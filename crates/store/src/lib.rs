@@ -369,12 +369,11 @@ impl Store {
         self.conn.is_readonly(rusqlite::MAIN_DB).is_ok_and(|ro| !ro)
     }
 
-    /// The raw connection. Not part of the interface: only the store issues
-    /// SQL on its database (patrol-sync does on [`exchange::Attached`]).
-    /// Kept, hidden, for two callers: `crates/cli/commands/report.rs` until
-    /// its SQL moves into `Store::report_input`, and the tests and examples
-    /// of patrol-sync, which set up odd databases and look at rows by hand.
-    #[doc(hidden)]
+    /// The raw connection, for tests and examples only (feature
+    /// `test-sql`, which patrol-sync's dev-dependencies turn on: they set up
+    /// odd databases and look at rows by hand). Only the store issues SQL on
+    /// its database; patrol-sync does on [`exchange::Attached`].
+    #[cfg(feature = "test-sql")]
     pub fn conn(&self) -> &Connection {
         &self.conn
     }
