@@ -93,17 +93,40 @@ fn period(a: &ReportArgs) -> Result<Period> {
     }
 }
 
+/// A site by its name (any case), else by its id or an id prefix of 4 or
+/// more characters; several sites matching is an error naming them, never
+/// the first of them.
 fn pick_site(all: &[Site], wanted: &str) -> Result<SiteId> {
-    all.iter()
-        .find(|s| {
-            s.name.eq_ignore_ascii_case(wanted)
-                || s.id.to_string().starts_with(&wanted.to_lowercase())
-        })
-        .map(|s| s.id)
-        .with_context(|| {
+    let wanted = wanted.trim();
+    let by_name: Vec<&Site> = all
+        .iter()
+        .filter(|s| s.name.eq_ignore_ascii_case(wanted))
+        .collect();
+    let prefix = wanted.to_lowercase();
+    let found = if by_name.is_empty() && prefix.len() >= 4 {
+        all.iter()
+            .filter(|s| s.id.to_string().starts_with(&prefix))
+            .collect()
+    } else {
+        by_name
+    };
+    match found.as_slice() {
+        [one] => Ok(one.id),
+        [] => {
             let names: Vec<&str> = all.iter().map(|s| s.name.as_str()).collect();
-            format!("no site '{wanted}' in this database ({})", names.join(", "))
-        })
+            bail!("no site '{wanted}' in this database ({})", names.join(", "))
+        }
+        several => {
+            let ids: Vec<String> = several
+                .iter()
+                .map(|s| format!("{} ({})", s.name, s.id))
+                .collect();
+            bail!(
+                "'{wanted}' matches several sites: {}; give the site's id",
+                ids.join(", ")
+            )
+        }
+    }
 }
 
 pub fn run(store: &Store, a: &ReportArgs) -> Result<Outcome> {
@@ -176,4 +199,35 @@ pub fn demo_report(store: &Store, dir: &Path, output: &Output) -> Result<PathBuf
         patrol_report::render(&report, Format::Text)
     ))?;
     Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn site(name: &str, id: &str) -> Site {
+        Site {
+            id: SiteId(id.parse().unwrap()),
+            name: name.into(),
+            timezone: "UTC".into(),
+        }
+    }
+
+    #[test]
+    fn a_site_is_picked_by_name_or_one_id_prefix_never_the_first_of_several() {
+        let all = [
+            site("Thap Lan", "01a209b5-46e4-706e-8cd8-d5c40c3f30cf"),
+            site("Pang Sida", "01a209b5-ffff-706e-8cd8-d5c40c3f30aa"),
+            site("thap lan", "02b209b5-46e4-706e-8cd8-d5c40c3f30cf"),
+        ];
+        assert_eq!(pick_site(&all, "pang sida").unwrap(), all[1].id);
+        assert_eq!(pick_site(&all, "02b2").unwrap(), all[2].id);
+        // Two sites of one name (any case), one prefix of two ids, an empty
+        // or too short prefix: refused, not the first one.
+        for wanted in ["Thap Lan", "01a209b5", "", "01"] {
+            assert!(pick_site(&all, wanted).is_err(), "{wanted}");
+        }
+        let err = pick_site(&all, "01a209b5").unwrap_err().to_string();
+        assert!(err.contains("matches several sites"), "{err}");
+    }
 }
