@@ -76,7 +76,7 @@ impl Row<'_> {
             ValueRef::Text(t) => std::str::from_utf8(t)
                 .map(Some)
                 .map_err(|_| self.bad(format!("{col} is not UTF-8"))),
-            other => Err(self.bad(format!("{col} is {:?}, expected text", other.data_type()))),
+            other => Err(self.bad(format!("{col} is {}, expected text", kind(other.data_type())))),
         }
     }
     pub(super) fn text(&self, col: &str) -> Result<&str, SyncError> {
@@ -99,8 +99,8 @@ impl Row<'_> {
             ValueRef::Null => Ok(None),
             ValueRef::Integer(i) => Ok(Some(i)),
             other => Err(self.bad(format!(
-                "{col} is {:?}, expected an integer",
-                other.data_type()
+                "{col} is {}, expected an integer",
+                kind(other.data_type())
             ))),
         }
     }
@@ -113,8 +113,8 @@ impl Row<'_> {
             ValueRef::Real(f) if f.is_finite() => Ok(f),
             ValueRef::Integer(i) => Ok(i as f64),
             other => Err(self.bad(format!(
-                "{col} is {:?}, expected a finite number",
-                other.data_type()
+                "{col} is {}, expected a finite number",
+                kind(other.data_type())
             ))),
         }
     }
@@ -122,7 +122,7 @@ impl Row<'_> {
         match self.value(col)? {
             ValueRef::Null => Ok(None),
             ValueRef::Blob(b) => Ok(Some(b)),
-            other => Err(self.bad(format!("{col} is {:?}, expected a blob", other.data_type()))),
+            other => Err(self.bad(format!("{col} is {}, expected a blob", kind(other.data_type())))),
         }
     }
     pub(super) fn flag(&self, col: &str) -> Result<(), SyncError> {
@@ -201,7 +201,7 @@ impl Rows<'_> {
                 Ok(ValueRef::Text(t)) => {
                     String::from_utf8_lossy(&t[..t.len().min(80)]).into_owned()
                 }
-                Ok(v) => format!("{:?} id", v.data_type()),
+                Ok(v) => format!("{} id", kind(v.data_type())),
                 Err(e) => e.to_string(),
             };
             let row = Row {
@@ -345,5 +345,17 @@ pub(super) fn same_digest<T: serde::Serialize>(
         Ok(())
     } else {
         Err(rotten(r))
+    }
+}
+
+/// A value's SQLite type as a person reads it in a refusal.
+fn kind(t: rusqlite::types::Type) -> &'static str {
+    use rusqlite::types::Type;
+    match t {
+        Type::Null => "null",
+        Type::Integer => "an integer",
+        Type::Real => "a real number",
+        Type::Text => "text",
+        Type::Blob => "a blob",
     }
 }
