@@ -9,6 +9,8 @@
 //! assert_eq!("html".parse::<Format>().unwrap(), Format::Html);
 //! ```
 
+#![warn(missing_docs)]
+
 use std::fmt;
 use std::str::FromStr;
 

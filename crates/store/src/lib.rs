@@ -14,6 +14,8 @@
 //! # Ok::<(), patrol_store::StoreError>(())
 //! ```
 
+#![warn(missing_docs)]
+
 mod boundary;
 pub mod check;
 pub mod conflicts;

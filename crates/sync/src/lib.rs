@@ -9,6 +9,8 @@
 //! give the same data ([`digest`] says so). Incoming files are untrusted: they
 //! are checked before any of their rows is read (see docs/SYNC.md).
 
+#![warn(missing_docs)]
+
 mod conflicts;
 mod digest;
 mod export;
