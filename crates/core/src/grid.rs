@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use geo::{BoundingRect, Coord, Intersects, MultiPolygon, Rect};
+use geo::{BoundingRect, Contains, Coord, Intersects, MultiPolygon, Rect};
 use proj4rs::proj::Proj;
 use serde::{Deserialize, Serialize};
 
@@ -466,22 +466,43 @@ pub fn coverage(input: &CoverageInput, threats: &[(f64, f64)]) -> Result<Coverag
     }
     let mut park = std::collections::BTreeSet::new();
     for &(poly, x0, x1, y0, y1) in &boxes {
+        // The cells the polygon's rings pass through, and their neighbours
+        // (a ring that only touches a cell passes through a neighbour): only
+        // these need the exact test. Any other cell is wholly inside the
+        // polygon or wholly outside, as its centre is.
+        let mut near = std::collections::HashSet::new();
+        for ring in std::iter::once(poly.exterior()).chain(poly.interiors()) {
+            for w in ring.0.windows(2) {
+                for piece in traverse((w[0].x, w[0].y), (w[1].x, w[1].y)) {
+                    for dy in -1..=1 {
+                        for dx in -1..=1 {
+                            near.insert((piece.ix + dx, piece.iy + dy));
+                        }
+                    }
+                }
+            }
+        }
         for iy in y0..=y1 {
             for ix in x0..=x1 {
                 if park.contains(&(ix, iy)) {
                     continue;
                 }
-                let rect = Rect::new(
-                    Coord {
-                        x: ix as f64,
-                        y: iy as f64,
-                    },
-                    Coord {
-                        x: (ix + 1) as f64,
-                        y: (iy + 1) as f64,
-                    },
-                );
-                if rect.intersects(poly) {
+                let inside = if near.contains(&(ix, iy)) {
+                    let rect = Rect::new(
+                        Coord {
+                            x: ix as f64,
+                            y: iy as f64,
+                        },
+                        Coord {
+                            x: (ix + 1) as f64,
+                            y: (iy + 1) as f64,
+                        },
+                    );
+                    rect.intersects(poly)
+                } else {
+                    poly.contains(&geo::Point::new(ix as f64 + 0.5, iy as f64 + 0.5))
+                };
+                if inside {
                     park.insert((ix, iy));
                 }
             }
