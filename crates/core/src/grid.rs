@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use geo::{BoundingRect, Coord, Intersects, MultiPolygon, Rect};
+use geo::{BoundingRect, Contains, Coord, Intersects, MultiPolygon, Rect};
 use proj4rs::proj::Proj;
 use serde::{Deserialize, Serialize};
 
@@ -337,6 +337,36 @@ impl Coverage {
     }
 }
 
+/// A hash of cell keys (two small integers): a multiply and a rotate per
+/// word, not SipHash (nothing here comes from an adversary, and the maps
+/// are only looked up, never iterated in their own order).
+#[derive(Default)]
+struct CellHasher(u64);
+
+impl std::hash::Hasher for CellHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn write_i64(&mut self, v: i64) {
+        self.write_u64(v.cast_unsigned());
+    }
+}
+
+type CellMap<V> =
+    std::collections::HashMap<(i64, i64), V, std::hash::BuildHasherDefault<CellHasher>>;
+type CellSet = std::collections::HashSet<(i64, i64), std::hash::BuildHasherDefault<CellHasher>>;
+
 #[derive(Default)]
 struct Acc {
     km: f64,
@@ -348,7 +378,7 @@ struct Acc {
 /// kept at hand.
 #[derive(Default)]
 struct CellSums {
-    index: std::collections::HashMap<(i64, i64), usize>,
+    index: CellMap<usize>,
     sums: Vec<Acc>,
     last: Option<((i64, i64), usize)>,
 }
@@ -466,22 +496,43 @@ pub fn coverage(input: &CoverageInput, threats: &[(f64, f64)]) -> Result<Coverag
     }
     let mut park = std::collections::BTreeSet::new();
     for &(poly, x0, x1, y0, y1) in &boxes {
+        // The cells the polygon's rings pass through, and their neighbours
+        // (a ring that only touches a cell passes through a neighbour): only
+        // these need the exact test. Any other cell is wholly inside the
+        // polygon or wholly outside, as its centre is.
+        let mut near = CellSet::default();
+        for ring in std::iter::once(poly.exterior()).chain(poly.interiors()) {
+            for w in ring.0.windows(2) {
+                for piece in traverse((w[0].x, w[0].y), (w[1].x, w[1].y)) {
+                    for dy in -1..=1 {
+                        for dx in -1..=1 {
+                            near.insert((piece.ix + dx, piece.iy + dy));
+                        }
+                    }
+                }
+            }
+        }
         for iy in y0..=y1 {
             for ix in x0..=x1 {
                 if park.contains(&(ix, iy)) {
                     continue;
                 }
-                let rect = Rect::new(
-                    Coord {
-                        x: ix as f64,
-                        y: iy as f64,
-                    },
-                    Coord {
-                        x: (ix + 1) as f64,
-                        y: (iy + 1) as f64,
-                    },
-                );
-                if rect.intersects(poly) {
+                let inside = if near.contains(&(ix, iy)) {
+                    let rect = Rect::new(
+                        Coord {
+                            x: ix as f64,
+                            y: iy as f64,
+                        },
+                        Coord {
+                            x: (ix + 1) as f64,
+                            y: (iy + 1) as f64,
+                        },
+                    );
+                    rect.intersects(poly)
+                } else {
+                    poly.contains(&geo::Point::new(ix as f64 + 0.5, iy as f64 + 0.5))
+                };
+                if inside {
                     park.insert((ix, iy));
                 }
             }
@@ -529,8 +580,8 @@ pub fn coverage(input: &CoverageInput, threats: &[(f64, f64)]) -> Result<Coverag
     let mut cells = Vec::with_capacity(keys.len());
     let (mut visited, mut km, mut km_in_park) = (0_u64, 0.0, 0.0);
     // Neighbouring cells share corners: each grid vertex is inverted once.
-    let mut vertices: std::collections::HashMap<(i64, i64), (f64, f64)> =
-        std::collections::HashMap::with_capacity(keys.len() * 2);
+    let mut vertices: CellMap<(f64, f64)> = CellMap::default();
+    vertices.reserve(keys.len() * 2);
     for (ix, iy) in keys {
         let a = acc.get(&(ix, iy));
         let cell_km = a.map_or(0.0, |a| a.km);

@@ -31,15 +31,21 @@ impl Store {
         let (from, to) = range.map_or((None, None), |(a, b)| {
             (Some(a.to_string()), Some(b.to_string()))
         });
-        let mut stmt = self.conn.prepare_cached(
+        // With a range, from its legs by the date index (not every leg).
+        let mut stmt = self.conn.prepare_cached(if range.is_some() {
             "SELECT q.site_id, q.patrol_id, p.team, p.source_file, q.warnings, q.import_warnings,
                q.raw_length_m, q.length_m
              FROM leg_qc q JOIN legs l ON l.leg_id = q.leg_id JOIN patrols p ON p.patrol_id = q.patrol_id
              WHERE (?3 IS NULL OR q.site_id = ?3)
-               AND (?1 IS NULL OR EXISTS (SELECT 1 FROM leg_days d WHERE d.leg_id = q.leg_id
-                                          AND d.date BETWEEN ?1 AND ?2))
-             ORDER BY q.patrol_id, q.leg_id",
-        )?;
+               AND q.leg_id IN (SELECT d.leg_id FROM leg_days d WHERE d.date BETWEEN ?1 AND ?2)
+             ORDER BY q.patrol_id, q.leg_id"
+        } else {
+            "SELECT q.site_id, q.patrol_id, p.team, p.source_file, q.warnings, q.import_warnings,
+               q.raw_length_m, q.length_m
+             FROM leg_qc q JOIN legs l ON l.leg_id = q.leg_id JOIN patrols p ON p.patrol_id = q.patrol_id
+             WHERE (?3 IS NULL OR q.site_id = ?3) AND ?1 IS NULL AND ?2 IS NULL
+             ORDER BY q.patrol_id, q.leg_id"
+        })?;
         let rows = stmt.query_map(params![from, to, site.map(|s| s.to_string())], |r| {
             Ok((
                 r.get::<_, String>(0)?,

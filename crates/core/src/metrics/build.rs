@@ -10,7 +10,7 @@ use super::schema::{
     undated_notes,
 };
 use super::{baseline_sentence, months_ending};
-use crate::grid::{Coverage, coverage};
+use crate::grid::{Coverage, CoverageInput, GridError, coverage};
 use crate::ids::SiteId;
 use crate::stats::poisson_rate_ratio;
 
@@ -63,6 +63,7 @@ pub fn build_report(input: &ReportInput) -> Report {
     let mut site_coverage: Vec<(SiteId, Coverage)> = Vec::new();
     // The map's lines are thinned from all sites' lines together (not copied).
     let mut all_lines: Vec<&[(f64, f64)]> = Vec::new();
+    let mut grids: Vec<SiteGrid<'_>> = Vec::new();
     for (&site, ci) in &input.coverage {
         all_lines.extend(ci.lines.iter().map(Vec::as_slice));
         for poly in &ci.boundary.0 {
@@ -79,14 +80,17 @@ pub fn build_report(input: &ReportInput) -> Report {
                 .filter(|o| o.site == site)
                 .map(|o| (o.lon, o.lat))
                 .collect();
-            match coverage(ci, &points) {
-                Ok(c) => site_coverage.push((site, c)),
-                Err(e) if input.coverage.len() > 1 => notes.push(format!(
-                    "No coverage figures for {}: {e}.",
-                    site_name(&site)
-                )),
-                Err(e) => notes.push(format!("No coverage figures: {e}.")),
-            }
+            grids.push((site, ci, points));
+        }
+    }
+    for (site, result) in site_grids(&grids) {
+        match result {
+            Ok(c) => site_coverage.push((site, c)),
+            Err(e) if input.coverage.len() > 1 => notes.push(format!(
+                "No coverage figures for {}: {e}.",
+                site_name(&site)
+            )),
+            Err(e) => notes.push(format!("No coverage figures: {e}.")),
         }
     }
     map.lines = decimate(&all_lines, MAP_MAX_POINTS);
@@ -203,4 +207,33 @@ pub fn build_report(input: &ReportInput) -> Report {
         ),
         category_labels: input.category_labels.clone(),
     }
+}
+
+/// A site, its coverage input and its threats (lon, lat).
+type SiteGrid<'a> = (SiteId, &'a CoverageInput, Vec<(f64, f64)>);
+
+/// Each site's grid, in the order given. The sites are shared between two
+/// threads (a region's report lays twenty grids); each grid is the same as
+/// on one thread, and the order is kept.
+fn site_grids(grids: &[SiteGrid<'_>]) -> Vec<(SiteId, Result<Coverage, GridError>)> {
+    let one = |(site, ci, points): &SiteGrid<'_>| (*site, coverage(ci, points));
+    if grids.len() < 2 {
+        return grids.iter().map(one).collect();
+    }
+    let (odd, even) = std::thread::scope(|scope| {
+        let odd = scope.spawn(|| grids.iter().skip(1).step_by(2).map(one).collect::<Vec<_>>());
+        let even: Vec<_> = grids.iter().step_by(2).map(one).collect();
+        (odd.join(), even)
+    });
+    let Ok(odd) = odd else {
+        // The other thread cannot fail but by a bug: do its half here.
+        return grids.iter().map(one).collect();
+    };
+    let mut out = Vec::with_capacity(grids.len());
+    let mut odd = odd.into_iter();
+    for e in even {
+        out.push(e);
+        out.extend(odd.next());
+    }
+    out
 }
