@@ -12,26 +12,19 @@
 //! assert!((m - 110.6).abs() < 0.5);
 //! ```
 
-#[warn(missing_docs)]
+#![warn(missing_docs)]
+
 pub mod category;
-#[warn(missing_docs)]
 pub mod clock;
 pub mod effort;
-#[warn(missing_docs)]
 pub mod geodesy;
 pub mod grid;
-#[warn(missing_docs)]
 pub mod ids;
 pub mod metrics;
-#[warn(missing_docs)]
 pub mod model;
-#[warn(missing_docs)]
 pub mod qc;
-#[warn(missing_docs)]
 pub mod quality;
-#[warn(missing_docs)]
 pub mod stats;
-#[warn(missing_docs)]
 pub mod time;
 
 pub use ids::{DeviceId, LegId, ObservationId, PatrolId, SiteId, VersionId};
