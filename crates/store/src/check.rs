@@ -186,7 +186,7 @@ fn finding(check: &str, clean: bool, bad: Severity, detail: String) -> Finding {
 }
 
 impl Store {
-    /// Every check of `patrol check`: SQLite integrity, the GeoPackage header and layers, derived tables against what they derive from, duplicate tracks, quality-control warnings.
+    /// Every finding of `patrol check`: SQLite integrity, the GeoPackage header and layers, derived tables against their sources, conflicting edits, duplicate tracks, quality warnings.
     pub fn check(&self) -> Result<Vec<Finding>> {
         let c = &self.conn;
         let mut out = Vec::new();

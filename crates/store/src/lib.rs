@@ -50,7 +50,7 @@ pub enum StoreError {
     /// No file at this path (`patrol init` makes one).
     #[error("{0}: no such database (create one with `patrol init`)")]
     NotFound(PathBuf),
-    /// A file is already at the path a new database or export would be written to.
+    /// A file is already where a new database would be made; it is not overwritten.
     #[error("{0}: a file is already there; refusing to overwrite it")]
     Exists(PathBuf),
     /// The file opens but is not a patrol database (not SQLite, not a GeoPackage, or no home site).

@@ -120,9 +120,9 @@ pub struct PatrolSummary {
     pub start: Option<String>,
     /// The latest last time of its track pieces, RFC 3339 UTC, as recorded; `None` without any time.
     pub end: Option<String>,
-    /// The first local date (YYYY-MM-DD, site zone) with effort; `None` when the track is undated.
+    /// The first local date (YYYY-MM-DD, site zone) with effort; `None` when it has no dated effort (an undated track).
     pub first_date: Option<String>,
-    /// The last local date (YYYY-MM-DD, site zone) with effort; `None` when the track is undated.
+    /// The last local date (YYYY-MM-DD, site zone) with effort; `None` when it has no dated effort.
     pub last_date: Option<String>,
     /// Counted track length of its live legs (kept fixes only), km.
     pub km: f64,
@@ -134,7 +134,7 @@ pub struct PatrolSummary {
     pub observations: u64,
     /// Those of its observations whose category is a threat.
     pub threats: u64,
-    /// The name of the file it was imported from; `None` for a patrol entered by hand.
+    /// The name (without directory) of the GPX file it was imported from; `None` when it came from no file.
     pub source_file: Option<String>,
     /// The id of the device that created the patrol.
     pub origin_device: String,
@@ -206,7 +206,7 @@ pub struct LegRow {
     pub transport: String,
     /// The number of people on the leg (each counts in `person_days`).
     pub members: u32,
-    /// Their names as entered (may be fewer than `members`).
+    /// Their names as entered (empty when none were given).
     pub member_names: Vec<String>,
 }
 

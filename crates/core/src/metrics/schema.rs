@@ -101,9 +101,9 @@ pub struct ReportInput {
     pub months: Option<u32>,
     /// Name and time zone of every site in the facts, by site id.
     pub sites: BTreeMap<SiteId, SiteInfo>,
-    /// LegDay rows of the period, the baseline and the trend months (filtered by date here).
+    /// LegDay rows; may hold dates outside the period (for the baseline and the trend), filtered by date here.
     pub days: Vec<LegDay>,
-    /// Observations of the period, the baseline and the trend months, and undated ones (filtered by date here).
+    /// Observation facts, undated ones included; may hold dates outside the period, filtered by date here.
     pub observations: Vec<ObservationFact>,
     /// Track length without any date, km (reported, in no period).
     pub undated_km: f64,
