@@ -30,8 +30,11 @@ use crate::time::{MICROS, format_utc, local_date, local_midnight};
 pub struct DayTotals {
     /// Kept fixes on this date.
     pub points: u64,
+    /// Geodesic length of the kept pairs whose first fix is on this date, metres.
     pub length_m: f64,
+    /// Patrol time on this date (union of pairs at most the pause limit apart, split at local midnight), seconds.
     pub seconds: f64,
+    /// The same, leaving out pairs more than `Rules::active_gap_s` (30 min) apart, seconds.
     pub active_seconds: f64,
 }
 
@@ -40,30 +43,52 @@ pub struct DayTotals {
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum WarningKind {
+    /// `null_island`: fixes within 0.01° of 0,0 far from the rest of the track, left out.
     NullIsland,
+    /// `spike`: one to three fixes entered and left too fast (multipath), left out.
     Spike,
+    /// `stale_fix`: a segment's first or last fixes from the position and time the unit last had, left out.
     StaleFix,
+    /// `stay`: inner fixes of a stay in one place with the unit logging, left out (the bridge is a long pause).
     Stay,
+    /// `dropped_fix`: fixes a person dropped with `patrol edit patrol ID --drop-fix S:P`.
     DroppedFix,
+    /// `kept_fix`: marked fixes a person kept against the rules with `--keep-fix S:P`; nothing left out.
     KeptFix,
+    /// `time_gap`: pauses over the pause limit (2 h) between consecutive kept fixes; their hours are left out.
     TimeGap,
+    /// `implausible_speed`: stretches faster than the transport's ceiling (a wrong transport?); still counted.
     ImplausibleSpeed,
+    /// `long_patrol`: the dates with effort span more than `max_patrol_days` (14) days.
     LongPatrol,
+    /// `early_time`: fixes dated before 2000 (a clock not set).
     EarlyTime,
+    /// `future_time`: fixes dated after now + 1 day.
     FutureTime,
+    /// `week_rollover`: fixes that 1,024 weeks later would fall in the last two years (GPS week rollover).
     WeekRollover,
+    /// `no_zone`: times written without a zone, read as UTC (or as `--assume-zone` says).
     NoZone,
+    /// `outside_boundary`: counted track whose pairs lie outside the site's boundary (`km` says how much); still counted.
     OutsideBoundary,
+    /// `undated`: a track without any time and no date given; its km are `undated_km`, in no period.
     Undated,
+    /// `dated_by_hand`: a track without any time, dated by `import --date` or `edit --date`.
     DatedByHand,
+    /// `route_points`: the file holds route points, which are skipped (not imported).
     RoutePoints,
+    /// `gpx`: the GPX reader dropped a value it could not read.
     Gpx,
+    /// `duplicate_track`: the track shares at least half its sampled fixes with another live patrol (`patrol_id`).
     DuplicateTrack,
+    /// `deleted_patrol`: the file is a deleted patrol's track (`patrol_id`); it is not imported.
     DeletedPatrol,
+    /// `text_cut`: a GPX text field longer than the reader's `MAX_TEXT` bytes, cut to that size.
     TextCut,
 }
 
 impl WarningKind {
+    /// The snake_case name stored and written to JSON (e.g. "stale_fix").
     pub fn as_str(self) -> &'static str {
         match self {
             WarningKind::NullIsland => "null_island",
@@ -105,7 +130,9 @@ impl WarningKind {
 /// `import --json`'s `warnings`), with what it took out of the figures.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Warning {
+    /// What the warning is about (JSON `kind`).
     pub kind: WarningKind,
+    /// One line for a person, naming what was found and how much (JSON `message`).
     pub message: String,
     /// The fixes (or waypoints) concerned.
     pub points: u64,
@@ -122,6 +149,7 @@ pub struct Warning {
 }
 
 impl Warning {
+    /// A warning of `kind` with its message, nothing excluded, no other patrol and no km.
     pub fn new(kind: WarningKind, message: impl Into<String>) -> Self {
         Warning {
             kind,
@@ -145,9 +173,13 @@ impl Warning {
 /// A fix the rules marked (and whether it is left out: a person may have kept it).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MarkedFix {
+    /// Track segment of the fix, counted from 0 in the leg (`--keep-fix S:P` counts from 1).
     pub segment: u32,
+    /// Index of the fix in its segment, counted from 0 (`patrol show` counts from 1).
     pub point: u32,
+    /// The rule that marked the fix.
     pub mark: Mark,
+    /// Whether the fix is left out of the figures (false when a person kept it).
     pub excluded: bool,
 }
 
@@ -155,8 +187,11 @@ pub struct MarkedFix {
 /// "Duplicate tracks"): whole seconds and degrees.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FixSample {
+    /// The fix's time, whole seconds since 1970 UTC (a sampled second, see `is_sample_second`).
     pub t_s: i64,
+    /// Longitude, WGS84 degrees (x).
     pub lon: f64,
+    /// Latitude, WGS84 degrees (y).
     pub lat: f64,
 }
 
@@ -189,10 +224,13 @@ pub fn is_sample_second(t_s: i64) -> bool {
 /// Everything one leg's track adds, after quality control.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LegEffort {
+    /// Effort per local date in the site's zone (one LegDay row each).
     pub days: BTreeMap<NaiveDate, DayTotals>,
     /// Effort no date holds (a track without time and no date given).
     pub undated: DayTotals,
+    /// Every fix a rule marked, whether left out or kept by a person.
     pub marks: Vec<MarkedFix>,
+    /// What quality control and the time checks found, with what each left out.
     pub warnings: Vec<Warning>,
     /// All fixes read.
     pub fixes: u64,
@@ -202,17 +240,22 @@ pub struct LegEffort {
     pub length_m: f64,
     /// Earliest and latest time of the kept fixes.
     pub first_time: Option<i64>,
+    /// Latest time of the kept fixes, microseconds UTC; `None` when no kept fix has a time.
     pub last_time: Option<i64>,
     /// The date of the leg's first timed kept fix (untimed segments take it).
     pub first_date: Option<NaiveDate>,
+    /// The fixes remembered for finding the same track again (at most `MAX_SAMPLES`).
     pub samples: Vec<FixSample>,
 }
 
 /// What the analysis needs besides the fixes.
 #[derive(Clone, Debug)]
 pub struct LegContext {
+    /// The site's time zone, in which fixes are dated.
     pub zone: Tz,
+    /// The site's quality-control thresholds (`[qc]` of the data model) and the transport's ceiling.
     pub rules: Rules,
+    /// A person's word on single fixes (`--keep-fix` / `--drop-fix`), applied over the rules.
     pub overrides: Vec<FixOverride>,
     /// A person's date for a track without any time.
     pub given_date: Option<NaiveDate>,
@@ -360,6 +403,7 @@ fn hours(s: f64) -> String {
 }
 
 impl LegAnalyser {
+    /// An analyser for one leg; feed it each segment in order, then `finish`.
     pub fn new(ctx: LegContext) -> Self {
         LegAnalyser {
             ctx,

@@ -66,12 +66,16 @@ impl CoverageInput {
 #[derive(Debug, thiserror::Error, PartialEq)]
 #[non_exhaustive]
 pub enum GridError {
+    /// The boundary has no polygon (or no vertex) to lay a grid on.
     #[error("the boundary is empty")]
     EmptyBoundary,
+    /// The cell side (metres) is zero, negative or not finite.
     #[error("cell size {0} m is not a positive number")]
     BadCellSize(f64),
+    /// The boundary's polygons' bounding boxes would need this many cells in all, more than `MAX_CELLS`.
     #[error("a grid of {0} cells is too fine (at most {MAX_CELLS}); use larger cells")]
     TooManyCells(u64),
+    /// proj4rs could not build the projection or project a point (its message).
     #[error("projection failed: {0}")]
     Projection(String),
 }
@@ -80,7 +84,9 @@ pub enum GridError {
 pub struct Laea {
     geographic: Proj,
     projected: Proj,
+    /// Longitude of the projection's centre (`+lon_0`), degrees.
     pub lon_0: f64,
+    /// Latitude of the projection's centre (`+lat_0`), degrees.
     pub lat_0: f64,
 }
 
@@ -134,9 +140,13 @@ impl Laea {
 /// parameter range `[t0, t1]` (0 = start, 1 = end).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Piece {
+    /// Column of the cell, in cells from the projection's origin (x = east).
     pub ix: i64,
+    /// Row of the cell, in cells from the projection's origin (y = north).
     pub iy: i64,
+    /// Where the piece starts along the segment (0 = its start).
     pub t0: f64,
+    /// Where the piece ends along the segment (1 = its end).
     pub t1: f64,
 }
 
@@ -227,11 +237,15 @@ pub fn traverse(a: (f64, f64), b: (f64, f64)) -> Vec<Piece> {
 /// One grid cell's figures.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Cell {
+    /// JSON `ix`: the cell's column, `[ix·cell_m, (ix+1)·cell_m)` metres east of the projection's origin.
     pub ix: i64,
+    /// JSON `iy`: the cell's row, `[iy·cell_m, (iy+1)·cell_m)` metres north of the projection's origin.
     pub iy: i64,
     /// Whether the cell intersects the boundary.
     pub in_park: bool,
+    /// JSON `km`: geodesic track length of the period's pairs falling in the cell, km.
     pub km: f64,
+    /// JSON `threats`: the period's threat observations whose point is in the cell.
     pub threats: u64,
     /// The cell's corners back in (lon, lat), counter-clockwise from the
     /// south-west one (4 points, not closed).
@@ -261,6 +275,7 @@ impl Cell {
 /// The coverage figures.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Coverage {
+    /// JSON `cell_m`: the side of a square cell, metres (equal-area: each cell is `cell_m²` on the ellipsoid).
     pub cell_m: f64,
     /// The projection the grid is laid in (a PROJ string).
     pub projection: String,

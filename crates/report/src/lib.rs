@@ -38,8 +38,10 @@ pub enum Format {
 }
 
 impl Format {
+    /// Every format, in declaration order (text, json, csv, html).
     pub const ALL: [Format; 4] = [Format::Text, Format::Json, Format::Csv, Format::Html];
 
+    /// The name `--format` takes and `Display` writes ("text", "json", "csv", "html").
     pub fn as_str(self) -> &'static str {
         match self {
             Format::Text => "text",

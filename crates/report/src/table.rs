@@ -89,6 +89,7 @@ impl Table {
         );
     }
 
+    /// The table as text: columns padded to their widest cell, two spaces apart (a report table indented and ruled under the header), one `\n`-ended line per row.
     pub fn render(&self) -> String {
         let n = self.header.len();
         let mut widths: Vec<usize> = self.header.iter().map(|h| h.chars().count()).collect();

@@ -9,19 +9,26 @@ use patrol_core::qc::Mark;
 
 use crate::{APPLICATION_ID, GPKG_USER_VERSION, Result, Store};
 
+/// How much a `patrol check` finding matters (JSON, lower case: `ok`, `note`, `problem`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// The check passed.
     Ok,
     /// Worth knowing; not wrong.
     Note,
+    /// Something is wrong: a damaged file, derived tables out of step, a track held twice, a patrol to look at.
     Problem,
 }
 
+/// One line of `patrol check`: what was checked, how it came out, and the detail.
 #[derive(Clone, Debug, Serialize)]
 pub struct Finding {
+    /// The check's name (e.g. "sqlite integrity", "quality: stale_fix").
     pub check: String,
+    /// How it came out.
     pub severity: Severity,
+    /// What was found, for a person, and what to do about it where there is something to do.
     pub detail: String,
 }
 
@@ -179,6 +186,7 @@ fn finding(check: &str, clean: bool, bad: Severity, detail: String) -> Finding {
 }
 
 impl Store {
+    /// Every finding of `patrol check`: SQLite integrity, the GeoPackage header and layers, derived tables against their sources, conflicting edits, duplicate tracks, quality warnings.
     pub fn check(&self) -> Result<Vec<Finding>> {
         let c = &self.conn;
         let mut out = Vec::new();

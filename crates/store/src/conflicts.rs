@@ -10,9 +10,13 @@ use crate::{Result, Store};
 /// One head of a record in conflict.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ConflictHead {
+    /// The head version's id (UUIDv7).
     pub version_id: String,
+    /// The version's hybrid logical clock: milliseconds since 1970 UTC << 16, plus a counter.
     pub hlc: i64,
+    /// The device that made the version.
     pub device_id: String,
+    /// Whether this head deletes the record.
     pub deleted: bool,
     /// A short summary of the version's content.
     pub summary: String,
@@ -25,7 +29,9 @@ pub struct ConflictHead {
 pub struct Conflict {
     /// "patrol", "leg" or "observation".
     pub kind: &'static str,
+    /// The record's id.
     pub record_id: String,
+    /// Its heads (versions no other version names as a parent), oldest first.
     pub heads: Vec<ConflictHead>,
 }
 

@@ -106,8 +106,11 @@ fn join_pieces(pieces: &[Piece]) -> Result<Vec<Vec<Fix>>> {
 /// Who a leg's derived rows belong to.
 #[derive(Clone, Debug)]
 pub struct LegKey {
+    /// The leg's id.
     pub leg_id: String,
+    /// The patrol the leg belongs to.
     pub patrol_id: String,
+    /// The patrol's site, whose zone and quality-control settings the leg is derived with.
     pub site_id: String,
     /// The leg version they derive from.
     pub version_id: String,

@@ -112,10 +112,15 @@ pub fn load_observation(conn: &Connection, version: &str) -> Result<Observation>
 /// A change to a patrol.
 #[derive(Clone, Debug, Default)]
 pub struct PatrolEdit {
+    /// The new team; `None` leaves it as it is.
     pub team: Option<String>,
+    /// The new leader's name; `None` leaves it as it is (it cannot be cleared here).
     pub leader: Option<String>,
+    /// The new objective; `None` leaves it as it is (it cannot be cleared here).
     pub objective: Option<String>,
+    /// The new transport of every leg of the patrol (its speed ceiling, so quality control runs again); `None` leaves it.
     pub transport: Option<patrol_core::Transport>,
+    /// The new number of people on every leg of the patrol (for `person_days`); `None` leaves it.
     pub members: Option<u32>,
     /// The local date of a track without any time (its leg days are rebuilt).
     pub date: Option<chrono::NaiveDate>,
@@ -127,9 +132,13 @@ pub struct PatrolEdit {
 /// A change to an observation.
 #[derive(Clone, Debug, Default)]
 pub struct ObservationEdit {
+    /// The new category key, which must be in the data model (the threat flag follows it); `None` leaves it.
     pub category: Option<String>,
+    /// The new note; `None` leaves it as it is (it cannot be cleared here).
     pub note: Option<String>,
+    /// The new position, WGS84 degrees; `None` leaves it.
     pub at: Option<LatLon>,
+    /// The new time, microseconds UTC; `None` leaves it as it is (it cannot be cleared here).
     pub time: Option<i64>,
     /// Move it to this patrol (an id as the user gives it: whole, a prefix or
     /// a short id); the patrol must exist and be live.
@@ -196,6 +205,7 @@ impl Edited {
         }
     }
 
+    /// Whether the edit made a new version (false when the record already had that content).
     pub fn changed(&self) -> bool {
         matches!(self, Edited::Changed(_))
     }

@@ -30,8 +30,11 @@ pub struct ExportMarks {
 pub struct LedgerRow {
     /// blake3 of the file's bytes, hex.
     pub file_digest: String,
+    /// The file's name as it was merged (no directory).
     pub file_name: String,
+    /// The device that made the file (its `patrol_meta`), not this one.
     pub device_id: String,
+    /// The site of the file (its `patrol_meta`).
     pub site_id: String,
     /// RFC 3339, UTC.
     pub merged_at: String,

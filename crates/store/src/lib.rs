@@ -47,34 +47,58 @@ pub const GPKG_USER_VERSION: i32 = 10_300;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
+    /// No file at this path (`patrol init` makes one).
     #[error("{0}: no such database (create one with `patrol init`)")]
     NotFound(PathBuf),
+    /// A file is already where a new database would be made; it is not overwritten.
     #[error("{0}: a file is already there; refusing to overwrite it")]
     Exists(PathBuf),
+    /// The file opens but is not a patrol database (not SQLite, not a GeoPackage, or no home site).
     #[error("{path}: not a patrol database: {why}")]
-    NotPatrolDb { path: PathBuf, why: String },
+    NotPatrolDb {
+        /// The file's path.
+        path: PathBuf,
+        /// What is wrong with it, for a person (e.g. "application_id is 0x0, not GPKG").
+        why: String,
+    },
     #[error(
         "{path}: made by a newer patrol (schema {found}, this one knows {known}); upgrade patrol"
     )]
+    /// The database's schema is newer than this build knows.
     NewerSchema {
+        /// The file's path.
         path: PathBuf,
+        /// The schema version the file holds.
         found: i64,
+        /// The newest schema version this build knows (`SCHEMA_VERSION`).
         known: i64,
     },
+    /// Something a person asked for does not make sense or is not allowed; the message says what.
     #[error("{0}")]
     Invalid(String),
+    /// No record of this kind matches the id given.
     #[error("no {kind} with id {id}")]
-    NoSuchRecord { kind: &'static str, id: String },
+    NoSuchRecord {
+        /// What was looked for: "patrol", "leg", "observation", "patrol, leg or observation" or "quarantined row".
+        kind: &'static str,
+        /// The id, or the text a person gave for it (trimmed, lower-cased).
+        id: String,
+    },
+    /// SQLite failed.
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// A file could not be read or written.
     #[error("{path}: {source}")]
     Io {
+        /// The file's path.
         path: PathBuf,
+        /// The operating system's error.
         #[source]
         source: std::io::Error,
     },
 }
 
+/// A store result; the error is a `StoreError` unless told otherwise.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// A boundary row: geometry, version id, site id, clock, device.
@@ -361,6 +385,7 @@ impl Store {
         })
     }
 
+    /// The path the database was opened from.
     pub fn path(&self) -> &Path {
         &self.path
     }

@@ -17,6 +17,7 @@ use crate::{Result, Store, StoreError};
 pub struct FirstMark {
     /// 1-based, as people count.
     pub segment: u32,
+    /// Index of the fix in its segment, 1-based.
     pub point: u32,
 }
 

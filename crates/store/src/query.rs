@@ -18,6 +18,7 @@ use serde::Serialize;
 
 use crate::{Result, Store, StoreError, gpkg};
 
+/// The site with this id, from the `sites` table; `None` when the database has no such site.
 pub fn site(conn: &Connection, id: SiteId) -> Result<Option<Site>> {
     Ok(conn
         .query_row(
@@ -34,6 +35,7 @@ pub fn site(conn: &Connection, id: SiteId) -> Result<Option<Site>> {
         .optional()?)
 }
 
+/// Every site in the database, ordered by name then id.
 pub fn sites(conn: &Connection) -> Result<Vec<Site>> {
     let mut stmt =
         conn.prepare("SELECT site_id, name, timezone FROM sites ORDER BY name, site_id")?;
@@ -76,6 +78,7 @@ fn site_zones(conn: &Connection) -> Result<BTreeMap<String, chrono_tz::Tz>> {
         .collect())
 }
 
+/// The data model's categories as stored (in their stored order), with default quality-control settings (`Store::data_model` puts in the site's).
 pub fn data_model(conn: &Connection) -> Result<DataModel> {
     let mut stmt =
         conn.prepare("SELECT key, label, threat, aliases FROM categories ORDER BY rowid")?;
@@ -99,25 +102,43 @@ pub fn data_model(conn: &Connection) -> Result<DataModel> {
 /// One line of `patrol patrols`.
 #[derive(Clone, Debug, Serialize)]
 pub struct PatrolSummary {
+    /// The patrol's full id (UUID text).
     pub patrol_id: String,
     /// The short display id (the last 8 hex digits of `patrol_id`).
     pub short_id: String,
+    /// The site's name (`""` when the site is not in the database).
     pub site: String,
+    /// The patrol's team.
     pub team: String,
+    /// The patrol leader's name; `None` when none was given.
     pub leader: Option<String>,
+    /// The distinct transports of its legs (e.g. `["foot", "vehicle"]`).
     pub transport: Vec<String>,
+    /// The most members of any of its legs (0 without legs).
     pub members: u32,
+    /// The earliest first time of its track pieces, RFC 3339 UTC, as recorded (fixes quality control left out included); `None` without any time.
     pub start: Option<String>,
+    /// The latest last time of its track pieces, RFC 3339 UTC, as recorded; `None` without any time.
     pub end: Option<String>,
+    /// The first local date (YYYY-MM-DD, site zone) with effort; `None` when it has no dated effort (an undated track).
     pub first_date: Option<String>,
+    /// The last local date (YYYY-MM-DD, site zone) with effort; `None` when it has no dated effort.
     pub last_date: Option<String>,
+    /// Counted track length of its live legs (kept fixes only), km.
     pub km: f64,
+    /// Patrol time of its live legs (pairs up to the pause limit apart), hours.
     pub hours: f64,
+    /// Kept fixes of its live legs (those quality control left out are not counted).
     pub track_points: u64,
+    /// Its live observations.
     pub observations: u64,
+    /// Those of its observations whose category is a threat.
     pub threats: u64,
+    /// The name (without directory) of the GPX file it was imported from; `None` when it came from no file.
     pub source_file: Option<String>,
+    /// The id of the device that created the patrol.
     pub origin_device: String,
+    /// Whether the patrol record has several heads (edited on two devices, not yet resolved).
     pub conflict: bool,
     /// The site, as every output names one: `site_id` and `site_name`
     /// (`site` above is the same name, kept).
@@ -131,13 +152,20 @@ pub struct PatrolSummary {
 /// A patrol with its legs and observations (`patrol show`).
 #[derive(Clone, Debug, Serialize)]
 pub struct PatrolDetail {
+    /// The patrol's summary line, its fields flattened into the JSON.
     #[serde(flatten)]
     pub summary: PatrolSummary,
+    /// The patrol's objective as entered; `None` when none was given.
     pub objective: Option<String>,
+    /// Its live legs, by leg id.
     pub legs: Vec<LegRow>,
+    /// Effort per local date, all its legs summed, by date (the undated row first).
     pub days: Vec<DayRow>,
+    /// Its observations, by time (untimed ones first), then id.
     pub observations: Vec<ObservationRow>,
+    /// Track segments of the patrol (of every leg, as stored).
     pub segments: u64,
+    /// Stored versions of the patrol, its legs and its observations together.
     pub versions: u64,
     /// What quality control and the import found, with what it left out.
     pub warnings: Vec<patrol_core::effort::Warning>,
@@ -151,44 +179,72 @@ pub struct PatrolDetail {
 /// from 1, as `edit patrol --keep-fix/--drop-fix` take them.
 #[derive(Clone, Debug, Serialize)]
 pub struct MarkedFixRow {
+    /// Track segment of the fix, counted from 1 within its leg.
     pub segment: u32,
+    /// Index of the fix in its segment, counted from 1.
     pub point: u32,
+    /// The rule that marked it (`null_island`, `spike`, `stale_fix`, `stay`, `dropped_fix`).
     pub mark: String,
+    /// Whether the fix is left out of the figures (false when a person kept it).
     pub excluded: bool,
+    /// The fix's time, RFC 3339 UTC; `None` when the fix has none.
     pub time: Option<String>,
+    /// Latitude, WGS84 degrees (y).
     pub lat: f64,
+    /// Longitude, WGS84 degrees (x).
     pub lon: f64,
 }
 
+/// One leg of a patrol (`patrol show`): one transport and one group of people.
 #[derive(Clone, Debug, Serialize)]
 pub struct LegRow {
+    /// The leg's full id.
     pub leg_id: String,
+    /// The short display id (the last 8 hex digits of `leg_id`).
     pub short_id: String,
+    /// The leg's transport (`foot`, `vehicle`, `motorbike`, `boat`, `aircraft`).
     pub transport: String,
+    /// The number of people on the leg (each counts in `person_days`).
     pub members: u32,
+    /// Their names as entered (empty when none were given).
     pub member_names: Vec<String>,
 }
 
+/// A patrol's effort on one local date, its legs summed (`patrol show`).
 #[derive(Clone, Debug, Serialize)]
 pub struct DayRow {
     /// The local date; `None` (JSON `null`) for a track without any time.
     pub date: Option<String>,
+    /// Counted track length on the date (pairs whose first kept fix is on it), km.
     pub km: f64,
+    /// Patrol time on the date (pairs up to the pause limit apart, split at midnight), hours.
     pub hours: f64,
+    /// The same without pairs more than 30 minutes apart, hours.
     pub active_hours: f64,
+    /// Kept fixes on the date.
     pub track_points: u64,
 }
 
+/// An observation of a patrol (`patrol show`).
 #[derive(Clone, Debug, Serialize)]
 pub struct ObservationRow {
+    /// The observation's full id.
     pub observation_id: String,
+    /// The short display id (the last 8 hex digits of `observation_id`).
     pub short_id: String,
+    /// Its category key in the data model (`other` when nothing matched).
     pub category: String,
+    /// Whether its category is a threat.
     pub threat: bool,
+    /// Its time, RFC 3339 UTC; `None` when it has none (it takes its patrol's first track date).
     pub time: Option<String>,
+    /// Latitude, WGS84 degrees (y); NaN when the stored point cannot be read.
     pub lat: f64,
+    /// Longitude, WGS84 degrees (x); NaN when the stored point cannot be read.
     pub lon: f64,
+    /// The waypoint's `<name>` as in the file, before matching; `None` when it had none or was entered by hand without one.
     pub raw_name: Option<String>,
+    /// A note: the waypoint's `<desc>` (else `<cmt>`) or a person's; `None` when there is none.
     pub note: Option<String>,
 }
 
@@ -267,6 +323,7 @@ impl Store {
         self.resolve_live(crate::records::Kind::Patrol, text)
     }
 
+    /// A live patrol with its legs, days, observations, warnings and marked fixes (`patrol show`); `text` as `resolve_patrol` takes it.
     pub fn patrol_detail(&self, id: &str) -> Result<PatrolDetail> {
         let id = self.resolve_patrol(id)?;
         let (summary, objective) = self.conn.query_row(
@@ -776,6 +833,7 @@ impl Store {
 /// What a report is asked for ([`Store::report_input`]).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ReportQuery {
+    /// The inclusive range of local dates the report is about.
     pub period: Period,
     /// A period to compare threats per km with.
     pub baseline: Option<Period>,

@@ -22,6 +22,7 @@ const DELTA_TABLES: &[&str] = &[
 /// What an export wrote.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ExportReport {
+    /// The path written, as given.
     pub file: String,
     /// Only what is new since the last export (else everything).
     pub delta: bool,
@@ -31,7 +32,9 @@ pub struct ExportReport {
     pub upto_hlc: i64,
     /// Record versions and boundaries in the file.
     pub versions: u64,
+    /// Track pieces in the file (those of the delta, or all).
     pub track_pieces: u64,
+    /// The file's size, bytes.
     pub bytes: u64,
     /// The file is in place, but something after it failed (remembering
     /// what was exported): said here, not as an error, since the file is good.

@@ -5,8 +5,11 @@ use serde::{Deserialize, Serialize};
 /// A threat on the map.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MapPoint {
+    /// Longitude of the threat, WGS84 degrees (x).
     pub lon: f64,
+    /// Latitude of the threat, WGS84 degrees (y).
     pub lat: f64,
+    /// The threat's category key (the renderers show its label).
     pub category: String,
 }
 
@@ -14,7 +17,9 @@ pub struct MapPoint {
 /// [`MAP_MAX_POINTS`] points in all) and its threats.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct MapData {
+    /// The period's track lines, each a polyline of (lon, lat) degrees, decimated to at most `MAP_MAX_POINTS` points in all.
     pub lines: Vec<Vec<(f64, f64)>>,
+    /// The period's threat observations, with their category.
     pub threats: Vec<MapPoint>,
     /// The boundary's rings (outer and holes), lon/lat.
     pub boundary: Vec<Vec<(f64, f64)>>,

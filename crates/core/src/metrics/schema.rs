@@ -14,11 +14,14 @@ use crate::model::Transport;
 /// An inclusive range of local dates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Period {
+    /// First local date of the period, included.
     pub from: NaiveDate,
+    /// Last local date of the period, included.
     pub to: NaiveDate,
 }
 
 impl Period {
+    /// Whether `date` (a local date in the site's zone) lies in the period, both ends included.
     pub fn contains(&self, date: NaiveDate) -> bool {
         self.from <= date && date <= self.to
     }
@@ -29,12 +32,19 @@ impl Period {
 /// first point.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LegDay {
+    /// The site whose time zone dates this row.
     pub site: SiteId,
+    /// The patrol the leg belongs to.
     pub patrol: PatrolId,
+    /// The leg this row is a day of.
     pub leg: LegId,
+    /// The patrol's team (for `by_team`).
     pub team: String,
+    /// The leg's transport (for `by_transport`).
     pub transport: Transport,
+    /// People on the leg; each counting (leg, date) adds this many `person_days`.
     pub members: u32,
+    /// The local date in the site's zone this row's effort belongs to.
     pub date: NaiveDate,
     /// Track points whose local date is `date`.
     pub points: u64,
@@ -51,20 +61,30 @@ pub struct LegDay {
 /// neither exists).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ObservationFact {
+    /// The observation's id.
     pub id: ObservationId,
+    /// The site of the observation's patrol.
     pub site: SiteId,
+    /// The patrol the observation was made on.
     pub patrol: PatrolId,
+    /// The matched category key of the data model (`other` when nothing matched).
     pub category: String,
+    /// Whether the category is a threat in the data model (counts in `threats` and the rates).
     pub threat: bool,
+    /// The local date in the site's zone that puts it in a period; `None`: in no period, counted in `undated_observations`.
     pub date: Option<NaiveDate>,
+    /// Longitude, WGS84 degrees (x).
     pub lon: f64,
+    /// Latitude, WGS84 degrees (y).
     pub lat: f64,
 }
 
 /// A site's label, as the report shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SiteInfo {
+    /// The site's name, as the report's title and tables show it.
     pub name: String,
+    /// The site's IANA time zone (e.g. "Africa/Nairobi"), in which its dates are counted.
     pub timezone: String,
 }
 
@@ -73,12 +93,17 @@ pub struct SiteInfo {
 /// filtered by date here.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ReportInput {
+    /// The inclusive range of local dates the report is about.
     pub period: Period,
+    /// The baseline period to compare threats per km against (`--baseline`); `None`: no baseline.
     pub baseline: Option<Period>,
     /// Trend over this many calendar months ending with the period's last one.
     pub months: Option<u32>,
+    /// Name and time zone of every site in the facts, by site id.
     pub sites: BTreeMap<SiteId, SiteInfo>,
+    /// LegDay rows; may hold dates outside the period (for the baseline and the trend), filtered by date here.
     pub days: Vec<LegDay>,
+    /// Observation facts, undated ones included; may hold dates outside the period, filtered by date here.
     pub observations: Vec<ObservationFact>,
     /// Track length without any date, km (reported, in no period).
     pub undated_km: f64,
@@ -98,28 +123,41 @@ pub struct ReportInput {
 /// Effort of one transport or one team.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Breakdown {
+    /// JSON `patrols`: distinct patrols with a counting row of this transport or team (a patrol can count in several).
     pub patrols: u64,
+    /// JSON `km`: the rows' `length_m` summed / 1000; the breakdowns add up to the total km.
     pub km: f64,
+    /// JSON `hours`: the rows' patrol time (`seconds`) summed / 3600; the breakdowns add up to the total hours.
     pub hours: f64,
 }
 
 /// Effort figures of one period (docs/METRICS.md).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Effort {
+    /// JSON `patrols`: distinct patrols with at least one counting row (points > 0 or length > 0) in the period.
     pub patrols: u64,
+    /// JSON `patrol_days`: distinct (patrol, local date) of counting rows.
     pub patrol_days: u64,
+    /// JSON `person_days`: the sum, over distinct (leg, date) of counting rows, of the leg's `members`.
     pub person_days: u64,
+    /// JSON `km`: the period's geodesic track length of kept fixes, km.
     pub km: f64,
+    /// JSON `hours`: patrol time (pairs up to the pause limit, 2 h, apart), hours.
     pub hours: f64,
+    /// JSON `active_hours`: patrol time without pairs more than 30 minutes apart, hours.
     pub active_hours: f64,
+    /// JSON `by_transport`: patrols, km and hours per leg transport key (e.g. "foot").
     pub by_transport: BTreeMap<String, Breakdown>,
+    /// JSON `by_team`: patrols, km and hours per patrol team.
     pub by_team: BTreeMap<String, Breakdown>,
 }
 
 /// Encounter figures of one period.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Encounters {
+    /// JSON `observations`: observations whose local date is in the period.
     pub observations: u64,
+    /// JSON `threats`: those of them whose category is a threat.
     pub threats: u64,
     /// Observations per category key (non-zero only).
     pub by_category: BTreeMap<String, u64>,
@@ -130,23 +168,31 @@ pub struct Encounters {
 /// Rates; `None` (JSON null) when the denominator is 0.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Rates {
+    /// JSON `threats_per_100km`: threats / km * 100; `None` (null) without km.
     pub threats_per_100km: Option<f64>,
+    /// JSON `threats_per_patrol_day`: threats / patrol_days; `None` (null) without patrol days.
     pub threats_per_patrol_day: Option<f64>,
+    /// JSON `threats_per_hour`: threats / hours (not active hours); `None` (null) without hours.
     pub threats_per_hour: Option<f64>,
 }
 
 /// Effort, encounters and rates of one period (and one site, or all).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Figures {
+    /// JSON `effort`: km, hours, patrols, patrol and person days, and their breakdowns.
     pub effort: Effort,
+    /// JSON `encounters`: observations and threats, by category.
     pub encounters: Encounters,
+    /// JSON `rates`: threats per 100 km, per patrol-day and per hour.
     pub rates: Rates,
 }
 
 /// The report's period and its time zone.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PeriodInfo {
+    /// JSON `period.from`: the period's first local date (YYYY-MM-DD).
     pub from: NaiveDate,
+    /// JSON `period.to`: the period's last local date, included.
     pub to: NaiveDate,
     /// The site's zone; "mixed" when the sites have several zones.
     pub timezone: String,
@@ -160,17 +206,24 @@ pub struct PeriodInfo {
 /// A site of the report: its id and name.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SiteRef {
+    /// The site's id (JSON `site_id`), the key of `by_site`.
     pub site_id: SiteId,
+    /// The site's name (JSON `site_name`).
     pub site_name: String,
 }
 
 /// The baseline's figures and the comparison of threats per km.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Baseline {
+    /// JSON `baseline.from`: the baseline's first local date.
     pub from: NaiveDate,
+    /// JSON `baseline.to`: the baseline's last local date, included.
     pub to: NaiveDate,
+    /// JSON `baseline.effort`: the baseline period's effort figures.
     pub effort: Effort,
+    /// JSON `baseline.encounters`: the baseline period's observations and threats.
     pub encounters: Encounters,
+    /// JSON `baseline.rates`: the baseline period's rates.
     pub rates: Rates,
     /// Threats per km, current / baseline.
     pub ratio: Option<f64>,
@@ -178,6 +231,7 @@ pub struct Baseline {
     pub ci_low: Option<f64>,
     /// `None` when unbounded (no threats in the baseline).
     pub ci_high: Option<f64>,
+    /// JSON `baseline.sentence`: the comparison in words, e.g. "Threats per 100 km down 30 % from the baseline (95 % CI 5-48 %)".
     pub sentence: String,
 }
 
@@ -186,20 +240,30 @@ pub struct Baseline {
 pub struct TrendMonth {
     /// "YYYY-MM".
     pub month: String,
+    /// JSON `km`: the month's geodesic track length, km (the whole month, even past the period's ends).
     pub km: f64,
+    /// JSON `hours`: the month's patrol time, hours.
     pub hours: f64,
+    /// JSON `patrol_days`: distinct (patrol, date) of the month's counting rows.
     pub patrol_days: u64,
+    /// JSON `threats`: threat observations dated in the month.
     pub threats: u64,
+    /// JSON `threats_per_100km`: the month's threats / km * 100; `None` (null) without km (the chart's line breaks there).
     pub threats_per_100km: Option<f64>,
 }
 
 /// One site's figures, when the report covers several sites.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SiteFigures {
+    /// JSON `name`: the site's name.
     pub name: String,
+    /// JSON `timezone`: the site's IANA zone, in which its dates are counted.
     pub timezone: String,
+    /// JSON `effort`: the site's effort figures in the period.
     pub effort: Effort,
+    /// JSON `encounters`: the site's observations and threats in the period.
     pub encounters: Encounters,
+    /// JSON `rates`: the site's rates in the period.
     pub rates: Rates,
     /// The site's coverage figures (on its own grid), when it has a boundary;
     /// its cells are in the report's `coverage`.
@@ -210,14 +274,21 @@ pub struct SiteFigures {
 /// The effort report. Serialises to the JSON shape of docs/METRICS.md.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Report {
+    /// JSON `period`: from, to, the time zone(s) and the sites.
     pub period: PeriodInfo,
+    /// JSON `effort`: the period's effort over all sites.
     pub effort: Effort,
+    /// JSON `encounters`: the period's observations and threats over all sites.
     pub encounters: Encounters,
+    /// JSON `rates`: the period's rates over all sites.
     pub rates: Rates,
+    /// JSON `baseline`: the baseline's figures and rate ratio; `None` (absent) without `--baseline`.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub baseline: Option<Baseline>,
+    /// JSON `trend`: the calendar months ending with the period's last, oldest first; `None` (absent) without `--trend-months`.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub trend: Option<Vec<TrendMonth>>,
+    /// JSON `coverage`: grid coverage of the boundary (the sum over sites when several); `None` (absent) when no site has a boundary.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub coverage: Option<Coverage>,
     /// Per site id, when the facts hold more than one site.
@@ -227,6 +298,7 @@ pub struct Report {
     pub undated_observations: u64,
     /// Track length without any date, km.
     pub undated_km: f64,
+    /// JSON `map`: the period's decimated track lines, the boundary rings and the threat points, lon/lat.
     pub map: MapData,
     /// Anything the reader should know (e.g. why coverage is missing).
     pub notes: Vec<String>,
