@@ -147,6 +147,8 @@ pub fn build_report(input: &ReportInput) -> Report {
                     s.to_string(),
                     SiteFigures {
                         name: site_name(&s),
+                        site_id: s.to_string(),
+                        site_name: site_name(&s),
                         timezone: info.map_or_else(|| "unknown".to_owned(), |i| i.timezone.clone()),
                         effort: f.effort,
                         encounters: f.encounters,

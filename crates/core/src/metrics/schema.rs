@@ -257,6 +257,13 @@ pub struct TrendMonth {
 pub struct SiteFigures {
     /// JSON `name`: the site's name.
     pub name: String,
+    /// JSON `site_id`: the site's id (also the key of `by_site`), as every
+    /// output names a site: `site_id` with `site_name`.
+    #[serde(default)]
+    pub site_id: String,
+    /// JSON `site_name`: the site's name (the same as `name`, which stays).
+    #[serde(default)]
+    pub site_name: String,
     /// JSON `timezone`: the site's IANA zone, in which its dates are counted.
     pub timezone: String,
     /// JSON `effort`: the site's effort figures in the period.
