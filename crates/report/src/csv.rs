@@ -144,12 +144,7 @@ pub fn tables(r: &Report) -> Vec<(String, String)> {
         .by_category
         .iter()
         .map(|(k, n)| {
-            let t = r
-                .encounters
-                .threats_by_category
-                .get(k)
-                .copied()
-                .unwrap_or(0);
+            let t = r.threats_of(k);
             vec![
                 field(k),
                 n.to_string(),

@@ -114,12 +114,7 @@ pub(crate) mod rows {
             .by_category
             .iter()
             .map(|(k, n)| {
-                let t = r
-                    .encounters
-                    .threats_by_category
-                    .get(k)
-                    .copied()
-                    .unwrap_or(0);
+                let t = r.threats_of(k);
                 vec![r.category_label(k).to_owned(), n.to_string(), t.to_string()]
             })
             .collect()

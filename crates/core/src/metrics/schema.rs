@@ -339,13 +339,17 @@ impl Report {
     /// Threats of one category per 100 km of the period's effort; `None`
     /// when the period has no km.
     pub fn threats_per_100km_of(&self, category: &str) -> Option<f64> {
-        let threats = self
-            .encounters
+        let threats = self.threats_of(category);
+        (self.effort.km > 0.0).then(|| threats as f64 / self.effort.km * 100.0)
+    }
+
+    /// Threats of one category in the period (0 when none).
+    pub fn threats_of(&self, category: &str) -> u64 {
+        self.encounters
             .threats_by_category
             .get(category)
             .copied()
-            .unwrap_or(0);
-        (self.effort.km > 0.0).then(|| threats as f64 / self.effort.km * 100.0)
+            .unwrap_or(0)
     }
 
     /// The notes that say what is undated (the renderers show
