@@ -177,6 +177,7 @@ pub fn widen_extent(conn: &Connection, table: &str, lon: f64, lat: f64) -> Resul
 /// The patrol a file was imported as ([`Store::patrol_with_source`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SourcePatrol {
+    /// The patrol's id.
     pub patrol_id: String,
     /// Not deleted.
     pub live: bool,

@@ -81,11 +81,17 @@ impl std::str::FromStr for AssumeZone {
 /// Who walked, and how.
 #[derive(Clone, Debug)]
 pub struct ImportOptions {
+    /// The team that walked (the patrol's team).
     pub team: String,
+    /// How the patrol travelled (its leg's transport: the speed rules).
     pub transport: Transport,
+    /// How many people were on the patrol.
     pub members: u32,
+    /// Their names, as given.
     pub member_names: Vec<String>,
+    /// Who led it.
     pub leader: Option<String>,
+    /// What it was for.
     pub objective: Option<String>,
     /// The local date of a file whose track has no time at all (a person's
     /// word; without it such a track is undated). Ignored when any point has a time.
@@ -100,32 +106,49 @@ pub struct ImportOptions {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
+    /// A new patrol (or, for a file of waypoints only, new observations).
     Imported,
+    /// A patrol we hold already (the same bytes or the same fixes), or
+    /// waypoints its patrol has: nothing written.
     Duplicate,
+    /// Not imported: `error` says why; nothing written.
     Failed,
 }
 
 /// The outcome of importing one file (also `import --json`'s objects).
 #[derive(Clone, Debug, Serialize)]
 pub struct ImportReport {
+    /// The file as given.
     pub file: String,
+    /// What became of it.
     pub status: Status,
+    /// The new patrol, the one it duplicates, or the one its waypoints joined.
     pub patrol_id: Option<String>,
     /// The patrol's short display id (the last 8 hex digits of `patrol_id`).
     pub short_id: Option<String>,
+    /// `<trk>` elements read.
     pub tracks: u64,
+    /// Track segments with at least one point.
     pub segments: u64,
+    /// Track points read.
     pub track_points: u64,
+    /// Waypoints read.
     pub waypoints: u64,
+    /// Observations written (waypoints already on the patrol are not).
     pub observations: u64,
+    /// Route points counted and not imported (a route is a plan).
     pub route_points_skipped: u64,
     /// The track's length as recorded (every pair), metres.
     pub length_m: f64,
     /// The length that counts in the figures, after quality control, metres.
     pub counted_length_m: f64,
+    /// The earliest time of a track point, RFC 3339 UTC.
     pub first_time: Option<String>,
+    /// The latest time of a track point, RFC 3339 UTC.
     pub last_time: Option<String>,
+    /// What the file and quality control found that a person should know.
     pub warnings: Vec<Warning>,
+    /// Why the file failed (`FILE:LINE: what` for a broken file).
     pub error: Option<String>,
 }
 
@@ -163,31 +186,49 @@ impl ImportReport {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ImportError {
+    /// The file could not be read.
     #[error("{file}: {source}")]
     Read {
+        /// The file.
         file: PathBuf,
+        /// Why.
         #[source]
         source: std::io::Error,
     },
+    /// The file is not GPX that can be read (with the line).
     #[error("{file}:{}", display_gpx(.source))]
     Gpx {
+        /// The file.
         file: PathBuf,
+        /// What the reader found, and where.
         #[source]
         source: patrol_gpx::Error,
     },
+    /// Neither a track point nor a waypoint.
     #[error(
         "{file}: no track points and no waypoints ({route_points} route points): nothing to import"
     )]
-    Empty { file: PathBuf, route_points: u64 },
+    Empty {
+        /// The file.
+        file: PathBuf,
+        /// Route points it holds (not imported).
+        route_points: u64,
+    },
+    /// A file of waypoints only, some of which no patrol's time holds.
     #[error(
         "{file}: waypoints only, and no patrol of this site fits {unplaced} of its {total} waypoints ({why}): nothing imported; give the patrol with --patrol ID"
     )]
     NoPatrolFits {
+        /// The file.
         file: PathBuf,
+        /// Waypoints no patrol fits.
         unplaced: u64,
+        /// Waypoints in the file.
         total: u64,
+        /// Their dates, or that they have none.
         why: String,
     },
+    /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -218,11 +259,15 @@ pub fn file_digest(path: &Path) -> std::io::Result<String> {
 /// A patrol whose track shares fixes with a new one.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SimilarTrack {
+    /// The other patrol.
     pub patrol_id: String,
+    /// It is not deleted.
     pub live: bool,
-    /// Samples the two share, of the new track's and of the other's.
+    /// Samples the two share.
     pub shared: u64,
+    /// Samples of the new track.
     pub of_new: u64,
+    /// Samples of the other's.
     pub of_other: u64,
     /// Every fix the same, none more or fewer.
     pub same: bool,
@@ -283,7 +328,9 @@ pub fn similar_tracks(
 /// many files share one durable commit and progress still flows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Batching {
+    /// Files a transaction holds at most.
     pub files: usize,
+    /// How long a transaction stays open to more files.
     pub time: Duration,
 }
 

@@ -4,9 +4,10 @@
 //! over in batches through a bounded channel (so it runs at most
 //! [`IN_FLIGHT`] batches ahead, and memory stays small whatever the file's
 //! size). The calling thread does the rest: the duplicate checks, quality
-//! control, geodesy and writing. A file whose digest the database held when
-//! the run began is not parsed at all; one found a duplicate later is cut
-//! short.
+//! control, geodesy and writing; it also hashes a lone file, so that the
+//! reading thread starts parsing at once. A file whose digest the database
+//! held when the run began is not parsed at all; one found a duplicate later
+//! is cut short.
 //!
 //! Files are written in batches ([`Batching`]): one transaction for many
 //! files, a savepoint for each. A file that fails rolls back its savepoint
@@ -31,8 +32,12 @@ use crate::{Result, Store, StoreError};
 
 /// Events handed over at a time.
 const BATCH_EVENTS: usize = 4096;
-/// Batches on their way between the threads, at most.
-const IN_FLIGHT: usize = 16;
+/// Batches on their way between the threads, at most: room for the
+/// reading thread to parse on (about 0.1 s) while the importing side hashes
+/// a lone file.
+const IN_FLIGHT: usize = 32;
+/// Reading threads of a run of many files, at most.
+const READERS: usize = 4;
 /// `reading` is told every this many track points.
 const PROGRESS_EVERY: u64 = 65_536;
 
@@ -97,17 +102,34 @@ pub(super) fn run(
         HashSet::new()
     };
     let cancel = AtomicUsize::new(0);
+    // One reading thread for a lone file; for many, as many as there are
+    // cores (at most READERS), taking the files in turn: parsing is most of
+    // the work, and the importing side keeps up with two.
+    let readers = if files.len() > 1 {
+        std::thread::available_parallelism()
+            .map_or(1, std::num::NonZero::get)
+            .clamp(1, READERS)
+            .min(files.len())
+    } else {
+        1
+    };
     std::thread::scope(|s| {
-        let (out, rx) = mpsc::sync_channel(IN_FLIGHT);
-        let (spare_tx, spare) = mpsc::channel();
-        let (known, cancel_ref) = (&known, &cancel);
-        s.spawn(move || read(files, known, cancel_ref, &out, &spare));
-        let mut pipe = Pipe {
-            rx,
-            spare: spare_tx,
+        let mut lanes = Vec::with_capacity(readers);
+        for lane in 0..readers {
+            let (out, rx) = mpsc::sync_channel(IN_FLIGHT);
+            let (spare_tx, spare) = mpsc::channel();
+            let (known, cancel) = (&known, &cancel);
+            s.spawn(move || read(files, (lane, readers), known, cancel, &out, &spare));
+            lanes.push(Lane {
+                rx,
+                spare: spare_tx,
+            });
+        }
+        let pipe = Pipe {
+            lanes,
             cancel: &cancel,
         };
-        import_all(&run, files, batching, &mut pipe, reading, durable)
+        import_all(&run, files, batching, &pipe, reading, durable)
     })
 }
 
@@ -152,17 +174,18 @@ fn known_digests(conn: &Connection) -> Result<HashSet<String>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// The reading thread: every file's digest, and the events of those it
-/// parses. A lone file is not hashed here, but on the importing side while
-/// this one parses.
+/// A reading thread: the digest of every `lanes`th file from `lane`, and
+/// the events of those it parses. A lone file is not hashed here, but on the
+/// importing side while this one parses.
 fn read(
     files: &[PathBuf],
+    (lane, lanes): (usize, usize),
     known: &HashSet<String>,
     cancel: &AtomicUsize,
     out: &SyncSender<Msg>,
     spare: &Receiver<Vec<Item>>,
 ) {
-    for (i, path) in files.iter().enumerate() {
+    for (i, path) in files.iter().enumerate().skip(lane).step_by(lanes) {
         let (digest, parsed) = if files.len() == 1 {
             (None, true)
         } else {
@@ -220,15 +243,27 @@ fn read_file(
     }
 }
 
-/// The importing side of the channel.
+/// The importing side of the channels: file `i` comes by lane `i % lanes`.
 struct Pipe<'a> {
-    rx: Receiver<Msg>,
-    /// Emptied batches go back to the reading thread, to be filled again.
-    spare: Sender<Vec<Item>>,
+    lanes: Vec<Lane>,
     cancel: &'a AtomicUsize,
 }
 
 impl Pipe<'_> {
+    /// The lane of file `i` (from 0).
+    fn lane(&self, i: usize) -> &Lane {
+        &self.lanes[i % self.lanes.len()]
+    }
+}
+
+/// The importing side of one reading thread's channel.
+struct Lane {
+    rx: Receiver<Msg>,
+    /// Emptied batches go back to the reading thread, to be filled again.
+    spare: Sender<Vec<Item>>,
+}
+
+impl Lane {
     fn recv(&self) -> Result<Msg, ImportError> {
         self.rx.recv().map_err(|_| {
             ImportError::Store(StoreError::Invalid(
@@ -259,7 +294,7 @@ fn import_all(
     run: &Run<'_>,
     files: &[PathBuf],
     batching: Batching,
-    pipe: &mut Pipe<'_>,
+    pipe: &Pipe<'_>,
     reading: &mut dyn FnMut(&Path, u64),
     durable: &mut dyn FnMut(Vec<Result<ImportReport, ImportError>>),
 ) -> Result<(), ImportError> {
@@ -363,7 +398,8 @@ fn one_file(
     reading: &mut dyn FnMut(&Path, u64),
 ) -> Result<Ended, ImportError> {
     reading(path, 0);
-    let Msg::File { digest, parsed } = pipe.recv()? else {
+    let lane = pipe.lane(ticket - 1);
+    let Msg::File { digest, parsed } = lane.recv()? else {
         unreachable!("every file begins with its digest")
     };
     let mut ended = !parsed;
@@ -382,7 +418,7 @@ fn one_file(
         let sp = FileSavepoint::begin(conn)?;
         let mut imp = Importer::new(run, conn, path, digest)?;
         let warnings = if parsed {
-            piped(&mut imp, path, pipe, &mut ended, reading)?
+            piped(&mut imp, path, lane, &mut ended, reading)?
         } else {
             // Known when the run began, yet not held now: read it here.
             local(&mut imp, path, reading)?
@@ -396,7 +432,7 @@ fn one_file(
     })();
     if !ended {
         pipe.cancel.store(ticket, Ordering::Relaxed);
-        pipe.drain()?;
+        lane.drain()?;
     }
     result
 }
@@ -405,7 +441,7 @@ fn one_file(
 fn piped(
     imp: &mut Importer<'_>,
     path: &Path,
-    pipe: &Pipe<'_>,
+    pipe: &Lane,
     ended: &mut bool,
     reading: &mut dyn FnMut(&Path, u64),
 ) -> Result<Vec<patrol_gpx::Warning>, ImportError> {
