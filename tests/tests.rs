@@ -7,6 +7,7 @@ mod cli;
 mod edit;
 mod field;
 mod import;
+mod import_crash;
 mod quality;
 mod report;
 mod safety;

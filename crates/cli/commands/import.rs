@@ -1,10 +1,11 @@
 use anyhow::{Context, Result, bail};
 use patrol_core::Transport;
 use patrol_store::Store;
-use patrol_store::import::{ImportOptions, ImportReport, Status};
+use patrol_store::import::{Batching, ImportOptions, ImportReport, Status};
 
 use crate::Outcome;
 use crate::args::ImportArgs;
+use crate::progress::{FileOutcome, Files};
 use patrol_report::table::{Table, escape};
 
 pub fn run(store: &mut Store, a: &ImportArgs, quiet: bool) -> Result<Outcome> {
@@ -34,34 +35,59 @@ pub fn run(store: &mut Store, a: &ImportArgs, quiet: bool) -> Result<Outcome> {
         patrol: a.patrol.clone(),
     };
     let files = gpx_files(&a.files)?;
-    let bar = crate::progress::files(files.len(), quiet);
-    let mut reports = Vec::new();
-    for file in &files {
-        bar.set_message(format!("{}", file.display()));
-        let report = store
-            .import_gpx(file, &opts, &mut |points| {
-                bar.set_message(format!("{}: {points} points", file.display()));
-            })
-            .unwrap_or_else(|e| ImportReport::failed(file, &e));
-        bar.inc(1);
-        if !a.json {
-            bar.suspend(|| {
-                for w in &report.warnings {
-                    eprintln!(
-                        "patrol: warning: {}: {}",
-                        file.display(),
-                        escape(&w.message)
-                    );
-                }
-                if let Some(e) = &report.error {
-                    eprintln!("patrol: error: {}", escape(e));
-                }
-            });
-        }
-        reports.push(report);
+    let mut progress = Files::new(files.len(), quiet, a.json);
+    let ticker = progress.ticker();
+    // Many files to a transaction: a file is reported once it is on disk.
+    let run = store.import_files(
+        &files,
+        &opts,
+        Batching::default(),
+        &mut |file, points| {
+            let detail = (points > 0).then(|| format!("{points} points"));
+            ticker.working(file, detail.as_deref());
+        },
+        &mut |durable| durable.into_iter().for_each(|r| progress.done(r)),
+    );
+    let reports = progress.finish();
+    if let Err(e) = run {
+        // Show what was saved before the database stopped taking writes.
+        print(&reports, a.json)?;
+        return Err(e).context(format!(
+            "stopped after {} of {} files",
+            reports.len(),
+            files.len()
+        ));
     }
-    bar.finish_and_clear();
-    if a.json {
+    print(&reports, a.json)?;
+    let failed = reports
+        .iter()
+        .filter(|r| r.status == Status::Failed)
+        .count();
+    Ok(if failed > 0 {
+        Outcome::Partial
+    } else {
+        Outcome::Done
+    })
+}
+
+/// What import says of a file as it is done: its warnings, why it failed.
+impl FileOutcome for ImportReport {
+    fn notes(&self) -> Vec<String> {
+        let warnings = self
+            .warnings
+            .iter()
+            .map(|w| format!("patrol: warning: {}: {}", self.file, escape(&w.message)));
+        let error = self
+            .error
+            .iter()
+            .map(|e| format!("patrol: error: {}", escape(e)));
+        warnings.chain(error).collect()
+    }
+}
+
+/// The table of files (or their JSON objects) on stdout.
+fn print(reports: &[ImportReport], json: bool) -> Result<()> {
+    if json {
         super::json(&reports)?;
     } else {
         let mut t = Table::new(&[
@@ -74,7 +100,7 @@ pub fn run(store: &mut Store, a: &ImportArgs, quiet: bool) -> Result<Outcome> {
             "observations",
             "first time",
         ]);
-        for r in &reports {
+        for r in reports {
             t.row(vec![
                 r.file.clone(),
                 format!("{:?}", r.status).to_lowercase(),
@@ -91,15 +117,7 @@ pub fn run(store: &mut Store, a: &ImportArgs, quiet: bool) -> Result<Outcome> {
         }
         super::out(&t.render())?;
     }
-    let failed = reports
-        .iter()
-        .filter(|r| r.status == Status::Failed)
-        .count();
-    Ok(if failed > 0 {
-        Outcome::Partial
-    } else {
-        Outcome::Done
-    })
+    Ok(())
 }
 
 /// The files to import: each file as given, and each folder's `*.gpx` files

@@ -8,6 +8,7 @@ use patrol_sync::{Limits, MergeReport, MergeStatus};
 
 use crate::Outcome;
 use crate::args::{ConflictsArgs, ConflictsCommand, ExportArgs, MergeArgs};
+use crate::progress::{FileOutcome, Files};
 use patrol_report::table::{Table, escape};
 
 pub fn export(store: &mut Store, a: &ExportArgs) -> Result<Outcome> {
@@ -35,23 +36,23 @@ pub fn export(store: &mut Store, a: &ExportArgs) -> Result<Outcome> {
     Ok(Outcome::Done)
 }
 
+/// What `merge` says of a file as it is done.
+impl FileOutcome for MergeReport {
+    fn notes(&self) -> Vec<String> {
+        self.error
+            .iter()
+            .map(|e| format!("patrol: rejected: {}", escape(e)))
+            .collect()
+    }
+}
+
 pub fn merge(store: &mut Store, a: &MergeArgs, quiet: bool) -> Result<Outcome> {
     let limits = Limits {
         max_bytes: a.max_mib.saturating_mul(1 << 20),
     };
-    let bar = crate::progress::files(a.files.len(), quiet);
-    let mut reports = Vec::new();
-    for file in &a.files {
-        bar.set_message(file.display().to_string());
-        let r = patrol_sync::merge(store, file, &limits)
-            .unwrap_or_else(|e| MergeReport::rejected(file, &e));
-        if let Some(e) = r.error.as_ref().filter(|_| !a.json) {
-            bar.suspend(|| eprintln!("patrol: rejected: {}", escape(e)));
-        }
-        bar.inc(1);
-        reports.push(r);
-    }
-    bar.finish_and_clear();
+    let reports = Files::each(&a.files, quiet, a.json, |file| {
+        patrol_sync::merge(store, file, &limits).unwrap_or_else(|e| MergeReport::rejected(file, &e))
+    });
     if a.json {
         super::json(&reports)?;
     } else {

@@ -30,7 +30,10 @@ impl Store {
         }
         // The layer's extent holds every version (the old boundaries stay in
         // the table): the union, as import and merge take it.
-        crate::import::widen(&tx, "site_boundaries", [minx, miny, maxx, maxy])?;
+        if [minx, miny, maxx, maxy].iter().all(|v| v.is_finite()) {
+            crate::edit::widen_extent(&tx, "site_boundaries", minx, miny)?;
+            crate::edit::widen_extent(&tx, "site_boundaries", maxx, maxy)?;
+        }
         // The site's tracks are measured against the new boundary.
         let legs: Vec<String> = tx
             .prepare("SELECT leg_id FROM leg_qc WHERE site_id = ?1")?

@@ -187,6 +187,15 @@ fn id_text(text: &str, kinds: &[Kind]) -> Result<String> {
     Ok(text)
 }
 
+/// The patrol a file was imported as ([`Store::patrol_with_source`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourcePatrol {
+    /// The patrol's id.
+    pub patrol_id: String,
+    /// Not deleted.
+    pub live: bool,
+}
+
 /// What an edit did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Edited {
@@ -627,20 +636,23 @@ impl Store {
         })
     }
 
-    /// The deleted patrol imported from a file with this blake3 digest, if
-    /// there is one (so import can say how to restore it rather than import
-    /// the file again).
-    pub fn deleted_patrol_with_source(&self, digest: &str) -> Result<Option<String>> {
+    /// The patrol imported from a file with this blake3 digest (the first by
+    /// clock, when two devices imported it), deleted or not: import reports
+    /// such a file as a duplicate, and says how to restore a deleted one
+    /// rather than import the file again.
+    pub fn patrol_with_source(&self, digest: &str) -> Result<Option<SourcePatrol>> {
         Ok(self
             .conn
-            .query_row(
-                "SELECT v.patrol_id FROM patrol_versions v
-                 WHERE v.source_digest = ?1
-                   AND NOT EXISTS (SELECT 1 FROM patrols p WHERE p.patrol_id = v.patrol_id)
-                 ORDER BY v.hlc LIMIT 1",
-                [digest],
-                |r| r.get(0),
-            )
+            .prepare_cached(
+                "SELECT v.patrol_id, EXISTS (SELECT 1 FROM patrols p WHERE p.patrol_id = v.patrol_id)
+                 FROM patrol_versions v WHERE v.source_digest = ?1 ORDER BY v.hlc LIMIT 1",
+            )?
+            .query_row([digest], |r| {
+                Ok(SourcePatrol {
+                    patrol_id: r.get(0)?,
+                    live: r.get(1)?,
+                })
+            })
             .optional()?)
     }
 
@@ -813,13 +825,17 @@ pub(crate) mod tests {
             .unwrap();
         assert_eq!(parents, format!("[\"{deleted}\"]"));
 
-        // A deleted patrol, found by the digest of its file.
-        assert_eq!(t.deleted_patrol_with_source(&digest).unwrap(), None);
+        // A patrol, live or deleted, found by the digest of its file.
+        let held = |live| {
+            Some(SourcePatrol {
+                patrol_id: patrol.clone(),
+                live,
+            })
+        };
+        assert_eq!(t.patrol_with_source(&digest).unwrap(), held(true));
+        assert_eq!(t.patrol_with_source("0000").unwrap(), None);
         t.delete_record(Kind::Patrol, &patrol).unwrap();
-        assert_eq!(
-            t.deleted_patrol_with_source(&digest).unwrap(),
-            Some(patrol.clone())
-        );
+        assert_eq!(t.patrol_with_source(&digest).unwrap(), held(false));
         assert!(
             t.resolve_patrol(&patrol)
                 .unwrap_err()
@@ -828,7 +844,7 @@ pub(crate) mod tests {
         );
         t.restore_record(Kind::Patrol, &patrol).unwrap();
         assert_eq!(t.resolve_patrol(&patrol).unwrap(), patrol);
-        assert_eq!(t.deleted_patrol_with_source(&digest).unwrap(), None);
+        assert_eq!(t.patrol_with_source(&digest).unwrap(), held(true));
         assert_eq!(t.patrols(None).unwrap()[0].team, "Alpha");
     }
 
