@@ -202,6 +202,20 @@ pub enum SyncError {
 }
 
 impl SyncError {
+    /// The file is damaged: SQLite failed reading it.
+    pub(crate) fn corrupt(file: &Path) -> impl Fn(rusqlite::Error) -> SyncError + Copy + '_ {
+        move |e| SyncError::Corrupt {
+            file: file.to_owned(),
+            detail: e.to_string(),
+        }
+    }
+    /// The file's schema is not ours.
+    pub(crate) fn schema(file: &Path) -> impl Fn(String) -> SyncError + Copy + '_ {
+        move |detail| SyncError::Schema {
+            file: file.to_owned(),
+            detail,
+        }
+    }
     pub(crate) fn sqlite(file: &Path) -> impl Fn(rusqlite::Error) -> SyncError + '_ {
         move |source| SyncError::Sqlite {
             file: file.to_owned(),

@@ -160,10 +160,7 @@ pub(crate) fn defensive(conn: &Connection, on: bool) -> rusqlite::Result<()> {
 
 /// Open the copy `at` of the file `path` read-only, immutable, defensive.
 pub(crate) fn open_untrusted(path: &Path, at: &Path) -> Result<Connection, SyncError> {
-    let corrupt = |e: rusqlite::Error| SyncError::Corrupt {
-        file: path.to_owned(),
-        detail: e.to_string(),
-    };
+    let corrupt = SyncError::corrupt(path);
     let conn = Connection::open_with_flags(
         uri(at, "mode=ro&immutable=1"),
         OpenFlags::SQLITE_OPEN_READ_ONLY
@@ -186,14 +183,8 @@ pub(crate) fn check_file(
     incoming: Incoming,
     own_device: &str,
 ) -> Result<Checked, SyncError> {
-    let corrupt = |e: rusqlite::Error| SyncError::Corrupt {
-        file: path.to_owned(),
-        detail: e.to_string(),
-    };
-    let schema_err = |detail: String| SyncError::Schema {
-        file: path.to_owned(),
-        detail,
-    };
+    let corrupt = SyncError::corrupt(path);
+    let schema_err = SyncError::schema(path);
     let conn = open_untrusted(path, incoming.path())?;
     let quick: String = conn
         .query_row("PRAGMA quick_check", [], |r| r.get(0))

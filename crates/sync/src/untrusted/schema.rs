@@ -108,14 +108,8 @@ fn reference_layout(file: &Path) -> Result<Layout, SyncError> {
 /// (but the GIS additions) and a `patrol_migrations` table; newer than ours
 /// or empty is refused.
 pub(super) fn version(path: &Path, conn: &Connection) -> Result<i64, SyncError> {
-    let corrupt = |e: rusqlite::Error| SyncError::Corrupt {
-        file: path.to_owned(),
-        detail: e.to_string(),
-    };
-    let schema_err = |detail: String| SyncError::Schema {
-        file: path.to_owned(),
-        detail,
-    };
+    let corrupt = SyncError::corrupt(path);
+    let schema_err = SyncError::schema(path);
     let active: Option<(String, String)> = conn
         .prepare("SELECT type, name FROM sqlite_schema WHERE type IN ('trigger', 'view') ORDER BY type, name")
         .and_then(|mut stmt| {
@@ -163,14 +157,8 @@ pub(super) fn version(path: &Path, conn: &Connection) -> Result<i64, SyncError> 
 /// Every table, index and column of the file is one of ours, defined as
 /// ours, and every one of ours is there.
 pub(super) fn compare(path: &Path, conn: &Connection) -> Result<(), SyncError> {
-    let corrupt = |e: rusqlite::Error| SyncError::Corrupt {
-        file: path.to_owned(),
-        detail: e.to_string(),
-    };
-    let schema_err = |detail: String| SyncError::Schema {
-        file: path.to_owned(),
-        detail,
-    };
+    let corrupt = SyncError::corrupt(path);
+    let schema_err = SyncError::schema(path);
     let (want_objects, want_tables) = reference_layout(path)?;
     let (objects, tables) = layout(conn).map_err(corrupt)?;
     for (name, cols) in &want_tables {
