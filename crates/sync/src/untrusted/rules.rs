@@ -76,7 +76,10 @@ impl Row<'_> {
             ValueRef::Text(t) => std::str::from_utf8(t)
                 .map(Some)
                 .map_err(|_| self.bad(format!("{col} is not UTF-8"))),
-            other => Err(self.bad(format!("{col} is {}, expected text", kind(other.data_type())))),
+            other => Err(self.bad(format!(
+                "{col} is {}, expected text",
+                kind(other.data_type())
+            ))),
         }
     }
     pub(super) fn text(&self, col: &str) -> Result<&str, SyncError> {
@@ -122,7 +125,10 @@ impl Row<'_> {
         match self.value(col)? {
             ValueRef::Null => Ok(None),
             ValueRef::Blob(b) => Ok(Some(b)),
-            other => Err(self.bad(format!("{col} is {}, expected a blob", kind(other.data_type())))),
+            other => Err(self.bad(format!(
+                "{col} is {}, expected a blob",
+                kind(other.data_type())
+            ))),
         }
     }
     pub(super) fn flag(&self, col: &str) -> Result<(), SyncError> {
