@@ -149,8 +149,16 @@ const SLIVER: f64 = 1e-9;
 /// belongs to the cell above/right of it. The pieces cover `[0, 1]` exactly,
 /// in order.
 pub fn traverse(a: (f64, f64), b: (f64, f64)) -> Vec<Piece> {
+    let mut pieces = Vec::new();
+    traverse_into(a, b, &mut pieces);
+    pieces
+}
+
+/// [`traverse`] into `pieces` (cleared first), reusing its allocation.
+pub fn traverse_into(a: (f64, f64), b: (f64, f64), pieces: &mut Vec<Piece>) {
+    pieces.clear();
     if !(a.0.is_finite() && a.1.is_finite() && b.0.is_finite() && b.1.is_finite()) {
-        return Vec::new();
+        return;
     }
     let (dx, dy) = (b.0 - a.0, b.1 - a.1);
     let mut ix = a.0.floor() as i64;
@@ -169,7 +177,6 @@ pub fn traverse(a: (f64, f64), b: (f64, f64)) -> Vec<Piece> {
     let (step_x, mut t_max_x, t_delta_x) = axis(dx, a.0, ix);
     let (step_y, mut t_max_y, t_delta_y) = axis(dy, a.1, iy);
     let max_steps = (end_ix - ix).unsigned_abs() + (end_iy - iy).unsigned_abs() + 2;
-    let mut pieces: Vec<Piece> = Vec::new();
     let mut start = 0.0;
     for _ in 0..=max_steps {
         let t_next = t_max_x.min(t_max_y).min(1.0);
@@ -221,7 +228,6 @@ pub fn traverse(a: (f64, f64), b: (f64, f64)) -> Vec<Piece> {
             }
         }
     }
-    pieces
 }
 
 /// One grid cell's figures.
@@ -464,6 +470,7 @@ pub struct Grid {
     park: std::collections::BTreeSet<(i64, i64)>,
     sums: CellSums,
     projected: Vec<Option<(f64, f64)>>,
+    pieces: Vec<Piece>,
 }
 
 impl Grid {
@@ -566,6 +573,7 @@ impl Grid {
             park,
             sums: CellSums::default(),
             projected: Vec::new(),
+            pieces: Vec::new(),
         })
     }
 
@@ -584,7 +592,8 @@ impl Grid {
                 continue;
             };
             let km = pair_length_m(w[0], w[1]) / 1000.0;
-            for piece in traverse(a, b) {
+            traverse_into(a, b, &mut self.pieces);
+            for piece in &self.pieces {
                 self.sums.cell((piece.ix, piece.iy)).km += km * (piece.t1 - piece.t0);
             }
         }
