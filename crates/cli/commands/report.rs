@@ -130,11 +130,11 @@ fn pick_site(all: &[Site], wanted: &str) -> Result<SiteId> {
 }
 
 /// The report of `query`: its facts, then its track lines streamed from the
-/// store into the grids and the map.
+/// store into the grids and the map, all read in one snapshot.
 fn report(store: &Store, query: &ReportQuery) -> Result<Report> {
-    let input = store.report_facts(query)?;
-    Ok(build_report_streamed(&input, |add| {
-        store.each_report_line(query, add)
+    Ok(store.reading(|| {
+        let input = store.report_facts(query)?;
+        build_report_streamed(&input, |add| store.each_report_line(query, add))
     })?)
 }
 
