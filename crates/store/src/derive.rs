@@ -69,34 +69,25 @@ pub fn segments(conn: &Connection, leg_id: &str) -> Result<Vec<Vec<Fix>>> {
     while let Some(r) = rows.next()? {
         let segment: i64 = r.get(0)?;
         let points: i64 = r.get(2)?;
-        let (Some(Some(geom)), Some(times)) = (borrowed_blob(r, 1)?, borrowed_blob(r, 3)?) else {
-            // Not blobs: the owned read fails as the copying one did.
-            let _: (Vec<u8>, Option<Vec<u8>>) = (r.get(1)?, r.get(3)?);
+        let Some(geom) = borrowed_blob(r, 1)? else {
+            // NULL: the owned read fails as the copying one did.
+            let _: Vec<u8> = r.get(1)?;
             continue;
         };
-        add_piece(
-            &mut out,
-            &mut current,
-            segment,
-            geom,
-            points,
-            times.unwrap_or_default(),
-        )?;
+        let times = borrowed_blob(r, 3)?.unwrap_or_default();
+        add_piece(&mut out, &mut current, segment, geom, points, times)?;
     }
     Ok(out)
 }
 
-/// A blob column borrowed from its row: `Some(None)` for NULL, `None` for
-/// any other type.
-fn borrowed_blob<'a>(
-    r: &'a rusqlite::Row<'_>,
-    i: usize,
-) -> rusqlite::Result<Option<Option<&'a [u8]>>> {
-    Ok(match r.get_ref(i)? {
-        rusqlite::types::ValueRef::Blob(b) => Some(Some(b)),
-        rusqlite::types::ValueRef::Null => Some(None),
-        _ => None,
-    })
+/// A blob column borrowed from its row (`None` for NULL); any other type
+/// fails as reading it into a `Vec<u8>` does.
+fn borrowed_blob<'a>(r: &'a rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<&'a [u8]>> {
+    match r.get_ref(i)? {
+        rusqlite::types::ValueRef::Blob(b) => Ok(Some(b)),
+        rusqlite::types::ValueRef::Null => Ok(None),
+        _ => r.get::<_, Option<Vec<u8>>>(i).map(|_| None),
+    }
 }
 
 /// Decode one piece and add it to the segments: a new segment, or the
