@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use chrono::NaiveDate;
 use clap::Args;
-use patrol_core::metrics::{Period, build_report};
+use patrol_core::metrics::{Period, Report, build_report_streamed};
 use patrol_core::{Site, SiteId};
 use patrol_report::Format;
 use patrol_store::Store;
@@ -129,6 +129,15 @@ fn pick_site(all: &[Site], wanted: &str) -> Result<SiteId> {
     }
 }
 
+/// The report of `query`: its facts, then its track lines streamed from the
+/// store into the grids and the map, all read in one snapshot.
+fn report(store: &Store, query: &ReportQuery) -> Result<Report> {
+    Ok(store.reading(|| {
+        let input = store.report_facts(query)?;
+        build_report_streamed(&input, |add| store.each_report_line(query, add))
+    })?)
+}
+
 pub fn run(store: &Store, a: &ReportArgs) -> Result<Outcome> {
     let output = Output::new(Some(store.path()), a.force);
     if let Some(path) = &a.out {
@@ -145,13 +154,16 @@ pub fn run(store: &Store, a: &ReportArgs) -> Result<Outcome> {
         .as_deref()
         .map(|s| pick_site(&store.sites()?, s))
         .transpose()?;
-    let report = build_report(&store.report_input(&ReportQuery {
-        period,
-        baseline,
-        months: a.months,
-        site,
-        grid_m: a.grid_m,
-    })?);
+    let report = report(
+        store,
+        &ReportQuery {
+            period,
+            baseline,
+            months: a.months,
+            site,
+            grid_m: a.grid_m,
+        },
+    )?;
     if let Some(dir) = &a.out_dir {
         let tables = patrol_report::render_csv_tables(&report);
         // Every file is checked before the first is written.
@@ -182,13 +194,16 @@ pub fn demo_report(store: &Store, dir: &Path, output: &Output) -> Result<PathBuf
     let (from, to) = month_range("2026-10")?;
     let period = Period { from, to };
     let baseline = Some(parse_range("2025-10..2026-03")?);
-    let report = build_report(&store.report_input(&ReportQuery {
-        period,
-        baseline,
-        months: Some(13),
-        site: None,
-        grid_m: 1000.0,
-    })?);
+    let report = report(
+        store,
+        &ReportQuery {
+            period,
+            baseline,
+            months: Some(13),
+            site: None,
+            grid_m: 1000.0,
+        },
+    )?;
     let path = dir.join("report.html");
     output.write(
         &path,

@@ -159,8 +159,16 @@ const SLIVER: f64 = 1e-9;
 /// belongs to the cell above/right of it. The pieces cover `[0, 1]` exactly,
 /// in order.
 pub fn traverse(a: (f64, f64), b: (f64, f64)) -> Vec<Piece> {
+    let mut pieces = Vec::new();
+    traverse_into(a, b, &mut pieces);
+    pieces
+}
+
+/// [`traverse`] into `pieces` (cleared first), reusing its allocation.
+pub fn traverse_into(a: (f64, f64), b: (f64, f64), pieces: &mut Vec<Piece>) {
+    pieces.clear();
     if !(a.0.is_finite() && a.1.is_finite() && b.0.is_finite() && b.1.is_finite()) {
-        return Vec::new();
+        return;
     }
     let (dx, dy) = (b.0 - a.0, b.1 - a.1);
     let mut ix = a.0.floor() as i64;
@@ -179,7 +187,6 @@ pub fn traverse(a: (f64, f64), b: (f64, f64)) -> Vec<Piece> {
     let (step_x, mut t_max_x, t_delta_x) = axis(dx, a.0, ix);
     let (step_y, mut t_max_y, t_delta_y) = axis(dy, a.1, iy);
     let max_steps = (end_ix - ix).unsigned_abs() + (end_iy - iy).unsigned_abs() + 2;
-    let mut pieces: Vec<Piece> = Vec::new();
     let mut start = 0.0;
     for _ in 0..=max_steps {
         let t_next = t_max_x.min(t_max_y).min(1.0);
@@ -231,7 +238,6 @@ pub fn traverse(a: (f64, f64), b: (f64, f64)) -> Vec<Piece> {
             }
         }
     }
-    pieces
 }
 
 /// One grid cell's figures.
@@ -462,190 +468,234 @@ pub fn centre(boundary: &MultiPolygon<f64>) -> Option<(f64, f64)> {
 /// Lay the grid over `input.boundary` and add up track length and threat
 /// points (lon, lat) per cell.
 pub fn coverage(input: &CoverageInput, threats: &[(f64, f64)]) -> Result<Coverage, GridError> {
-    let cell_m = input.cell_m;
-    if !(cell_m.is_finite() && cell_m > 0.0) {
-        return Err(GridError::BadCellSize(cell_m));
+    let mut grid = Grid::new(&input.boundary, input.cell_m)?;
+    for line in &input.lines {
+        grid.add_line(line);
     }
-    let (lon_0, lat_0) = centre(&input.boundary).ok_or(GridError::EmptyBoundary)?;
-    let laea = Laea::new(lon_0, lat_0)?;
+    grid.finish(threats)
+}
 
-    // The boundary in projected metres, scaled to cell units.
-    let mut projected = input.boundary.clone();
-    let mut failure = None;
-    projected.0.iter_mut().for_each(|poly| {
-        poly.exterior_mut(|ring| project_ring(ring, &laea, cell_m, &mut failure));
-        poly.interiors_mut(|rings| {
-            for ring in rings {
-                project_ring(ring, &laea, cell_m, &mut failure);
-            }
+/// A site's grid being filled: laid over its boundary, then given the
+/// period's track lines one at a time (in their order: each cell adds its
+/// pieces in that order), then its threats ([`coverage`] in steps, so that
+/// the lines need not be held all at once).
+pub struct Grid {
+    laea: Laea,
+    cell_m: f64,
+    park: std::collections::BTreeSet<(i64, i64)>,
+    sums: CellSums,
+    projected: Vec<Option<(f64, f64)>>,
+    pieces: Vec<Piece>,
+}
+
+impl Grid {
+    /// The grid of `cell_m` cells over `boundary` (lon, lat), no track yet.
+    pub fn new(boundary: &MultiPolygon<f64>, cell_m: f64) -> Result<Grid, GridError> {
+        if !(cell_m.is_finite() && cell_m > 0.0) {
+            return Err(GridError::BadCellSize(cell_m));
+        }
+        let (lon_0, lat_0) = centre(boundary).ok_or(GridError::EmptyBoundary)?;
+        let laea = Laea::new(lon_0, lat_0)?;
+
+        // The boundary in projected metres, scaled to cell units.
+        let mut projected = boundary.clone();
+        let mut failure = None;
+        projected.0.iter_mut().for_each(|poly| {
+            poly.exterior_mut(|ring| project_ring(ring, &laea, cell_m, &mut failure));
+            poly.interiors_mut(|rings| {
+                for ring in rings {
+                    project_ring(ring, &laea, cell_m, &mut failure);
+                }
+            });
         });
-    });
-    if let Some(e) = failure {
-        return Err(e);
-    }
-    // Each polygon is tested only against the cells of its own bounding box:
-    // a region's parks are far apart, and their union's box is mostly empty.
-    let boxes: Vec<_> = projected
-        .0
-        .iter()
-        .filter_map(|poly| {
-            let b = poly.bounding_rect()?;
-            Some((
-                poly,
-                b.min().x.floor() as i64,
-                b.max().x.floor() as i64,
-                b.min().y.floor() as i64,
-                b.max().y.floor() as i64,
-            ))
-        })
-        .collect();
-    if boxes.is_empty() {
-        return Err(GridError::EmptyBoundary);
-    }
-    let n_cells: u64 = boxes
-        .iter()
-        .map(|(_, x0, x1, y0, y1)| (x1 - x0 + 1) as u64 * (y1 - y0 + 1) as u64)
-        .sum();
-    if n_cells > MAX_CELLS {
-        return Err(GridError::TooManyCells(n_cells));
-    }
-    let mut park = std::collections::BTreeSet::new();
-    for &(poly, x0, x1, y0, y1) in &boxes {
-        // The cells the polygon's rings pass through, and their neighbours
-        // (a ring that only touches a cell passes through a neighbour): only
-        // these need the exact test. Any other cell is wholly inside the
-        // polygon or wholly outside, as its centre is.
-        let mut near = CellSet::default();
-        for ring in std::iter::once(poly.exterior()).chain(poly.interiors()) {
-            for w in ring.0.windows(2) {
-                for piece in traverse((w[0].x, w[0].y), (w[1].x, w[1].y)) {
-                    for dy in -1..=1 {
-                        for dx in -1..=1 {
-                            near.insert((piece.ix + dx, piece.iy + dy));
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        // Each polygon is tested only against the cells of its own bounding box:
+        // a region's parks are far apart, and their union's box is mostly empty.
+        let boxes: Vec<_> = projected
+            .0
+            .iter()
+            .filter_map(|poly| {
+                let b = poly.bounding_rect()?;
+                Some((
+                    poly,
+                    b.min().x.floor() as i64,
+                    b.max().x.floor() as i64,
+                    b.min().y.floor() as i64,
+                    b.max().y.floor() as i64,
+                ))
+            })
+            .collect();
+        if boxes.is_empty() {
+            return Err(GridError::EmptyBoundary);
+        }
+        let n_cells: u64 = boxes
+            .iter()
+            .map(|(_, x0, x1, y0, y1)| (x1 - x0 + 1) as u64 * (y1 - y0 + 1) as u64)
+            .sum();
+        if n_cells > MAX_CELLS {
+            return Err(GridError::TooManyCells(n_cells));
+        }
+        let mut park = std::collections::BTreeSet::new();
+        for &(poly, x0, x1, y0, y1) in &boxes {
+            // The cells the polygon's rings pass through, and their neighbours
+            // (a ring that only touches a cell passes through a neighbour): only
+            // these need the exact test. Any other cell is wholly inside the
+            // polygon or wholly outside, as its centre is.
+            let mut near = CellSet::default();
+            for ring in std::iter::once(poly.exterior()).chain(poly.interiors()) {
+                for w in ring.0.windows(2) {
+                    for piece in traverse((w[0].x, w[0].y), (w[1].x, w[1].y)) {
+                        for dy in -1..=1 {
+                            for dx in -1..=1 {
+                                near.insert((piece.ix + dx, piece.iy + dy));
+                            }
                         }
                     }
                 }
             }
-        }
-        for iy in y0..=y1 {
-            for ix in x0..=x1 {
-                if park.contains(&(ix, iy)) {
-                    continue;
-                }
-                let inside = if near.contains(&(ix, iy)) {
-                    let rect = Rect::new(
-                        Coord {
-                            x: ix as f64,
-                            y: iy as f64,
-                        },
-                        Coord {
-                            x: (ix + 1) as f64,
-                            y: (iy + 1) as f64,
-                        },
-                    );
-                    rect.intersects(poly)
-                } else {
-                    poly.contains(&geo::Point::new(ix as f64 + 0.5, iy as f64 + 0.5))
-                };
-                if inside {
-                    park.insert((ix, iy));
+            for iy in y0..=y1 {
+                for ix in x0..=x1 {
+                    if park.contains(&(ix, iy)) {
+                        continue;
+                    }
+                    let inside = if near.contains(&(ix, iy)) {
+                        let rect = Rect::new(
+                            Coord {
+                                x: ix as f64,
+                                y: iy as f64,
+                            },
+                            Coord {
+                                x: (ix + 1) as f64,
+                                y: (iy + 1) as f64,
+                            },
+                        );
+                        rect.intersects(poly)
+                    } else {
+                        poly.contains(&geo::Point::new(ix as f64 + 0.5, iy as f64 + 0.5))
+                    };
+                    if inside {
+                        park.insert((ix, iy));
+                    }
                 }
             }
         }
+
+        Ok(Grid {
+            laea,
+            cell_m,
+            park,
+            sums: CellSums::default(),
+            projected: Vec::new(),
+            pieces: Vec::new(),
+        })
     }
 
-    let mut sums = CellSums::default();
-    for line in &input.lines {
-        let pts: Vec<Option<(f64, f64)>> = line
-            .iter()
-            .map(|&(lon, lat)| {
-                laea.forward(lon, lat)
-                    .ok()
-                    .map(|(x, y)| (x / cell_m, y / cell_m))
-            })
-            .collect();
-        for (w, p) in line.windows(2).zip(pts.windows(2)) {
+    /// Add a track line (lon, lat): each pair's geodesic length, shared out
+    /// between the cells it crosses.
+    pub fn add_line(&mut self, line: &[(f64, f64)]) {
+        let (laea, cell_m) = (&self.laea, self.cell_m);
+        self.projected.clear();
+        self.projected.extend(line.iter().map(|&(lon, lat)| {
+            laea.forward(lon, lat)
+                .ok()
+                .map(|(x, y)| (x / cell_m, y / cell_m))
+        }));
+        for (w, p) in line.windows(2).zip(self.projected.windows(2)) {
             let (Some(a), Some(b)) = (p[0], p[1]) else {
                 continue;
             };
             let km = pair_length_m(w[0], w[1]) / 1000.0;
-            for piece in traverse(a, b) {
-                sums.cell((piece.ix, piece.iy)).km += km * (piece.t1 - piece.t0);
+            traverse_into(a, b, &mut self.pieces);
+            for piece in &self.pieces {
+                self.sums.cell((piece.ix, piece.iy)).km += km * (piece.t1 - piece.t0);
             }
         }
     }
-    for &(lon, lat) in threats {
-        if let Ok((x, y)) = laea.forward(lon, lat) {
-            let key = ((x / cell_m).floor() as i64, (y / cell_m).floor() as i64);
-            sums.cell(key).threats += 1;
-        }
-    }
-    let acc: BTreeMap<(i64, i64), &Acc> = sums
-        .index
-        .iter()
-        .map(|(&k, &i)| (k, &sums.sums[i]))
-        .collect();
 
-    let mut keys: std::collections::BTreeSet<(i64, i64)> = park.clone();
-    keys.extend(
-        acc.iter()
-            .filter(|(_, a)| a.km > 0.0 || a.threats > 0)
-            .map(|(k, _)| *k),
-    );
-    let mut cells = Vec::with_capacity(keys.len());
-    let (mut visited, mut km, mut km_in_park) = (0_u64, 0.0, 0.0);
-    // Neighbouring cells share corners: each grid vertex is inverted once.
-    let mut vertices: CellMap<(f64, f64)> = CellMap::default();
-    vertices.reserve(keys.len() * 2);
-    for (ix, iy) in keys {
-        let a = acc.get(&(ix, iy));
-        let cell_km = a.map_or(0.0, |a| a.km);
-        let in_park = park.contains(&(ix, iy));
-        km += cell_km;
-        if in_park {
-            km_in_park += cell_km;
-            if cell_km > 0.0 {
-                visited += 1;
+    /// The coverage figures, with the threat points (lon, lat) counted.
+    pub fn finish(self, threats: &[(f64, f64)]) -> Result<Coverage, GridError> {
+        let Grid {
+            laea,
+            cell_m,
+            park,
+            mut sums,
+            ..
+        } = self;
+        for &(lon, lat) in threats {
+            if let Ok((x, y)) = laea.forward(lon, lat) {
+                let key = ((x / cell_m).floor() as i64, (y / cell_m).floor() as i64);
+                sums.cell(key).threats += 1;
             }
         }
-        let mut corners = Vec::with_capacity(4);
-        for (cx, cy) in [(ix, iy), (ix + 1, iy), (ix + 1, iy + 1), (ix, iy + 1)] {
-            let corner = match vertices.entry((cx, cy)) {
-                std::collections::hash_map::Entry::Occupied(e) => *e.get(),
-                std::collections::hash_map::Entry::Vacant(e) => {
-                    *e.insert(laea.inverse(cx as f64 * cell_m, cy as f64 * cell_m)?)
+        let acc: BTreeMap<(i64, i64), &Acc> = sums
+            .index
+            .iter()
+            .map(|(&k, &i)| (k, &sums.sums[i]))
+            .collect();
+
+        let mut keys: std::collections::BTreeSet<(i64, i64)> = park.clone();
+        keys.extend(
+            acc.iter()
+                .filter(|(_, a)| a.km > 0.0 || a.threats > 0)
+                .map(|(k, _)| *k),
+        );
+        let mut cells = Vec::with_capacity(keys.len());
+        let (mut visited, mut km, mut km_in_park) = (0_u64, 0.0, 0.0);
+        // Neighbouring cells share corners: each grid vertex is inverted once.
+        let mut vertices: CellMap<(f64, f64)> = CellMap::default();
+        vertices.reserve(keys.len() * 2);
+        for (ix, iy) in keys {
+            let a = acc.get(&(ix, iy));
+            let cell_km = a.map_or(0.0, |a| a.km);
+            let in_park = park.contains(&(ix, iy));
+            km += cell_km;
+            if in_park {
+                km_in_park += cell_km;
+                if cell_km > 0.0 {
+                    visited += 1;
                 }
-            };
-            corners.push(corner);
+            }
+            let mut corners = Vec::with_capacity(4);
+            for (cx, cy) in [(ix, iy), (ix + 1, iy), (ix + 1, iy + 1), (ix, iy + 1)] {
+                let corner = match vertices.entry((cx, cy)) {
+                    std::collections::hash_map::Entry::Occupied(e) => *e.get(),
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        *e.insert(laea.inverse(cx as f64 * cell_m, cy as f64 * cell_m)?)
+                    }
+                };
+                corners.push(corner);
+            }
+            cells.push(Cell {
+                ix,
+                iy,
+                in_park,
+                km: cell_km,
+                threats: a.map_or(0, |a| a.threats),
+                corners,
+                site_id: None,
+            });
         }
-        cells.push(Cell {
-            ix,
-            iy,
-            in_park,
-            km: cell_km,
-            threats: a.map_or(0, |a| a.threats),
-            corners,
-            site_id: None,
-        });
+        let park_cells = park.len() as u64;
+        Ok(Coverage {
+            cell_m,
+            projection: format!(
+                "+proj=laea +lat_0={} +lon_0={} +ellps=WGS84 +units=m",
+                laea.lat_0, laea.lon_0
+            ),
+            park_cells,
+            visited_cells: visited,
+            fraction: if park_cells == 0 {
+                0.0
+            } else {
+                visited as f64 / park_cells as f64
+            },
+            km,
+            km_in_park,
+            cells,
+        })
     }
-    let park_cells = park.len() as u64;
-    Ok(Coverage {
-        cell_m,
-        projection: format!(
-            "+proj=laea +lat_0={} +lon_0={} +ellps=WGS84 +units=m",
-            laea.lat_0, laea.lon_0
-        ),
-        park_cells,
-        visited_cells: visited,
-        fraction: if park_cells == 0 {
-            0.0
-        } else {
-            visited as f64 / park_cells as f64
-        },
-        km,
-        km_in_park,
-        cells,
-    })
 }
 
 fn project_ring(

@@ -58,7 +58,65 @@ pub fn site_zone(conn: &Connection, site_id: &str) -> Result<Tz> {
 
 /// The stored segments of a leg, in order, joined from their pieces.
 pub fn segments(conn: &Connection, leg_id: &str) -> Result<Vec<Vec<Fix>>> {
-    join_pieces(&pieces(conn, leg_id)?)
+    // As join_pieces(&pieces(..)), each piece decoded from the row itself
+    // (its blobs borrowed, not copied).
+    let mut stmt = conn.prepare_cached(
+        "SELECT segment_no, geom, points, times FROM tracks WHERE leg_id = ?1 ORDER BY segment_no, piece_no",
+    )?;
+    let mut rows = stmt.query([leg_id])?;
+    let mut out: Vec<Vec<Fix>> = Vec::new();
+    let mut current: Option<i64> = None;
+    while let Some(r) = rows.next()? {
+        let segment: i64 = r.get(0)?;
+        let points: i64 = r.get(2)?;
+        let Some(geom) = borrowed_blob(r, 1)? else {
+            // NULL: the owned read fails as the copying one did.
+            let _: Vec<u8> = r.get(1)?;
+            continue;
+        };
+        let times = borrowed_blob(r, 3)?.unwrap_or_default();
+        add_piece(&mut out, &mut current, segment, geom, points, times)?;
+    }
+    Ok(out)
+}
+
+/// A blob column borrowed from its row (`None` for NULL); any other type
+/// fails as reading it into a `Vec<u8>` does.
+fn borrowed_blob<'a>(r: &'a rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<&'a [u8]>> {
+    match r.get_ref(i)? {
+        rusqlite::types::ValueRef::Blob(b) => Ok(Some(b)),
+        rusqlite::types::ValueRef::Null => Ok(None),
+        _ => r.get::<_, Option<Vec<u8>>>(i).map(|_| None),
+    }
+}
+
+/// Decode one piece and add it to the segments: a new segment, or the
+/// joining point shared with the previous piece of the same one.
+fn add_piece(
+    out: &mut Vec<Vec<Fix>>,
+    current: &mut Option<i64>,
+    segment: i64,
+    blob: &[u8],
+    points: i64,
+    times: &[u8],
+) -> Result<()> {
+    let mut line = gpkg::read_line_string(blob).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    line.truncate(usize::try_from(points.max(1)).unwrap_or(1));
+    let fixes = line.iter().enumerate().map(|(i, &(lon, lat))| {
+        let t = times
+            .get(i * 8..i * 8 + 8)
+            .map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes")))
+            .filter(|&t| t != i64::MIN);
+        Fix::new(lon, lat, t)
+    });
+    if *current == Some(segment) {
+        // Consecutive pieces share their joining point.
+        out.last_mut().expect("a segment").extend(fixes.skip(1));
+    } else {
+        out.push(fixes.collect());
+        *current = Some(segment);
+    }
+    Ok(())
 }
 
 /// A track piece as stored: segment number, geometry, points, times.
@@ -81,24 +139,14 @@ fn join_pieces(pieces: &[Piece]) -> Result<Vec<Vec<Fix>>> {
     let mut out: Vec<Vec<Fix>> = Vec::new();
     let mut current: Option<i64> = None;
     for (segment, blob, points, times) in pieces {
-        let mut line =
-            gpkg::read_line_string(blob).map_err(|e| StoreError::Invalid(e.to_string()))?;
-        line.truncate(usize::try_from((*points).max(1)).unwrap_or(1));
-        let times = times.as_deref().unwrap_or_default();
-        let fixes = line.iter().enumerate().map(|(i, &(lon, lat))| {
-            let t = times
-                .get(i * 8..i * 8 + 8)
-                .map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes")))
-                .filter(|&t| t != i64::MIN);
-            Fix::new(lon, lat, t)
-        });
-        if current == Some(*segment) {
-            // Consecutive pieces share their joining point.
-            out.last_mut().expect("a segment").extend(fixes.skip(1));
-        } else {
-            out.push(fixes.collect());
-            current = Some(*segment);
-        }
+        add_piece(
+            &mut out,
+            &mut current,
+            *segment,
+            blob,
+            *points,
+            times.as_deref().unwrap_or_default(),
+        )?;
     }
     Ok(out)
 }

@@ -390,6 +390,23 @@ impl Store {
         &self.path
     }
 
+    /// Run `f`, whose reads (many statements) then see one snapshot of the
+    /// database, in one read transaction: another process's commit lands
+    /// before or after them all, and the file is locked once, not once a
+    /// statement. Nothing is written (the transaction ends with a rollback).
+    pub fn reading<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, E> {
+        let tx = self
+            .conn
+            .unchecked_transaction()
+            .map_err(|e| E::from(e.into()))?;
+        let out = f();
+        drop(tx);
+        out
+    }
+
     /// Whether SQLite can write the database (it opens a file it may not
     /// write read-only, without an error).
     pub fn writable(&self) -> bool {

@@ -669,6 +669,20 @@ impl Store {
         to: NaiveDate,
         site: Option<SiteId>,
     ) -> Result<Vec<Vec<(f64, f64)>>> {
+        let mut out = Vec::new();
+        self.each_track_line(from, to, site, |line| out.push(line))?;
+        Ok(out)
+    }
+
+    /// [`Store::track_lines`] one line at a time, in the same order: only
+    /// one leg's track is held.
+    pub fn each_track_line(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        site: Option<SiteId>,
+        mut f: impl FnMut(Vec<(f64, f64)>),
+    ) -> Result<()> {
         let zones = site_zones(&self.conn)?;
         let legs: Vec<(String, String, Option<String>)> = self
             .conn
@@ -692,7 +706,6 @@ impl Store {
         let mut marks = self.conn.prepare_cached(
             "SELECT segment_no, point_no FROM fix_marks WHERE leg_id = ?1 AND excluded",
         )?;
-        let mut out = Vec::new();
         for (leg, site_id, first_date) in legs {
             let zone = zones.get(&site_id).copied().unwrap_or(chrono_tz::UTC);
             let first_date = first_date.and_then(|d| d.parse().ok());
@@ -715,16 +728,16 @@ impl Store {
                         run.push((fixes[b].lon, fixes[b].lat));
                     } else if !run.is_empty() {
                         run.shrink_to_fit();
-                        out.push(std::mem::take(&mut run));
+                        f(std::mem::take(&mut run));
                     }
                 }
                 if !run.is_empty() {
                     run.shrink_to_fit();
-                    out.push(run);
+                    f(run);
                 }
             }
         }
-        Ok(out)
+        Ok(())
     }
 
     /// The boundary in force for a site: polygons of rings of (lon, lat).
@@ -751,6 +764,48 @@ impl Store {
     /// baseline and the trend's months, each site's boundary and the period's
     /// track lines, what quality control found.
     pub fn report_input(&self, query: &ReportQuery) -> Result<ReportInput> {
+        let mut input = self.report_facts(query)?;
+        let mut lines: BTreeMap<SiteId, Vec<Vec<(f64, f64)>>> = BTreeMap::new();
+        self.each_report_line(query, |site, line| {
+            lines.entry(site).or_default().push(line);
+        })?;
+        for (site, lines) in lines {
+            input
+                .coverage
+                .entry(site)
+                .or_insert_with(|| CoverageInput::from_rings(&[], query.grid_m, Vec::new()))
+                .lines = lines;
+        }
+        Ok(input)
+    }
+
+    /// The period's track lines of [`Store::report_input`], one at a time
+    /// with its site, the sites in id order (as `ReportInput::coverage`):
+    /// for `patrol_core::metrics::build_report_streamed`.
+    pub fn each_report_line(
+        &self,
+        query: &ReportQuery,
+        mut f: impl FnMut(SiteId, Vec<(f64, f64)>),
+    ) -> Result<()> {
+        let mut ids: Vec<SiteId> = self
+            .sites()?
+            .iter()
+            .map(|s| s.id)
+            .filter(|&id| query.site.is_none_or(|q| q == id))
+            .collect();
+        ids.sort_unstable();
+        for id in ids {
+            self.each_track_line(query.period.from, query.period.to, Some(id), |line| {
+                f(id, line);
+            })?;
+        }
+        Ok(())
+    }
+
+    /// [`Store::report_input`] but for the track lines: each site's
+    /// boundary is in `coverage`, without lines (a site without a boundary
+    /// is not); [`Store::each_report_line`] gives them.
+    pub fn report_facts(&self, query: &ReportQuery) -> Result<ReportInput> {
         let ReportQuery {
             period,
             baseline,
@@ -780,11 +835,13 @@ impl Store {
             .filter(|s| site.is_none_or(|id| id == s.id))
         {
             let boundary = self.boundary(s.id)?.unwrap_or_default();
-            let lines = self.track_lines(period.from, period.to, Some(s.id))?;
-            if boundary.is_empty() && lines.is_empty() {
+            if boundary.is_empty() {
                 continue;
             }
-            coverage.insert(s.id, CoverageInput::from_rings(&boundary, grid_m, lines));
+            coverage.insert(
+                s.id,
+                CoverageInput::from_rings(&boundary, grid_m, Vec::new()),
+            );
         }
         let sites: BTreeMap<SiteId, SiteInfo> = all_sites
             .into_iter()

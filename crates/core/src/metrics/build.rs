@@ -1,21 +1,67 @@
 //! The builder: the report of an input, from the figures of its periods,
 //! its sites' grids, its baseline, its trend and its data quality.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::figures::period_figures;
-use super::map::{MAP_MAX_POINTS, MapData, MapPoint, decimate};
+use super::map::{MAP_MAX_POINTS, MapData, MapPoint, Thinner};
 use super::schema::{
     Baseline, ObservationFact, PeriodInfo, Report, ReportInput, SiteFigures, SiteRef, TrendMonth,
     undated_notes,
 };
 use super::{baseline_sentence, months_ending};
-use crate::grid::{Coverage, CoverageInput, GridError, coverage};
+use crate::grid::{Coverage, Grid, GridError};
 use crate::ids::SiteId;
 use crate::stats::poisson_rate_ratio;
 
 /// The effort report of `input` (docs/METRICS.md).
 pub fn build_report(input: &ReportInput) -> Report {
+    let mut tracks = Tracks::new(input);
+    for (&site, ci) in &input.coverage {
+        for line in &ci.lines {
+            tracks.add(site, line);
+        }
+    }
+    report_with(input, tracks.finish(input))
+}
+
+/// The report of `input` with the period's track lines given one at a time
+/// by `feed` (each with its site; the sites in id order, as in
+/// `input.coverage`, whose lines are not read): the lines go to the grids
+/// and the map on a second thread as they come, and none is held after it
+/// is added. The same report as [`build_report`] with those lines in
+/// `input.coverage`. `feed`'s error is returned as it is.
+pub fn build_report_streamed<E>(
+    input: &ReportInput,
+    feed: impl FnOnce(&mut dyn FnMut(SiteId, Vec<(f64, f64)>)) -> Result<(), E>,
+) -> Result<Report, E> {
+    let (fed, figures) = std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(SiteId, Vec<(f64, f64)>)>(64);
+        let adder = scope.spawn(move || {
+            let mut tracks = Tracks::new(input);
+            for (site, line) in rx {
+                tracks.add(site, &line);
+            }
+            tracks.finish(input)
+        });
+        // A send fails only if the adder is gone, which its join reports.
+        let fed = feed(&mut |site, line| {
+            let _ = tx.send((site, line));
+        });
+        drop(tx);
+        (
+            fed,
+            adder
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+        )
+    });
+    fed?;
+    Ok(report_with(input, figures))
+}
+
+/// The report of `input`, its track lines already added up in `tracks`.
+fn report_with(input: &ReportInput, tracks: TrackFigures) -> Report {
     let period = input.period;
     let main = period_figures(input, period, None);
     let mut notes = Vec::new();
@@ -59,13 +105,7 @@ pub fn build_report(input: &ReportInput) -> Report {
             .collect(),
         ..MapData::default()
     };
-    // Each site's grid on its own boundary, with its own threats.
-    let mut site_coverage: Vec<(SiteId, Coverage)> = Vec::new();
-    // The map's lines are thinned from all sites' lines together (not copied).
-    let mut all_lines: Vec<&[(f64, f64)]> = Vec::new();
-    let mut grids: Vec<SiteGrid<'_>> = Vec::new();
-    for (&site, ci) in &input.coverage {
-        all_lines.extend(ci.lines.iter().map(Vec::as_slice));
+    for ci in input.coverage.values() {
         for poly in &ci.boundary.0 {
             map.boundary
                 .push(poly.exterior().0.iter().map(|c| (c.x, c.y)).collect());
@@ -74,26 +114,20 @@ pub fn build_report(input: &ReportInput) -> Report {
                     .push(ring.0.iter().map(|c| (c.x, c.y)).collect());
             }
         }
-        if !ci.boundary.0.is_empty() {
-            let points: Vec<(f64, f64)> = period_threats
-                .iter()
-                .filter(|o| o.site == site)
-                .map(|o| (o.lon, o.lat))
-                .collect();
-            grids.push((site, ci, points));
-        }
     }
-    for (site, result) in site_grids(&grids) {
+    // Each site's grid on its own boundary, with its own threats.
+    let mut site_coverage: Vec<(SiteId, Coverage)> = Vec::new();
+    for (site, result) in tracks.grids {
         match result {
             Ok(c) => site_coverage.push((site, c)),
-            Err(e) if input.coverage.len() > 1 => notes.push(format!(
+            Err(e) if tracks.sites > 1 => notes.push(format!(
                 "No coverage figures for {}: {e}.",
                 site_name(&site)
             )),
             Err(e) => notes.push(format!("No coverage figures: {e}.")),
         }
     }
-    map.lines = decimate(&all_lines, MAP_MAX_POINTS);
+    map.lines = tracks.map_lines;
     // A site with a grid is in the report even without facts.
     site_ids.extend(site_coverage.iter().map(|(s, _)| *s));
 
@@ -211,31 +245,74 @@ pub fn build_report(input: &ReportInput) -> Report {
     }
 }
 
-/// A site, its coverage input and its threats (lon, lat).
-type SiteGrid<'a> = (SiteId, &'a CoverageInput, Vec<(f64, f64)>);
+/// The period's track lines being added up: each site's grid (the sites of
+/// `input.coverage` with a boundary, in its order) and the map's lines.
+struct Tracks {
+    grids: Vec<(SiteId, Result<Grid, GridError>)>,
+    grid_of: BTreeMap<SiteId, usize>,
+    thinner: Thinner,
+    /// The sites of `input.coverage`, and any other site with lines.
+    sites: BTreeSet<SiteId>,
+}
 
-/// Each site's grid, in the order given. The sites are shared between two
-/// threads (a region's report lays twenty grids); each grid is the same as
-/// on one thread, and the order is kept.
-fn site_grids(grids: &[SiteGrid<'_>]) -> Vec<(SiteId, Result<Coverage, GridError>)> {
-    let one = |(site, ci, points): &SiteGrid<'_>| (*site, coverage(ci, points));
-    if grids.len() < 2 {
-        return grids.iter().map(one).collect();
+/// What the track lines add to the report.
+struct TrackFigures {
+    grids: Vec<(SiteId, Result<Coverage, GridError>)>,
+    map_lines: Vec<Vec<(f64, f64)>>,
+    /// How many sites have a boundary or lines.
+    sites: usize,
+}
+
+impl Tracks {
+    fn new(input: &ReportInput) -> Self {
+        let mut grids = Vec::new();
+        let mut grid_of = BTreeMap::new();
+        for (&site, ci) in &input.coverage {
+            if !ci.boundary.0.is_empty() {
+                grid_of.insert(site, grids.len());
+                grids.push((site, Grid::new(&ci.boundary, ci.cell_m)));
+            }
+        }
+        Self {
+            grids,
+            grid_of,
+            thinner: Thinner::new(MAP_MAX_POINTS),
+            sites: input.coverage.keys().copied().collect(),
+        }
     }
-    let (odd, even) = std::thread::scope(|scope| {
-        let odd = scope.spawn(|| grids.iter().skip(1).step_by(2).map(one).collect::<Vec<_>>());
-        let even: Vec<_> = grids.iter().step_by(2).map(one).collect();
-        (odd.join(), even)
-    });
-    let Ok(odd) = odd else {
-        // The other thread cannot fail but by a bug: do its half here.
-        return grids.iter().map(one).collect();
-    };
-    let mut out = Vec::with_capacity(grids.len());
-    let mut odd = odd.into_iter();
-    for e in even {
-        out.push(e);
-        out.extend(odd.next());
+
+    fn add(&mut self, site: SiteId, line: &[(f64, f64)]) {
+        self.sites.insert(site);
+        if let Some(&i) = self.grid_of.get(&site)
+            && let Ok(grid) = &mut self.grids[i].1
+        {
+            grid.add_line(line);
+        }
+        self.thinner.push(line);
     }
-    out
+
+    /// The grids finished with each site's threats of the period.
+    fn finish(self, input: &ReportInput) -> TrackFigures {
+        let period = input.period;
+        let grids = self
+            .grids
+            .into_iter()
+            .map(|(site, grid)| {
+                let points: Vec<(f64, f64)> = input
+                    .observations
+                    .iter()
+                    .filter(|o| {
+                        o.threat && o.date.is_some_and(|d| period.contains(d)) && o.site == site
+                    })
+                    .map(|o| (o.lon, o.lat))
+                    .collect();
+                (site, grid.and_then(|g| g.finish(&points)))
+            })
+            .collect();
+        TrackFigures {
+            grids,
+            map_lines: self.thinner.finish(),
+            sites: self.sites.len(),
+        }
+    }
 }

@@ -19,7 +19,7 @@ mod schema;
 pub use crate::grid::CoverageInput;
 pub use crate::quality::{DataQuality, DuplicateFact, QualityFact, QualityInput};
 pub use baseline::baseline_sentence;
-pub use build::build_report;
+pub use build::{build_report, build_report_streamed};
 pub use calendar::months_ending;
 pub use figures::{figures, period_figures};
 pub use map::{MAP_MAX_POINTS, MapData, MapPoint};
