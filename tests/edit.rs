@@ -49,7 +49,7 @@ fn edits_and_deletes_change_what_is_shown_and_keep_the_history() {
             "Bravo",
             "--transport",
             "motorbike",
-            "--members",
+            "--headcount",
             "2",
         ])
         .assert()
@@ -227,7 +227,7 @@ fn an_edit_that_changes_nothing_adds_no_version() {
             "Alpha",
             "--transport",
             "foot",
-            "--members",
+            "--headcount",
             "1",
         ])
         .assert()
@@ -464,4 +464,105 @@ fn short_ids_are_shown_and_accepted_everywhere() {
         .assert()
         .code(2)
         .stderr(contains("at least 4"));
+}
+
+/// A leg edited on two devices: `conflicts resolve` takes a prefix its
+/// patrol shares (a patrol and its leg are made in the same millisecond),
+/// a version prefix in any case, and prints JSON.
+#[test]
+fn conflicts_resolve_finds_the_conflicting_record_and_prints_json() {
+    let central = Env::init();
+    let outpost = Env::new();
+    outpost
+        .cmd()
+        .arg("init")
+        .arg("--join")
+        .arg(&central.db)
+        .assert()
+        .success();
+    let f = central.write(
+        "p.gpx",
+        &gpx(
+            &[
+                (14.2, 102.1, Some("2026-10-04T01:00:00Z")),
+                (14.21, 102.1, Some("2026-10-04T02:00:00Z")),
+            ],
+            &[],
+        ),
+    );
+    let (r, code) = central.json(&["import", "--team", "Alpha", "--json", f.to_str().unwrap()]);
+    assert_eq!(code, 0, "{r}");
+    let patrol = r[0]["patrol_id"].as_str().unwrap().to_owned();
+    let export = central.path("c.out");
+    central
+        .cmd()
+        .arg("export")
+        .arg("--out")
+        .arg(&export)
+        .assert()
+        .success();
+    outpost.cmd().arg("merge").arg(&export).assert().success();
+    for (env, transport) in [(&central, "vehicle"), (&outpost, "boat")] {
+        env.cmd()
+            .args(["edit", "patrol", &patrol, "--transport", transport])
+            .assert()
+            .success();
+    }
+    let back = outpost.path("o.out");
+    outpost
+        .cmd()
+        .arg("export")
+        .arg("--out")
+        .arg(&back)
+        .assert()
+        .success();
+    central.cmd().arg("merge").arg(&back).assert().success();
+    let (c, _) = central.json(&["conflicts", "--json"]);
+    let list = c.as_array().unwrap();
+    assert_eq!(list.len(), 1, "{c}");
+    assert_eq!(list[0]["kind"], "leg");
+    let leg = list[0]["record_id"].as_str().unwrap().to_owned();
+    // Made in the same millisecond, they share 27 characters; 4 are the
+    // same for 49 days.
+    let shared = leg
+        .chars()
+        .zip(patrol.chars())
+        .take_while(|(a, b)| a == b)
+        .count();
+    assert!(shared >= 4, "{leg} {patrol}");
+    let keep = list[0]["heads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["summary"].as_str().unwrap().contains("boat"))
+        .expect("the boat head")["version_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // A version prefix that no head begins with is refused, naming the heads.
+    central
+        .cmd()
+        .args(["conflicts", "resolve", &leg, "--keep", "ffff"])
+        .assert()
+        .code(2)
+        .stderr(contains("is not a head").and(contains(&keep)));
+    // Before, the shared prefix "matches a patrol and a leg".
+    let (done, code) = central.json(&[
+        "conflicts",
+        "resolve",
+        &leg[..shared],
+        "--keep",
+        &keep[..30].to_uppercase(),
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{done}");
+    assert_eq!(done["kind"], "leg");
+    assert_eq!(done["record_id"], leg.as_str());
+    assert_eq!(done["short_id"], &leg[leg.len() - 8..]);
+    assert_eq!(done["kept_version_id"], keep.as_str());
+    assert!(done["version_id"].is_string());
+    let (c, _) = central.json(&["conflicts", "--json"]);
+    assert_eq!(c.as_array().unwrap().len(), 0);
+    let (shown, _) = central.json(&["show", "--json", &patrol]);
+    assert_eq!(shown["legs"][0]["transport"], "boat");
 }

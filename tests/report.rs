@@ -581,6 +581,11 @@ fn each_site_gets_its_own_grid_and_the_report_adds_them_up() {
     }
     let r = report(&region, &["--month", "2026-10"]);
     let by = r["by_site"].as_object().unwrap();
+    for (id, site) in by {
+        // A site is named as everywhere: site_id and site_name (name kept).
+        assert_eq!(site["site_id"], id.as_str(), "{site}");
+        assert_eq!(site["site_name"], site["name"], "{site}");
+    }
     let cov = |name: &str| {
         by.values()
             .find(|s| s["name"] == name)

@@ -2,6 +2,7 @@
 
 mod util;
 
+mod architecture;
 mod cli;
 mod edit;
 mod field;
@@ -10,4 +11,5 @@ mod import_crash;
 mod quality;
 mod report;
 mod safety;
+mod snapshots;
 mod sync;

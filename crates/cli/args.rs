@@ -46,16 +46,25 @@ pub enum Command {
     Edit {
         #[command(subcommand)]
         what: EditCommand,
+        /// Print JSON: the record, its short id, the version and whether it changed.
+        #[arg(long, global = true)]
+        json: bool,
     },
     /// Delete a record: adds a deleted version; its history stays.
     Delete {
         #[command(subcommand)]
         what: DeleteCommand,
+        /// Print JSON: the record, its short id and the deleted version.
+        #[arg(long, global = true)]
+        json: bool,
     },
     /// Restore a deleted record: a new version with its last content before the delete.
     Restore {
         #[command(subcommand)]
         what: DeleteCommand,
+        /// Print JSON: the record, its short id and the restored version.
+        #[arg(long, global = true)]
+        json: bool,
     },
     /// Write this database (or what is new since the last export) to a file to send.
     Export(ExportArgs),
@@ -69,6 +78,19 @@ pub enum Command {
     Quarantine(crate::commands::quarantine::QuarantineArgs),
     /// Build a demo database from the shipped sample patrols and report on it.
     Demo(DemoArgs),
+    /// Print a shell completion script.
+    ///
+    /// For example `patrol completions bash > /etc/bash_completion.d/patrol`,
+    /// or `patrol completions zsh > ~/.zfunc/_patrol`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff).
+    ///
+    /// For example `patrol man > patrol.1 && man ./patrol.1`.
+    Man,
 }
 
 #[derive(Subcommand, Debug)]
@@ -80,13 +102,16 @@ pub enum EditCommand {
         /// Move it to this patrol (id, its first characters, or its short id).
         #[arg(long)]
         patrol: Option<String>,
+        /// A category key, label or alias of the data model.
         #[arg(long)]
         category: Option<String>,
+        /// The note (replaces the one there).
         #[arg(long)]
         note: Option<String>,
-        /// LAT,LON
+        /// Where: LAT,LON in decimal degrees.
         #[arg(long, allow_hyphen_values = true)]
         at: Option<String>,
+        /// When: RFC 3339 (a time without offset is the site's local time).
         #[arg(long)]
         time: Option<String>,
     },
@@ -94,16 +119,20 @@ pub enum EditCommand {
     Patrol {
         /// The patrol: its id, first characters (4 or more) or short id.
         id: String,
+        /// The team that walked.
         #[arg(long)]
         team: Option<String>,
+        /// Who led the patrol.
         #[arg(long)]
         leader: Option<String>,
+        /// What the patrol was for.
         #[arg(long)]
         objective: Option<String>,
         /// How the patrol travelled.
         #[arg(long, value_enum, ignore_case = true)]
         transport: Option<TransportArg>,
-        #[arg(long, value_parser = clap::value_parser!(u32).range(i64::from(patrol_core::model::MIN_MEMBERS)..=i64::from(patrol_core::model::MAX_MEMBERS)))]
+        /// How many people were on the patrol (`--members` is the old spelling).
+        #[arg(long = "headcount", alias = "members", value_name = "N", value_parser = clap::value_parser!(u32).range(i64::from(patrol_core::model::MIN_MEMBERS)..=i64::from(patrol_core::model::MAX_MEMBERS)))]
         members: Option<u32>,
         /// The local date (YYYY-MM-DD) of a patrol whose track has no time at all.
         #[arg(long)]
@@ -120,10 +149,12 @@ pub enum EditCommand {
 
 #[derive(Subcommand, Debug)]
 pub enum DeleteCommand {
+    /// An observation.
     Observation {
         /// The observation: its id, first characters (4 or more) or short id.
         id: String,
     },
+    /// A patrol.
     Patrol {
         /// The patrol: its id, first characters (4 or more) or short id.
         id: String,
@@ -141,6 +172,7 @@ pub struct ExportArgs {
     /// Replace an existing file at --out (never a database, even with --force).
     #[arg(long)]
     pub force: bool,
+    /// Print JSON: the file, its versions, track pieces and bytes.
     #[arg(long)]
     pub json: bool,
 }
@@ -156,6 +188,7 @@ pub struct MergeArgs {
     /// Refuse files larger than this many MiB.
     #[arg(long, default_value_t = 2048)]
     pub max_mib: u64,
+    /// Print JSON: one object per file, as an array.
     #[arg(long)]
     pub json: bool,
 }
@@ -164,7 +197,8 @@ pub struct MergeArgs {
 pub struct ConflictsArgs {
     #[command(subcommand)]
     pub command: Option<ConflictsCommand>,
-    #[arg(long)]
+    /// Print JSON (of the list, or of the resolution).
+    #[arg(long, global = true)]
     pub json: bool,
 }
 
@@ -199,7 +233,7 @@ pub struct InitArgs {
     /// of it): same site, data model and boundary; a new device.
     #[arg(long, conflicts_with_all = ["site", "timezone", "data_model"])]
     pub join: Option<PathBuf>,
-    /// A data model file (TOML, like data/data-model.toml); the default otherwise.
+    /// A data model file (TOML, like crates/core/data-model.toml); the default otherwise.
     #[arg(long)]
     pub data_model: Option<PathBuf>,
 }
@@ -216,14 +250,16 @@ pub struct ImportArgs {
     /// How the patrol travelled.
     #[arg(long, value_enum, ignore_case = true, default_value = "foot")]
     pub transport: TransportArg,
-    /// How many people were on the patrol.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(i64::from(patrol_core::model::MIN_MEMBERS)..=i64::from(patrol_core::model::MAX_MEMBERS)))]
+    /// How many people were on the patrol (`--members` is the old spelling).
+    #[arg(long = "headcount", alias = "members", value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(i64::from(patrol_core::model::MIN_MEMBERS)..=i64::from(patrol_core::model::MAX_MEMBERS)))]
     pub members: u32,
     /// Names of the members (repeat, or comma-separated).
     #[arg(long = "member", value_delimiter = ',')]
     pub member_names: Vec<String>,
+    /// Who led the patrol.
     #[arg(long)]
     pub leader: Option<String>,
+    /// What the patrol was for.
     #[arg(long)]
     pub objective: Option<String>,
     /// The local date (YYYY-MM-DD) of files whose tracks have no time at all;
@@ -249,6 +285,7 @@ pub struct PatrolsArgs {
     /// Only patrols with effort in this local month (YYYY-MM).
     #[arg(long)]
     pub month: Option<String>,
+    /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
 }
@@ -257,6 +294,7 @@ pub struct PatrolsArgs {
 pub struct ShowArgs {
     /// A patrol id, its first characters (4 or more), or its short id.
     pub patrol: String,
+    /// Print JSON instead of tables.
     #[arg(long)]
     pub json: bool,
 }
@@ -277,6 +315,7 @@ pub struct ObserveArgs {
     pub time: Option<String>,
     #[arg(long)]
     pub note: Option<String>,
+    /// Print JSON: the new observation's id and short id, its patrol and category.
     #[arg(long)]
     pub json: bool,
 }
@@ -293,7 +332,10 @@ pub enum SiteCommand {
 #[derive(Subcommand, Debug)]
 pub enum BoundaryCommand {
     /// Store a boundary from a GeoJSON file (Polygon or MultiPolygon, or a Feature or FeatureCollection of them).
-    Set { file: PathBuf },
+    Set {
+        /// The GeoJSON file.
+        file: PathBuf,
+    },
 }
 
 #[derive(Args, Debug)]

@@ -6,6 +6,7 @@
 mod args;
 mod commands;
 mod geojson;
+mod manual;
 mod output;
 mod progress;
 

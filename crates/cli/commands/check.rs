@@ -14,7 +14,7 @@ pub fn run(store: &Store, json: bool) -> Result<Outcome> {
         for f in &findings {
             t.row(vec![
                 f.check.clone(),
-                format!("{:?}", f.severity).to_lowercase(),
+                super::word(&f.severity),
                 f.detail.clone(),
             ]);
         }

@@ -239,9 +239,9 @@ pub fn run(a: &DemoArgs, quiet: bool) -> Result<Outcome> {
             let r = store.import_gpx(file, &opts, &mut |_| {})?;
             anyhow::ensure!(
                 r.status == Status::Imported,
-                "{}: {:?}",
+                "{}: {}",
                 file.display(),
-                r.status
+                super::word(&r.status)
             );
             say(format!(
                 "{outpost}: imported {} ({:.2} km, {} observations)",
@@ -265,9 +265,9 @@ pub fn run(a: &DemoArgs, quiet: bool) -> Result<Outcome> {
     for file in exports.iter().chain(exports.iter()) {
         let r = patrol_sync::merge(&mut central, file, &patrol_sync::Limits::default())?;
         say(format!(
-            "central: {} {:?}: {} new versions, {} track pieces",
+            "central: {} {}: {} new versions, {} track pieces",
             file.display(),
-            r.status,
+            super::word(&r.status),
             r.counts.new_versions,
             r.counts.track_pieces
         ));

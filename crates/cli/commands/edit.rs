@@ -8,7 +8,7 @@ use patrol_store::records::Kind;
 use crate::Outcome;
 use crate::args::{DeleteCommand, EditCommand};
 
-pub fn edit(store: &mut Store, what: &EditCommand) -> Result<Outcome> {
+pub fn edit(store: &mut Store, what: &EditCommand, json: bool) -> Result<Outcome> {
     let (kind, id) = match what {
         EditCommand::Observation { id, .. } => (Kind::Observation, id),
         EditCommand::Patrol { id, .. } => (Kind::Patrol, id),
@@ -73,6 +73,16 @@ pub fn edit(store: &mut Store, what: &EditCommand) -> Result<Outcome> {
             store.edit_patrol_outcome(id, &edit)?
         }
     };
+    if json {
+        super::json(&serde_json::json!({
+            "kind": kind.name(),
+            "record_id": id,
+            "short_id": short_id(id),
+            "version_id": version.version_id(),
+            "changed": version.changed(),
+        }))?;
+        return Ok(Outcome::Done);
+    }
     super::out(&format!("{}\n", version.version_id()))?;
     if version.changed() {
         eprintln!("edited {} {}", kind.name(), short_id(id));
@@ -93,10 +103,24 @@ fn kind_and_id(what: &DeleteCommand) -> (Kind, &str) {
     }
 }
 
-pub fn delete(store: &mut Store, what: &DeleteCommand) -> Result<Outcome> {
+/// What `delete --json` and `restore --json` print.
+fn version_json(kind: Kind, id: &str, version: &str) -> Result<()> {
+    super::json(&serde_json::json!({
+        "kind": kind.name(),
+        "record_id": id,
+        "short_id": short_id(id),
+        "version_id": version,
+    }))
+}
+
+pub fn delete(store: &mut Store, what: &DeleteCommand, json: bool) -> Result<Outcome> {
     let (kind, id) = kind_and_id(what);
     let id = store.resolve_record(kind, id)?;
     let version = store.delete_record(kind, &id)?;
+    if json {
+        version_json(kind, &id, &version)?;
+        return Ok(Outcome::Done);
+    }
     super::out(&format!("{version}\n"))?;
     eprintln!(
         "deleted {kind} {short} (undo with `patrol restore {kind} {short}`)",
@@ -106,10 +130,14 @@ pub fn delete(store: &mut Store, what: &DeleteCommand) -> Result<Outcome> {
     Ok(Outcome::Done)
 }
 
-pub fn restore(store: &mut Store, what: &DeleteCommand) -> Result<Outcome> {
+pub fn restore(store: &mut Store, what: &DeleteCommand, json: bool) -> Result<Outcome> {
     let (kind, id) = kind_and_id(what);
     let id = store.resolve_record(kind, id)?;
     let version = store.restore_record(kind, &id)?;
+    if json {
+        version_json(kind, &id, &version)?;
+        return Ok(Outcome::Done);
+    }
     super::out(&format!("{version}\n"))?;
     eprintln!("restored {} {}", kind.name(), short_id(&id));
     Ok(Outcome::Done)

@@ -26,7 +26,13 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Show(a) => patrols::show(&open(db)?, &a),
         Command::Observe(a) => observe::run(&mut open_to_write(db)?, &a),
         Command::Check(a) => check::run(&open(db)?, a.json),
-        Command::Report(a) => report::run(&open(db)?, &a),
+        Command::Report(mut a) => {
+            // `--json` is `--format json` (clap refuses both together).
+            if a.json {
+                a.format = crate::args::FormatArg::Json;
+            }
+            report::run(&open(db)?, &a)
+        }
         Command::Site {
             command:
                 SiteCommand::Boundary {
@@ -43,9 +49,9 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             );
             Ok(Outcome::Done)
         }
-        Command::Edit { what } => edit::edit(&mut open_to_write(db)?, &what),
-        Command::Delete { what } => edit::delete(&mut open_to_write(db)?, &what),
-        Command::Restore { what } => edit::restore(&mut open_to_write(db)?, &what),
+        Command::Edit { what, json } => edit::edit(&mut open_to_write(db)?, &what, json),
+        Command::Delete { what, json } => edit::delete(&mut open_to_write(db)?, &what, json),
+        Command::Restore { what, json } => edit::restore(&mut open_to_write(db)?, &what, json),
         Command::Export(a) => sync::export(&mut open(db)?, &a),
         Command::Merge(a) => sync::merge(
             &mut open_to_write(a.into.as_deref().unwrap_or(db))?,
@@ -70,6 +76,14 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             quarantine::run(&mut store, &a)
         }
         Command::Demo(a) => demo::run(&a, cli.quiet),
+        Command::Completions { shell } => {
+            out(&String::from_utf8_lossy(&crate::manual::completions(shell)))?;
+            Ok(Outcome::Done)
+        }
+        Command::Man => {
+            out(&String::from_utf8_lossy(&crate::manual::man_page()?))?;
+            Ok(Outcome::Done)
+        }
     }
 }
 
@@ -103,4 +117,14 @@ pub fn out(text: &str) -> Result<()> {
 
 pub fn json<T: serde::Serialize>(value: &T) -> Result<()> {
     out(&(serde_json::to_string_pretty(value)? + "\n"))
+}
+
+/// A status or kind as the word its JSON uses (`"imported"`, `"problem"`),
+/// for tables: never Rust's Debug spelling.
+pub fn word<T: serde::Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(_) => String::from("?"),
+    }
 }

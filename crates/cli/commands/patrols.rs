@@ -108,11 +108,7 @@ pub fn show(store: &Store, a: &ShowArgs) -> Result<Outcome> {
     let mut days = Table::new(&["date", "km", "hours", "active hours", "points"]);
     for day in &d.days {
         days.row(vec![
-            if day.date.is_empty() {
-                "(undated)".into()
-            } else {
-                day.date.clone()
-            },
+            day.date.clone().unwrap_or_else(|| "(undated)".into()),
             format!("{:.3}", day.km),
             format!("{:.2}", day.hours),
             format!("{:.2}", day.active_hours),

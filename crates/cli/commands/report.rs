@@ -1,21 +1,16 @@
 //! `patrol report`: load the facts for the period (and baseline, and trend),
 //! let patrol-core add them up, let patrol-report render them.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use chrono::NaiveDate;
 use clap::Args;
-use geo::{LineString, MultiPolygon, Polygon};
-use patrol_core::grid::CoverageInput;
-use patrol_core::metrics::{
-    Period, QualityInput, ReportInput, SiteInfo, build_report, months_ending,
-};
+use patrol_core::metrics::{Period, build_report};
 use patrol_core::{Site, SiteId};
 use patrol_report::Format;
 use patrol_store::Store;
-use patrol_store::query::sites;
+use patrol_store::query::ReportQuery;
 
 use super::patrols::month_range;
 use crate::Outcome;
@@ -35,8 +30,8 @@ pub struct ReportArgs {
     /// A baseline period to compare threats per km with: FROM..TO, as months (2025-10..2026-03) or dates.
     #[arg(long)]
     pub baseline: Option<String>,
-    /// A month-by-month trend of the N months up to the period's end.
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=120))]
+    /// A month-by-month trend of the N months up to the period's end (`--months` is the old spelling).
+    #[arg(long = "trend-months", alias = "months", value_name = "N", value_parser = clap::value_parser!(u32).range(1..=120))]
     pub months: Option<u32>,
     /// Only this site (name or id); all sites otherwise.
     #[arg(long)]
@@ -47,6 +42,9 @@ pub struct ReportArgs {
     /// The report's format.
     #[arg(long, value_enum, ignore_case = true, default_value = "text")]
     pub format: crate::args::FormatArg,
+    /// The same as --format json.
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
     /// Write to this file instead of stdout.
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -95,123 +93,40 @@ fn period(a: &ReportArgs) -> Result<Period> {
     }
 }
 
+/// A site by its name (any case), else by its id or an id prefix of 4 or
+/// more characters; several sites matching is an error naming them, never
+/// the first of them.
 fn pick_site(all: &[Site], wanted: &str) -> Result<SiteId> {
-    all.iter()
-        .find(|s| {
-            s.name.eq_ignore_ascii_case(wanted)
-                || s.id.to_string().starts_with(&wanted.to_lowercase())
-        })
-        .map(|s| s.id)
-        .with_context(|| {
-            let names: Vec<&str> = all.iter().map(|s| s.name.as_str()).collect();
-            format!("no site '{wanted}' in this database ({})", names.join(", "))
-        })
-}
-
-fn to_multipolygon(polygons: &[Vec<Vec<(f64, f64)>>]) -> MultiPolygon<f64> {
-    MultiPolygon(
-        polygons
-            .iter()
-            .filter(|rings| !rings.is_empty())
-            .map(|rings| {
-                let mut it = rings.iter().map(|r| LineString::from(r.clone()));
-                let exterior = it.next().expect("a ring");
-                Polygon::new(exterior, it.collect())
-            })
-            .collect(),
-    )
-}
-
-/// Everything the report needs, from the database.
-pub fn input(
-    store: &Store,
-    period: Period,
-    baseline: Option<Period>,
-    months: Option<u32>,
-    site: Option<SiteId>,
-    grid_m: f64,
-) -> Result<ReportInput> {
-    let all_sites = sites(store.conn())?;
-    let mut from = period.from;
-    let mut to = period.to;
-    if let Some(b) = baseline {
-        from = from.min(b.from);
-        to = to.max(b.to);
-    }
-    // The trend's months are whole calendar months, whatever the period's ends.
-    let trend = months.map_or_else(Vec::new, |n| months_ending(period.to, n));
-    if let (Some(first), Some(last)) = (trend.first(), trend.last()) {
-        from = from.min(first.from);
-        to = to.max(last.to);
-    }
-    let days = store.leg_days(from, to, site)?;
-    let observations = store.observation_facts(from, to, site)?;
-    // Each site's boundary and lines: each site gets its own grid.
-    let mut coverage = BTreeMap::new();
-    for s in all_sites
+    let wanted = wanted.trim();
+    let by_name: Vec<&Site> = all
         .iter()
-        .filter(|s| site.is_none_or(|id| id == s.id))
-    {
-        let boundary = store.boundary(s.id)?.unwrap_or_default();
-        let lines = site_track_lines(store, period, s.id)?;
-        if boundary.is_empty() && lines.is_empty() {
-            continue;
-        }
-        coverage.insert(
-            s.id,
-            CoverageInput {
-                boundary: to_multipolygon(&boundary),
-                cell_m: grid_m,
-                lines,
-            },
-        );
-    }
-    let sites: BTreeMap<SiteId, SiteInfo> = all_sites
-        .into_iter()
-        .filter(|s| site.is_none_or(|id| id == s.id))
-        .map(|s| {
-            (
-                s.id,
-                SiteInfo {
-                    name: s.name,
-                    timezone: s.timezone,
-                },
-            )
-        })
+        .filter(|s| s.name.eq_ignore_ascii_case(wanted))
         .collect();
-    let facts = store.quality_facts(Some((period.from, period.to)), site)?;
-    let in_period: std::collections::BTreeSet<_> = facts.iter().map(|f| f.patrol).collect();
-    let quality = QualityInput {
-        duplicates: store
-            .duplicate_tracks(site, Some((period.from, period.to)))?
-            .into_iter()
-            .filter(|d| in_period.contains(&d.patrol) || in_period.contains(&d.other))
-            .collect(),
-        facts,
-        conflicts: store.unresolved_conflicts()?,
+    let prefix = wanted.to_lowercase();
+    let found = if by_name.is_empty() && prefix.len() >= 4 {
+        all.iter()
+            .filter(|s| s.id.to_string().starts_with(&prefix))
+            .collect()
+    } else {
+        by_name
     };
-    Ok(ReportInput {
-        quality,
-        period,
-        baseline,
-        months,
-        sites,
-        days,
-        observations,
-        undated_km: store.undated_km(site)?,
-        category_labels: store
-            .data_model()?
-            .categories
-            .into_iter()
-            .map(|c| (c.key, c.label))
-            .collect(),
-        coverage,
-    })
-}
-
-/// One site's track lines of the period (`track_lines` filtered to the site).
-fn site_track_lines(store: &Store, period: Period, site: SiteId) -> Result<Vec<Vec<(f64, f64)>>> {
-    Ok(store.track_lines(period.from, period.to, Some(site))?)
+    match found.as_slice() {
+        [one] => Ok(one.id),
+        [] => {
+            let names: Vec<&str> = all.iter().map(|s| s.name.as_str()).collect();
+            bail!("no site '{wanted}' in this database ({})", names.join(", "))
+        }
+        several => {
+            let ids: Vec<String> = several
+                .iter()
+                .map(|s| format!("{} ({})", s.name, s.id))
+                .collect();
+            bail!(
+                "'{wanted}' matches several sites: {}; give the site's id",
+                ids.join(", ")
+            )
+        }
+    }
 }
 
 pub fn run(store: &Store, a: &ReportArgs) -> Result<Outcome> {
@@ -228,9 +143,15 @@ pub fn run(store: &Store, a: &ReportArgs) -> Result<Outcome> {
     let site = a
         .site
         .as_deref()
-        .map(|s| pick_site(&sites(store.conn())?, s))
+        .map(|s| pick_site(&store.sites()?, s))
         .transpose()?;
-    let report = build_report(&input(store, period, baseline, a.months, site, a.grid_m)?);
+    let report = build_report(&store.report_input(&ReportQuery {
+        period,
+        baseline,
+        months: a.months,
+        site,
+        grid_m: a.grid_m,
+    })?);
     if let Some(dir) = &a.out_dir {
         let tables = patrol_report::render_csv_tables(&report);
         // Every file is checked before the first is written.
@@ -261,7 +182,13 @@ pub fn demo_report(store: &Store, dir: &Path, output: &Output) -> Result<PathBuf
     let (from, to) = month_range("2026-10")?;
     let period = Period { from, to };
     let baseline = Some(parse_range("2025-10..2026-03")?);
-    let report = build_report(&input(store, period, baseline, Some(13), None, 1000.0)?);
+    let report = build_report(&store.report_input(&ReportQuery {
+        period,
+        baseline,
+        months: Some(13),
+        site: None,
+        grid_m: 1000.0,
+    })?);
     let path = dir.join("report.html");
     output.write(
         &path,
@@ -272,4 +199,35 @@ pub fn demo_report(store: &Store, dir: &Path, output: &Output) -> Result<PathBuf
         patrol_report::render(&report, Format::Text)
     ))?;
     Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn site(name: &str, id: &str) -> Site {
+        Site {
+            id: SiteId(id.parse().unwrap()),
+            name: name.into(),
+            timezone: "UTC".into(),
+        }
+    }
+
+    #[test]
+    fn a_site_is_picked_by_name_or_one_id_prefix_never_the_first_of_several() {
+        let all = [
+            site("Thap Lan", "01a209b5-46e4-706e-8cd8-d5c40c3f30cf"),
+            site("Pang Sida", "01a209b5-ffff-706e-8cd8-d5c40c3f30aa"),
+            site("thap lan", "02b209b5-46e4-706e-8cd8-d5c40c3f30cf"),
+        ];
+        assert_eq!(pick_site(&all, "pang sida").unwrap(), all[1].id);
+        assert_eq!(pick_site(&all, "02b2").unwrap(), all[2].id);
+        // Two sites of one name (any case), one prefix of two ids, an empty
+        // or too short prefix: refused, not the first one.
+        for wanted in ["Thap Lan", "01a209b5", "", "01"] {
+            assert!(pick_site(&all, wanted).is_err(), "{wanted}");
+        }
+        let err = pick_site(&all, "01a209b5").unwrap_err().to_string();
+        assert!(err.contains("matches several sites"), "{err}");
+    }
 }

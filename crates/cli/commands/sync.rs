@@ -69,7 +69,7 @@ pub fn merge(store: &mut Store, a: &MergeArgs, quiet: bool) -> Result<Outcome> {
         for r in &reports {
             t.row(vec![
                 r.file.clone(),
-                format!("{:?}", r.status).to_lowercase(),
+                super::word(&r.status),
                 r.counts.new_versions.to_string(),
                 r.counts.records_added.to_string(),
                 r.counts.records_changed.to_string(),
@@ -120,38 +120,20 @@ pub fn ledger(store: &Store, json: bool) -> Result<Outcome> {
 
 pub fn conflicts(store: &mut Store, a: &ConflictsArgs) -> Result<Outcome> {
     if let Some(ConflictsCommand::Resolve { record, keep }) = &a.command {
-        // The one resolver, in each kind: exactly one kind must hold the record.
-        let tries: Vec<(Kind, patrol_store::Result<String>)> = Kind::ALL
-            .into_iter()
-            .map(|k| (k, store.resolve_record(k, record)))
-            .collect();
-        let found: Vec<(Kind, &String)> = tries
-            .iter()
-            .filter_map(|(k, r)| r.as_ref().ok().map(|id| (*k, id)))
-            .collect();
-        let (kind, id) = match found.as_slice() {
-            [(kind, id)] => (*kind, (*id).clone()),
-            [] => {
-                // Say why (too short, several matches) when a kind said more than "none".
-                let why = tries.into_iter().find_map(|(_, r)| match r {
-                    Err(patrol_store::StoreError::NoSuchRecord { .. }) | Ok(_) => None,
-                    Err(e) => Some(e),
-                });
-                return Err(why.map_or_else(
-                    || anyhow::anyhow!("no patrol, leg or observation with id {record}"),
-                    anyhow::Error::from,
-                ));
-            }
-            several => {
-                let kinds: Vec<&str> = several.iter().map(|(k, _)| k.name()).collect();
-                anyhow::bail!(
-                    "'{record}' matches a {}; give more of the id",
-                    kinds.join(" and a ")
-                );
-            }
-        };
-        let version = store.resolve_conflict(kind, &id, keep)?;
-        super::out(&format!("{version}\n"))?;
+        let (kind, id) = store.resolve_conflicting(record)?;
+        let keep = head_to_keep(store, kind, &id, keep)?;
+        let version = store.resolve_conflict(kind, &id, &keep)?;
+        if a.json {
+            super::json(&serde_json::json!({
+                "kind": kind.name(),
+                "record_id": id,
+                "short_id": short_id(&id),
+                "kept_version_id": keep,
+                "version_id": version,
+            }))?;
+        } else {
+            super::out(&format!("{version}\n"))?;
+        }
         eprintln!("resolved {} {}", kind.name(), short_id(&id));
         return Ok(Outcome::Done);
     }
@@ -187,4 +169,42 @@ pub fn conflicts(store: &mut Store, a: &ConflictsArgs) -> Result<Outcome> {
         list.len()
     );
     Ok(Outcome::Done)
+}
+
+/// The head `--keep` names: its whole version id or a prefix (any case) that
+/// only one head of the record begins with.
+fn head_to_keep(store: &Store, kind: Kind, id: &str, keep: &str) -> Result<String> {
+    let text = keep.trim().to_lowercase();
+    let heads: Vec<String> = patrol_sync::conflicts(store)?
+        .into_iter()
+        .filter(|c| c.kind == kind.name() && c.record_id == id)
+        .flat_map(|c| c.heads.into_iter().map(|h| h.version_id))
+        .collect();
+    if heads.is_empty() {
+        // No conflict: the store says whether `keep` is its one head.
+        return Ok(keep.to_owned());
+    }
+    let matching: Vec<&String> = heads
+        .iter()
+        .filter(|v| !text.is_empty() && v.starts_with(&text))
+        .collect();
+    match matching.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => anyhow::bail!(
+            "'{keep}' is not a head of {} {} (its heads: {})",
+            kind.name(),
+            short_id(id),
+            heads.join(", ")
+        ),
+        several => anyhow::bail!(
+            "'{keep}' begins several heads of {} {} ({}); give more of the version id",
+            kind.name(),
+            short_id(id),
+            several
+                .iter()
+                .map(|v| v.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
 }

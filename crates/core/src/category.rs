@@ -21,9 +21,13 @@ pub fn valid_key(key: &str) -> bool {
 /// One category of observation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Category {
+    /// The identifier stored on observations and used in reports: a [`valid_key`].
     pub key: String,
+    /// The name people read ("Poacher camp") in reports and on the map; also matched against waypoint names.
     pub label: String,
+    /// Whether its observations count as threats (threat counts, threats per 100 km, per patrol-day, per cell).
     pub threat: bool,
+    /// Other names meaning this category, matched after [`normalise`]; empty when the TOML gives none.
     #[serde(default)]
     pub aliases: Vec<String>,
 }
@@ -31,6 +35,7 @@ pub struct Category {
 /// The categories of one database, and its quality-control settings.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DataModel {
+    /// Every category (`[[category]]` in the TOML), in the order matching tries them; one is [`OTHER`].
     #[serde(rename = "category")]
     pub categories: Vec<Category>,
     /// Speed ceilings per transport and the pause and stay limits
@@ -43,18 +48,22 @@ pub struct DataModel {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ModelError {
+    /// A key that is not a [`valid_key`].
     #[error("category key '{0}' is not 1 to {MAX_KEY_LEN} lower-case letters, digits and '_'")]
     BadKey(String),
+    /// Two categories with one key.
     #[error("category key '{0}' appears twice")]
     DuplicateKey(String),
+    /// No category has the key [`OTHER`], so unmatched waypoints would have nowhere to go.
     #[error("the data model has no '{OTHER}' category")]
     NoOther,
+    /// The `[qc]` settings are unusable (a number not positive and finite, zero days); the text says which.
     #[error("[qc]: {0}")]
     BadQc(String),
 }
 
-/// The text of the default data model, shipped in `data/data-model.toml`.
-pub const DEFAULT_MODEL_TOML: &str = include_str!("../../../data/data-model.toml");
+/// The text of the default data model, shipped in `crates/core/data-model.toml`.
+pub const DEFAULT_MODEL_TOML: &str = include_str!("../data-model.toml");
 
 impl DataModel {
     /// The default data model (checked by a test, so this never fails).
@@ -65,6 +74,7 @@ impl DataModel {
         model
     }
 
+    /// Check every key is a [`valid_key`] and unique, that [`OTHER`] is among them, and the `[qc]` settings.
     pub fn validate(&self) -> Result<(), ModelError> {
         let mut seen = std::collections::HashSet::new();
         for c in &self.categories {
@@ -81,10 +91,12 @@ impl DataModel {
         self.qc.validate().map_err(ModelError::BadQc)
     }
 
+    /// The category with exactly this key; `None` when the data model has none.
     pub fn get(&self, key: &str) -> Option<&Category> {
         self.categories.iter().find(|c| c.key == key)
     }
 
+    /// Whether the category with this key is a threat; `false` for a key the data model lacks.
     pub fn is_threat(&self, key: &str) -> bool {
         self.get(key).is_some_and(|c| c.threat)
     }
@@ -148,7 +160,7 @@ mod toml_lite {
 }
 
 impl DataModel {
-    /// Parse a data model file (TOML, as `data/data-model.toml`) and validate it.
+    /// Parse a data model file (TOML, as `crates/core/data-model.toml`) and validate it.
     pub fn from_toml(text: &str) -> Result<Self, String> {
         let model = toml_lite::parse(text)?;
         model.validate().map_err(|e| e.to_string())?;

@@ -30,8 +30,11 @@ use crate::time::{MICROS, format_utc, local_date, local_midnight};
 pub struct DayTotals {
     /// Kept fixes on this date.
     pub points: u64,
+    /// Geodesic length of the kept pairs whose first fix is on this date, metres.
     pub length_m: f64,
+    /// Patrol time on this date (union of pairs at most the pause limit apart, split at local midnight), seconds.
     pub seconds: f64,
+    /// The same, leaving out pairs more than `Rules::active_gap_s` (30 min) apart, seconds.
     pub active_seconds: f64,
 }
 
@@ -40,30 +43,52 @@ pub struct DayTotals {
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum WarningKind {
+    /// `null_island`: fixes within 0.01° of 0,0 far from the rest of the track, left out.
     NullIsland,
+    /// `spike`: one to three fixes entered and left too fast (multipath), left out.
     Spike,
+    /// `stale_fix`: a segment's first or last fixes from the position and time the unit last had, left out.
     StaleFix,
+    /// `stay`: inner fixes of a stay in one place with the unit logging, left out (the bridge is a long pause).
     Stay,
+    /// `dropped_fix`: fixes a person dropped with `patrol edit patrol ID --drop-fix S:P`.
     DroppedFix,
+    /// `kept_fix`: marked fixes a person kept against the rules with `--keep-fix S:P`; nothing left out.
     KeptFix,
+    /// `time_gap`: pauses over the pause limit (2 h) between consecutive kept fixes; their hours are left out.
     TimeGap,
+    /// `implausible_speed`: stretches faster than the transport's ceiling (a wrong transport?); still counted.
     ImplausibleSpeed,
+    /// `long_patrol`: the dates with effort span more than `max_patrol_days` (14) days.
     LongPatrol,
+    /// `early_time`: fixes dated before 2000 (a clock not set).
     EarlyTime,
+    /// `future_time`: fixes dated after now + 1 day.
     FutureTime,
+    /// `week_rollover`: fixes that 1,024 weeks later would fall in the last two years (GPS week rollover).
     WeekRollover,
+    /// `no_zone`: times written without a zone, read as UTC (or as `--assume-zone` says).
     NoZone,
+    /// `outside_boundary`: counted track whose pairs lie outside the site's boundary (`km` says how much); still counted.
     OutsideBoundary,
+    /// `undated`: a track without any time and no date given; its km are `undated_km`, in no period.
     Undated,
+    /// `dated_by_hand`: a track without any time, dated by `import --date` or `edit --date`.
     DatedByHand,
+    /// `route_points`: the file holds route points, which are skipped (not imported).
     RoutePoints,
+    /// `gpx`: the GPX reader dropped a value it could not read.
     Gpx,
+    /// `duplicate_track`: the track shares at least half its sampled fixes with another live patrol (`patrol_id`).
     DuplicateTrack,
+    /// `deleted_patrol`: the file is a deleted patrol's track (`patrol_id`); it is not imported.
     DeletedPatrol,
+    /// `text_cut`: a GPX text field longer than the reader's `MAX_TEXT` bytes, cut to that size.
     TextCut,
 }
 
 impl WarningKind {
+    /// The snake_case name stored and written to JSON (e.g. "stale_fix").
     pub fn as_str(self) -> &'static str {
         match self {
             WarningKind::NullIsland => "null_island",
@@ -105,7 +130,9 @@ impl WarningKind {
 /// `import --json`'s `warnings`), with what it took out of the figures.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Warning {
+    /// What the warning is about (JSON `kind`).
     pub kind: WarningKind,
+    /// One line for a person, naming what was found and how much (JSON `message`).
     pub message: String,
     /// The fixes (or waypoints) concerned.
     pub points: u64,
@@ -122,6 +149,7 @@ pub struct Warning {
 }
 
 impl Warning {
+    /// A warning of `kind` with its message, nothing excluded, no other patrol and no km.
     pub fn new(kind: WarningKind, message: impl Into<String>) -> Self {
         Warning {
             kind,
@@ -145,9 +173,13 @@ impl Warning {
 /// A fix the rules marked (and whether it is left out: a person may have kept it).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MarkedFix {
+    /// Track segment of the fix, counted from 0 in the leg (`--keep-fix S:P` counts from 1).
     pub segment: u32,
+    /// Index of the fix in its segment, counted from 0 (`patrol show` counts from 1).
     pub point: u32,
+    /// The rule that marked the fix.
     pub mark: Mark,
+    /// Whether the fix is left out of the figures (false when a person kept it).
     pub excluded: bool,
 }
 
@@ -155,8 +187,11 @@ pub struct MarkedFix {
 /// "Duplicate tracks"): whole seconds and degrees.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FixSample {
+    /// The fix's time, whole seconds since 1970 UTC (a sampled second, see `is_sample_second`).
     pub t_s: i64,
+    /// Longitude, WGS84 degrees (x).
     pub lon: f64,
+    /// Latitude, WGS84 degrees (y).
     pub lat: f64,
 }
 
@@ -189,10 +224,13 @@ pub fn is_sample_second(t_s: i64) -> bool {
 /// Everything one leg's track adds, after quality control.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LegEffort {
+    /// Effort per local date in the site's zone (one LegDay row each).
     pub days: BTreeMap<NaiveDate, DayTotals>,
     /// Effort no date holds (a track without time and no date given).
     pub undated: DayTotals,
+    /// Every fix a rule marked, whether left out or kept by a person.
     pub marks: Vec<MarkedFix>,
+    /// What quality control and the time checks found, with what each left out.
     pub warnings: Vec<Warning>,
     /// All fixes read.
     pub fixes: u64,
@@ -202,17 +240,22 @@ pub struct LegEffort {
     pub length_m: f64,
     /// Earliest and latest time of the kept fixes.
     pub first_time: Option<i64>,
+    /// Latest time of the kept fixes, microseconds UTC; `None` when no kept fix has a time.
     pub last_time: Option<i64>,
     /// The date of the leg's first timed kept fix (untimed segments take it).
     pub first_date: Option<NaiveDate>,
+    /// The fixes remembered for finding the same track again (at most `MAX_SAMPLES`).
     pub samples: Vec<FixSample>,
 }
 
 /// What the analysis needs besides the fixes.
 #[derive(Clone, Debug)]
 pub struct LegContext {
+    /// The site's time zone, in which fixes are dated.
     pub zone: Tz,
+    /// The site's quality-control thresholds (`[qc]` of the data model) and the transport's ceiling.
     pub rules: Rules,
+    /// A person's word on single fixes (`--keep-fix` / `--drop-fix`), applied over the rules.
     pub overrides: Vec<FixOverride>,
     /// A person's date for a track without any time.
     pub given_date: Option<NaiveDate>,
@@ -360,6 +403,7 @@ fn hours(s: f64) -> String {
 }
 
 impl LegAnalyser {
+    /// An analyser for one leg; feed it each segment in order, then `finish`.
     pub fn new(ctx: LegContext) -> Self {
         LegAnalyser {
             ctx,
@@ -471,7 +515,7 @@ impl LegAnalyser {
         self.excluded_runs(seg, fixes, &lens, &marks);
 
         let kept: Vec<usize> = (0..fixes.len()).filter(|&i| marks[i].is_none()).collect();
-        let Some(&first_timed) = kept.iter().find(|&&i| fixes[i].time.is_some()) else {
+        let Some(dates) = kept_dates(fixes, &kept, |t| self.date_of(t)) else {
             // No time in the segment: its effort takes the leg's first date.
             self.orphans.points += kept.len() as u64;
             for w in kept.windows(2) {
@@ -481,18 +525,15 @@ impl LegAnalyser {
             }
             return;
         };
-        let t0 = fixes[first_timed].time.unwrap_or_default();
-        let seg_date = self.date_of(t0);
-        self.out.first_date.get_or_insert(seg_date);
+        self.out.first_date.get_or_insert(dates[0]);
         let vmax = rules.max_speed_kmh / 3.6;
         let pause = (rules.pause_max_s * MICROS as f64) as i64;
         let active_gap = (rules.active_gap_s * MICROS as f64) as i64;
-        let mut carried = seg_date;
         let mut fast_run: Option<(f64, f64)> = None; // (metres, seconds)
         for (pos, &here) in kept.iter().enumerate() {
             let fix = fixes[here];
+            let carried = dates[pos];
             if let Some(time) = fix.time {
-                carried = self.date_of(time);
                 self.out.first_time = Some(self.out.first_time.map_or(time, |x| x.min(time)));
                 self.out.last_time = Some(self.out.last_time.map_or(time, |x| x.max(time)));
             }
@@ -838,10 +879,35 @@ fn pair_len(fixes: &[Fix], lens: &[f64], i: usize, j: usize) -> f64 {
     }
 }
 
+/// The local date each kept fix of a segment (`kept`, indices into `fixes`,
+/// in order) counts on: a timed fix its own (`date_of` its time), an untimed
+/// one the date of the last timed fix before it, and the untimed ones before
+/// the first time that first time's date. `None` when no kept fix has a time
+/// (the segment takes the leg's first date). A pair counts on its first fix's
+/// date. The one rule of both [`LegAnalyser`] and [`dated_pairs`].
+fn kept_dates(
+    fixes: &[Fix],
+    kept: &[usize],
+    mut date_of: impl FnMut(i64) -> NaiveDate,
+) -> Option<Vec<NaiveDate>> {
+    let first = kept.iter().find_map(|&i| fixes[i].time)?;
+    let mut carried = date_of(first);
+    Some(
+        kept.iter()
+            .map(|&i| {
+                if let Some(t) = fixes[i].time {
+                    carried = date_of(t);
+                }
+                carried
+            })
+            .collect(),
+    )
+}
+
 /// The kept pairs of one segment with the local date their length belongs to
-/// (the rule of [`LegAnalyser`]; `None` while a leading untimed run waits for a
-/// time, which [`dated_pairs`] resolves). Used to draw and grid the tracks the
-/// report counts.
+/// (the rule of [`LegAnalyser`], through the same `kept_dates`; a segment
+/// without any time takes `leg_first_date`, `None` when the leg has none).
+/// Used to draw and grid the tracks the report counts.
 pub fn dated_pairs(
     fixes: &[Fix],
     excluded: &[bool],
@@ -851,18 +917,30 @@ pub fn dated_pairs(
     let kept: Vec<usize> = (0..fixes.len())
         .filter(|&i| !excluded.get(i).copied().unwrap_or(false))
         .collect();
-    let seg_date = kept
-        .iter()
-        .find_map(|&i| fixes[i].time)
-        .map(|t| local_date(t, zone))
-        .or(leg_first_date);
-    let mut carried = seg_date;
+    // The date of the day a time falls in, kept while times stay in it (the
+    // analyser's cache, for the same dates).
+    let mut day: Option<(i64, i64, NaiveDate)> = None;
+    let dates = kept_dates(fixes, &kept, |t| {
+        if let Some((start, end, date)) = day
+            && (start..end).contains(&t)
+        {
+            return date;
+        }
+        let date = local_date(t, zone);
+        let start = local_midnight(date, zone);
+        let end = date
+            .succ_opt()
+            .map_or(i64::MAX, |next| local_midnight(next, zone));
+        if start <= t && t < end && end - start <= 26 * 3600 * MICROS {
+            day = Some((start, end, date));
+        }
+        date
+    });
     kept.windows(2)
-        .map(|w| {
-            if let Some(t) = fixes[w[0]].time {
-                carried = Some(local_date(t, zone));
-            }
-            (w[0], w[1], carried)
+        .enumerate()
+        .map(|(pos, w)| {
+            let date = dates.as_ref().map_or(leg_first_date, |d| Some(d[pos]));
+            (w[0], w[1], date)
         })
         .collect()
 }
@@ -1125,7 +1203,62 @@ mod tests {
             .collect()
     }
 
+    /// Per-date length of one leg by [`dated_pairs`] over the kept fixes.
+    fn km_by_dated_pairs(
+        e: &LegEffort,
+        segments: &[Vec<Fix>],
+        zone: Tz,
+    ) -> BTreeMap<NaiveDate, f64> {
+        let mut by_date: BTreeMap<NaiveDate, f64> = BTreeMap::new();
+        for (seg, fixes) in segments.iter().enumerate() {
+            let mask: Vec<bool> = (0..fixes.len())
+                .map(|i| {
+                    e.marks
+                        .iter()
+                        .any(|m| m.excluded && m.segment as usize == seg && m.point as usize == i)
+                })
+                .collect();
+            for (a, b, date) in dated_pairs(fixes, &mask, zone, e.first_date) {
+                if let Some(d) = date {
+                    *by_date.entry(d).or_default() +=
+                        pair_length_m((fixes[a].lon, fixes[a].lat), (fixes[b].lon, fixes[b].lat));
+                }
+            }
+        }
+        by_date
+    }
+
     proptest! {
+        #[test]
+        fn the_analyser_and_dated_pairs_give_each_date_the_same_km(
+            n in 3usize..60,
+            step in 60i64..4000,
+            faults in proptest::collection::vec((0usize..60, 0u8..4, -2.0f64..2.0), 0..20),
+            split in 0usize..60,
+        ) {
+            let mut w = walk(n, step);
+            for (at, kind, x) in faults {
+                let i = at % n;
+                match kind {
+                    0 => { w[i].lon = 0.0; w[i].lat = 0.0; }
+                    1 => { w[i].lat += x * 0.3; }
+                    2 => { w[i].time = w[i].time.map(|t| t + (x * 86_400.0 * 3.0) as i64 * MICROS); }
+                    _ => { w[i].time = None; }
+                }
+            }
+            let cut = split % n;
+            let segments = vec![w[..cut].to_vec(), w[cut..].to_vec()];
+            let zone = parse_zone(BKK).unwrap();
+            let e = run(BKK, &segments);
+            let ours = km_by_dated_pairs(&e, &segments, zone);
+            let theirs: BTreeMap<NaiveDate, f64> = e.days.iter().map(|(d, t)| (*d, t.length_m)).filter(|(_, m)| *m > 0.0).collect();
+            let ours: BTreeMap<NaiveDate, f64> = ours.into_iter().filter(|(_, m)| *m > 0.0).collect();
+            prop_assert_eq!(ours.keys().collect::<Vec<_>>(), theirs.keys().collect::<Vec<_>>());
+            for (d, m) in &ours {
+                prop_assert!((m - theirs[d]).abs() < 1e-6, "{d}: {m} vs {}", theirs[d]);
+            }
+        }
+
         #[test]
         fn excluding_glitches_never_adds_km_and_no_date_exceeds_its_length(
             n in 5usize..200,

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use geo::{BoundingRect, Coord, Intersects, MultiPolygon, Rect};
+use geo::{BoundingRect, Contains, Coord, Intersects, MultiPolygon, Rect};
 use proj4rs::proj::Proj;
 use serde::{Deserialize, Serialize};
 
@@ -32,16 +32,50 @@ pub struct CoverageInput {
     pub lines: Vec<Vec<(f64, f64)>>,
 }
 
+impl CoverageInput {
+    /// A site's coverage input from its boundary as stored (polygons of
+    /// rings of (lon, lat), the outer ring first; a polygon without rings is
+    /// left out).
+    pub fn from_rings(
+        boundary: &[Vec<Vec<(f64, f64)>>],
+        cell_m: f64,
+        lines: Vec<Vec<(f64, f64)>>,
+    ) -> Self {
+        let polygons = boundary
+            .iter()
+            .filter_map(|rings| {
+                let (exterior, holes) = rings.split_first()?;
+                Some(geo::Polygon::new(
+                    geo::LineString::from(exterior.clone()),
+                    holes
+                        .iter()
+                        .map(|r| geo::LineString::from(r.clone()))
+                        .collect(),
+                ))
+            })
+            .collect();
+        Self {
+            boundary: MultiPolygon(polygons),
+            cell_m,
+            lines,
+        }
+    }
+}
+
 /// Why the grid could not be made.
 #[derive(Debug, thiserror::Error, PartialEq)]
 #[non_exhaustive]
 pub enum GridError {
+    /// The boundary has no polygon (or no vertex) to lay a grid on.
     #[error("the boundary is empty")]
     EmptyBoundary,
+    /// The cell side (metres) is zero, negative or not finite.
     #[error("cell size {0} m is not a positive number")]
     BadCellSize(f64),
+    /// The boundary's polygons' bounding boxes would need this many cells in all, more than `MAX_CELLS`.
     #[error("a grid of {0} cells is too fine (at most {MAX_CELLS}); use larger cells")]
     TooManyCells(u64),
+    /// proj4rs could not build the projection or project a point (its message).
     #[error("projection failed: {0}")]
     Projection(String),
 }
@@ -50,7 +84,9 @@ pub enum GridError {
 pub struct Laea {
     geographic: Proj,
     projected: Proj,
+    /// Longitude of the projection's centre (`+lon_0`), degrees.
     pub lon_0: f64,
+    /// Latitude of the projection's centre (`+lat_0`), degrees.
     pub lat_0: f64,
 }
 
@@ -104,9 +140,13 @@ impl Laea {
 /// parameter range `[t0, t1]` (0 = start, 1 = end).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Piece {
+    /// Column of the cell, in cells from the projection's origin (x = east).
     pub ix: i64,
+    /// Row of the cell, in cells from the projection's origin (y = north).
     pub iy: i64,
+    /// Where the piece starts along the segment (0 = its start).
     pub t0: f64,
+    /// Where the piece ends along the segment (1 = its end).
     pub t1: f64,
 }
 
@@ -197,11 +237,15 @@ pub fn traverse(a: (f64, f64), b: (f64, f64)) -> Vec<Piece> {
 /// One grid cell's figures.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Cell {
+    /// JSON `ix`: the cell's column, `[ix·cell_m, (ix+1)·cell_m)` metres east of the projection's origin.
     pub ix: i64,
+    /// JSON `iy`: the cell's row, `[iy·cell_m, (iy+1)·cell_m)` metres north of the projection's origin.
     pub iy: i64,
     /// Whether the cell intersects the boundary.
     pub in_park: bool,
+    /// JSON `km`: geodesic track length of the period's pairs falling in the cell, km.
     pub km: f64,
+    /// JSON `threats`: the period's threat observations whose point is in the cell.
     pub threats: u64,
     /// The cell's corners back in (lon, lat), counter-clockwise from the
     /// south-west one (4 points, not closed).
@@ -212,9 +256,26 @@ pub struct Cell {
     pub site_id: Option<SiteId>,
 }
 
+impl Cell {
+    /// The mean of the cell's corners, its longitudes taken around the first
+    /// one (a cell across 180° is centred on 180°, not on 0°); (0, 0) for a
+    /// cell without corners.
+    pub fn centre(&self) -> (f64, f64) {
+        let Some(&(lon0, _)) = self.corners.first() else {
+            return (0.0, 0.0);
+        };
+        let n = self.corners.len() as f64;
+        let unwrap = |lon: f64| lon0 + (lon - lon0 + 180.0).rem_euclid(360.0) - 180.0;
+        let lon = self.corners.iter().map(|p| unwrap(p.0)).sum::<f64>() / n;
+        let lat = self.corners.iter().map(|p| p.1).sum::<f64>() / n;
+        ((lon + 180.0).rem_euclid(360.0) - 180.0, lat)
+    }
+}
+
 /// The coverage figures.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Coverage {
+    /// JSON `cell_m`: the side of a square cell, metres (equal-area: each cell is `cell_m²` on the ellipsoid).
     pub cell_m: f64,
     /// The projection the grid is laid in (a PROJ string).
     pub projection: String,
@@ -235,10 +296,30 @@ pub struct Coverage {
 }
 
 impl Coverage {
+    /// The figures without the cells (a site's coverage in `by_site`).
+    #[must_use]
+    pub fn without_cells(&self) -> Coverage {
+        Coverage {
+            cell_m: self.cell_m,
+            projection: self.projection.clone(),
+            park_cells: self.park_cells,
+            visited_cells: self.visited_cells,
+            fraction: self.fraction,
+            km: self.km,
+            km_in_park: self.km_in_park,
+            cells: Vec::new(),
+        }
+    }
+
     /// Several sites' coverages as one: the sums of park cells, visited
     /// cells and km (the fraction is that of the sums), and every cell, with
     /// its site. `None` when there is none.
     pub fn sum(parts: &[(SiteId, Coverage)]) -> Option<Coverage> {
+        Self::sum_of(parts.to_vec())
+    }
+
+    /// As [`sum`](Self::sum), taking the parts (their cells move, not copied).
+    pub fn sum_of(parts: Vec<(SiteId, Coverage)>) -> Option<Coverage> {
         let (_, first) = parts.first()?;
         let mut total = Coverage {
             cell_m: first.cell_m,
@@ -252,16 +333,16 @@ impl Coverage {
             fraction: 0.0,
             km: 0.0,
             km_in_park: 0.0,
-            cells: Vec::new(),
+            cells: Vec::with_capacity(parts.iter().map(|(_, c)| c.cells.len()).sum()),
         };
         for (site, c) in parts {
             total.park_cells += c.park_cells;
             total.visited_cells += c.visited_cells;
             total.km += c.km;
             total.km_in_park += c.km_in_park;
-            total.cells.extend(c.cells.iter().map(|cell| Cell {
-                site_id: Some(*site),
-                ..cell.clone()
+            total.cells.extend(c.cells.into_iter().map(|cell| Cell {
+                site_id: Some(site),
+                ..cell
             }));
         }
         if total.park_cells > 0 {
@@ -271,10 +352,68 @@ impl Coverage {
     }
 }
 
+/// A hash of cell keys (two small integers): a multiply and a rotate per
+/// word, not SipHash (nothing here comes from an adversary, and the maps
+/// are only looked up, never iterated in their own order).
+#[derive(Default)]
+struct CellHasher(u64);
+
+impl std::hash::Hasher for CellHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn write_i64(&mut self, v: i64) {
+        self.write_u64(v.cast_unsigned());
+    }
+}
+
+type CellMap<V> =
+    std::collections::HashMap<(i64, i64), V, std::hash::BuildHasherDefault<CellHasher>>;
+type CellSet = std::collections::HashSet<(i64, i64), std::hash::BuildHasherDefault<CellHasher>>;
+
 #[derive(Default)]
 struct Acc {
     km: f64,
     threats: u64,
+}
+
+/// Each cell's sums, added in the order of the lines (as a map of cells
+/// would add them); consecutive pieces mostly stay in one cell, which is
+/// kept at hand.
+#[derive(Default)]
+struct CellSums {
+    index: CellMap<usize>,
+    sums: Vec<Acc>,
+    last: Option<((i64, i64), usize)>,
+}
+
+impl CellSums {
+    fn cell(&mut self, key: (i64, i64)) -> &mut Acc {
+        let i = match self.last {
+            Some((k, i)) if k == key => i,
+            _ => {
+                let next = self.sums.len();
+                let i = *self.index.entry(key).or_insert(next);
+                if i == next {
+                    self.sums.push(Acc::default());
+                }
+                self.last = Some((key, i));
+                i
+            }
+        };
+        &mut self.sums[i]
+    }
 }
 
 /// The centre of a boundary's box, the box taken around the boundary's own
@@ -372,29 +511,50 @@ pub fn coverage(input: &CoverageInput, threats: &[(f64, f64)]) -> Result<Coverag
     }
     let mut park = std::collections::BTreeSet::new();
     for &(poly, x0, x1, y0, y1) in &boxes {
+        // The cells the polygon's rings pass through, and their neighbours
+        // (a ring that only touches a cell passes through a neighbour): only
+        // these need the exact test. Any other cell is wholly inside the
+        // polygon or wholly outside, as its centre is.
+        let mut near = CellSet::default();
+        for ring in std::iter::once(poly.exterior()).chain(poly.interiors()) {
+            for w in ring.0.windows(2) {
+                for piece in traverse((w[0].x, w[0].y), (w[1].x, w[1].y)) {
+                    for dy in -1..=1 {
+                        for dx in -1..=1 {
+                            near.insert((piece.ix + dx, piece.iy + dy));
+                        }
+                    }
+                }
+            }
+        }
         for iy in y0..=y1 {
             for ix in x0..=x1 {
                 if park.contains(&(ix, iy)) {
                     continue;
                 }
-                let rect = Rect::new(
-                    Coord {
-                        x: ix as f64,
-                        y: iy as f64,
-                    },
-                    Coord {
-                        x: (ix + 1) as f64,
-                        y: (iy + 1) as f64,
-                    },
-                );
-                if rect.intersects(poly) {
+                let inside = if near.contains(&(ix, iy)) {
+                    let rect = Rect::new(
+                        Coord {
+                            x: ix as f64,
+                            y: iy as f64,
+                        },
+                        Coord {
+                            x: (ix + 1) as f64,
+                            y: (iy + 1) as f64,
+                        },
+                    );
+                    rect.intersects(poly)
+                } else {
+                    poly.contains(&geo::Point::new(ix as f64 + 0.5, iy as f64 + 0.5))
+                };
+                if inside {
                     park.insert((ix, iy));
                 }
             }
         }
     }
 
-    let mut acc: BTreeMap<(i64, i64), Acc> = BTreeMap::new();
+    let mut sums = CellSums::default();
     for line in &input.lines {
         let pts: Vec<Option<(f64, f64)>> = line
             .iter()
@@ -410,16 +570,21 @@ pub fn coverage(input: &CoverageInput, threats: &[(f64, f64)]) -> Result<Coverag
             };
             let km = pair_length_m(w[0], w[1]) / 1000.0;
             for piece in traverse(a, b) {
-                acc.entry((piece.ix, piece.iy)).or_default().km += km * (piece.t1 - piece.t0);
+                sums.cell((piece.ix, piece.iy)).km += km * (piece.t1 - piece.t0);
             }
         }
     }
     for &(lon, lat) in threats {
         if let Ok((x, y)) = laea.forward(lon, lat) {
             let key = ((x / cell_m).floor() as i64, (y / cell_m).floor() as i64);
-            acc.entry(key).or_default().threats += 1;
+            sums.cell(key).threats += 1;
         }
     }
+    let acc: BTreeMap<(i64, i64), &Acc> = sums
+        .index
+        .iter()
+        .map(|(&k, &i)| (k, &sums.sums[i]))
+        .collect();
 
     let mut keys: std::collections::BTreeSet<(i64, i64)> = park.clone();
     keys.extend(
@@ -429,6 +594,9 @@ pub fn coverage(input: &CoverageInput, threats: &[(f64, f64)]) -> Result<Coverag
     );
     let mut cells = Vec::with_capacity(keys.len());
     let (mut visited, mut km, mut km_in_park) = (0_u64, 0.0, 0.0);
+    // Neighbouring cells share corners: each grid vertex is inverted once.
+    let mut vertices: CellMap<(f64, f64)> = CellMap::default();
+    vertices.reserve(keys.len() * 2);
     for (ix, iy) in keys {
         let a = acc.get(&(ix, iy));
         let cell_km = a.map_or(0.0, |a| a.km);
@@ -442,7 +610,13 @@ pub fn coverage(input: &CoverageInput, threats: &[(f64, f64)]) -> Result<Coverag
         }
         let mut corners = Vec::with_capacity(4);
         for (cx, cy) in [(ix, iy), (ix + 1, iy), (ix + 1, iy + 1), (ix, iy + 1)] {
-            corners.push(laea.inverse(cx as f64 * cell_m, cy as f64 * cell_m)?);
+            let corner = match vertices.entry((cx, cy)) {
+                std::collections::hash_map::Entry::Occupied(e) => *e.get(),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    *e.insert(laea.inverse(cx as f64 * cell_m, cy as f64 * cell_m)?)
+                }
+            };
+            corners.push(corner);
         }
         cells.push(Cell {
             ix,
@@ -496,6 +670,32 @@ fn project_ring(
 #[cfg(test)]
 #[allow(clippy::float_cmp)] // exact values are meant: 0, 1, endpoints
 mod tests {
+    #[test]
+    fn a_cell_across_180_degrees_is_centred_there() {
+        let cell = |corners: Vec<(f64, f64)>| Cell {
+            ix: 0,
+            iy: 0,
+            in_park: true,
+            km: 0.0,
+            threats: 0,
+            corners,
+            site_id: None,
+        };
+        let (lon, lat) = cell(vec![
+            (179.9, 1.0),
+            (-179.9, 1.0),
+            (-179.9, 2.0),
+            (179.9, 2.0),
+        ])
+        .centre();
+        assert!(
+            (lon.abs() - 180.0).abs() < 1e-9 && (lat - 1.5).abs() < 1e-12,
+            "{lon}"
+        );
+        let (lon, _) = cell(vec![(10.0, 0.0), (12.0, 0.0), (12.0, 1.0), (10.0, 1.0)]).centre();
+        assert!((lon - 11.0).abs() < 1e-12);
+    }
+
     use super::*;
     use geo::{GeodesicArea, LineString, Polygon, polygon};
 

@@ -12,6 +12,8 @@
 //! assert!((m - 110.6).abs() < 0.5);
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod category;
 pub mod clock;
 pub mod effort;

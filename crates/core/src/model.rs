@@ -11,14 +11,20 @@ use crate::ids::{DeviceId, LegId, ObservationId, PatrolId, SiteId};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Transport {
+    /// Walking; default speed ceiling 15 km/h.
     Foot,
+    /// By car or truck; default speed ceiling 130 km/h.
     Vehicle,
+    /// By motorcycle; default speed ceiling 130 km/h.
     Motorbike,
+    /// On water; default speed ceiling 80 km/h.
     Boat,
+    /// Flown; default speed ceiling 900 km/h.
     Aircraft,
 }
 
 impl Transport {
+    /// Every transport, in declaration (and sort) order.
     pub const ALL: [Transport; 5] = [
         Transport::Foot,
         Transport::Vehicle,
@@ -32,6 +38,7 @@ impl Transport {
         Transport::ALL.into_iter().find(|t| t.as_str() == name)
     }
 
+    /// The lower-case name stored in the database and in JSON ("foot", "vehicle", ...).
     pub fn as_str(self) -> &'static str {
         match self {
             Transport::Foot => "foot",
@@ -74,33 +81,47 @@ pub const MEMBERS: std::ops::RangeInclusive<u32> = MIN_MEMBERS..=MAX_MEMBERS;
 /// A site: a protected area, with the IANA time zone its dates are counted in.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Site {
+    /// UUIDv7 identity, made by the store; patrols refer to it.
     pub id: SiteId,
+    /// The protected area's name, as reports and the CLI show it.
     pub name: String,
+    /// IANA zone name ("Asia/Bangkok") in which the site's local dates and midnights are counted.
     pub timezone: String,
 }
 
 /// A patrol: the content of one version of a patrol record.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Patrol {
+    /// UUIDv7 identity of the record, the same in every version.
     pub id: PatrolId,
+    /// The site patrolled; its time zone gives the track's local dates.
     pub site: SiteId,
+    /// The team that walked (`import --team`), as `by_team` groups it.
     pub team: String,
+    /// The leader's name; `None` when none was given.
     pub leader: Option<String>,
+    /// What the patrol set out to do, free text; `None` when none was given.
     pub objective: Option<String>,
     /// The device whose database first recorded it.
     pub origin_device: DeviceId,
     /// blake3 of the GPX file it was imported from, if any.
     pub source_digest: Option<String>,
+    /// File name (no directory) of the GPX file it was imported from; `None` when it came from no file.
     pub source_file: Option<String>,
 }
 
 /// A leg: one transport and one set of members within a patrol.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Leg {
+    /// UUIDv7 identity of the record, the same in every version.
     pub id: LegId,
+    /// The patrol it is part of.
     pub patrol: PatrolId,
+    /// How it moved: picks the speed ceiling quality control applies.
     pub transport: Transport,
+    /// Head count, within [`MEMBERS`]; each counting date of the leg adds this many person-days.
     pub members: u32,
+    /// Members' names as given (`import --member`); may be empty, and need not number `members`.
     pub member_names: Vec<String>,
     /// The local date a person gave to a track without any time (`import
     /// --date`, `edit patrol --date`); ignored when the track has times.
@@ -114,23 +135,30 @@ pub struct Leg {
 /// An observation: something seen, at a place and usually a time.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Observation {
+    /// UUIDv7 identity of the record, the same in every version.
     pub id: ObservationId,
+    /// The patrol it was seen on.
     pub patrol: PatrolId,
     /// A category key of the data model.
     pub category: String,
     /// Microseconds since the Unix epoch, UTC.
     pub time: Option<i64>,
+    /// Longitude (x), WGS84 degrees.
     pub lon: f64,
+    /// Latitude (y), WGS84 degrees.
     pub lat: f64,
     /// What the ranger typed on the GPS, as it was.
     pub raw_name: Option<String>,
+    /// Free text: the waypoint's `<desc>`, else its `<cmt>`, or a person's; `None` when there is none.
     pub note: Option<String>,
 }
 
 /// A validated WGS84 position.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LatLon {
+    /// Latitude, degrees in [-90, 90].
     pub lat: f64,
+    /// Longitude, degrees in [-180, 180].
     pub lon: f64,
 }
 
@@ -140,6 +168,7 @@ pub struct LatLon {
 pub struct BadPosition(String);
 
 impl LatLon {
+    /// Check both are finite and on Earth; note the order: latitude first, unlike [`crate::qc::Fix::new`].
     pub fn new(lat: f64, lon: f64) -> Result<Self, BadPosition> {
         if !lat.is_finite() || !(-90.0..=90.0).contains(&lat) {
             return Err(BadPosition(format!("latitude {lat} is outside [-90, 90]")));

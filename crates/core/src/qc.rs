@@ -37,12 +37,16 @@ use crate::time::MICROS;
 /// One GPS fix: (lon, lat) in WGS84 degrees, time in µs UTC when the unit gave one.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Fix {
+    /// Longitude (x), WGS84 degrees.
     pub lon: f64,
+    /// Latitude (y), WGS84 degrees.
     pub lat: f64,
+    /// Microseconds since the Unix epoch, UTC; `None` when the unit recorded no time.
     pub time: Option<i64>,
 }
 
 impl Fix {
+    /// A fix at (lon, lat) in degrees, x first, with its time in µs UTC when there is one.
     pub fn new(lon: f64, lat: f64, time: Option<i64>) -> Self {
         Fix { lon, lat, time }
     }
@@ -56,15 +60,20 @@ impl Fix {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Mark {
+    /// Within [`Rules::null_island_deg`] of 0,0 while its nearest other fix is far from there (rule 1).
     NullIsland,
+    /// A multipath glitch: one to three fixes far off the track and back, or a far-off first or last fix (rule 3).
     Spike,
+    /// The position and time the unit last had, cut off from the segment by a long gap (rule 2).
     Stale,
+    /// Inside a stay in one place, or all of one that opens or closes the segment (rule 5).
     Stay,
     /// A person dropped it (`edit patrol --drop-fix`).
     Manual,
 }
 
 impl Mark {
+    /// Every mark, in declaration (and sort) order.
     pub const ALL: [Mark; 5] = [
         Mark::NullIsland,
         Mark::Spike,
@@ -73,6 +82,7 @@ impl Mark {
         Mark::Manual,
     ];
 
+    /// The stored name, that of its warning kind (`Stale` is "stale_fix", `Manual` "dropped_fix").
     pub fn as_str(self) -> &'static str {
         match self {
             Mark::NullIsland => "null_island",
@@ -83,6 +93,7 @@ impl Mark {
         }
     }
 
+    /// The mark a stored name (exactly [`Mark::as_str`]) names; `None` for any other text.
     pub fn parse(s: &str) -> Option<Mark> {
         Mark::ALL.into_iter().find(|m| m.as_str() == s)
     }
@@ -92,18 +103,26 @@ impl Mark {
 /// `segment` and `point` count from 0 in the stored track (the CLI shows them from 1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct FixOverride {
+    /// Index of the track segment, from 0.
     pub segment: u32,
+    /// Index of the fix within its segment, from 0.
     pub point: u32,
+    /// `true` keeps the fix whatever the rules say (`--keep-fix`); `false` drops it (`--drop-fix`).
     pub keep: bool,
 }
 
 /// Speed ceilings per transport, km/h: what a patrol can really do.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SpeedLimits {
+    /// On foot, km/h (default 15).
     pub foot: f64,
+    /// By vehicle, km/h (default 130).
     pub vehicle: f64,
+    /// By motorbike, km/h (default 130).
     pub motorbike: f64,
+    /// By boat, km/h (default 80).
     pub boat: f64,
+    /// By aircraft, km/h (default 900).
     pub aircraft: f64,
 }
 
@@ -120,6 +139,7 @@ impl Default for SpeedLimits {
 }
 
 impl SpeedLimits {
+    /// The ceiling of one transport, km/h.
     pub fn get(&self, t: Transport) -> f64 {
         match t {
             Transport::Foot => self.foot,
@@ -131,7 +151,7 @@ impl SpeedLimits {
     }
 }
 
-/// A site's quality-control settings (its data model's `[qc]` and `[speed_kmh]`).
+/// A site's quality-control settings (its data model's `[qc]` and `[qc.speed_kmh]`).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct QcSettings {
@@ -141,6 +161,7 @@ pub struct QcSettings {
     pub stay_radius_m: f64,
     /// A patrol longer than this many days gets a warning.
     pub max_patrol_days: u32,
+    /// Speed ceilings per transport, km/h (`[qc.speed_kmh]`).
     pub speed_kmh: SpeedLimits,
 }
 
@@ -200,12 +221,17 @@ pub struct Rules {
     pub pause_max_s: f64,
     /// Pairs further apart than this add no active hours, seconds.
     pub active_gap_s: f64,
+    /// How far fixes may be from a stay's first fix and still be in the stay, metres.
     pub stay_radius_m: f64,
+    /// The least jump between a stale fix (or pair) and the rest of its segment, metres.
     pub stale_jump_m: f64,
     /// A lone stale fix needs no jump when this far from the rest, seconds.
     pub stale_gap_lone_s: f64,
+    /// Half-width, in degrees of latitude and of longitude, of the square around 0,0 where null island lies.
     pub null_island_deg: f64,
+    /// The least distance by which a timed spike is entered and left, metres.
     pub spike_min_m: f64,
+    /// A leg whose dates (first to last, inclusive) span more days than this gets a `long_patrol` warning.
     pub max_patrol_days: u32,
 }
 

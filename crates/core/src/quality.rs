@@ -13,29 +13,40 @@ use crate::ids::{PatrolId, SiteId};
 /// One leg's quality-control findings, as stored beside its track.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct QualityFact {
+    /// The site of the leg's patrol.
     pub site: SiteId,
+    /// The leg's patrol.
     pub patrol: PatrolId,
+    /// The patrol's team.
     pub team: String,
+    /// The patrol's GPX file name; `None` when it came from no file.
     pub file: Option<String>,
     /// Every recorded pair, km.
     pub raw_km: f64,
     /// What counts, km.
     pub km: f64,
+    /// Everything the import and quality control said about the leg, import warnings first.
     pub warnings: Vec<Warning>,
 }
 
 /// Two live patrols holding the same track (or one holding the other's).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DuplicateFact {
+    /// The patrol of the pair whose id sorts first.
     pub patrol: PatrolId,
+    /// The other patrol of the pair.
     pub other: PatrolId,
+    /// `patrol`'s GPX file name; `None` when it came from no file.
     pub file: Option<String>,
+    /// `other`'s GPX file name; `None` when it came from no file.
     pub other_file: Option<String>,
     /// Sampled fixes the two share, and each one's samples.
     pub shared: u64,
+    /// How many sampled fixes `patrol`'s leg has.
     pub samples: u64,
+    /// How many sampled fixes `other`'s leg has.
     pub other_samples: u64,
-    /// Every fix the same.
+    /// The same track: every sampled fix shared and the same number of fixes.
     pub same: bool,
 }
 
@@ -44,6 +55,7 @@ pub struct DuplicateFact {
 pub struct QualityInput {
     /// Legs with effort in the period.
     pub facts: Vec<QualityFact>,
+    /// Pairs of live patrols holding the same track, at least one with effort in the period.
     pub duplicates: Vec<DuplicateFact>,
     /// Records with more than one head (edited on two devices).
     pub conflicts: u64,
@@ -52,19 +64,28 @@ pub struct QualityInput {
 /// What one kind of finding left out of the figures.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Excluded {
+    /// The exclusion: `null_island`, `spike`, `stale_fix`, `stay`, `dropped_fix` or `time_gap`.
     pub kind: WarningKind,
+    /// Distinct patrols it left something out of.
     pub patrols: u64,
+    /// Fixes it left out (0 for `time_gap`, which leaves out only hours).
     pub fixes: u64,
+    /// Track length it left out, km.
     pub km: f64,
+    /// Patrol time it left out, hours.
     pub hours: f64,
 }
 
 /// A patrol a person should look at.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Flagged {
+    /// The patrol to look at.
     pub patrol_id: PatrolId,
+    /// The patrol's team.
     pub team: String,
+    /// The patrol's GPX file name; `None` when it came from no file.
     pub file: Option<String>,
+    /// The kinds of its warnings that [`needs_a_look`], each once, in the order first met.
     pub kinds: Vec<WarningKind>,
     /// The warnings' own words, one per kind.
     pub messages: Vec<String>,
@@ -73,13 +94,17 @@ pub struct Flagged {
 /// Two patrols holding the same track.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DuplicateTrack {
+    /// The patrol of the pair whose id sorts first.
     pub patrol_id: PatrolId,
+    /// The other patrol of the pair.
     pub other_patrol_id: PatrolId,
+    /// `patrol_id`'s GPX file name; `None` when it came from no file.
     pub file: Option<String>,
+    /// `other_patrol_id`'s GPX file name; `None` when it came from no file.
     pub other_file: Option<String>,
     /// Share of the smaller track's sampled fixes that the other holds too.
     pub shared: f64,
-    /// Every fix the same.
+    /// The same track: every sampled fix shared and the same number of fixes.
     pub same: bool,
 }
 
@@ -88,12 +113,19 @@ pub struct DuplicateTrack {
 pub struct DataQuality {
     /// What quality control left out of the period's patrols, by kind.
     pub excluded: Vec<Excluded>,
+    /// Track length quality control left out: the sum of `excluded`, km.
     pub km_excluded: f64,
+    /// Patrol time quality control left out: the sum of `excluded`, hours.
     pub hours_excluded: f64,
+    /// Patrols with a warning a person should look at, by patrol id.
     pub flagged_patrols: Vec<Flagged>,
+    /// Pairs of live patrols holding the same track.
     pub duplicate_tracks: Vec<DuplicateTrack>,
+    /// Records edited on two devices and not yet resolved, in the whole database (not only the period).
     pub unresolved_conflicts: u64,
+    /// Km of track without any date, so in no period (as at the report's top level).
     pub undated_km: f64,
+    /// Observations without any date, so in no period (as at the report's top level).
     pub undated_observations: u64,
     /// Km of the period's track outside its site's boundary (when known).
     pub km_outside_boundary: f64,

@@ -11,14 +11,17 @@ pub const MICROS: i64 = 1_000_000;
 #[error("unknown time zone '{0}' (use an IANA name such as Asia/Bangkok)")]
 pub struct UnknownZone(pub String);
 
+/// The time zone an IANA name ("Asia/Bangkok") names, as a site's `timezone` holds it.
 pub fn parse_zone(name: &str) -> Result<Tz, UnknownZone> {
     name.parse::<Tz>().map_err(|_| UnknownZone(name.to_owned()))
 }
 
+/// The UTC instant of µs since the Unix epoch; one beyond chrono's range becomes `DateTime::MIN_UTC`.
 pub fn to_utc(micros: i64) -> DateTime<Utc> {
     DateTime::<Utc>::from_timestamp_micros(micros).unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
 
+/// Microseconds since the Unix epoch of a UTC instant.
 pub fn from_utc(t: DateTime<Utc>) -> i64 {
     t.timestamp_micros()
 }

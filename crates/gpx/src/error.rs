@@ -11,25 +11,50 @@ pub enum Error {
     /// Reading the underlying file or stream failed.
     #[error("{}read error", LinePrefix(*line))]
     Io {
+        /// The line reached when reading failed.
         line: Option<u64>,
+        /// What the reader said.
         #[source]
         source: std::io::Error,
     },
     /// The input is not well-formed XML (mismatched tags, truncated file, ...).
     #[error("{}{message}", LinePrefix(*line))]
-    Xml { line: Option<u64>, message: String },
+    Xml {
+        /// The 1-based line, when known.
+        line: Option<u64>,
+        /// What is wrong, for a person.
+        message: String,
+    },
     /// Well-formed or not, the input is not a GPX document.
     #[error("{}not a GPX file: {message}", LinePrefix(*line))]
-    NotGpx { line: Option<u64>, message: String },
+    NotGpx {
+        /// The 1-based line, when known.
+        line: Option<u64>,
+        /// What is wrong, for a person.
+        message: String,
+    },
     /// A value is unusable: coordinates out of range, missing or not numbers.
     #[error("{}{message}", LinePrefix(*line))]
-    Invalid { line: Option<u64>, message: String },
+    Invalid {
+        /// The 1-based line, when known.
+        line: Option<u64>,
+        /// What is wrong, for a person.
+        message: String,
+    },
     /// The declared character encoding is unknown or unsupported.
     #[error("{}{message}", LinePrefix(*line))]
-    Encoding { line: Option<u64>, message: String },
+    Encoding {
+        /// The 1-based line, when known.
+        line: Option<u64>,
+        /// What is wrong, for a person.
+        message: String,
+    },
     /// Elements are nested deeper than [`crate::MAX_DEPTH`].
     #[error("{}elements nested deeper than {}", LinePrefix(*line), crate::MAX_DEPTH)]
-    TooDeep { line: Option<u64> },
+    TooDeep {
+        /// The 1-based line, when known.
+        line: Option<u64>,
+    },
 }
 
 impl Error {
@@ -62,6 +87,7 @@ impl fmt::Display for LinePrefix {
 pub struct Warning {
     /// 1-based line of the element concerned.
     pub line: u64,
+    /// What was odd and what was dropped, for a person.
     pub message: String,
     /// A text longer than [`crate::MAX_TEXT`] bytes was cut to that size.
     pub text_cut: bool,

@@ -62,6 +62,8 @@
 //! # Ok::<(), patrol_gpx::Error>(())
 //! ```
 
+#![warn(missing_docs)]
+
 mod error;
 mod reader;
 mod source;
@@ -99,12 +101,17 @@ pub struct Point {
 /// A `<wpt>`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Waypoint {
+    /// Where and when (its `lat`, `lon`, `<ele>` and `<time>`).
     pub point: Point,
+    /// The `<name>` element.
     pub name: Option<String>,
+    /// The `<sym>` element (a Garmin symbol name such as "Flag, Blue").
     pub sym: Option<String>,
     /// The `<type>` element.
     pub kind: Option<String>,
+    /// The `<desc>` element.
     pub desc: Option<String>,
+    /// The `<cmt>` element.
     pub cmt: Option<String>,
     /// 1-based line of the `<wpt>` start tag.
     pub line: u64,
@@ -119,7 +126,9 @@ pub enum Event {
     SegmentStart,
     /// A `<trkpt>`, reported at its end tag.
     Point(Point),
+    /// `</trkseg>` (or the end of an implicit segment).
     SegmentEnd,
+    /// `</trk>` (or the end of an implicit track).
     TrackEnd,
     /// A `<wpt>`, reported at its end tag.
     Waypoint(Waypoint),

@@ -16,45 +16,22 @@ fn truth() -> BTreeMap<String, Value> {
     serde_json::from_str(&text).unwrap()
 }
 
-fn count(v: &Value, key: &str) -> usize {
-    usize::try_from(v[key].as_u64().unwrap_or_else(|| panic!("{key} missing"))).unwrap()
-}
-
 fn time(v: &Value, key: &str) -> Option<i64> {
     v[key]
         .as_str()
         .map(|s| parse_time(s).unwrap_or_else(|| panic!("bad truth time {s}")))
 }
 
+/// The counts of tracks, segments, points and route points are checked once,
+/// end to end, by the binary's `import::real_files_match_independent_tools`;
+/// here the reader's own view: names, warnings, and times in file order.
 #[test]
-fn corpus_matches_truth() {
+fn corpus_names_and_times_match_truth() {
     let truth = truth();
     assert_eq!(truth.len(), 28, "28 files in truth.json");
     for (file, want) in &truth {
         let got = summarize_path(&data_dir().join("gpxpy").join(file))
             .unwrap_or_else(|e| panic!("{file}: {e}"));
-        assert_eq!(got.tracks, count(want, "tracks"), "{file}: tracks");
-        assert_eq!(got.segments, count(want, "segments"), "{file}: segments");
-        assert_eq!(
-            got.nonempty_segments,
-            count(want, "nonempty_segments"),
-            "{file}: nonempty_segments"
-        );
-        assert_eq!(
-            got.points.len(),
-            count(want, "track_points"),
-            "{file}: track_points"
-        );
-        assert_eq!(
-            got.waypoints.len(),
-            count(want, "waypoints"),
-            "{file}: waypoints"
-        );
-        assert_eq!(
-            got.route_points,
-            count(want, "route_points"),
-            "{file}: route_points"
-        );
         let names: Vec<Option<&str>> = got.waypoints.iter().map(|w| w.name.as_deref()).collect();
         let want_names: Vec<Option<&str>> = want["waypoint_names"]
             .as_array()

@@ -144,14 +144,13 @@ pub fn tables(r: &Report) -> Vec<(String, String)> {
         .by_category
         .iter()
         .map(|(k, n)| {
-            let t = r
-                .encounters
-                .threats_by_category
-                .get(k)
-                .copied()
-                .unwrap_or(0);
-            let per_100km = (r.effort.km > 0.0).then(|| t as f64 / r.effort.km * 100.0);
-            vec![field(k), n.to_string(), t.to_string(), opt(per_100km, 4)]
+            let t = r.threats_of(k);
+            vec![
+                field(k),
+                n.to_string(),
+                t.to_string(),
+                opt(r.threats_per_100km_of(k), 4),
+            ]
         })
         .collect();
     out.push((
@@ -221,7 +220,7 @@ pub fn tables(r: &Report) -> Vec<(String, String)> {
             .cells
             .iter()
             .map(|cell| {
-                let (lon, lat) = cell_centre(&cell.corners);
+                let (lon, lat) = cell.centre();
                 let mut row = vec![
                     cell.ix.to_string(),
                     cell.iy.to_string(),
@@ -296,33 +295,4 @@ fn data_quality(r: &Report) -> String {
         ]);
     }
     lines("kind,patrols,fixes,km,hours,patrol_id,detail", &rows)
-}
-
-/// The mean of a cell's corners, its longitudes taken around the first one
-/// (a cell across 180° is centred on 180°, not on 0°).
-fn cell_centre(corners: &[(f64, f64)]) -> (f64, f64) {
-    let Some(&(lon0, _)) = corners.first() else {
-        return (0.0, 0.0);
-    };
-    let n = corners.len() as f64;
-    let unwrap = |lon: f64| lon0 + (lon - lon0 + 180.0).rem_euclid(360.0) - 180.0;
-    let lon = corners.iter().map(|p| unwrap(p.0)).sum::<f64>() / n;
-    let lat = corners.iter().map(|p| p.1).sum::<f64>() / n;
-    ((lon + 180.0).rem_euclid(360.0) - 180.0, lat)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::cell_centre;
-
-    #[test]
-    fn a_cell_across_180_degrees_is_centred_there() {
-        let (lon, lat) = cell_centre(&[(179.9, 1.0), (-179.9, 1.0), (-179.9, 2.0), (179.9, 2.0)]);
-        assert!(
-            (lon.abs() - 180.0).abs() < 1e-9 && (lat - 1.5).abs() < 1e-12,
-            "{lon}"
-        );
-        let (lon, _) = cell_centre(&[(10.0, 0.0), (12.0, 0.0), (12.0, 1.0), (10.0, 1.0)]);
-        assert!((lon - 11.0).abs() < 1e-12);
-    }
 }

@@ -9,6 +9,8 @@
 //! assert_eq!("html".parse::<Format>().unwrap(), Format::Html);
 //! ```
 
+#![warn(missing_docs)]
+
 use std::fmt;
 use std::str::FromStr;
 
@@ -36,8 +38,10 @@ pub enum Format {
 }
 
 impl Format {
+    /// Every format, in declaration order (text, json, csv, html).
     pub const ALL: [Format; 4] = [Format::Text, Format::Json, Format::Csv, Format::Html];
 
+    /// The name `--format` takes and `Display` writes ("text", "json", "csv", "html").
     pub fn as_str(self) -> &'static str {
         match self {
             Format::Text => "text",
@@ -102,7 +106,7 @@ pub fn render_csv_tables(report: &Report) -> Vec<(String, String)> {
 pub(crate) mod rows {
     use patrol_core::metrics::Report;
 
-    use crate::num::{fixed, opt};
+    use crate::num::{fixed, opt, pct};
 
     /// category (its label), observations, threats.
     pub fn by_category(r: &Report) -> Vec<Vec<String>> {
@@ -110,13 +114,31 @@ pub(crate) mod rows {
             .by_category
             .iter()
             .map(|(k, n)| {
-                let t = r
-                    .encounters
-                    .threats_by_category
-                    .get(k)
-                    .copied()
-                    .unwrap_or(0);
+                let t = r.threats_of(k);
                 vec![r.category_label(k).to_owned(), n.to_string(), t.to_string()]
+            })
+            .collect()
+    }
+
+    /// site, time zone, patrols, km, hours, threats, threats per 100 km,
+    /// coverage ("-" without a grid).
+    pub fn by_site(r: &Report) -> Vec<Vec<String>> {
+        r.by_site
+            .iter()
+            .flat_map(|sites| sites.values())
+            .map(|s| {
+                vec![
+                    s.name.clone(),
+                    s.timezone.clone(),
+                    s.effort.patrols.to_string(),
+                    fixed(s.effort.km, 1),
+                    fixed(s.effort.hours, 1),
+                    s.encounters.threats.to_string(),
+                    opt(s.rates.threats_per_100km, 2, "n/a"),
+                    s.coverage
+                        .as_ref()
+                        .map_or_else(|| "-".to_owned(), |c| pct(c.fraction)),
+                ]
             })
             .collect()
     }
@@ -196,9 +218,12 @@ mod tests {
         );
         assert!(t.contains("Distance (km)           120.5"), "{t}");
         assert!(t.contains("Threats per 100 km       2.49"), "{t}");
+        // 3 threats in 120.5 km against 30 in 600 km: half the rate, but too few
+        // threats to tell.
         assert!(
-            t.contains("Threats per 100 km down 50 % from the baseline")
-                || t.contains("no clear change"),
+            t.contains(
+                "\nThreats per 100 km: no clear change from the baseline (ratio 0.50, 95 % CI 0.10-1.60)\n"
+            ),
             "{t}"
         );
         assert!(t.contains("  foot"));
@@ -399,21 +424,5 @@ mod tests {
         assert!(!h.contains("NaN") && !h.contains("inf"));
         let t = render(&r, Format::Text);
         assert!(t.contains("Threats per 100 km        n/a"), "{t}");
-    }
-}
-
-#[cfg(test)]
-mod dump {
-    /// `PATROL_DUMP=dir cargo test -p patrol-report dump` writes the sample's
-    /// renderings for a look by eye.
-    #[test]
-    fn dump() {
-        if let Ok(dir) = std::env::var("PATROL_DUMP") {
-            let r = super::sample::report();
-            for f in super::Format::ALL {
-                std::fs::write(format!("{dir}/sample.{}", f.as_str()), super::render(&r, f))
-                    .unwrap();
-            }
-        }
     }
 }

@@ -58,8 +58,10 @@ pub struct Table {
 }
 
 impl Table {
-    /// A listing: columns whose cells all parse as numbers (or are empty or
-    /// `-`) are right-aligned.
+    /// A listing: the first column (what names the row: an id, a date, a
+    /// name) left-aligned; the other columns whose cells all parse as
+    /// numbers (or are empty or `-`) right-aligned. A short id whose eight
+    /// hex digits happen to be all decimal digits is still an id.
     pub fn new(header: &[&str]) -> Self {
         Table {
             header: header.iter().map(|h| escape(h).into_owned()).collect(),
@@ -87,6 +89,7 @@ impl Table {
         );
     }
 
+    /// The table as text: columns padded to their widest cell, two spaces apart (a report table indented and ruled under the header), one `\n`-ended line per row.
     pub fn render(&self) -> String {
         let n = self.header.len();
         let mut widths: Vec<usize> = self.header.iter().map(|h| h.chars().count()).collect();
@@ -99,7 +102,8 @@ impl Table {
             .map(|i| match self.style {
                 Style::Report => i > 0,
                 Style::Listing => {
-                    !self.rows.is_empty()
+                    i > 0
+                        && !self.rows.is_empty()
                         && self.rows.iter().all(|r| {
                             r.get(i).is_none_or(|c| {
                                 c.is_empty() || c == "-" || c.parse::<f64>().is_ok()
@@ -173,5 +177,14 @@ mod tests {
             r.render(),
             "  Figure   Value\n  --------------\n  Patrols      3\n"
         );
+    }
+
+    #[test]
+    fn a_short_id_of_decimal_digits_is_not_taken_for_a_number() {
+        // One short id in 40 is eight decimal digits: `show`'s leg table
+        // once right-aligned its header then (a snapshot caught it).
+        let mut t = Table::new(&["leg", "members"]);
+        t.row(["12345678", "4"]);
+        assert_eq!(t.render(), "leg       members\n12345678        4\n");
     }
 }

@@ -143,25 +143,13 @@ pub fn render(r: &Report) -> String {
         }
     }
 
-    if let Some(sites) = &r.by_site {
+    if r.by_site.is_some() {
         out.push_str("\nBy site\n");
-        let rows: Vec<Vec<String>> = sites
-            .values()
-            .map(|s| {
-                vec![
-                    clean(&s.name),
-                    clean(&s.timezone),
-                    s.effort.patrols.to_string(),
-                    fixed(s.effort.km, 1),
-                    fixed(s.effort.hours, 1),
-                    s.encounters.threats.to_string(),
-                    opt(s.rates.threats_per_100km, 2, "n/a"),
-                    s.coverage
-                        .as_ref()
-                        .map_or_else(|| "-".to_owned(), |c| pct(c.fraction)),
-                ]
-            })
-            .collect();
+        let mut rows = crate::rows::by_site(r);
+        for row in &mut rows {
+            row[0] = clean(&row[0]);
+            row[1] = clean(&row[1]);
+        }
         out.push_str(&table(
             &[
                 "Site",

@@ -9,19 +9,26 @@ use patrol_core::qc::Mark;
 
 use crate::{APPLICATION_ID, GPKG_USER_VERSION, Result, Store};
 
+/// How much a `patrol check` finding matters (JSON, lower case: `ok`, `note`, `problem`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// The check passed.
     Ok,
     /// Worth knowing; not wrong.
     Note,
+    /// Something is wrong: a damaged file, derived tables out of step, a track held twice, a patrol to look at.
     Problem,
 }
 
+/// One line of `patrol check`: what was checked, how it came out, and the detail.
 #[derive(Clone, Debug, Serialize)]
 pub struct Finding {
+    /// The check's name (e.g. "sqlite integrity", "quality: stale_fix").
     pub check: String,
+    /// How it came out.
     pub severity: Severity,
+    /// What was found, for a person, and what to do about it where there is something to do.
     pub detail: String,
 }
 
@@ -29,30 +36,169 @@ fn count(conn: &Connection, sql: &str) -> Result<i64> {
     Ok(conn.query_row(sql, [], |r| r.get(0))?)
 }
 
+/// What a check counts: rows, or km of track.
+#[derive(Clone, Copy, Debug)]
+enum Amount {
+    Rows(i64),
+    Km(f64),
+}
+
+impl Amount {
+    fn is_none(self) -> bool {
+        match self {
+            Amount::Rows(n) => n == 0,
+            Amount::Km(km) => km == 0.0,
+        }
+    }
+}
+
+impl std::fmt::Display for Amount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Amount::Rows(n) => write!(f, "{n}"),
+            Amount::Km(km) => write!(f, "{km:.3}"),
+        }
+    }
+}
+
+fn rows(conn: &Connection, sql: &str) -> Result<Amount> {
+    count(conn, sql).map(Amount::Rows)
+}
+
+/// A check that counts what should not be there: none is ok, any is `bad`.
+struct Check {
+    name: &'static str,
+    bad: Severity,
+    amount: fn(&Connection) -> Result<Amount>,
+    /// The detail, with `{n}` for the amount.
+    detail: &'static str,
+}
+
+/// The counting checks, in the order `patrol check` lists them.
+const CHECKS: &[Check] = &[
+    Check {
+        name: "foreign keys",
+        bad: Severity::Problem,
+        amount: |c| rows(c, "SELECT count(*) FROM pragma_foreign_key_check"),
+        detail: "{n} violations",
+    },
+    Check {
+        name: "patrols have legs",
+        bad: Severity::Note,
+        amount: |c| {
+            rows(
+                c,
+                "SELECT count(*) FROM patrols p WHERE NOT EXISTS (SELECT 1 FROM legs l WHERE l.patrol_id = p.patrol_id)",
+            )
+        },
+        detail: "{n} patrols without a live leg",
+    },
+    Check {
+        name: "tracks belong to legs",
+        bad: Severity::Problem,
+        amount: |c| {
+            rows(
+                c,
+                "SELECT count(*) FROM tracks t WHERE NOT EXISTS (SELECT 1 FROM leg_versions l WHERE l.leg_id = t.leg_id)",
+            )
+        },
+        detail: "{n} track pieces without a leg",
+    },
+    // leg_days and leg_qc are derived from tracks: the recorded km must
+    // agree leg by leg, and the daily km add up to what counts.
+    Check {
+        name: "effort summaries match tracks",
+        bad: Severity::Problem,
+        amount: |c| {
+            rows(
+                c,
+                "SELECT count(*) FROM (
+                   SELECT t.leg_id, sum(t.length_m) AS m FROM tracks t GROUP BY t.leg_id) a
+                 LEFT JOIN leg_qc q USING (leg_id)
+                 LEFT JOIN (SELECT leg_id, sum(length_m) AS m FROM leg_days GROUP BY leg_id) b USING (leg_id)
+                 WHERE abs(a.m - coalesce(q.raw_length_m, 0)) > 1e-6 * max(1, a.m)
+                    OR abs(coalesce(q.length_m, 0) - coalesce(b.m, 0)) > 1e-6 * max(1, a.m)",
+            )
+        },
+        detail: "{n} legs whose daily km differ from their track",
+    },
+    Check {
+        name: "observation categories",
+        bad: Severity::Problem,
+        amount: |c| {
+            rows(
+                c,
+                "SELECT count(*) FROM observations o WHERE NOT EXISTS (SELECT 1 FROM categories k WHERE k.key = o.category)",
+            )
+        },
+        detail: "{n} observations with a category not in the data model",
+    },
+    Check {
+        name: "conflicting edits",
+        bad: Severity::Note,
+        amount: |c| {
+            rows(
+                c,
+                "SELECT (SELECT count(*) FROM patrols WHERE heads > 1) + (SELECT count(*) FROM legs WHERE heads > 1) + (SELECT count(*) FROM observations WHERE heads > 1)",
+            )
+        },
+        detail: "{n} records edited on two devices (see `patrol conflicts`)",
+    },
+    Check {
+        name: "quarantined rows",
+        bad: Severity::Note,
+        amount: |c| crate::quarantine::waiting(c).map(Amount::Rows),
+        detail: "{n} rows set aside by merges wait for a person (see `patrol quarantine`)",
+    },
+    Check {
+        name: "undated track",
+        bad: Severity::Note,
+        amount: |c| {
+            Ok(Amount::Km(c.query_row(
+                "SELECT coalesce(sum(length_m), 0) / 1000 FROM leg_days WHERE date = ''",
+                [],
+                |r| r.get(0),
+            )?))
+        },
+        detail: "{n} km of track have no time and are in no period's report",
+    },
+    Check {
+        name: "one patrol per GPX file",
+        bad: Severity::Problem,
+        amount: |c| {
+            rows(
+                c,
+                "SELECT count(*) FROM (SELECT source_digest FROM patrols WHERE source_digest IS NOT NULL
+                   GROUP BY source_digest HAVING count(*) > 1)",
+            )
+        },
+        detail: "{n} GPX files imported as more than one patrol (on different devices?)",
+    },
+];
+
+/// A finding: ok when `clean`, `bad` otherwise.
+fn finding(check: &str, clean: bool, bad: Severity, detail: String) -> Finding {
+    Finding {
+        check: check.to_owned(),
+        severity: if clean { Severity::Ok } else { bad },
+        detail,
+    }
+}
+
 impl Store {
+    /// Every finding of `patrol check`: SQLite integrity, the GeoPackage header and layers, derived tables against their sources, conflicting edits, duplicate tracks, quality warnings.
     pub fn check(&self) -> Result<Vec<Finding>> {
         let c = &self.conn;
         let mut out = Vec::new();
-        let mut add = |check: &str, severity, detail: String| {
-            out.push(Finding {
-                check: check.to_owned(),
-                severity,
-                detail,
-            });
-        };
         let integrity: String = c.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
-        add(
+        out.push(finding(
             "sqlite integrity",
-            if integrity == "ok" {
-                Severity::Ok
-            } else {
-                Severity::Problem
-            },
+            integrity == "ok",
+            Severity::Problem,
             integrity,
-        );
+        ));
         let app: i32 = c.pragma_query_value(None, "application_id", |r| r.get(0))?;
         let user: i32 = c.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        let gpkg_ok = app == APPLICATION_ID && user == GPKG_USER_VERSION;
         let layers = count(
             c,
             "SELECT count(*) FROM gpkg_geometry_columns g JOIN gpkg_contents USING (table_name)
@@ -62,141 +208,23 @@ impl Store {
             c,
             "SELECT count(*) FROM gpkg_spatial_ref_sys WHERE srs_id IN (-1, 0, 4326)",
         )?;
-        add(
+        out.push(finding(
             "geopackage",
-            if gpkg_ok && layers == 3 && srs == 3 {
-                Severity::Ok
-            } else {
-                Severity::Problem
-            },
+            app == APPLICATION_ID && user == GPKG_USER_VERSION && layers == 3 && srs == 3,
+            Severity::Problem,
             format!(
                 "application_id {app:#x}, user_version {user}, {layers} feature layers, {srs}/3 required srs rows"
             ),
-        );
-        let fk: i64 = count(c, "SELECT count(*) FROM pragma_foreign_key_check")?;
-        add(
-            "foreign keys",
-            if fk == 0 {
-                Severity::Ok
-            } else {
-                Severity::Problem
-            },
-            format!("{fk} violations"),
-        );
-        let legless = count(
-            c,
-            "SELECT count(*) FROM patrols p WHERE NOT EXISTS (SELECT 1 FROM legs l WHERE l.patrol_id = p.patrol_id)",
-        )?;
-        add(
-            "patrols have legs",
-            if legless == 0 {
-                Severity::Ok
-            } else {
-                Severity::Note
-            },
-            format!("{legless} patrols without a live leg"),
-        );
-        let orphans = count(
-            c,
-            "SELECT count(*) FROM tracks t WHERE NOT EXISTS (SELECT 1 FROM leg_versions l WHERE l.leg_id = t.leg_id)",
-        )?;
-        add(
-            "tracks belong to legs",
-            if orphans == 0 {
-                Severity::Ok
-            } else {
-                Severity::Problem
-            },
-            format!("{orphans} track pieces without a leg"),
-        );
-        // leg_days and leg_qc are derived from tracks: the recorded km must
-        // agree leg by leg, and the daily km add up to what counts.
-        let drift = count(
-            c,
-            "SELECT count(*) FROM (
-               SELECT t.leg_id, sum(t.length_m) AS m FROM tracks t GROUP BY t.leg_id) a
-             LEFT JOIN leg_qc q USING (leg_id)
-             LEFT JOIN (SELECT leg_id, sum(length_m) AS m FROM leg_days GROUP BY leg_id) b USING (leg_id)
-             WHERE abs(a.m - coalesce(q.raw_length_m, 0)) > 1e-6 * max(1, a.m)
-                OR abs(coalesce(q.length_m, 0) - coalesce(b.m, 0)) > 1e-6 * max(1, a.m)",
-        )?;
-        add(
-            "effort summaries match tracks",
-            if drift == 0 {
-                Severity::Ok
-            } else {
-                Severity::Problem
-            },
-            format!("{drift} legs whose daily km differ from their track"),
-        );
-        let unknown = count(
-            c,
-            "SELECT count(*) FROM observations o WHERE NOT EXISTS (SELECT 1 FROM categories k WHERE k.key = o.category)",
-        )?;
-        add(
-            "observation categories",
-            if unknown == 0 {
-                Severity::Ok
-            } else {
-                Severity::Problem
-            },
-            format!("{unknown} observations with a category not in the data model"),
-        );
-        let conflicts = count(
-            c,
-            "SELECT (SELECT count(*) FROM patrols WHERE heads > 1) + (SELECT count(*) FROM legs WHERE heads > 1) + (SELECT count(*) FROM observations WHERE heads > 1)",
-        )?;
-        add(
-            "conflicting edits",
-            if conflicts == 0 {
-                Severity::Ok
-            } else {
-                Severity::Note
-            },
-            format!("{conflicts} records edited on two devices (see `patrol conflicts`)"),
-        );
-        let waiting = crate::quarantine::waiting(c)?;
-        add(
-            "quarantined rows",
-            if waiting == 0 {
-                Severity::Ok
-            } else {
-                Severity::Note
-            },
-            format!(
-                "{waiting} rows set aside by merges wait for a person (see `patrol quarantine`)"
-            ),
-        );
-        let undated: f64 = c.query_row(
-            "SELECT coalesce(sum(length_m), 0) / 1000 FROM leg_days WHERE date = ''",
-            [],
-            |r| r.get(0),
-        )?;
-        add(
-            "undated track",
-            if undated == 0.0 {
-                Severity::Ok
-            } else {
-                Severity::Note
-            },
-            format!("{undated:.3} km of track have no time and are in no period's report"),
-        );
-        let same_file = count(
-            c,
-            "SELECT count(*) FROM (SELECT source_digest FROM patrols WHERE source_digest IS NOT NULL
-               GROUP BY source_digest HAVING count(*) > 1)",
-        )?;
-        add(
-            "one patrol per GPX file",
-            if same_file == 0 {
-                Severity::Ok
-            } else {
-                Severity::Problem
-            },
-            format!(
-                "{same_file} GPX files imported as more than one patrol (on different devices?)"
-            ),
-        );
+        ));
+        for check in CHECKS {
+            let amount = (check.amount)(c)?;
+            out.push(finding(
+                check.name,
+                amount.is_none(),
+                check.bad,
+                check.detail.replace("{n}", &amount.to_string()),
+            ));
+        }
         out.extend(self.quality_findings()?);
         Ok(out)
     }
@@ -206,15 +234,12 @@ impl Store {
     fn quality_findings(&self) -> Result<Vec<Finding>> {
         let mut out = Vec::new();
         let dups = self.duplicate_tracks(None, None)?;
-        out.push(Finding {
-            check: "duplicate tracks".into(),
-            severity: if dups.is_empty() {
-                Severity::Ok
-            } else {
-                Severity::Problem
-            },
-            detail: format!("{} pairs of patrols hold the same track", dups.len()),
-        });
+        out.push(finding(
+            "duplicate tracks",
+            dups.is_empty(),
+            Severity::Problem,
+            format!("{} pairs of patrols hold the same track", dups.len()),
+        ));
         for d in &dups {
             let name = |f: &Option<String>| f.clone().unwrap_or_else(|| "-".into());
             out.push(Finding {

@@ -15,20 +15,15 @@ use crate::{Result, StoreError, gpkg};
 
 /// A site's quality-control settings (the defaults when it has none stored).
 pub fn qc_settings(conn: &Connection, site_id: &str) -> Result<QcSettings> {
-    // A database of schema 3, read without upgrading it (`init --join` from
-    // an older office database), has no settings: the defaults.
-    let text: Option<String> = match conn
+    // (An older database opened read-only has an empty stand-in table:
+    // `Store::open_read_only`.)
+    let text: Option<String> = conn
         .query_row(
             "SELECT settings FROM qc_settings WHERE site_id = ?1",
             [site_id],
             |r| r.get(0),
         )
-        .optional()
-    {
-        Ok(t) => t,
-        Err(rusqlite::Error::SqliteFailure(_, Some(msg))) if msg.contains("no such table") => None,
-        Err(e) => return Err(e.into()),
-    };
+        .optional()?;
     Ok(text
         .and_then(|t| serde_json::from_str::<QcSettings>(&t).ok())
         .filter(|s| s.validate().is_ok())
@@ -63,21 +58,33 @@ pub fn site_zone(conn: &Connection, site_id: &str) -> Result<Tz> {
 
 /// The stored segments of a leg, in order, joined from their pieces.
 pub fn segments(conn: &Connection, leg_id: &str) -> Result<Vec<Vec<Fix>>> {
+    join_pieces(&pieces(conn, leg_id)?)
+}
+
+/// A track piece as stored: segment number, geometry, points, times.
+type Piece = (i64, Vec<u8>, i64, Option<Vec<u8>>);
+
+/// A leg's track pieces as stored, in order (read here, decoded by
+/// [`join_pieces`], on another thread when many legs are derived).
+fn pieces(conn: &Connection, leg_id: &str) -> Result<Vec<Piece>> {
     let mut stmt = conn.prepare_cached(
         "SELECT segment_no, geom, points, times FROM tracks WHERE leg_id = ?1 ORDER BY segment_no, piece_no",
     )?;
-    let mut rows = stmt.query([leg_id])?;
+    let pieces = stmt
+        .query_map([leg_id], crate::row_tuple)?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(pieces)
+}
+
+/// Decode pieces and join them into segments.
+fn join_pieces(pieces: &[Piece]) -> Result<Vec<Vec<Fix>>> {
     let mut out: Vec<Vec<Fix>> = Vec::new();
     let mut current: Option<i64> = None;
-    while let Some(r) = rows.next()? {
-        let segment: i64 = r.get(0)?;
-        let blob: Vec<u8> = r.get(1)?;
-        let points: i64 = r.get(2)?;
-        let times: Option<Vec<u8>> = r.get(3)?;
+    for (segment, blob, points, times) in pieces {
         let mut line =
-            gpkg::read_line_string(&blob).map_err(|e| StoreError::Invalid(e.to_string()))?;
-        line.truncate(usize::try_from(points.max(1)).unwrap_or(1));
-        let times = times.unwrap_or_default();
+            gpkg::read_line_string(blob).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        line.truncate(usize::try_from((*points).max(1)).unwrap_or(1));
+        let times = times.as_deref().unwrap_or_default();
         let fixes = line.iter().enumerate().map(|(i, &(lon, lat))| {
             let t = times
                 .get(i * 8..i * 8 + 8)
@@ -85,12 +92,12 @@ pub fn segments(conn: &Connection, leg_id: &str) -> Result<Vec<Vec<Fix>>> {
                 .filter(|&t| t != i64::MIN);
             Fix::new(lon, lat, t)
         });
-        if current == Some(segment) {
+        if current == Some(*segment) {
             // Consecutive pieces share their joining point.
             out.last_mut().expect("a segment").extend(fixes.skip(1));
         } else {
             out.push(fixes.collect());
-            current = Some(segment);
+            current = Some(*segment);
         }
     }
     Ok(out)
@@ -99,8 +106,11 @@ pub fn segments(conn: &Connection, leg_id: &str) -> Result<Vec<Vec<Fix>>> {
 /// Who a leg's derived rows belong to.
 #[derive(Clone, Debug)]
 pub struct LegKey {
+    /// The leg's id.
     pub leg_id: String,
+    /// The patrol the leg belongs to.
     pub patrol_id: String,
+    /// The patrol's site, whose zone and quality-control settings the leg is derived with.
     pub site_id: String,
     /// The leg version they derive from.
     pub version_id: String,
@@ -227,12 +237,24 @@ pub fn clear(conn: &Connection, leg_id: &str) -> Result<()> {
 struct LegInput {
     key: LegKey,
     ctx: LegContext,
-    segments: Vec<Vec<Fix>>,
+    pieces: Vec<Piece>,
+    /// How many pieces it held when it was read.
+    piece_count: usize,
     import_warnings: Vec<Warning>,
 }
 
 /// Read what a live leg's rows derive from (`None` for a leg that is not live).
 fn leg_input(conn: &Connection, leg_id: &str) -> Result<Option<LegInput>> {
+    let Some(mut input) = leg_input_without_track(conn, leg_id)? else {
+        return Ok(None);
+    };
+    input.pieces = pieces(conn, leg_id)?;
+    input.piece_count = input.pieces.len();
+    Ok(Some(input))
+}
+
+/// [`leg_input`] without the track.
+fn leg_input_without_track(conn: &Connection, leg_id: &str) -> Result<Option<LegInput>> {
     let row: Option<(String, String)> = conn
         .query_row(
             "SELECT version_id, patrol_id FROM legs WHERE leg_id = ?1",
@@ -267,7 +289,8 @@ fn leg_input(conn: &Connection, leg_id: &str) -> Result<Option<LegInput>> {
         .unwrap_or_default();
     Ok(Some(LegInput {
         ctx: context(conn, &site_id, leg.transport, leg.date, leg.fix_overrides)?,
-        segments: segments(conn, leg_id)?,
+        pieces: Vec::new(),
+        piece_count: 0,
         key: LegKey {
             leg_id: leg_id.to_owned(),
             patrol_id,
@@ -278,12 +301,17 @@ fn leg_input(conn: &Connection, leg_id: &str) -> Result<Option<LegInput>> {
     }))
 }
 
-fn analyse(input: LegInput) -> (LegInput, LegEffort) {
-    let mut analyser = LegAnalyser::new(input.ctx.clone());
-    for segment in &input.segments {
-        analyser.segment(segment);
-    }
-    let effort = analyser.finish();
+/// Decode a leg's track and measure it (the pieces are dropped here).
+fn analyse(mut input: LegInput) -> (LegInput, Result<LegEffort>) {
+    let pieces = std::mem::take(&mut input.pieces);
+    let effort = join_pieces(&pieces).map(|segments| {
+        drop(pieces);
+        let mut analyser = LegAnalyser::new(input.ctx.clone());
+        for segment in &segments {
+            analyser.segment(segment);
+        }
+        analyser.finish()
+    });
     (input, effort)
 }
 
@@ -294,7 +322,7 @@ pub fn rebuild_leg(conn: &Connection, leg_id: &str) -> Result<()> {
         return clear(conn, leg_id);
     };
     let (input, effort) = analyse(input);
-    write(conn, &input.key, &effort, &input.import_warnings)
+    write(conn, &input.key, &effort?, &input.import_warnings)
 }
 
 /// Derive many legs' rows again: the database is read and written on this
@@ -303,10 +331,28 @@ pub fn rebuild_legs(conn: &Connection, legs: &[String]) -> Result<()> {
     if legs.len() < 2 {
         return legs.iter().try_for_each(|l| rebuild_leg(conn, l));
     }
+    let inputs = legs.iter().map(|leg| match leg_input(conn, leg) {
+        // Not live (or its patrol not here yet): no derived rows.
+        Ok(None) => clear(conn, leg).map(|()| None),
+        other => other,
+    });
+    measure_all(inputs, &mut |input, effort| {
+        write(conn, &input.key, &effort?, &input.import_warnings)
+    })
+}
+
+/// Measure legs on other threads (one per core, at most four) as `inputs`
+/// yields them on this one; `done` takes each result on this thread, in the
+/// order they finish. The first error stops it.
+fn measure_all(
+    inputs: impl Iterator<Item = Result<Option<LegInput>>>,
+    done: &mut dyn FnMut(LegInput, Result<LegEffort>) -> Result<()>,
+) -> Result<()> {
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get().clamp(1, 4));
     let (to_worker, inbox) = std::sync::mpsc::sync_channel::<LegInput>(workers);
     let inbox = std::sync::Mutex::new(inbox);
-    let (to_main, results) = std::sync::mpsc::sync_channel::<(LegInput, LegEffort)>(workers);
+    let (to_main, results) =
+        std::sync::mpsc::sync_channel::<(LegInput, Result<LegEffort>)>(workers);
     std::thread::scope(|scope| {
         let mut handles = Vec::new();
         for _ in 0..workers {
@@ -324,8 +370,8 @@ pub fn rebuild_legs(conn: &Connection, legs: &[String]) -> Result<()> {
         drop(to_main);
         let mut outcome = Ok(());
         let mut pending = 0usize;
-        for leg in legs {
-            match leg_input(conn, leg) {
+        for input in inputs {
+            match input {
                 Ok(Some(input)) => {
                     // Never block on a full inbox while the workers wait for
                     // us to take their results: take one, then try again.
@@ -334,32 +380,27 @@ pub fn rebuild_legs(conn: &Connection, legs: &[String]) -> Result<()> {
                         to_worker.try_send(input)
                     {
                         input = back;
-                        let Ok((done, effort)) = results.recv() else {
+                        let Ok((finished, effort)) = results.recv() else {
                             break;
                         };
                         pending -= 1;
                         if outcome.is_ok() {
-                            outcome = write(conn, &done.key, &effort, &done.import_warnings);
+                            outcome = done(finished, effort);
                         }
                     }
                     pending += 1;
                 }
-                Ok(None) => {
-                    if let Err(e) = clear(conn, leg) {
-                        outcome = Err(e);
-                        break;
-                    }
-                }
+                Ok(None) => {}
                 Err(e) => {
                     outcome = Err(e);
                     break;
                 }
             }
-            // Write what is measured, keeping the worker busy.
-            while let Ok((input, effort)) = results.try_recv() {
+            // Take what is measured, keeping the workers busy.
+            while let Ok((finished, effort)) = results.try_recv() {
                 pending -= 1;
                 if outcome.is_ok() {
-                    outcome = write(conn, &input.key, &effort, &input.import_warnings);
+                    outcome = done(finished, effort);
                 }
             }
             if outcome.is_err() {
@@ -368,12 +409,12 @@ pub fn rebuild_legs(conn: &Connection, legs: &[String]) -> Result<()> {
         }
         drop(to_worker);
         while pending > 0 {
-            let Ok((input, effort)) = results.recv() else {
+            let Ok((finished, effort)) = results.recv() else {
                 break;
             };
             pending -= 1;
             if outcome.is_ok() {
-                outcome = write(conn, &input.key, &effort, &input.import_warnings);
+                outcome = done(finished, effort);
             }
         }
         for h in handles {
@@ -381,6 +422,80 @@ pub fn rebuild_legs(conn: &Connection, legs: &[String]) -> Result<()> {
         }
         outcome
     })
+}
+
+/// A live leg to derive, read from the database (its version, site and
+/// context) but not its track: made by [`plan_legs`] on the database's
+/// thread, measured by [`measure_legs`] on another, from another copy of
+/// the same pieces.
+pub struct LegPlan(LegInput);
+
+/// A leg measured by [`measure_legs`], to be written by [`write_measured`].
+pub struct Measured {
+    input: LegInput,
+    effort: LegEffort,
+    /// How many track pieces it was measured from.
+    pub pieces: usize,
+}
+
+impl Measured {
+    /// The leg's id.
+    pub fn leg_id(&self) -> &str {
+        &self.input.key.leg_id
+    }
+}
+
+/// The plans of the live legs among `legs` (those not live, or whose
+/// patrol is not here yet, are left out: [`rebuild_legs`] handles them).
+pub fn plan_legs(conn: &Connection, legs: &[String]) -> Result<Vec<LegPlan>> {
+    let mut out = Vec::new();
+    for leg in legs {
+        if let Some(input) = leg_input_without_track(conn, leg)? {
+            out.push(LegPlan(input));
+        }
+    }
+    Ok(out)
+}
+
+/// Measure planned legs from the pieces `source` holds for them (another
+/// database with the same track pieces, such as the file being merged):
+/// this thread reads, others measure, until `stop` is set (the legs not
+/// begun by then are left out, as is a leg whose pieces do not decode:
+/// they are derived from our own copy, as every leg can be).
+pub fn measure_legs(
+    source: &Connection,
+    plans: Vec<LegPlan>,
+    stop: &std::sync::atomic::AtomicBool,
+) -> Result<Vec<Measured>> {
+    let mut out = Vec::new();
+    let inputs = plans.into_iter().map_while(|LegPlan(mut input)| {
+        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+            return None;
+        }
+        Some(pieces(source, &input.key.leg_id).map(|pieces| {
+            input.piece_count = pieces.len();
+            input.pieces = pieces;
+            Some(input)
+        }))
+    });
+    measure_all(inputs, &mut |input, effort| {
+        if let Ok(effort) = effort {
+            let pieces = input.piece_count;
+            out.push(Measured {
+                input,
+                effort,
+                pieces,
+            });
+        }
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Write a measured leg's rows (when its stored track is the one it was
+/// measured from).
+pub fn write_measured(conn: &Connection, m: &Measured) -> Result<()> {
+    write(conn, &m.input.key, &m.effort, &m.input.import_warnings)
 }
 
 /// Rebuild every leg whose derived rows are missing or were derived from

@@ -5,37 +5,34 @@
 
 use patrol_core::model::LatLon;
 use patrol_core::{Leg, Observation, Patrol, VersionId};
-use rusqlite::{Connection, OptionalExtension, Row};
+use rusqlite::{Connection, OptionalExtension};
 
 use crate::records::{self, Kind, VersionMeta};
-use crate::{Result, Store, StoreError};
+use crate::{Result, Store, StoreError, row_tuple};
 
 fn parse<T: std::str::FromStr>(s: &str) -> Result<T> {
     s.parse()
         .map_err(|_| StoreError::Invalid(format!("bad id '{s}' in the database")))
 }
 
-fn patrol_row(r: &Row<'_>) -> rusqlite::Result<[Option<String>; 8]> {
-    Ok([
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-        r.get(6)?,
-        r.get(7)?,
-    ])
-}
-
 /// The content of a patrol version.
 pub fn load_patrol(conn: &Connection, version: &str) -> Result<Patrol> {
-    let [id, site, team, leader, objective, origin, digest, file] = conn.query_row(
+    type Row = (
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    );
+    let (id, site, team, leader, objective, origin, digest, file): Row = conn.query_row(
         "SELECT v.patrol_id, (SELECT site_id FROM patrol_versions f WHERE f.patrol_id = v.patrol_id ORDER BY hlc, version_id LIMIT 1),
            v.team, v.leader, v.objective, v.origin_device, v.source_digest, v.source_file
          FROM patrol_versions v WHERE v.version_id = ?1",
         [version],
-        patrol_row,
+        row_tuple,
     )?;
     Ok(Patrol {
         id: parse(&id.unwrap_or_default())?,
@@ -64,17 +61,7 @@ pub fn load_leg(conn: &Connection, version: &str) -> Result<Leg> {
         "SELECT leg_id, patrol_id, transport, members, member_names, date, fix_overrides
          FROM leg_versions WHERE version_id = ?1",
         [version],
-        |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-            ))
-        },
+        row_tuple,
     )?;
     Ok(Leg {
         id: parse(&id)?,
@@ -108,18 +95,7 @@ pub fn load_observation(conn: &Connection, version: &str) -> Result<Observation>
         "SELECT observation_id, patrol_id, category, time_us, lon, lat, raw_name, note
          FROM observation_versions WHERE version_id = ?1",
         [version],
-        |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-                r.get(7)?,
-            ))
-        },
+        row_tuple,
     )?;
     Ok(Observation {
         id: parse(&id)?,
@@ -136,10 +112,15 @@ pub fn load_observation(conn: &Connection, version: &str) -> Result<Observation>
 /// A change to a patrol.
 #[derive(Clone, Debug, Default)]
 pub struct PatrolEdit {
+    /// The new team; `None` leaves it as it is.
     pub team: Option<String>,
+    /// The new leader's name; `None` leaves it as it is (it cannot be cleared here).
     pub leader: Option<String>,
+    /// The new objective; `None` leaves it as it is (it cannot be cleared here).
     pub objective: Option<String>,
+    /// The new transport of every leg of the patrol (its speed ceiling, so quality control runs again); `None` leaves it.
     pub transport: Option<patrol_core::Transport>,
+    /// The new number of people on every leg of the patrol (for `person_days`); `None` leaves it.
     pub members: Option<u32>,
     /// The local date of a track without any time (its leg days are rebuilt).
     pub date: Option<chrono::NaiveDate>,
@@ -151,9 +132,13 @@ pub struct PatrolEdit {
 /// A change to an observation.
 #[derive(Clone, Debug, Default)]
 pub struct ObservationEdit {
+    /// The new category key, which must be in the data model (the threat flag follows it); `None` leaves it.
     pub category: Option<String>,
+    /// The new note; `None` leaves it as it is (it cannot be cleared here).
     pub note: Option<String>,
+    /// The new position, WGS84 degrees; `None` leaves it.
     pub at: Option<LatLon>,
+    /// The new time, microseconds UTC; `None` leaves it as it is (it cannot be cleared here).
     pub time: Option<i64>,
     /// Move it to this patrol (an id as the user gives it: whole, a prefix or
     /// a short id); the patrol must exist and be live.
@@ -172,6 +157,34 @@ pub fn widen_extent(conn: &Connection, table: &str, lon: f64, lat: f64) -> Resul
         rusqlite::params![table, lon, lat],
     )?;
     Ok(())
+}
+
+/// The shortest prefix of an id a command takes.
+const MIN_PREFIX: usize = 4;
+/// The shortest suffix (of the short id, the last 8 hex digits) a command takes.
+const MIN_SUFFIX: usize = 6;
+
+/// An id as a user typed it, checked and normalised: trimmed, lower case,
+/// only hex digits and hyphens (nothing LIKE would take as a wildcard), at
+/// least [`MIN_PREFIX`] characters.
+fn id_text(text: &str, kinds: &[Kind]) -> Result<String> {
+    let text = text.trim().to_lowercase();
+    let name = match kinds {
+        [kind] => kind.name(),
+        _ => "patrol, leg or observation",
+    };
+    if text.is_empty() || !text.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+        return Err(StoreError::NoSuchRecord {
+            kind: name,
+            id: text,
+        });
+    }
+    if text.len() < MIN_PREFIX {
+        return Err(StoreError::Invalid(format!(
+            "'{text}' is too short: give at least {MIN_PREFIX} characters of the {name} id, or {MIN_SUFFIX} of its short id"
+        )));
+    }
+    Ok(text)
 }
 
 /// The patrol a file was imported as ([`Store::patrol_with_source`]).
@@ -201,6 +214,7 @@ impl Edited {
         }
     }
 
+    /// Whether the edit made a new version (false when the record already had that content).
     pub fn changed(&self) -> bool {
         matches!(self, Edited::Changed(_))
     }
@@ -213,48 +227,13 @@ impl Store {
     /// surrounding space do not matter. Several matches are an error that
     /// lists them.
     pub fn resolve_record(&self, kind: Kind, text: &str) -> Result<String> {
-        const MIN_PREFIX: usize = 4;
-        const MIN_SUFFIX: usize = 6;
-        let text = text.trim().to_lowercase();
-        let none = || StoreError::NoSuchRecord {
-            kind: kind.name(),
-            id: text.clone(),
-        };
-        // Only hex digits and hyphens: nothing LIKE would take as a wildcard.
-        if text.is_empty() || !text.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
-            return Err(none());
-        }
-        if text.len() < MIN_PREFIX {
-            return Err(StoreError::Invalid(format!(
-                "'{text}' is too short: give at least {MIN_PREFIX} characters of the {} id, or {MIN_SUFFIX} of its short id",
-                kind.name()
-            )));
-        }
-        let (table, column) = (kind.versions_table(), kind.id_column());
-        let exact: Option<String> = self
-            .conn
-            .query_row(
-                &format!("SELECT {column} FROM {table} WHERE {column} = ?1 LIMIT 1"),
-                [&text],
-                |r| r.get(0),
-            )
-            .optional()?;
-        if let Some(id) = exact {
-            return Ok(id);
-        }
-        // Distinct records, not versions: a record with many versions is one match.
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT DISTINCT {column} FROM {table}
-             WHERE {column} LIKE ?1 || '%' OR (?2 AND {column} LIKE '%' || ?1)
-             ORDER BY {column} LIMIT 6"
-        ))?;
-        let ids = stmt
-            .query_map(rusqlite::params![text, text.len() >= MIN_SUFFIX], |r| {
-                r.get::<_, String>(0)
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let text = id_text(text, &[kind])?;
+        let ids = self.record_matches(kind, &text)?;
         match ids.as_slice() {
-            [] => Err(none()),
+            [] => Err(StoreError::NoSuchRecord {
+                kind: kind.name(),
+                id: text,
+            }),
             [one] => Ok(one.clone()),
             several => {
                 let mut list = several[..several.len().min(5)].join(", ");
@@ -267,6 +246,79 @@ impl Store {
                 )))
             }
         }
+    }
+
+    /// The record of any kind that `conflicts resolve` names, by the same
+    /// rules as [`Store::resolve_record`]. A patrol and its first leg are
+    /// made in the same millisecond, so their ids share their first 27
+    /// characters: when the text matches records of several kinds, the one
+    /// with conflicting edits is meant, if only one has them.
+    pub fn resolve_conflicting(&self, text: &str) -> Result<(Kind, String)> {
+        let text = id_text(text, &Kind::ALL)?;
+        let mut found = Vec::new();
+        for kind in Kind::ALL {
+            for id in self.record_matches(kind, &text)? {
+                found.push((kind, id));
+            }
+        }
+        if found.len() > 1 {
+            let mut conflicting = Vec::new();
+            for (kind, id) in &found {
+                if records::heads(&self.conn, *kind, id)?.len() > 1 {
+                    conflicting.push((*kind, id.clone()));
+                }
+            }
+            if conflicting.len() == 1 {
+                found = conflicting;
+            }
+        }
+        match found.as_slice() {
+            [] => Err(StoreError::NoSuchRecord {
+                kind: "patrol, leg or observation",
+                id: text,
+            }),
+            [one] => Ok(one.clone()),
+            several => {
+                let list: Vec<String> = several
+                    .iter()
+                    .take(5)
+                    .map(|(k, id)| format!("{} {id}", k.name()))
+                    .collect();
+                Err(StoreError::Invalid(format!(
+                    "'{text}' matches several records ({}{}); give more of the id",
+                    list.join(", "),
+                    if several.len() > 5 { ", …" } else { "" }
+                )))
+            }
+        }
+    }
+
+    /// The distinct records of `kind` that a checked id text names (at most
+    /// 6): the one whose whole id it is, or those it begins or (from 6
+    /// characters on) ends. A record with many versions is one match.
+    fn record_matches(&self, kind: Kind, text: &str) -> Result<Vec<String>> {
+        let (table, column) = (kind.versions_table(), kind.id_column());
+        let exact: Option<String> = self
+            .conn
+            .query_row(
+                &format!("SELECT {column} FROM {table} WHERE {column} = ?1 LIMIT 1"),
+                [text],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(id) = exact {
+            return Ok(vec![id]);
+        }
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT DISTINCT {column} FROM {table}
+             WHERE {column} LIKE ?1 || '%' OR (?2 AND {column} LIKE '%' || ?1)
+             ORDER BY {column} LIMIT 6"
+        ))?;
+        Ok(stmt
+            .query_map(rusqlite::params![text, text.len() >= MIN_SUFFIX], |r| {
+                r.get::<_, String>(0)
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
     /// A record that exists and is not deleted, by id, prefix or short id.
@@ -867,6 +919,81 @@ pub(crate) mod tests {
         assert_eq!(
             resolve(&t, "1111deadbeef").unwrap(),
             "01a209b6-0000-7000-8000-1111deadbeef"
+        );
+    }
+
+    #[test]
+    fn conflicts_resolve_takes_the_one_conflicting_record_a_prefix_names() {
+        let mut t = temp_store();
+        let patrol = import(&mut t, 14.2, 3);
+        let leg: String = t
+            .conn
+            .query_row(
+                "SELECT leg_id FROM legs WHERE patrol_id = ?1",
+                [&patrol],
+                |r| r.get(0),
+            )
+            .unwrap();
+        // A patrol and its leg are made in the same millisecond: their ids
+        // share their first characters, so a prefix names both.
+        let shared = patrol
+            .chars()
+            .zip(leg.chars())
+            .take_while(|(a, b)| a == b)
+            .count();
+        // (27 when made in the same millisecond; 4 are the same for 49 days.)
+        assert!(shared >= 4, "{patrol} {leg}");
+        let prefix = &leg[..shared];
+        assert!(
+            t.resolve_conflicting(prefix)
+                .unwrap_err()
+                .to_string()
+                .contains("matches several records")
+        );
+        // Two devices edit the leg: two heads.
+        let first: String = t
+            .conn
+            .query_row(
+                "SELECT version_id FROM leg_versions WHERE leg_id = ?1",
+                [&leg],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let tx = t.conn.unchecked_transaction().unwrap();
+        for members in [3, 5] {
+            let meta =
+                VersionMeta::new_local(&tx, t.device, t.site.id, vec![parse(&first).unwrap()])
+                    .unwrap();
+            let mut l = load_leg(&tx, &first).unwrap();
+            l.members = members;
+            records::insert_leg(&tx, &meta, &l).unwrap();
+        }
+        tx.commit().unwrap();
+        assert_eq!(records::heads(&t.conn, Kind::Leg, &leg).unwrap().len(), 2);
+        // Before, this said the prefix "matches a patrol and a leg" though
+        // only the leg has edits to resolve.
+        assert_eq!(
+            t.resolve_conflicting(prefix).unwrap(),
+            (Kind::Leg, leg.clone())
+        );
+        assert_eq!(
+            t.resolve_conflicting(&leg.to_uppercase()).unwrap(),
+            (Kind::Leg, leg.clone())
+        );
+        assert_eq!(
+            t.resolve_conflicting(patrol_core::ids::short_id(&patrol))
+                .unwrap(),
+            (Kind::Patrol, patrol.clone())
+        );
+        assert!(matches!(
+            t.resolve_conflicting("ffffffff-ffff"),
+            Err(StoreError::NoSuchRecord { .. })
+        ));
+        assert!(
+            t.resolve_conflicting("01a")
+                .unwrap_err()
+                .to_string()
+                .contains("at least 4")
         );
     }
 

@@ -14,9 +14,14 @@
 //! # Ok::<(), patrol_store::StoreError>(())
 //! ```
 
+#![warn(missing_docs)]
+
+mod boundary;
 pub mod check;
+pub mod conflicts;
 pub mod derive;
 pub mod edit;
+pub mod exchange;
 pub mod gpkg;
 pub mod import;
 pub mod quality;
@@ -42,34 +47,58 @@ pub const GPKG_USER_VERSION: i32 = 10_300;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
+    /// No file at this path (`patrol init` makes one).
     #[error("{0}: no such database (create one with `patrol init`)")]
     NotFound(PathBuf),
+    /// A file is already where a new database would be made; it is not overwritten.
     #[error("{0}: a file is already there; refusing to overwrite it")]
     Exists(PathBuf),
+    /// The file opens but is not a patrol database (not SQLite, not a GeoPackage, or no home site).
     #[error("{path}: not a patrol database: {why}")]
-    NotPatrolDb { path: PathBuf, why: String },
+    NotPatrolDb {
+        /// The file's path.
+        path: PathBuf,
+        /// What is wrong with it, for a person (e.g. "application_id is 0x0, not GPKG").
+        why: String,
+    },
     #[error(
         "{path}: made by a newer patrol (schema {found}, this one knows {known}); upgrade patrol"
     )]
+    /// The database's schema is newer than this build knows.
     NewerSchema {
+        /// The file's path.
         path: PathBuf,
+        /// The schema version the file holds.
         found: i64,
+        /// The newest schema version this build knows (`SCHEMA_VERSION`).
         known: i64,
     },
+    /// Something a person asked for does not make sense or is not allowed; the message says what.
     #[error("{0}")]
     Invalid(String),
+    /// No record of this kind matches the id given.
     #[error("no {kind} with id {id}")]
-    NoSuchRecord { kind: &'static str, id: String },
+    NoSuchRecord {
+        /// What was looked for: "patrol", "leg", "observation", "patrol, leg or observation" or "quarantined row".
+        kind: &'static str,
+        /// The id, or the text a person gave for it (trimmed, lower-cased).
+        id: String,
+    },
+    /// SQLite failed.
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// A file could not be read or written.
     #[error("{path}: {source}")]
     Io {
+        /// The file's path.
         path: PathBuf,
+        /// The operating system's error.
         #[source]
         source: std::io::Error,
     },
 }
 
+/// A store result; the error is a `StoreError` unless told otherwise.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// A boundary row: geometry, version id, site id, clock, device.
@@ -107,6 +136,15 @@ fn configure(conn: &Connection) -> Result<()> {
 /// Every transaction that writes begins here.
 pub fn write_tx(conn: &Connection) -> rusqlite::Result<rusqlite::Transaction<'_>> {
     rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)
+}
+
+/// A row's columns, in order, as a tuple (`.query_map([], row_tuple)`):
+/// the one place a row becomes a tuple.
+pub fn row_tuple<T>(r: &rusqlite::Row<'_>) -> rusqlite::Result<T>
+where
+    T: for<'a> TryFrom<&'a rusqlite::Row<'a>, Error = rusqlite::Error>,
+{
+    T::try_from(r)
 }
 
 /// A new time-ordered (v7) identity. Ids are made here, never in the core
@@ -261,7 +299,9 @@ impl Store {
         Ok(device)
     }
 
-    /// Open a database of ours only to read it (no upgrade, no write).
+    /// Open a database of ours only to read it (no upgrade, no write). A
+    /// database of an older schema reads as the upgrade would leave it: the
+    /// tables added since are there, empty (see `stand_in_for_newer_tables`).
     pub fn open_read_only(path: &Path) -> Result<Store> {
         if !path.exists() {
             return Err(StoreError::NotFound(path.to_owned()));
@@ -310,6 +350,9 @@ impl Store {
                 known: SCHEMA_VERSION,
             });
         }
+        if version < SCHEMA_VERSION && !writable {
+            stand_in_for_newer_tables(&conn)?;
+        }
         if version < SCHEMA_VERSION && writable {
             let tx = write_tx(&conn)?;
             apply_migrations(&tx)?;
@@ -342,6 +385,7 @@ impl Store {
         })
     }
 
+    /// The path the database was opened from.
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -352,13 +396,13 @@ impl Store {
         self.conn.is_readonly(rusqlite::MAIN_DB).is_ok_and(|ro| !ro)
     }
 
-    /// The connection, for crates that work on the tables directly (sync).
+    /// The raw connection, for tests and examples only (feature
+    /// `test-sql`, which patrol-sync's dev-dependencies turn on: they set up
+    /// odd databases and look at rows by hand). Only the store issues SQL on
+    /// its database; patrol-sync does on [`exchange::Attached`].
+    #[cfg(feature = "test-sql")]
     pub fn conn(&self) -> &Connection {
         &self.conn
-    }
-
-    pub fn conn_mut(&mut self) -> &mut Connection {
-        &mut self.conn
     }
 
     /// This database's own device.
@@ -377,6 +421,35 @@ impl Store {
         model.qc = derive::qc_settings(&self.conn, &self.site.id.to_string())?;
         Ok(model)
     }
+}
+
+/// An older database opened read-only is not upgraded, so the tables that
+/// later migrations add are missing: each gets a stand-in, an empty
+/// temporary table of today's definition (the temp schema is searched first,
+/// and is writable on a read-only connection). So every read sees what the
+/// upgrade makes of an older database there: no rows (no quality-control
+/// settings: the defaults), and nothing else answers for an older schema.
+fn stand_in_for_newer_tables(conn: &Connection) -> Result<()> {
+    let reference = Connection::open_in_memory()?;
+    apply_migrations(&reference)?;
+    let tables: Vec<(String, String)> = reference
+        .prepare(
+            "SELECT name, sql FROM sqlite_schema
+             WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
+        )?
+        .query_map([], row_tuple)?
+        .collect::<rusqlite::Result<_>>()?;
+    for (name, sql) in tables {
+        let have: bool = conn.query_row(
+            "SELECT count(*) FROM main.sqlite_schema WHERE type = 'table' AND name = ?1",
+            [&name],
+            |r| r.get(0),
+        )?;
+        if let Some(rest) = sql.strip_prefix("CREATE TABLE").filter(|_| !have) {
+            conn.execute_batch(&format!("CREATE TEMP TABLE{rest}"))?;
+        }
+    }
+    Ok(())
 }
 
 pub(crate) fn insert_category(

@@ -17,6 +17,7 @@ use crate::{Result, Store, StoreError};
 pub struct FirstMark {
     /// 1-based, as people count.
     pub segment: u32,
+    /// Index of the fix in its segment, 1-based.
     pub point: u32,
 }
 
@@ -31,15 +32,21 @@ impl Store {
         let (from, to) = range.map_or((None, None), |(a, b)| {
             (Some(a.to_string()), Some(b.to_string()))
         });
-        let mut stmt = self.conn.prepare_cached(
+        // With a range, from its legs by the date index (not every leg).
+        let mut stmt = self.conn.prepare_cached(if range.is_some() {
             "SELECT q.site_id, q.patrol_id, p.team, p.source_file, q.warnings, q.import_warnings,
                q.raw_length_m, q.length_m
              FROM leg_qc q JOIN legs l ON l.leg_id = q.leg_id JOIN patrols p ON p.patrol_id = q.patrol_id
              WHERE (?3 IS NULL OR q.site_id = ?3)
-               AND (?1 IS NULL OR EXISTS (SELECT 1 FROM leg_days d WHERE d.leg_id = q.leg_id
-                                          AND d.date BETWEEN ?1 AND ?2))
-             ORDER BY q.patrol_id, q.leg_id",
-        )?;
+               AND q.leg_id IN (SELECT d.leg_id FROM leg_days d WHERE d.date BETWEEN ?1 AND ?2)
+             ORDER BY q.patrol_id, q.leg_id"
+        } else {
+            "SELECT q.site_id, q.patrol_id, p.team, p.source_file, q.warnings, q.import_warnings,
+               q.raw_length_m, q.length_m
+             FROM leg_qc q JOIN legs l ON l.leg_id = q.leg_id JOIN patrols p ON p.patrol_id = q.patrol_id
+             WHERE (?3 IS NULL OR q.site_id = ?3) AND ?1 IS NULL AND ?2 IS NULL
+             ORDER BY q.patrol_id, q.leg_id"
+        })?;
         let rows = stmt.query_map(params![from, to, site.map(|s| s.to_string())], |r| {
             Ok((
                 r.get::<_, String>(0)?,
@@ -98,21 +105,7 @@ impl Store {
                 .query_map([SAMPLE_TOLERANCE_DEG], row)?
                 .collect::<rusqlite::Result<_>>()?,
             Some((from, to)) => {
-                // From the period's legs (by the date index) to any other leg.
-                let found: Vec<(String, String, i64)> = self
-                    .conn
-                    .prepare_cached(
-                        "SELECT a.leg_id, b.leg_id, count(*) FROM fix_samples a
-                         JOIN fix_samples b ON b.t_s = a.t_s AND b.leg_id <> a.leg_id
-                         WHERE a.leg_id IN (SELECT DISTINCT leg_id FROM leg_days WHERE date BETWEEN ?2 AND ?3)
-                           AND abs(a.lon - b.lon) <= ?1 AND abs(a.lat - b.lat) <= ?1
-                         GROUP BY a.leg_id, b.leg_id",
-                    )?
-                    .query_map(
-                        params![SAMPLE_TOLERANCE_DEG, from.to_string(), to.to_string()],
-                        row,
-                    )?
-                    .collect::<rusqlite::Result<_>>()?;
+                let found = self.shared_samples(from, to)?;
                 let mut seen = std::collections::BTreeSet::new();
                 found
                     .into_iter()
@@ -176,6 +169,91 @@ impl Store {
         facts.sort_by_key(|f| (f.patrol, f.other));
         facts.dedup_by(|a, b| (a.patrol, a.other) == (b.patrol, b.other));
         Ok(facts)
+    }
+
+    /// (period leg, other leg, samples shared), by (period leg, other leg):
+    /// the legs with effort in [from, to] against any other leg. A period
+    /// that holds a fair share of the legs reads the time index once, in
+    /// order; a short one looks up each of its samples' times.
+    fn shared_samples(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<(String, String, i64)>> {
+        let row = |r: &rusqlite::Row<'_>| -> rusqlite::Result<(String, String, i64)> {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        };
+        let (from, to) = (from.to_string(), to.to_string());
+        let period: std::collections::HashSet<String> = self
+            .conn
+            .prepare_cached("SELECT DISTINCT leg_id FROM leg_days WHERE date BETWEEN ?1 AND ?2")?
+            .query_map([&from, &to], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let legs: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM leg_qc", [], |r| r.get(0))?;
+        if (period.len() as i64) * 4 < legs {
+            // From the period's legs (by the date index) to any other leg.
+            return Ok(self
+                .conn
+                .prepare_cached(
+                    "SELECT a.leg_id, b.leg_id, count(*) FROM fix_samples a
+                     JOIN fix_samples b ON b.t_s = a.t_s AND b.leg_id <> a.leg_id
+                     WHERE a.leg_id IN (SELECT DISTINCT leg_id FROM leg_days WHERE date BETWEEN ?2 AND ?3)
+                       AND abs(a.lon - b.lon) <= ?1 AND abs(a.lat - b.lat) <= ?1
+                     GROUP BY a.leg_id, b.leg_id",
+                )?
+                .query_map(params![SAMPLE_TOLERANCE_DEG, from, to], row)?
+                .collect::<rusqlite::Result<_>>()?);
+        }
+        // The same pairs from one pass over the samples in time order: each
+        // second's samples against each other.
+        let mut ids: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+        let mut names: Vec<String> = Vec::new();
+        let mut counts: BTreeMap<(usize, usize), i64> = BTreeMap::new();
+        let mut group: Vec<(usize, bool, f64, f64)> = Vec::new();
+        let mut group_t = None;
+        let mut flush = |group: &mut Vec<(usize, bool, f64, f64)>| {
+            for a in group.iter() {
+                if !a.1 {
+                    continue;
+                }
+                for b in group.iter() {
+                    if b.0 != a.0
+                        && (a.2 - b.2).abs() <= SAMPLE_TOLERANCE_DEG
+                        && (a.3 - b.3).abs() <= SAMPLE_TOLERANCE_DEG
+                    {
+                        *counts.entry((a.0, b.0)).or_default() += 1;
+                    }
+                }
+            }
+            group.clear();
+        };
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT t_s, leg_id, lon, lat FROM fix_samples INDEXED BY fix_samples_time ORDER BY t_s",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let t: i64 = r.get(0)?;
+            if group_t != Some(t) {
+                flush(&mut group);
+                group_t = Some(t);
+            }
+            let leg = r.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?;
+            let id = if let Some(&id) = ids.get(leg) {
+                id
+            } else {
+                ids.insert(leg.to_owned(), names.len());
+                names.push(leg.to_owned());
+                names.len() - 1
+            };
+            let in_period = period.contains(leg);
+            group.push((id, in_period, r.get(2)?, r.get(3)?));
+        }
+        flush(&mut group);
+        let mut out: Vec<(String, String, i64)> = counts
+            .into_iter()
+            .map(|((a, b), n)| (names[a].clone(), names[b].clone(), n))
+            .collect();
+        // In the order of the query above: by leg ids.
+        out.sort();
+        Ok(out)
     }
 
     /// Live records edited on two devices and not yet resolved.

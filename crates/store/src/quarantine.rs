@@ -24,6 +24,7 @@ pub struct Quarantined {
     pub reason: String,
     /// When a person decided (RFC 3339, UTC), and what.
     pub decided_at: Option<String>,
+    /// What a person decided (`dropped`); `None` while the row waits for a decision.
     pub decision: Option<String>,
 }
 

@@ -6,8 +6,11 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use patrol_core::category::{Category, DataModel};
 use patrol_core::effort::dated_pairs;
+use patrol_core::grid::CoverageInput;
 use patrol_core::ids::short_id;
-use patrol_core::metrics::{LegDay, ObservationFact};
+use patrol_core::metrics::{
+    LegDay, ObservationFact, Period, QualityInput, ReportInput, SiteInfo, months_ending,
+};
 use patrol_core::time::{format_utc, local_date, parse_zone};
 use patrol_core::{Site, SiteId, Transport};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -15,6 +18,7 @@ use serde::Serialize;
 
 use crate::{Result, Store, StoreError, gpkg};
 
+/// The site with this id, from the `sites` table; `None` when the database has no such site.
 pub fn site(conn: &Connection, id: SiteId) -> Result<Option<Site>> {
     Ok(conn
         .query_row(
@@ -31,6 +35,7 @@ pub fn site(conn: &Connection, id: SiteId) -> Result<Option<Site>> {
         .optional()?)
 }
 
+/// Every site in the database, ordered by name then id.
 pub fn sites(conn: &Connection) -> Result<Vec<Site>> {
     let mut stmt =
         conn.prepare("SELECT site_id, name, timezone FROM sites ORDER BY name, site_id")?;
@@ -52,6 +57,19 @@ pub fn sites(conn: &Connection) -> Result<Vec<Site>> {
     Ok(out)
 }
 
+/// An observation as `observation_facts` reads it: id, site, patrol,
+/// category, threat, time, geometry, its patrol's first track date.
+type FactRow = (
+    String,
+    String,
+    String,
+    String,
+    bool,
+    Option<i64>,
+    Vec<u8>,
+    Option<String>,
+);
+
 /// Each site's time zone, by site id.
 fn site_zones(conn: &Connection) -> Result<BTreeMap<String, chrono_tz::Tz>> {
     Ok(sites(conn)?
@@ -60,6 +78,7 @@ fn site_zones(conn: &Connection) -> Result<BTreeMap<String, chrono_tz::Tz>> {
         .collect())
 }
 
+/// The data model's categories as stored (in their stored order), with default quality-control settings (`Store::data_model` puts in the site's).
 pub fn data_model(conn: &Connection) -> Result<DataModel> {
     let mut stmt =
         conn.prepare("SELECT key, label, threat, aliases FROM categories ORDER BY rowid")?;
@@ -83,38 +102,70 @@ pub fn data_model(conn: &Connection) -> Result<DataModel> {
 /// One line of `patrol patrols`.
 #[derive(Clone, Debug, Serialize)]
 pub struct PatrolSummary {
+    /// The patrol's full id (UUID text).
     pub patrol_id: String,
     /// The short display id (the last 8 hex digits of `patrol_id`).
     pub short_id: String,
+    /// The site's name (`""` when the site is not in the database).
     pub site: String,
+    /// The patrol's team.
     pub team: String,
+    /// The patrol leader's name; `None` when none was given.
     pub leader: Option<String>,
+    /// The distinct transports of its legs (e.g. `["foot", "vehicle"]`).
     pub transport: Vec<String>,
+    /// The most members of any of its legs (0 without legs).
     pub members: u32,
+    /// The earliest first time of its track pieces, RFC 3339 UTC, as recorded (fixes quality control left out included); `None` without any time.
     pub start: Option<String>,
+    /// The latest last time of its track pieces, RFC 3339 UTC, as recorded; `None` without any time.
     pub end: Option<String>,
+    /// The first local date (YYYY-MM-DD, site zone) with effort; `None` when it has no dated effort (an undated track).
     pub first_date: Option<String>,
+    /// The last local date (YYYY-MM-DD, site zone) with effort; `None` when it has no dated effort.
     pub last_date: Option<String>,
+    /// Counted track length of its live legs (kept fixes only), km.
     pub km: f64,
+    /// Patrol time of its live legs (pairs up to the pause limit apart), hours.
     pub hours: f64,
+    /// Kept fixes of its live legs (those quality control left out are not counted).
     pub track_points: u64,
+    /// Its live observations.
     pub observations: u64,
+    /// Those of its observations whose category is a threat.
     pub threats: u64,
+    /// The name (without directory) of the GPX file it was imported from; `None` when it came from no file.
     pub source_file: Option<String>,
+    /// The id of the device that created the patrol.
     pub origin_device: String,
+    /// Whether the patrol record has several heads (edited on two devices, not yet resolved).
     pub conflict: bool,
+    /// The site, as every output names one: `site_id` and `site_name`
+    /// (`site` above is the same name, kept).
+    pub site_id: String,
+    /// The site's name (the same as `site`).
+    pub site_name: String,
+    /// The imported file's name (the same as `source_file`, kept).
+    pub file: Option<String>,
 }
 
 /// A patrol with its legs and observations (`patrol show`).
 #[derive(Clone, Debug, Serialize)]
 pub struct PatrolDetail {
+    /// The patrol's summary line, its fields flattened into the JSON.
     #[serde(flatten)]
     pub summary: PatrolSummary,
+    /// The patrol's objective as entered; `None` when none was given.
     pub objective: Option<String>,
+    /// Its live legs, by leg id.
     pub legs: Vec<LegRow>,
+    /// Effort per local date, all its legs summed, by date (the undated row first).
     pub days: Vec<DayRow>,
+    /// Its observations, by time (untimed ones first), then id.
     pub observations: Vec<ObservationRow>,
+    /// Track segments of the patrol (of every leg, as stored).
     pub segments: u64,
+    /// Stored versions of the patrol, its legs and its observations together.
     pub versions: u64,
     /// What quality control and the import found, with what it left out.
     pub warnings: Vec<patrol_core::effort::Warning>,
@@ -128,43 +179,72 @@ pub struct PatrolDetail {
 /// from 1, as `edit patrol --keep-fix/--drop-fix` take them.
 #[derive(Clone, Debug, Serialize)]
 pub struct MarkedFixRow {
+    /// Track segment of the fix, counted from 1 within its leg.
     pub segment: u32,
+    /// Index of the fix in its segment, counted from 1.
     pub point: u32,
+    /// The rule that marked it (`null_island`, `spike`, `stale_fix`, `stay`, `dropped_fix`).
     pub mark: String,
+    /// Whether the fix is left out of the figures (false when a person kept it).
     pub excluded: bool,
+    /// The fix's time, RFC 3339 UTC; `None` when the fix has none.
     pub time: Option<String>,
+    /// Latitude, WGS84 degrees (y).
     pub lat: f64,
+    /// Longitude, WGS84 degrees (x).
     pub lon: f64,
 }
 
+/// One leg of a patrol (`patrol show`): one transport and one group of people.
 #[derive(Clone, Debug, Serialize)]
 pub struct LegRow {
+    /// The leg's full id.
     pub leg_id: String,
+    /// The short display id (the last 8 hex digits of `leg_id`).
     pub short_id: String,
+    /// The leg's transport (`foot`, `vehicle`, `motorbike`, `boat`, `aircraft`).
     pub transport: String,
+    /// The number of people on the leg (each counts in `person_days`).
     pub members: u32,
+    /// Their names as entered (empty when none were given).
     pub member_names: Vec<String>,
 }
 
+/// A patrol's effort on one local date, its legs summed (`patrol show`).
 #[derive(Clone, Debug, Serialize)]
 pub struct DayRow {
-    pub date: String,
+    /// The local date; `None` (JSON `null`) for a track without any time.
+    pub date: Option<String>,
+    /// Counted track length on the date (pairs whose first kept fix is on it), km.
     pub km: f64,
+    /// Patrol time on the date (pairs up to the pause limit apart, split at midnight), hours.
     pub hours: f64,
+    /// The same without pairs more than 30 minutes apart, hours.
     pub active_hours: f64,
+    /// Kept fixes on the date.
     pub track_points: u64,
 }
 
+/// An observation of a patrol (`patrol show`).
 #[derive(Clone, Debug, Serialize)]
 pub struct ObservationRow {
+    /// The observation's full id.
     pub observation_id: String,
+    /// The short display id (the last 8 hex digits of `observation_id`).
     pub short_id: String,
+    /// Its category key in the data model (`other` when nothing matched).
     pub category: String,
+    /// Whether its category is a threat.
     pub threat: bool,
+    /// Its time, RFC 3339 UTC; `None` when it has none (it takes its patrol's first track date).
     pub time: Option<String>,
+    /// Latitude, WGS84 degrees (y); NaN when the stored point cannot be read.
     pub lat: f64,
+    /// Longitude, WGS84 degrees (x); NaN when the stored point cannot be read.
     pub lon: f64,
+    /// The waypoint's `<name>` as in the file, before matching; `None` when it had none or was entered by hand without one.
     pub raw_name: Option<String>,
+    /// A note: the waypoint's `<desc>` (else `<cmt>`) or a person's; `None` when there is none.
     pub note: Option<String>,
 }
 
@@ -181,7 +261,7 @@ SELECT p.patrol_id, s.name, p.team, p.leader,
   (SELECT coalesce(sum(points), 0) FROM leg_days d JOIN legs l USING (leg_id) WHERE d.patrol_id = p.patrol_id),
   (SELECT count(*) FROM observations o WHERE o.patrol_id = p.patrol_id),
   (SELECT count(*) FROM observations o WHERE o.patrol_id = p.patrol_id AND o.threat),
-  p.source_file, p.origin_device, p.heads > 1, p.objective
+  p.source_file, p.origin_device, p.heads > 1, p.objective, p.site_id
 FROM patrols p LEFT JOIN sites s ON s.site_id = p.site_id";
 
 fn summary_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(PatrolSummary, Option<String>)> {
@@ -192,6 +272,8 @@ fn summary_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(PatrolSummary, Option
             short_id: short_id(&patrol_id).to_owned(),
             patrol_id,
             site: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+            site_id: r.get(19)?,
+            site_name: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
             team: r.get(2)?,
             leader: r.get(3)?,
             transport: transport
@@ -208,6 +290,7 @@ fn summary_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(PatrolSummary, Option
             observations: r.get::<_, i64>(13)? as u64,
             threats: r.get::<_, i64>(14)? as u64,
             source_file: r.get(15)?,
+            file: r.get(15)?,
             origin_device: r.get(16)?,
             conflict: r.get(17)?,
         },
@@ -240,6 +323,7 @@ impl Store {
         self.resolve_live(crate::records::Kind::Patrol, text)
     }
 
+    /// A live patrol with its legs, days, observations, warnings and marked fixes (`patrol show`); `text` as `resolve_patrol` takes it.
     pub fn patrol_detail(&self, id: &str) -> Result<PatrolDetail> {
         let id = self.resolve_patrol(id)?;
         let (summary, objective) = self.conn.query_row(
@@ -270,7 +354,7 @@ impl Store {
         let days = stmt
             .query_map([&id], |r| {
                 Ok(DayRow {
-                    date: r.get(0)?,
+                    date: Some(r.get::<_, String>(0)?).filter(|d| !d.is_empty()),
                     km: r.get::<_, f64>(1)? / 1000.0,
                     hours: r.get::<_, f64>(2)? / 3600.0,
                     active_hours: r.get::<_, f64>(3)? / 3600.0,
@@ -498,37 +582,62 @@ impl Store {
             chrono_tz::UTC,
         );
         let zones = site_zones(&self.conn)?;
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT o.observation_id, o.site_id, o.patrol_id, o.category, o.threat, o.time_us, o.geom, f.first
-             FROM observations o JOIN patrols p ON p.patrol_id = o.patrol_id
-             LEFT JOIN (SELECT patrol_id, min(date) AS first FROM leg_days WHERE date <> '' GROUP BY patrol_id) f
-               ON f.patrol_id = o.patrol_id AND o.time_us IS NULL
-             WHERE (?1 IS NULL OR o.site_id = ?1)
-               AND (o.time_us BETWEEN ?2 AND ?3
-                    OR (o.time_us IS NULL AND (f.first IS NULL OR f.first BETWEEN ?4 AND ?5)))",
-        )?;
         let (lo_date, hi_date) = (
             from.pred_opt().unwrap_or(from).to_string(),
             to.succ_opt().unwrap_or(to).to_string(),
         );
-        let rows = stmt.query_map(
-            params![site.map(|s| s.to_string()), lo, hi, lo_date, hi_date],
-            |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, bool>(4)?,
-                    r.get::<_, Option<i64>>(5)?,
-                    r.get::<_, Vec<u8>>(6)?,
-                    r.get::<_, Option<String>>(7)?,
-                ))
-            },
-        )?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (id, site, patrol, category, threat, time, geom, first_date) = row?;
+        let site = site.map(|s| s.to_string());
+        let row = |r: &rusqlite::Row<'_>| -> rusqlite::Result<FactRow> {
+            Ok((
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+                r.get(8)?,
+            ))
+        };
+        // Timed ones by the time index (in its order), then the untimed ones
+        // in table order: those whose patrol's first track date (the least
+        // dated leg_days row) is in the window, found from the window's
+        // rows by the date index, and those whose patrol has no dated track
+        // (CROSS JOIN and `+` keep SQLite from walking every untimed one).
+        let mut rows: Vec<FactRow> = self
+            .conn
+            .prepare_cached(
+                "SELECT o.fid, o.observation_id, o.site_id, o.patrol_id, o.category, o.threat, o.time_us, o.geom, NULL
+                 FROM observations o JOIN patrols p ON p.patrol_id = o.patrol_id
+                 WHERE (?1 IS NULL OR o.site_id = ?1) AND o.time_us BETWEEN ?2 AND ?3
+                 ORDER BY o.time_us, o.fid",
+            )?
+            .query_map(params![site, lo, hi], row)?
+            .collect::<rusqlite::Result<_>>()?;
+        let untimed = self
+            .conn
+            .prepare_cached(
+                "SELECT o.fid, o.observation_id, o.site_id, o.patrol_id, o.category, o.threat, o.time_us, o.geom, c.first
+                 FROM (SELECT x.patrol_id, min(x.date) AS first FROM leg_days x
+                       WHERE x.date BETWEEN ?2 AND ?3
+                         AND NOT EXISTS (SELECT 1 FROM leg_days y WHERE y.patrol_id = x.patrol_id
+                                           AND y.date > '' AND y.date < ?2)
+                       GROUP BY x.patrol_id) c
+                 CROSS JOIN observations o ON o.patrol_id = c.patrol_id AND +o.time_us IS NULL
+                 JOIN patrols p ON p.patrol_id = o.patrol_id
+                 WHERE (?1 IS NULL OR o.site_id = ?1)
+                 UNION ALL
+                 SELECT o.fid, o.observation_id, o.site_id, o.patrol_id, o.category, o.threat, o.time_us, o.geom, NULL
+                 FROM patrols p CROSS JOIN observations o ON o.patrol_id = p.patrol_id AND +o.time_us IS NULL
+                 WHERE (?1 IS NULL OR o.site_id = ?1)
+                   AND NOT EXISTS (SELECT 1 FROM leg_days d WHERE d.patrol_id = p.patrol_id AND d.date > '')
+                 ORDER BY 1",
+            )?
+            .query_map(params![site, lo_date, hi_date], row)?
+            .collect::<rusqlite::Result<Vec<FactRow>>>()?;
+        rows.extend(untimed);
+        let mut out = Vec::with_capacity(rows.len());
+        for (id, site, patrol, category, threat, time, geom, first_date) in rows {
             let bad = |what: &str| StoreError::Invalid(format!("bad {what} in observation {id}"));
             let zone = zones.get(&site).copied().unwrap_or(chrono_tz::UTC);
             let date = match time {
@@ -605,10 +714,12 @@ impl Store {
                         }
                         run.push((fixes[b].lon, fixes[b].lat));
                     } else if !run.is_empty() {
+                        run.shrink_to_fit();
                         out.push(std::mem::take(&mut run));
                     }
                 }
                 if !run.is_empty() {
+                    run.shrink_to_fit();
                     out.push(run);
                 }
             }
@@ -630,42 +741,106 @@ impl Store {
             .transpose()
     }
 
-    /// Store a new boundary for this database's site.
-    pub fn set_boundary(&mut self, polygons: &[gpkg::Rings]) -> Result<()> {
-        let tx = crate::write_tx(&self.conn)?;
-        let hlc = crate::next_hlc(&tx)?;
-        let geom = gpkg::multi_polygon(polygons);
-        tx.execute(
-            "INSERT INTO site_boundaries(geom, version_id, site_id, hlc, device_id) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![geom, crate::new_id::<patrol_core::VersionId>().to_string(), self.site.id.to_string(), hlc, self.device.to_string()],
-        )?;
-        let pts = polygons.iter().flatten().flatten();
-        let (mut minx, mut miny, mut maxx, mut maxy) = (
-            f64::INFINITY,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            f64::NEG_INFINITY,
-        );
-        for &(x, y) in pts {
-            minx = minx.min(x);
-            miny = miny.min(y);
-            maxx = maxx.max(x);
-            maxy = maxy.max(y);
-        }
-        tx.execute(
-            "UPDATE gpkg_contents SET min_x = ?1, min_y = ?2, max_x = ?3, max_y = ?4,
-               last_change = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE table_name = 'site_boundaries'",
-            params![minx, miny, maxx, maxy],
-        )?;
-        // The site's tracks are measured against the new boundary.
-        let legs: Vec<String> = tx
-            .prepare("SELECT leg_id FROM leg_qc WHERE site_id = ?1")?
-            .query_map([self.site.id.to_string()], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        for leg in legs {
-            crate::derive::rebuild_leg(&tx, &leg)?;
-        }
-        tx.commit()?;
-        Ok(())
+    /// The sites of the database, by name.
+    pub fn sites(&self) -> Result<Vec<Site>> {
+        sites(&self.conn)
     }
+
+    /// Everything the report of `query` is computed from
+    /// ([`patrol_core::metrics::build_report`]): the facts of the period, the
+    /// baseline and the trend's months, each site's boundary and the period's
+    /// track lines, what quality control found.
+    pub fn report_input(&self, query: &ReportQuery) -> Result<ReportInput> {
+        let ReportQuery {
+            period,
+            baseline,
+            months,
+            site,
+            grid_m,
+        } = *query;
+        let all_sites = self.sites()?;
+        let mut from = period.from;
+        let mut to = period.to;
+        if let Some(b) = baseline {
+            from = from.min(b.from);
+            to = to.max(b.to);
+        }
+        // The trend's months are whole calendar months, whatever the period's ends.
+        let trend = months.map_or_else(Vec::new, |n| months_ending(period.to, n));
+        if let (Some(first), Some(last)) = (trend.first(), trend.last()) {
+            from = from.min(first.from);
+            to = to.max(last.to);
+        }
+        let days = self.leg_days(from, to, site)?;
+        let observations = self.observation_facts(from, to, site)?;
+        // Each site's boundary and lines: each site gets its own grid.
+        let mut coverage = BTreeMap::new();
+        for s in all_sites
+            .iter()
+            .filter(|s| site.is_none_or(|id| id == s.id))
+        {
+            let boundary = self.boundary(s.id)?.unwrap_or_default();
+            let lines = self.track_lines(period.from, period.to, Some(s.id))?;
+            if boundary.is_empty() && lines.is_empty() {
+                continue;
+            }
+            coverage.insert(s.id, CoverageInput::from_rings(&boundary, grid_m, lines));
+        }
+        let sites: BTreeMap<SiteId, SiteInfo> = all_sites
+            .into_iter()
+            .filter(|s| site.is_none_or(|id| id == s.id))
+            .map(|s| {
+                (
+                    s.id,
+                    SiteInfo {
+                        name: s.name,
+                        timezone: s.timezone,
+                    },
+                )
+            })
+            .collect();
+        let facts = self.quality_facts(Some((period.from, period.to)), site)?;
+        let in_period: std::collections::BTreeSet<_> = facts.iter().map(|f| f.patrol).collect();
+        let quality = QualityInput {
+            duplicates: self
+                .duplicate_tracks(site, Some((period.from, period.to)))?
+                .into_iter()
+                .filter(|d| in_period.contains(&d.patrol) || in_period.contains(&d.other))
+                .collect(),
+            facts,
+            conflicts: self.unresolved_conflicts()?,
+        };
+        Ok(ReportInput {
+            quality,
+            period,
+            baseline,
+            months,
+            sites,
+            days,
+            observations,
+            undated_km: self.undated_km(site)?,
+            category_labels: self
+                .data_model()?
+                .categories
+                .into_iter()
+                .map(|c| (c.key, c.label))
+                .collect(),
+            coverage,
+        })
+    }
+}
+
+/// What a report is asked for ([`Store::report_input`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ReportQuery {
+    /// The inclusive range of local dates the report is about.
+    pub period: Period,
+    /// A period to compare threats per km with.
+    pub baseline: Option<Period>,
+    /// A trend of this many calendar months ending with the period's last.
+    pub months: Option<u32>,
+    /// One site only; all sites otherwise.
+    pub site: Option<SiteId>,
+    /// The coverage grid's cell side, metres.
+    pub grid_m: f64,
 }

@@ -17,14 +17,19 @@ use crate::{Result, StoreError, gpkg};
 /// The kinds of versioned record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kind {
+    /// A patrol: team, leader, objective, site (`patrol_versions`).
     Patrol,
+    /// A leg of a patrol: transport, members, a person's date and word on fixes (`leg_versions`).
     Leg,
+    /// An observation: category, time, position, note (`observation_versions`).
     Observation,
 }
 
 impl Kind {
+    /// The three kinds, patrol first.
     pub const ALL: [Kind; 3] = [Kind::Patrol, Kind::Leg, Kind::Observation];
 
+    /// The kind's name as commands and messages write it ("patrol", "leg", "observation").
     pub fn name(self) -> &'static str {
         match self {
             Kind::Patrol => "patrol",
@@ -61,11 +66,17 @@ impl Kind {
 /// Who made a version, when, and from what.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct VersionMeta {
+    /// The version's id (UUIDv7).
     pub version_id: VersionId,
+    /// The versions it follows (all the heads, for a conflict's resolution); empty for a record's first version.
     pub parents: Vec<VersionId>,
+    /// Hybrid logical clock of the version: milliseconds since 1970 UTC << 16, plus a counter.
     pub hlc: i64,
+    /// The device the version was made on.
     pub device: DeviceId,
+    /// The site of the database the version was made in (a patrol's own site is in its content).
     pub site: SiteId,
+    /// Whether the version deletes the record.
     pub deleted: bool,
 }
 
@@ -99,6 +110,7 @@ pub fn digest<T: Serialize>(kind: Kind, meta: &VersionMeta, content: &T) -> Stri
     blake3::hash(text.as_bytes()).to_hex().to_string()
 }
 
+/// Insert a new version of a patrol and refresh its current-state row in `patrols`.
 pub fn insert_patrol(conn: &Connection, meta: &VersionMeta, p: &Patrol) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO patrol_versions(version_id, patrol_id, parents, hlc, device_id, site_id, deleted, digest,
@@ -125,6 +137,7 @@ pub fn insert_patrol(conn: &Connection, meta: &VersionMeta, p: &Patrol) -> Resul
     refresh(conn, Kind::Patrol, &p.id.to_string())
 }
 
+/// Insert a new version of a leg and refresh its current-state row in `legs`.
 pub fn insert_leg(conn: &Connection, meta: &VersionMeta, l: &Leg) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO leg_versions(version_id, leg_id, parents, hlc, device_id, site_id, deleted, digest,
@@ -151,6 +164,7 @@ pub fn insert_leg(conn: &Connection, meta: &VersionMeta, l: &Leg) -> Result<()> 
     refresh(conn, Kind::Leg, &l.id.to_string())
 }
 
+/// Insert a new version of an observation and refresh its current-state row in `observations`.
 pub fn insert_observation(conn: &Connection, meta: &VersionMeta, o: &Observation) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO observation_versions(version_id, observation_id, parents, hlc, device_id, site_id, deleted,
@@ -180,9 +194,13 @@ pub fn insert_observation(conn: &Connection, meta: &VersionMeta, o: &Observation
 /// A head version of a record.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Head {
+    /// The version's hybrid logical clock (ms << 16 + counter); heads sort by it, then device, then version id.
     pub hlc: i64,
+    /// The device that made the version.
     pub device: String,
+    /// The version's id (UUIDv7).
     pub version_id: String,
+    /// Whether this head deletes the record.
     pub deleted: bool,
 }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use patrol_store::Store;
-use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use rusqlite::{Connection, OpenFlags, params};
 use serde::Serialize;
 
 use crate::{STAMPED_TABLES, SyncError};
@@ -22,6 +22,7 @@ const DELTA_TABLES: &[&str] = &[
 /// What an export wrote.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ExportReport {
+    /// The path written, as given.
     pub file: String,
     /// Only what is new since the last export (else everything).
     pub delta: bool,
@@ -31,29 +32,14 @@ pub struct ExportReport {
     pub upto_hlc: i64,
     /// Record versions and boundaries in the file.
     pub versions: u64,
+    /// Track pieces in the file (those of the delta, or all).
     pub track_pieces: u64,
+    /// The file's size, bytes.
     pub bytes: u64,
     /// The file is in place, but something after it failed (remembering
     /// what was exported): said here, not as an error, since the file is good.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warning: Option<String>,
-}
-
-fn meta(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
-    conn.query_row(
-        "SELECT value FROM main.patrol_meta WHERE key = ?1",
-        [key],
-        |r| r.get(0),
-    )
-    .optional()
-}
-
-fn set_meta(conn: &Connection, key: &str, value: &str) -> rusqlite::Result<()> {
-    conn.execute(
-        "INSERT INTO main.patrol_meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-        [key, value],
-    )?;
-    Ok(())
 }
 
 /// A temporary path in `out`'s directory.
@@ -160,28 +146,16 @@ pub fn export(
                 .into(),
         });
     }
-    let conn = store.conn();
-    let since: i64 = if since_last_export {
-        meta(conn, "last_export_hlc")
-            .map_err(&sqlite)?
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
+    let (since, marks) = if since_last_export {
+        let m = store.export_marks().map_err(&sqlite)?;
+        (m.hlc, m.fids)
     } else {
-        0
-    };
-    let marks: BTreeMap<String, i64> = if since_last_export {
-        meta(conn, "last_export_fids")
-            .map_err(&sqlite)?
-            .and_then(|v| serde_json::from_str(&v).ok())
-            .unwrap_or_default()
-    } else {
-        BTreeMap::new()
+        (0, BTreeMap::new())
     };
     remove_stale_temp_files(out);
     let tmp = temp_path(out);
     let mut cleanup = Cleanup(Some(tmp.clone()));
-    conn.execute("VACUUM INTO ?1", [tmp.to_string_lossy()])
-        .map_err(&sqlite)?;
+    store.copy_into(&tmp).map_err(&sqlite)?;
 
     let mut copy = Connection::open_with_flags(
         &tmp,
@@ -245,8 +219,9 @@ pub fn export(
         )
         .map_err(&sqlite)?;
     }
-    set_meta(&tx, "export_since", &since.to_string()).map_err(&sqlite)?;
-    set_meta(&tx, "exported_at", &chrono::Utc::now().to_rfc3339()).map_err(&sqlite)?;
+    patrol_store::exchange::set_meta(&tx, "export_since", &since.to_string()).map_err(&sqlite)?;
+    patrol_store::exchange::set_meta(&tx, "exported_at", &chrono::Utc::now().to_rfc3339())
+        .map_err(&sqlite)?;
     let count = |t: &str| -> Result<u64, SyncError> {
         tx.query_row(&format!("SELECT count(*) FROM {t}"), [], |r| {
             r.get::<_, i64>(0)
@@ -287,7 +262,7 @@ pub fn export(
     // Only now, with the file in place, remember what was exported. The file
     // is good whatever happens here: a failure is a warning (the next delta
     // export then holds more than it needs, which a merge takes as it is).
-    let warning = remember_export(store.conn(), upto, new_marks).err().map(|e| {
+    let warning = store.remember_export(upto, new_marks).err().map(|e| {
         format!(
             "{} was written, but the database could not remember the export ({e}); the next --since-last-export holds what this one held too",
             out.display()
@@ -304,30 +279,4 @@ pub fn export(
         bytes,
         warning,
     })
-}
-
-/// Record in the source what an export holds (its hlc and row marks).
-fn remember_export(
-    conn: &Connection,
-    upto: i64,
-    new_marks: BTreeMap<String, i64>,
-) -> rusqlite::Result<()> {
-    let tx = patrol_store::write_tx(conn)?;
-    let last: i64 = meta(&tx, "last_export_hlc")?
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    set_meta(&tx, "last_export_hlc", &last.max(upto).to_string())?;
-    let mut stored: BTreeMap<String, i64> = meta(&tx, "last_export_fids")?
-        .and_then(|v| serde_json::from_str(&v).ok())
-        .unwrap_or_default();
-    for (t, m) in new_marks {
-        let e = stored.entry(t).or_insert(0);
-        *e = (*e).max(m);
-    }
-    set_meta(
-        &tx,
-        "last_export_fids",
-        &serde_json::to_string(&stored).expect("marks serialise"),
-    )?;
-    tx.commit()
 }

@@ -3,9 +3,9 @@
 use std::path::Path;
 
 use patrol_store::Store;
+use patrol_store::exchange::in_ledger;
 use patrol_store::records::{self, Kind};
-use rusqlite::config::DbConfig;
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, params};
 
 use crate::untrusted::{self, Checked};
 use crate::{
@@ -25,7 +25,10 @@ pub fn merge(store: &mut Store, file: &Path, limits: &Limits) -> Result<MergeRep
     // the digest of the bytes merged.
     let incoming = untrusted::take_copy(file, limits.max_bytes)?;
     untrusted::check_header(file, &incoming)?;
-    if in_ledger(store.conn(), &incoming.digest).map_err(SyncError::sqlite(file))? {
+    if store
+        .in_ledger(&incoming.digest)
+        .map_err(SyncError::sqlite(file))?
+    {
         return Ok(MergeReport::new(
             file,
             MergeStatus::Duplicate,
@@ -53,53 +56,31 @@ fn merge_checked(
     file: &Path,
     checked: &Checked,
 ) -> Result<MergeReport, SyncError> {
-    let conn = store.conn_mut();
-    // Defensive while a stranger's file is attached (its own schema was checked:
-    // no triggers, no views; our triggers, if GDAL added any, keep working).
-    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true)
-        .map_err(SyncError::sqlite(file))?;
-    let attached = conn
-        .execute(
-            "ATTACH DATABASE ?1 AS sync_incoming",
-            [untrusted::uri(&checked.path, "mode=ro&immutable=1")],
-        )
+    let attached = store
+        .attach_untrusted(&untrusted::uri(&checked.path, "mode=ro&immutable=1"), INC)
         .map_err(|e| SyncError::Corrupt {
             file: file.to_owned(),
             detail: e.to_string(),
-        });
-    let result = attached.and_then(|_| merge_attached(conn, file, checked));
-    // Leave the connection as we found it, whatever happened.
-    let _ = conn.execute_batch("DETACH DATABASE sync_incoming");
+        })?;
+    let conn = attached.conn();
+    let result = merge_attached(conn, file, checked);
     let _ = conn.execute_batch(
         "DROP TABLE IF EXISTS temp.sync_touched; DROP TABLE IF EXISTS temp.sync_dirty_patrols;
          DROP TABLE IF EXISTS temp.sync_piece_legs",
     );
-    let _ = conn.set_db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE, false);
+    // Dropping `attached` detaches the file and turns defensive mode off.
     result
 }
 
-fn in_ledger(conn: &Connection, digest: &str) -> rusqlite::Result<bool> {
-    Ok(conn
-        .query_row(
-            "SELECT 1 FROM main.ledger WHERE file_digest = ?1",
-            [digest],
-            |_| Ok(()),
-        )
-        .optional()?
-        .is_some())
-}
-
 fn merge_attached(
-    conn: &mut Connection,
+    conn: &Connection,
     file: &Path,
     checked: &Checked,
 ) -> Result<MergeReport, SyncError> {
     let sqlite = SyncError::sqlite(file);
     // Validate every row before taking the write lock (a big file takes a while).
     untrusted::validate_rows(conn, INC, file)?;
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(&sqlite)?;
+    let tx = patrol_store::write_tx(conn).map_err(&sqlite)?;
     if in_ledger(&tx, &checked.digest).map_err(&sqlite)? {
         return Ok(MergeReport::new(
             file,
@@ -132,13 +113,13 @@ fn merge_attached(
         .map_err(&sqlite)?;
     }
 
-    // Legs whose track grows here (their derived rows must follow).
-    tx.execute_batch(&format!(
-        "CREATE TEMP TABLE sync_piece_legs(leg_id TEXT PRIMARY KEY) WITHOUT ROWID;
-         INSERT OR IGNORE INTO temp.sync_piece_legs SELECT i.leg_id FROM {INC}.tracks i
-           WHERE NOT EXISTS (SELECT 1 FROM main.tracks m WHERE m.piece_id = i.piece_id);"
-    ))
-    .map_err(&sqlite)?;
+    // Track pieces get row numbers above every earlier one (AUTOINCREMENT):
+    // those above this one are the pieces the union adds.
+    let pieces_before: i64 = tx
+        .query_row("SELECT coalesce(max(rowid), 0) FROM main.tracks", [], |r| {
+            r.get(0)
+        })
+        .map_err(&sqlite)?;
 
     // Same id, different content: keep ours, quarantine theirs.
     for (table, key) in UNION_TABLES
@@ -148,21 +129,14 @@ fn merge_attached(
         counts.quarantined += quarantine(&tx, file, &checked.digest, table, key)?;
     }
 
-    // The union.
-    for (table, _) in UNION_TABLES {
-        let cols = columns(&tx, "main", table).map_err(&sqlite)?.join(", ");
-        let n = tx
-            .execute(
-                &format!("INSERT INTO main.{table} ({cols}) SELECT {cols} FROM {INC}.{table} WHERE true ON CONFLICT DO NOTHING"),
-                [],
-            )
-            .map_err(&sqlite)? as u64;
-        match *table {
-            "patrol_versions" | "leg_versions" | "observation_versions" | "site_boundaries" => {
-                counts.new_versions += n;
-            }
-            "tracks" => counts.track_pieces += n,
-            _ => {}
+    // The union; track pieces last (below), while their legs are measured.
+    for (table, _) in UNION_TABLES.iter().filter(|(t, _)| *t != "tracks") {
+        let n = union(&tx, table).map_err(&sqlite)?;
+        if matches!(
+            *table,
+            "patrol_versions" | "leg_versions" | "observation_versions" | "site_boundaries"
+        ) {
+            counts.new_versions += n;
         }
     }
     // A category no one defined: keep the observation, define the key plainly.
@@ -181,7 +155,7 @@ fn merge_attached(
     let touched: Vec<(i64, String, bool)> = tx
         .prepare("SELECT kind, record_id, existed FROM temp.sync_touched ORDER BY kind, record_id")
         .map_err(&sqlite)?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .query_map([], patrol_store::row_tuple)
         .map_err(&sqlite)?
         .collect::<rusqlite::Result<_>>()
         .map_err(&sqlite)?;
@@ -211,6 +185,46 @@ fn merge_attached(
     )
     .map_err(&sqlite)?;
 
+    // Track pieces. While they are copied, the legs new here are measured
+    // on other threads from the file's copy of their pieces (everything else
+    // they derive from is here now), until the copy is done; each result is
+    // kept only if the leg's stored track turns out to be exactly those
+    // pieces. Any leg not measured so is derived below, as it would be anyway.
+    let plans = new_legs(&tx)
+        .ok()
+        .and_then(|legs| patrol_store::derive::plan_legs(&tx, &legs).ok());
+    let copied = std::sync::atomic::AtomicBool::new(false);
+    let (added, measured) = std::thread::scope(|scope| {
+        let measuring = plans.filter(|p| !p.is_empty()).map(|plans| {
+            let copied = &copied;
+            scope.spawn(move || {
+                let source = untrusted::open_untrusted(file, &checked.path).ok()?;
+                patrol_store::derive::measure_legs(&source, plans, copied).ok()
+            })
+        });
+        let added = union(&tx, "tracks");
+        copied.store(true, std::sync::atomic::Ordering::Relaxed);
+        let measured = measuring
+            .and_then(|m| m.join().ok().flatten())
+            .unwrap_or_default();
+        (added, measured)
+    });
+    counts.track_pieces += added.map_err(&sqlite)?;
+    // Legs whose track grows here (their derived rows must follow): those of
+    // the pieces just added, read from an index (a piece's geometry comes
+    // first in its row, so reading its other columns reads the geometry).
+    tx.execute(
+        "CREATE TEMP TABLE sync_piece_legs(leg_id TEXT PRIMARY KEY) WITHOUT ROWID",
+        [],
+    )
+    .map_err(&sqlite)?;
+    tx.execute(
+        "INSERT OR IGNORE INTO temp.sync_piece_legs
+         SELECT leg_id FROM main.tracks INDEXED BY tracks_leg WHERE rowid > ?1",
+        [pieces_before],
+    )
+    .map_err(&sqlite)?;
+
     // Rows derived per leg are never taken from a file (a file can lie about
     // them): every leg whose track grew, and every leg whose rows are missing
     // or name another version than its head, is derived here from its track.
@@ -226,6 +240,32 @@ fn merge_attached(
         .map_err(&sqlite)?
         .collect::<rusqlite::Result<_>>()
         .map_err(&sqlite)?;
+    let mut measured_here = std::collections::HashSet::new();
+    for m in &measured {
+        // Kept when its stored pieces are all new here and as many as it was
+        // measured from: then they are the file's, copied as they were.
+        let (stored, oldest): (i64, Option<i64>) = tx
+            .query_row(
+                "SELECT count(*), min(rowid) FROM main.tracks INDEXED BY tracks_leg WHERE leg_id = ?1",
+                [m.leg_id()],
+                patrol_store::row_tuple,
+            )
+            .map_err(&sqlite)?;
+        let same = usize::try_from(stored).is_ok_and(|n| n == m.pieces)
+            && oldest.is_some_and(|r| r > pieces_before);
+        if same
+            && legs
+                .binary_search_by(|l| l.as_str().cmp(m.leg_id()))
+                .is_ok()
+        {
+            patrol_store::derive::write_measured(&tx, m).map_err(&store_err)?;
+            measured_here.insert(m.leg_id().to_owned());
+        }
+    }
+    let legs: Vec<String> = legs
+        .into_iter()
+        .filter(|l| !measured_here.contains(l))
+        .collect();
     patrol_store::derive::rebuild_legs(&tx, &legs).map_err(&store_err)?;
 
     // Layer extents: the union of both files'.
@@ -274,6 +314,31 @@ fn merge_attached(
     Ok(MergeReport::new(file, MergeStatus::Merged, counts))
 }
 
+/// Insert the incoming rows of a table whose key is not here (set union);
+/// how many.
+fn union(conn: &Connection, table: &str) -> rusqlite::Result<u64> {
+    let cols = columns(conn, "main", table)?.join(", ");
+    let n = conn.execute(
+        &format!(
+            "INSERT INTO main.{table} ({cols}) SELECT {cols} FROM {INC}.{table} WHERE true ON CONFLICT DO NOTHING"
+        ),
+        [],
+    )?;
+    Ok(n as u64)
+}
+
+/// Legs of the incoming track pieces that have no piece here (from the
+/// track indexes alone).
+fn new_legs(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    conn.prepare(&format!(
+        "SELECT DISTINCT i.leg_id FROM {INC}.tracks i INDEXED BY tracks_leg
+         WHERE NOT EXISTS (SELECT 1 FROM main.tracks m INDEXED BY tracks_leg WHERE m.leg_id = i.leg_id)
+         ORDER BY 1"
+    ))?
+    .query_map([], |r| r.get(0))?
+    .collect()
+}
+
 /// Copy incoming rows whose key we hold with other content into `quarantine`.
 fn quarantine(
     conn: &Connection,
@@ -300,6 +365,23 @@ fn quarantine(
         .map(|k| format!("m.{k} = i.{k}"))
         .collect::<Vec<_>>()
         .join(" AND ");
+    // The ids in both, from the key indexes alone, before any row is read
+    // whole (a track piece's geometry comes first in its row).
+    let ikeys = keys
+        .iter()
+        .map(|k| format!("i.{k}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let i2keys = keys
+        .iter()
+        .map(|k| format!("i2.{k}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let join2 = keys
+        .iter()
+        .map(|k| format!("m2.{k} = i2.{k}"))
+        .collect::<Vec<_>>()
+        .join(" AND ");
     let row_id = keys
         .iter()
         .map(|k| format!("i.{k}"))
@@ -312,7 +394,8 @@ fn quarantine(
                  SELECT ?1, {row_id}, json_object({json}), ?2,
                    'the id is already here with different content; ours is kept'
                  FROM {INC}.{table} i JOIN main.{table} m ON {join}
-                 WHERE {differs}
+                 WHERE ({ikeys}) IN (SELECT {i2keys} FROM {INC}.{table} i2 JOIN main.{table} m2 ON {join2})
+                   AND ({differs})
                  ON CONFLICT DO NOTHING"
             ),
             params![table, digest],
@@ -387,38 +470,18 @@ fn detect_copy(conn: &Connection, file: &Path, checked: &Checked) -> Result<u64,
 
 /// The files merged into this database, oldest first.
 pub fn ledger(store: &Store) -> Result<Vec<LedgerEntry>, SyncError> {
-    let sqlite = SyncError::sqlite(store.path());
-    let mut stmt = store
-        .conn()
-        .prepare(
-            "SELECT file_digest, file_name, device_id, site_id, merged_at, counts FROM main.ledger ORDER BY fid",
-        )
-        .map_err(&sqlite)?;
-    let rows = stmt
-        .query_map([], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get::<_, String>(5)?,
-            ))
-        })
-        .map_err(&sqlite)?
-        .collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(&sqlite)?;
+    let rows = store.ledger().map_err(SyncError::sqlite(store.path()))?;
     Ok(rows
         .into_iter()
-        .map(
-            |(file_digest, file_name, device_id, site_id, merged_at, counts)| LedgerEntry {
-                file_digest,
-                file_name,
-                device_id,
-                site_id,
-                merged_at,
-                counts: serde_json::from_str(&counts).unwrap_or_default(),
-            },
-        )
+        .map(|r| LedgerEntry {
+            file_digest: r.file_digest,
+            file: r.file_name.clone(),
+            file_name: r.file_name,
+            device_id: r.device_id,
+            site_id: r.site_id,
+            merged_at: r.merged_at,
+            counts: serde_json::from_str(&r.counts).unwrap_or_default(),
+            site_name: r.site_name,
+        })
         .collect())
 }

@@ -7,7 +7,7 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use common::*;
 use patrol_core::model::LatLon;
@@ -40,14 +40,10 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 fn live(store: &Store, table: &str, col: &str) -> Vec<String> {
-    let mut stmt = store
-        .conn()
-        .prepare(&format!("SELECT {col} FROM {table} ORDER BY {col}"))
-        .unwrap();
-    stmt.query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap()
+    rows::<(String,)>(store, &format!("SELECT {col} FROM {table} ORDER BY {col}"))
+        .into_iter()
+        .map(|(v,)| v)
+        .collect()
 }
 
 fn pick(list: &[String], i: usize) -> Option<&String> {
@@ -167,11 +163,6 @@ fn versions(store: &Store) -> BTreeSet<String> {
     all
 }
 
-fn copy_store(from: &Path, to: &Path) -> Store {
-    std::fs::copy(from, to).unwrap();
-    Store::open(to).unwrap()
-}
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: 24, max_shrink_iters: 50, ..ProptestConfig::default() })]
 
@@ -236,18 +227,16 @@ proptest! {
             let missing: Vec<_> = versions(s).difference(&central).cloned().collect();
             prop_assert!(missing.is_empty(), "missing {:?}", missing);
             for t in ["patrol_versions", "leg_versions", "observation_versions", "tracks"] {
-                let wrong: i64 = c1.conn().query_row(
-                    &format!("SELECT count(*) FROM {t} WHERE device_id = ?1 AND site_id <> ?2"),
-                    [s.device().to_string(), s.site().id.to_string()],
-                    |r| r.get(0),
-                ).unwrap();
+                let wrong = count(&c1, &format!(
+                    "SELECT count(*) FROM {t} WHERE device_id = '{}' AND site_id <> '{}'",
+                    s.device(), s.site().id
+                ));
                 prop_assert_eq!(wrong, 0);
             }
         }
         // Every device that made something is known centrally.
-        let unknown: i64 = c1.conn().query_row(
-            "SELECT count(*) FROM observation_versions v WHERE NOT EXISTS (SELECT 1 FROM devices d WHERE d.device_id = v.device_id)",
-            [], |r| r.get(0)).unwrap();
+        let unknown = count(&c1,
+            "SELECT count(*) FROM observation_versions v WHERE NOT EXISTS (SELECT 1 FROM devices d WHERE d.device_id = v.device_id)");
         prop_assert_eq!(unknown, 0);
     }
 }

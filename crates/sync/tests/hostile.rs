@@ -20,13 +20,11 @@ struct World {
 fn world() -> World {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let mut a = init(d, "a");
-    let p = import(&mut a, d, "a1", 500, 2, 1);
+    let (mut a, p) = outpost(d, "a", 500, 2, 1);
     observe(&mut a, &p, 14.3);
     let good = export(&mut a, d, "good", false);
     let mut central = init(d, "central");
-    let mut b = init(d, "b");
-    import(&mut b, d, "b1", 50, 1, 7);
+    let (mut b, _) = outpost(d, "b", 50, 1, 7);
     let fb = export(&mut b, d, "fb", false);
     merge_ok(&mut central, &fb);
     World { dir, central, good }
@@ -34,12 +32,7 @@ fn world() -> World {
 
 /// A copy of the good export, changed with raw SQL.
 fn tampered(w: &World, name: &str, sql: &str) -> PathBuf {
-    let f = w.dir.path().join(name);
-    std::fs::copy(&w.good, &f).unwrap();
-    let conn = rusqlite::Connection::open(&f).unwrap();
-    conn.execute_batch(sql).unwrap();
-    drop(conn);
-    f
+    rewritten(&w.good, &w.dir.path().join(name), sql)
 }
 
 fn refused(w: &mut World, file: &Path, expect: &str) -> SyncError {
@@ -163,14 +156,9 @@ fn triggers_and_views() {
 #[test]
 fn wal_mode_file() {
     let mut w = world();
-    let f = w.dir.path().join("wal.gpkg");
-    std::fs::copy(&w.good, &f).unwrap();
-    let conn = rusqlite::Connection::open(&f).unwrap();
-    let mode: String = conn
-        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
-        .unwrap();
+    let f = tampered(&w, "wal.gpkg", "");
+    let mode: String = file_value(&f, "PRAGMA journal_mode = WAL");
     assert_eq!(mode, "wal");
-    drop(conn);
     let e = refused(&mut w, &f, "WAL");
     assert!(matches!(e, SyncError::Wal { .. }), "{e}");
 }
@@ -250,13 +238,8 @@ fn absurd_values_are_refused_naming_the_row() {
 fn a_reused_version_id_is_quarantined_not_overwritten() {
     let mut w = world();
     // Central already holds b's patrol version; a file claims that id for other content.
-    let (vid, team_before): (String, String) = w
-        .central
-        .conn()
-        .query_row("SELECT version_id, team FROM patrol_versions", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
-        .unwrap();
+    let (vid, team_before): (String, String) =
+        row(&w.central, "SELECT version_id, team FROM patrol_versions");
     let f = tampered(
         &w,
         "reused.gpkg",
@@ -271,23 +254,13 @@ fn a_reused_version_id_is_quarantined_not_overwritten() {
     let r = merge_ok(&mut w.central, &f);
     assert_eq!(r.status, MergeStatus::Merged);
     assert_eq!(r.counts.quarantined, 1);
-    let team: String = w
-        .central
-        .conn()
-        .query_row(
-            "SELECT team FROM patrol_versions WHERE version_id = ?1",
-            [&vid],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let team: String = value(
+        &w.central,
+        &format!("SELECT team FROM patrol_versions WHERE version_id = '{vid}'"),
+    );
     assert_eq!(team, team_before, "the row we had is untouched");
-    let (table, incoming): (String, String) = w
-        .central
-        .conn()
-        .query_row("SELECT table_name, incoming FROM quarantine", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
-        .unwrap();
+    let (table, incoming): (String, String) =
+        row(&w.central, "SELECT table_name, incoming FROM quarantine");
     assert_eq!(table, "patrol_versions");
     assert!(incoming.contains("Impostors"), "{incoming}");
     // Visible: `patrol check` counts it, `patrol quarantine` lists it, and a
@@ -323,8 +296,7 @@ fn a_reused_version_id_is_quarantined_not_overwritten() {
 #[test]
 fn a_bad_file_named_in_a_path_with_odd_characters_still_opens() {
     let mut w = world();
-    let f = w.dir.path().join("odd name #1 ?%.gpkg");
-    std::fs::copy(&w.good, &f).unwrap();
+    let f = tampered(&w, "odd name #1 ?%.gpkg", "");
     let r = merge_ok(&mut w.central, &f);
     assert_eq!(r.status, MergeStatus::Merged);
 }
@@ -472,15 +444,11 @@ fn utf16_and_text_files_say_what_they_are() {
 fn a_refused_delta_says_a_full_export_is_needed() {
     let mut w = world();
     let d = w.dir.path().to_owned();
-    let mut a = init(&d, "a2");
-    let p = import(&mut a, &d, "a2-1", 50, 1, 11);
+    let (mut a, p) = outpost(&d, "a2", 50, 1, 11);
     export(&mut a, &d, "a2-full", false);
     observe(&mut a, &p, 14.2);
     let delta = export(&mut a, &d, "a2-delta", true);
-    let conn = rusqlite::Connection::open(&delta).unwrap();
-    conn.execute_batch("UPDATE observation_versions SET lat = 95")
-        .unwrap();
-    drop(conn);
+    rewrite(&delta, "UPDATE observation_versions SET lat = 95");
     let e = refused(&mut w, &delta, "lat 95");
     let msg = e.to_string();
     assert!(
@@ -495,38 +463,26 @@ fn a_refused_delta_says_a_full_export_is_needed() {
 #[test]
 fn a_clock_years_ahead_is_refused_and_does_not_drag_ours() {
     let mut w = world();
-    let hlc_before: String = w
-        .central
-        .conn()
-        .query_row("SELECT value FROM patrol_meta WHERE key = 'hlc'", [], |r| {
-            r.get(0)
-        })
-        .unwrap();
+    let hlc_before: String = value(
+        &w.central,
+        "SELECT value FROM patrol_meta WHERE key = 'hlc'",
+    );
     let f = tampered(
         &w,
         "future.gpkg",
         "UPDATE observation_versions SET hlc = hlc + ((5 * 365 * 86400000) << 16)
          WHERE version_id = (SELECT min(version_id) FROM observation_versions)",
     );
-    let file_device: String = rusqlite::Connection::open(&f)
-        .unwrap()
-        .query_row(
-            "SELECT value FROM patrol_meta WHERE key = 'device_id'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let file_device: String =
+        file_value(&f, "SELECT value FROM patrol_meta WHERE key = 'device_id'");
     let e = refused(&mut w, &f, "days ahead");
     let msg = e.to_string();
     assert!(msg.contains(&file_device), "{msg}");
     assert!(msg.contains("182"), "five years is about 1825 days: {msg}");
-    let hlc_after: String = w
-        .central
-        .conn()
-        .query_row("SELECT value FROM patrol_meta WHERE key = 'hlc'", [], |r| {
-            r.get(0)
-        })
-        .unwrap();
+    let hlc_after: String = value(
+        &w.central,
+        "SELECT value FROM patrol_meta WHERE key = 'hlc'",
+    );
     assert_eq!(hlc_before, hlc_after);
     // Half a day ahead is a clock set a little wrong: merged.
     let f = tampered(
@@ -540,15 +496,10 @@ fn a_clock_years_ahead_is_refused_and_does_not_drag_ours() {
 
     // Whatever it is shown, the local clock never passes now + one day.
     patrol_store::observe_hlc(w.central.conn(), i64::MAX / 2).unwrap();
-    let hlc: i64 = w
-        .central
-        .conn()
-        .query_row(
-            "SELECT CAST(value AS INTEGER) FROM patrol_meta WHERE key = 'hlc'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let hlc: i64 = value(
+        &w.central,
+        "SELECT CAST(value AS INTEGER) FROM patrol_meta WHERE key = 'hlc'",
+    );
     let bound = (patrol_store::now_ms() + 86_400_000 + 1000) << 16;
     assert!(hlc < bound, "{hlc} >= {bound}");
 }
@@ -560,10 +511,7 @@ fn a_clock_years_ahead_is_refused_and_does_not_drag_ours() {
 #[test]
 fn bit_rot_is_refused_and_the_honest_row_wins() {
     let mut w = world();
-    let vid: String = rusqlite::Connection::open(&w.good)
-        .unwrap()
-        .query_row("SELECT version_id FROM patrol_versions", [], |r| r.get(0))
-        .unwrap();
+    let vid: String = file_value(&w.good, "SELECT version_id FROM patrol_versions");
     let f = tampered(
         &w,
         "rotten.gpkg",
@@ -664,9 +612,11 @@ fn geometry_envelopes_are_checked() {
         std::fs::copy(&good, &f).unwrap();
         let conn = rusqlite::Connection::open(&f).unwrap();
         let (id, mut geom, times, ele): (String, Vec<u8>, Vec<u8>, Option<Vec<u8>>) = conn
-            .query_row("SELECT piece_id, geom, times, ele FROM tracks", [], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-            })
+            .query_row(
+                "SELECT piece_id, geom, times, ele FROM tracks",
+                [],
+                patrol_store::row_tuple,
+            )
             .unwrap();
         for (i, v) in env.iter().enumerate() {
             geom[8 + 8 * i..16 + 8 * i].copy_from_slice(&v.to_le_bytes());
@@ -693,13 +643,7 @@ fn geometry_envelopes_are_checked() {
     // A boundary's envelope, too (boundaries have no digest).
     let d = w.dir.path().to_owned();
     let mut o = init(&d, "office");
-    o.set_boundary(&[vec![vec![
-        (102.0, 14.0),
-        (103.0, 14.0),
-        (103.0, 15.0),
-        (102.0, 14.0),
-    ]]])
-    .unwrap();
+    set_boundary(&mut o);
     let fo = export(&mut o, &d, "office-out", false);
     let f = d.join("bad-boundary.gpkg");
     std::fs::copy(&fo, &f).unwrap();

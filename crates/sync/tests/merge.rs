@@ -14,8 +14,7 @@ use patrol_sync::{Limits, MergeStatus};
 fn merging_twice_is_a_duplicate_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let mut a = init(d, "a");
-    let p = import(&mut a, d, "a1", 300, 2, 1);
+    let (mut a, p) = outpost(d, "a", 300, 2, 1);
     observe(&mut a, &p, 14.5);
     let f = export(&mut a, d, "a-out", false);
     let mut c = init(d, "central");
@@ -71,8 +70,7 @@ fn merging_twice_is_a_duplicate_and_changes_nothing() {
 fn deltas_after_a_full_export_converge_to_the_full_state() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let mut a = init(d, "a");
-    let p = import(&mut a, d, "a1", 200, 1, 1);
+    let (mut a, p) = outpost(d, "a", 200, 1, 1);
     let full = export(&mut a, d, "full", false);
     let o = observe(&mut a, &p, 14.6);
     a.edit_observation(
@@ -99,8 +97,7 @@ fn deltas_after_a_full_export_converge_to_the_full_state() {
     let everything = export(&mut a, d, "everything", false);
 
     let mut c1 = init(d, "c1");
-    std::fs::copy(c1.path(), d.join("c2.gpkg")).unwrap();
-    let mut c2 = Store::open(&d.join("c2.gpkg")).unwrap();
+    let mut c2 = copy_store(c1.path(), &d.join("c2.gpkg"));
     for f in [&full, &delta1, &delta2, &empty] {
         merge_ok(&mut c1, f);
     }
@@ -110,12 +107,7 @@ fn deltas_after_a_full_export_converge_to_the_full_state() {
     let r = patrol_sync::export(&mut a, &d.join("delta4"), true, true).unwrap();
     assert_eq!((r.versions, r.track_pieces), (0, 0));
     // Deltas merged in the wrong order converge too.
-    let mut c3 = Store::open(&{
-        let p = d.join("c3.gpkg");
-        std::fs::copy(d.join("c2.gpkg"), &p).unwrap();
-        p
-    })
-    .unwrap();
+    let mut c3 = copy_store(&d.join("c2.gpkg"), &d.join("c3.gpkg"));
     merge_ok(&mut c3, &delta2);
     merge_ok(&mut c3, &delta1);
     merge_ok(&mut c3, &full);
@@ -127,11 +119,9 @@ fn a_relayed_delta_carries_rows_merged_since_the_last_export() {
     // b exports after merging a file of older rows: the delta must carry them.
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let mut a = init(d, "a");
-    import(&mut a, d, "a1", 50, 1, 1);
+    let (mut a, _) = outpost(d, "a", 50, 1, 1);
     let fa = export(&mut a, d, "fa", false);
-    let mut b = init(d, "b");
-    import(&mut b, d, "b1", 50, 1, 2);
+    let (mut b, _) = outpost(d, "b", 50, 1, 2);
     export(&mut b, d, "fb0", false);
     merge_ok(&mut b, &fa);
     let fb = export(&mut b, d, "fb1", true);
@@ -153,8 +143,7 @@ fn a_relayed_delta_carries_rows_merged_since_the_last_export() {
 fn conflicting_edits_are_listed_shown_newest_and_resolved() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let mut a = init(d, "a");
-    let p = import(&mut a, d, "a1", 20, 0, 1);
+    let (mut a, p) = outpost(d, "a", 20, 0, 1);
     let o = observe(&mut a, &p, 14.5);
     let fa = export(&mut a, d, "fa0", false);
     let mut b = init(d, "b");
@@ -200,14 +189,10 @@ fn conflicting_edits_are_listed_shown_newest_and_resolved() {
     let shown = list[0].heads.iter().find(|h| h.shown).unwrap();
     assert_eq!(shown.version_id, vb);
     assert!(shown.summary.contains("from b"), "{}", shown.summary);
-    let current: String = c
-        .conn()
-        .query_row(
-            "SELECT version_id FROM observations WHERE observation_id = ?1",
-            [&o],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let current: String = value(
+        &c,
+        &format!("SELECT version_id FROM observations WHERE observation_id = '{o}'"),
+    );
     assert_eq!(current, vb);
     assert_eq!(count(&c, "SELECT heads FROM observations"), 2);
 
@@ -219,10 +204,7 @@ fn conflicting_edits_are_listed_shown_newest_and_resolved() {
     merge_ok(&mut b, &fc);
     for s in [&a, &b, &c] {
         assert!(patrol_sync::conflicts(s).unwrap().is_empty());
-        let note: String = s
-            .conn()
-            .query_row("SELECT note FROM observations", [], |r| r.get(0))
-            .unwrap();
+        let note: String = value(s, "SELECT note FROM observations");
         assert_eq!(note, "from a");
     }
     assert_eq!(digest(&a), {
@@ -267,11 +249,9 @@ fn two_merges_at_once_both_land() {
 fn a_copied_database_is_caught() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let mut a = init(d, "a");
-    let p = import(&mut a, d, "a1", 20, 1, 1);
+    let (mut a, p) = outpost(d, "a", 20, 1, 1);
     // Someone copies a's database to a second laptop; both go on working.
-    std::fs::copy(a.path(), d.join("a-copy.gpkg")).unwrap();
-    let mut copy = Store::open(&d.join("a-copy.gpkg")).unwrap();
+    let mut copy = copy_store(a.path(), &d.join("a-copy.gpkg"));
     observe(&mut a, &p, 14.1);
     std::thread::sleep(std::time::Duration::from_millis(5));
     observe(&mut copy, &p, 14.2);
@@ -300,22 +280,18 @@ fn a_copied_database_is_caught() {
 fn a_file_of_the_previous_schema_is_upgraded_on_a_copy() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let mut a = init(d, "a");
-    import(&mut a, d, "a1", 20, 1, 1);
+    let (mut a, _) = outpost(d, "a", 20, 1, 1);
     let f = export(&mut a, d, "fa", false);
-    {
-        let conn = rusqlite::Connection::open(&f).unwrap();
-        conn.execute_batch(
-            "DROP TABLE ledger; DROP TABLE quarantine; DROP INDEX patrol_versions_device; DROP INDEX leg_versions_device;
+    rewrite(
+        &f,
+        "DROP TABLE ledger; DROP TABLE quarantine; DROP INDEX patrol_versions_device; DROP INDEX leg_versions_device;
              DROP INDEX observation_versions_device; DROP INDEX tracks_device; DROP INDEX site_boundaries_device;
              DROP INDEX observations_time; DROP INDEX leg_days_site_date; DROP INDEX leg_days_patrol; DROP INDEX tracks_patrol_time;
              DROP TABLE qc_settings; DROP TABLE leg_qc; DROP TABLE fix_marks; DROP TABLE fix_samples;
              ALTER TABLE leg_versions DROP COLUMN date; ALTER TABLE leg_versions DROP COLUMN fix_overrides;
              ALTER TABLE legs DROP COLUMN date; ALTER TABLE legs DROP COLUMN fix_overrides;
              DELETE FROM patrol_migrations WHERE version >= 2;",
-        )
-        .unwrap();
-    }
+    );
     let original = std::fs::read(&f).unwrap();
     let mut c = init(d, "c");
     let r = merge_ok(&mut c, &f);
@@ -341,43 +317,31 @@ fn a_file_of_the_previous_schema_is_upgraded_on_a_copy() {
 fn lying_derived_rows_are_derived_again_from_the_track() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let mut a = init(d, "a");
-    import(&mut a, d, "a1", 300, 1, 3);
+    let (mut a, _) = outpost(d, "a", 300, 1, 3);
     let honest = export(&mut a, d, "honest", false);
-    let liar = d.join("liar.gpkg");
-    std::fs::copy(&honest, &liar).unwrap();
-    {
-        let conn = rusqlite::Connection::open(&liar).unwrap();
-        conn.execute_batch(
-            "UPDATE leg_days SET length_m = 1e300, seconds = 1e308, points = 9223372036854775807;
+    let liar = rewritten(
+        &honest,
+        &d.join("liar.gpkg"),
+        "UPDATE leg_days SET length_m = 1e300, seconds = 1e308, points = 9223372036854775807;
              UPDATE leg_qc SET length_m = 1e300, raw_length_m = 1e300, warnings = '[]';
              INSERT INTO leg_days SELECT leg_id, '1999-01-01', patrol_id, site_id, 1, 5e6, 86400, 86400 FROM leg_qc;
              DELETE FROM fix_samples;",
-        )
-        .unwrap();
-    }
+    );
     let figures = |s: &Store| -> (i64, i64, i64, i64) {
-        s.conn()
-            .query_row(
-                "SELECT count(*), CAST(sum(length_m) AS INTEGER), CAST(sum(seconds) AS INTEGER), sum(points) FROM leg_days",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )
-            .unwrap()
+        row(
+            s,
+            "SELECT count(*), CAST(sum(length_m) AS INTEGER), CAST(sum(seconds) AS INTEGER), sum(points) FROM leg_days",
+        )
     };
     let mut c = init(d, "c");
     merge_ok(&mut c, &liar);
     assert_eq!(figures(&c), figures(&a), "central derives its own figures");
-    let samples = |s: &Store| -> i64 {
-        s.conn()
-            .query_row("SELECT count(*) FROM fix_samples", [], |r| r.get(0))
-            .unwrap()
-    };
+    let samples = |s: &Store| count(s, "SELECT count(*) FROM fix_samples");
     assert_eq!(samples(&c), samples(&a));
     // The honest file after the liar changes nothing.
-    let before = patrol_sync::digest(c.conn()).unwrap();
+    let before = digest(&c);
     merge_ok(&mut c, &honest);
-    assert_eq!(patrol_sync::digest(c.conn()).unwrap(), before);
+    assert_eq!(digest(&c), before);
 }
 
 /// Versions whose parents form a cycle leave a record with no head: it
@@ -390,15 +354,9 @@ fn parent_cycles_are_refused_and_a_headless_record_is_a_conflict() {
     use patrol_store::records::{self, VersionMeta};
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let mut a = init(d, "a");
-    let p = import(&mut a, d, "a1", 20, 0, 1);
+    let (mut a, p) = outpost(d, "a", 20, 0, 1);
     let o = observe(&mut a, &p, 14.5);
-    let v0: String = a
-        .conn()
-        .query_row("SELECT version_id FROM observation_versions", [], |r| {
-            r.get(0)
-        })
-        .unwrap();
+    let v0: String = value(&a, "SELECT version_id FROM observation_versions");
     let content = patrol_store::edit::load_observation(a.conn(), &v0).unwrap();
     let (v1, v2): (VersionId, VersionId) = (patrol_store::new_id(), patrol_store::new_id());
     let meta = |a: &Store, id: VersionId, parents: Vec<VersionId>| VersionMeta {
@@ -450,14 +408,7 @@ fn outposts_joined_after_the_boundary_merge_everywhere() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let mut office = init(d, "office");
-    office
-        .set_boundary(&[vec![vec![
-            (102.0, 14.0),
-            (103.0, 14.0),
-            (103.0, 15.0),
-            (102.0, 14.0),
-        ]]])
-        .unwrap();
+    set_boundary(&mut office);
     let mut p1 = Store::init_joining(&d.join("p1.gpkg"), office.path()).unwrap();
     let mut p2 = Store::init_joining(&d.join("p2.gpkg"), office.path()).unwrap();
     import(&mut p1, d, "p1-1", 30, 1, 1);
@@ -503,14 +454,7 @@ fn an_outpost_joined_by_an_older_patrol_still_exports_a_whole_file() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let mut office = init(d, "office");
-    office
-        .set_boundary(&[vec![vec![
-            (102.0, 14.0),
-            (103.0, 14.0),
-            (103.0, 15.0),
-            (102.0, 14.0),
-        ]]])
-        .unwrap();
+    set_boundary(&mut office);
     let mut p1 = Store::init_joining(&d.join("p1.gpkg"), office.path()).unwrap();
     p1.conn()
         .execute(
@@ -533,10 +477,8 @@ fn an_outpost_joined_by_an_older_patrol_still_exports_a_whole_file() {
 fn one_forged_row_does_not_block_a_device() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let mut a = init(d, "a");
-    let pa = import(&mut a, d, "a1", 20, 1, 1);
-    let mut b = init(d, "b");
-    let pb = import(&mut b, d, "b1", 20, 1, 2);
+    let (mut a, pa) = outpost(d, "a", 20, 1, 1);
+    let (mut b, pb) = outpost(d, "b", 20, 1, 2);
     observe(&mut b, &pb, 14.4);
     let fb = export(&mut b, d, "fb", false);
     let forged_id: String = {
@@ -594,13 +536,10 @@ fn many_legs_are_derived_on_every_core_with_the_same_figures() {
     let mut c = init(d, "c");
     merge_ok(&mut c, &f);
     let figures = |s: &Store| -> Vec<(String, String, i64, i64)> {
-        s.conn()
-            .prepare("SELECT leg_id, date, points, CAST(length_m * 1000 AS INTEGER) FROM leg_days ORDER BY leg_id, date")
-            .unwrap()
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-            .unwrap()
-            .collect::<rusqlite::Result<_>>()
-            .unwrap()
+        rows(
+            s,
+            "SELECT leg_id, date, points, CAST(length_m * 1000 AS INTEGER) FROM leg_days ORDER BY leg_id, date",
+        )
     };
     assert_eq!(figures(&c).len(), figures(&a).len());
     assert_eq!(figures(&c), figures(&a));

@@ -118,12 +118,103 @@ pub fn export(store: &mut Store, dir: &Path, name: &str, delta: bool) -> PathBuf
     out
 }
 
+/// An outpost: a new database with one imported patrol; the patrol's id.
+pub fn outpost(
+    dir: &Path,
+    name: &str,
+    points: usize,
+    waypoints: usize,
+    seed: u64,
+) -> (Store, String) {
+    let mut store = init(dir, name);
+    let patrol = import(
+        &mut store,
+        dir,
+        &format!("{name}1"),
+        points,
+        waypoints,
+        seed,
+    );
+    (store, patrol)
+}
+
+/// The boundary the office sets in the tests: a triangle over the tracks.
+pub fn set_boundary(store: &mut Store) {
+    store
+        .set_boundary(&[vec![vec![
+            (102.0, 14.0),
+            (103.0, 14.0),
+            (103.0, 15.0),
+            (102.0, 14.0),
+        ]]])
+        .unwrap();
+}
+
+/// A copy of a database file, opened (a second laptop holding the same database).
+pub fn copy_store(from: &Path, to: &Path) -> Store {
+    std::fs::copy(from, to).unwrap();
+    Store::open(to).unwrap()
+}
+
+/// Change a file (an export) with raw SQL, as a tool or a forger would.
+pub fn rewrite(file: &Path, sql: &str) {
+    let conn = rusqlite::Connection::open(file).unwrap();
+    conn.execute_batch(sql).unwrap();
+}
+
+/// A copy of `from` at `to`, changed with raw SQL.
+pub fn rewritten(from: &Path, to: &Path, sql: &str) -> PathBuf {
+    std::fs::copy(from, to).unwrap();
+    rewrite(to, sql);
+    to.to_owned()
+}
+
+/// One value read from a file with raw SQL.
+pub fn file_value<T: rusqlite::types::FromSql>(file: &Path, sql: &str) -> T {
+    rusqlite::Connection::open(file)
+        .unwrap()
+        .query_row(sql, [], |r| r.get(0))
+        .unwrap()
+}
+
 pub fn digest(store: &Store) -> String {
     patrol_sync::digest(store.conn()).unwrap()
 }
 
-pub fn count(store: &Store, sql: &str) -> i64 {
+/// The first column of the first row of a query (raw SQL on the store: the
+/// tests' way to look, through the hidden `Store::conn`).
+pub fn value<T: rusqlite::types::FromSql>(store: &Store, sql: &str) -> T {
     store.conn().query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+pub fn count(store: &Store, sql: &str) -> i64 {
+    value(store, sql)
+}
+
+/// The first row of a query, as a tuple.
+pub fn row<T>(store: &Store, sql: &str) -> T
+where
+    T: for<'a> TryFrom<&'a rusqlite::Row<'a>, Error = rusqlite::Error>,
+{
+    store
+        .conn()
+        .query_row(sql, [], patrol_store::row_tuple)
+        .unwrap()
+}
+
+/// Every row of a query, as tuples.
+pub fn rows<T>(store: &Store, sql: &str) -> Vec<T>
+where
+    T: for<'a> TryFrom<&'a rusqlite::Row<'a>, Error = rusqlite::Error>,
+{
+    store
+        .conn()
+        .prepare(sql)
+        .unwrap()
+        .query_map([], patrol_store::row_tuple)
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap()
 }
 
 /// Recompute the digest of every version in a file with our own code, as a
@@ -139,16 +230,7 @@ pub fn redigest(file: &Path) {
                 "SELECT version_id, parents, hlc, device_id, site_id, deleted FROM {t}"
             ))
             .unwrap()
-            .query_map([], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                ))
-            })
+            .query_map([], patrol_store::row_tuple)
             .unwrap()
             .collect::<rusqlite::Result<_>>()
             .unwrap();
