@@ -20,10 +20,17 @@ ogr_files=${OGR_FILES:-100}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cargo build --release --quiet
+cargo build --release --quiet -p patrol-gpx --example stream
 python3 bench/make_patrols.py "$work/gpx" "$files" "$points"
 mkdir "$work/some"
 ls "$work/gpx" | head -n "$ogr_files" | while read -r f; do ln -s "$work/gpx/$f" "$work/some/$f"; done
 echo "input: $files files of $points track points, $(du -shL "$work/gpx" | cut -f1); $(nproc) cores; $runs runs"
+# The floor: the bare parse of every file on one thread; and how much of the
+# second core is free now (two such parses at once against one).
+s=$(date +%s.%N); ./target/release/examples/stream "$work"/gpx/*.gpx >/dev/null
+m=$(date +%s.%N); ./target/release/examples/stream "$work"/gpx/*.gpx >/dev/null & ./target/release/examples/stream "$work"/gpx/*.gpx >/dev/null; wait
+e=$(date +%s.%N)
+echo "bare parse of every file: $(echo "scale=2; ($m - $s) / 1" | bc) s; two at once take $(echo "scale=2; ($e - $m) / ($m - $s)" | bc)x the time of one (1.0: two free cores)"
 
 measure() { # label, command...: one line, and "secs kb" appended to $work/label
   local label=$1; shift

@@ -18,6 +18,12 @@ cargo build --release --quiet
 cargo build --release --quiet -p patrol-gpx --example stream
 python3 bench/make_big_gpx.py "$work/big.gpx" "$points"
 echo "input: $(du -h "$work/big.gpx" | cut -f1), $points track points; $(nproc) cores; $runs runs"
+# How much of the second core is free now: two parses at once against one
+# (1.0x: both cores ours; 2.0x: one core's worth, the pipeline cannot help).
+s=$(date +%s.%N); ./target/release/examples/stream "$work/big.gpx" >/dev/null
+m=$(date +%s.%N); ./target/release/examples/stream "$work/big.gpx" >/dev/null & ./target/release/examples/stream "$work/big.gpx" >/dev/null; wait
+e=$(date +%s.%N)
+echo "two parses at once take $(echo "scale=2; ($e - $m) / ($m - $s)" | bc)x the time of one (1.0: two free cores)"
 
 measure() { # label, command...: one line, and "secs kb" appended to $work/label
   local label=$1; shift

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Write N ordinary patrol GPX 1.1 files of P track points each (defaults
-2,000 and 1,500) into a folder: one patrol a day from 2018-01-01, one segment, elevation,
-times 10 s apart, two waypoints; each file walks its own line, so no two are
-the same track.
-    python3 bench/make_patrols.py OUT_DIR [files] [points]"""
+2,000 and 1,500) into a folder: PER_DAY patrols a day (default 1) from
+2018-01-01, one segment, elevation, times 10 s apart, two waypoints; each
+file walks its own line, so no two are the same track.
+    python3 bench/make_patrols.py OUT_DIR [files] [points] [per_day]"""
 import datetime
 import os
 import sys
@@ -11,10 +11,11 @@ import sys
 out_dir = sys.argv[1]
 files = int(sys.argv[2]) if len(sys.argv) > 2 else 2000
 points = int(sys.argv[3]) if len(sys.argv) > 3 else 1500
+per_day = int(sys.argv[4]) if len(sys.argv) > 4 else 1
 os.makedirs(out_dir, exist_ok=True)
 day0 = datetime.datetime(2018, 1, 1, 1, 0, tzinfo=datetime.timezone.utc)
 for f in range(files):
-    t0 = day0 + datetime.timedelta(days=f, minutes=f % 60)
+    t0 = day0 + datetime.timedelta(days=f // per_day, minutes=f % 60)
     lat0 = 14.0 + (f % 50) * 0.01
     lon0 = 102.0 + (f // 50) * 0.01
     lines = ['<?xml version="1.0" encoding="UTF-8"?>\n'

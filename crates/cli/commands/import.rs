@@ -103,7 +103,7 @@ fn print(reports: &[ImportReport], json: bool) -> Result<()> {
         for r in reports {
             t.row(vec![
                 r.file.clone(),
-                format!("{:?}", r.status).to_lowercase(),
+                super::word(&r.status),
                 r.patrol_id.as_deref().map_or_else(
                     || "-".into(),
                     |id| patrol_core::ids::short_id(id).to_owned(),
