@@ -23,7 +23,8 @@ cargo build --release --quiet
 cargo build --release --quiet -p patrol-gpx --example stream
 python3 bench/make_patrols.py "$work/gpx" "$files" "$points"
 mkdir "$work/some"
-ls "$work/gpx" | head -n "$ogr_files" | while read -r f; do ln -s "$work/gpx/$f" "$work/some/$f"; done
+all=("$work"/gpx/*.gpx)
+for f in "${all[@]:0:$ogr_files}"; do ln -s "$f" "$work/some/"; done
 echo "input: $files files of $points track points, $(du -shL "$work/gpx" | cut -f1); $(nproc) cores; $runs runs"
 # The floor: the bare parse of every file on one thread; and how much of the
 # second core is free now (two such parses at once against one).
