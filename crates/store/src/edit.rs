@@ -697,7 +697,6 @@ impl Store {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::import::ImportOptions;
     use patrol_core::category::DataModel;
 
     /// A database in the temp folder, removed when dropped.
@@ -759,17 +758,7 @@ pub(crate) mod tests {
         );
         let file = t.path.with_extension("gpx");
         std::fs::write(&file, gpx).unwrap();
-        let opts = ImportOptions {
-            assume_zone: None,
-            patrol: None,
-            team: "Alpha".to_owned(),
-            transport: patrol_core::Transport::Foot,
-            members: 2,
-            member_names: Vec::new(),
-            leader: None,
-            objective: None,
-            date: None,
-        };
+        let opts = crate::import::tests::opts();
         let report = t.store.import_gpx(&file, &opts, &mut |_| {}).unwrap();
         report.patrol_id.unwrap()
     }

@@ -413,11 +413,12 @@ impl Store {
         self.conn.is_readonly(rusqlite::MAIN_DB).is_ok_and(|ro| !ro)
     }
 
-    /// The raw connection, for tests and examples only (feature
+    /// The raw connection, for tests and examples only (the store's own
+    /// unit tests, and feature
     /// `test-sql`, which patrol-sync's dev-dependencies turn on: they set up
     /// odd databases and look at rows by hand). Only the store issues SQL on
     /// its database; patrol-sync does on [`exchange::Attached`].
-    #[cfg(feature = "test-sql")]
+    #[cfg(any(test, feature = "test-sql"))]
     pub fn conn(&self) -> &Connection {
         &self.conn
     }

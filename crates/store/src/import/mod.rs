@@ -28,7 +28,7 @@ mod pipeline;
 mod waypoints;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -8,7 +8,8 @@ use std::time::Duration;
 use super::{Batching, ImportOptions, ImportReport, Status};
 use crate::edit::tests::{TempStore, temp_store};
 
-fn opts() -> ImportOptions {
+/// Import options of a foot patrol of two, team Alpha (the store's tests share them).
+pub(crate) fn opts() -> ImportOptions {
     ImportOptions {
         team: "Alpha".to_owned(),
         transport: patrol_core::Transport::Foot,
