@@ -1203,6 +1203,24 @@ mod tests {
             .collect()
     }
 
+    /// The faults real units make, at `at % len`: 0 a fix at null island,
+    /// 1 a jump of `x * 0.3` degrees, 2 a clock `x * 3` days off, else no time.
+    fn inject(w: &mut [Fix], faults: &[(usize, u8, f64)]) {
+        let n = w.len();
+        for &(at, kind, x) in faults {
+            let i = at % n;
+            match kind {
+                0 => {
+                    w[i].lon = 0.0;
+                    w[i].lat = 0.0;
+                }
+                1 => w[i].lat += x * 0.3,
+                2 => w[i].time = w[i].time.map(|t| t + (x * 86_400.0 * 3.0) as i64 * MICROS),
+                _ => w[i].time = None,
+            }
+        }
+    }
+
     /// Per-date length of one leg by [`dated_pairs`] over the kept fixes.
     fn km_by_dated_pairs(
         e: &LegEffort,
@@ -1237,15 +1255,7 @@ mod tests {
             split in 0usize..60,
         ) {
             let mut w = walk(n, step);
-            for (at, kind, x) in faults {
-                let i = at % n;
-                match kind {
-                    0 => { w[i].lon = 0.0; w[i].lat = 0.0; }
-                    1 => { w[i].lat += x * 0.3; }
-                    2 => { w[i].time = w[i].time.map(|t| t + (x * 86_400.0 * 3.0) as i64 * MICROS); }
-                    _ => { w[i].time = None; }
-                }
-            }
+            inject(&mut w, &faults);
             let cut = split % n;
             let segments = vec![w[..cut].to_vec(), w[cut..].to_vec()];
             let zone = parse_zone(BKK).unwrap();
@@ -1266,15 +1276,7 @@ mod tests {
             faults in proptest::collection::vec((0usize..200, 0u8..4, -2.0f64..2.0), 0..6),
         ) {
             let mut w = walk(n, step);
-            for (at, kind, x) in faults {
-                let i = at % n;
-                match kind {
-                    0 => { w[i].lon = 0.0; w[i].lat = 0.0; }
-                    1 => { w[i].lat += x * 0.3; }
-                    2 => { w[i].time = w[i].time.map(|t| t + (x * 86_400.0 * 3.0) as i64 * MICROS); }
-                    _ => { w[i].time = None; }
-                }
-            }
+            inject(&mut w, &faults);
             let e = run(BKK, std::slice::from_ref(&w));
             prop_assert!(e.length_m <= e.raw_length_m * (1.0 + 1e-12) + 1e-9);
             let sum: f64 = e.days.values().map(|d| d.length_m).sum::<f64>() + e.undated.length_m;
