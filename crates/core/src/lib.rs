@@ -14,6 +14,7 @@
 
 #![warn(missing_docs)]
 
+pub mod attribute;
 pub mod category;
 pub mod clock;
 pub mod effort;

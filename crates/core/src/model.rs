@@ -151,6 +151,10 @@ pub struct Observation {
     pub raw_name: Option<String>,
     /// Free text: the waypoint's `<desc>`, else its `<cmt>`, or a person's; `None` when there is none.
     pub note: Option<String>,
+    /// What was recorded about it, by attribute key (checked against the
+    /// data model by [`crate::category::DataModel::check_values`]); empty when nothing was.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub attributes: crate::attribute::Values,
 }
 
 /// A validated WGS84 position.

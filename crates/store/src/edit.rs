@@ -106,6 +106,7 @@ pub fn load_observation(conn: &Connection, version: &str) -> Result<Observation>
         lat,
         raw_name,
         note,
+        attributes: patrol_core::attribute::Values::new(),
     })
 }
 
@@ -377,6 +378,7 @@ impl Store {
             lat: at.lat,
             raw_name: None,
             note,
+            attributes: patrol_core::attribute::Values::new(),
         };
         let meta = VersionMeta::new_local(&tx, self.device, self.site.id, Vec::new())?;
         records::insert_observation(&tx, &meta, &obs)?;
@@ -898,6 +900,7 @@ pub(crate) mod tests {
                 lat: 14.0,
                 raw_name: None,
                 note: None,
+                attributes: patrol_core::attribute::Values::new(),
             };
             records::insert_observation(&tx, &meta, &o).unwrap();
         }

@@ -285,7 +285,7 @@ impl Store {
             ],
         )?;
         for c in &model.categories {
-            insert_category(&tx, c, &device, &site.id)?;
+            insert_category(&tx, c, model.is_threat(&c.key), &device, &site.id)?;
         }
         derive::insert_qc_settings(&tx, &site.id.to_string(), &model.qc)?;
         for (geom, version, site_id, hlc, by) in boundaries {
@@ -473,6 +473,7 @@ fn stand_in_for_newer_tables(conn: &Connection) -> Result<()> {
 pub(crate) fn insert_category(
     conn: &Connection,
     c: &Category,
+    threat: bool,
     device: &DeviceId,
     site: &SiteId,
 ) -> Result<()> {
@@ -482,7 +483,7 @@ pub(crate) fn insert_category(
         params![
             c.key,
             c.label,
-            c.threat,
+            threat,
             serde_json::to_string(&c.aliases).expect("strings serialise"),
             device.to_string(),
             site.to_string()

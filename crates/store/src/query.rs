@@ -88,13 +88,19 @@ pub fn data_model(conn: &Connection) -> Result<DataModel> {
             Ok(Category {
                 key: r.get(0)?,
                 label: r.get(1)?,
-                threat: r.get(2)?,
+                labels: std::collections::BTreeMap::new(),
+                parent: None,
+                threat: Some(r.get(2)?),
+                attributes: Vec::new(),
+                active: true,
                 aliases: serde_json::from_str(&aliases).unwrap_or_default(),
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(DataModel {
+        languages: vec!["en".to_owned()],
         categories,
+        attributes: Vec::new(),
         qc: patrol_core::qc::QcSettings::default(),
     })
 }

@@ -32,6 +32,7 @@ pub(super) fn observation(
         lat: w.point.lat,
         raw_name: w.name.clone(),
         note: w.desc.clone().or_else(|| w.cmt.clone()),
+        attributes: patrol_core::attribute::Values::new(),
     }
 }
 

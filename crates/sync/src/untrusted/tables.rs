@@ -300,6 +300,7 @@ fn observation_versions(v: &Rows<'_>) -> Result<(), SyncError> {
                 lat,
                 raw_name: r.text_opt("raw_name")?.map(str::to_owned),
                 note: r.text_opt("note")?.map(str::to_owned),
+                attributes: patrol_core::attribute::Values::new(),
             };
             same_digest(r, Kind::Observation, &content)
         },
