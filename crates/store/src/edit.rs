@@ -82,7 +82,7 @@ pub fn load_leg(conn: &Connection, version: &str) -> Result<Leg> {
 
 /// The content of an observation version.
 pub fn load_observation(conn: &Connection, version: &str) -> Result<Observation> {
-    let (id, patrol, category, time, lon, lat, raw_name, note): (
+    let (id, patrol, category, time, lon, lat, raw_name, note, attributes): (
         String,
         String,
         String,
@@ -91,8 +91,9 @@ pub fn load_observation(conn: &Connection, version: &str) -> Result<Observation>
         _,
         _,
         _,
+        Option<String>,
     ) = conn.query_row(
-        "SELECT observation_id, patrol_id, category, time_us, lon, lat, raw_name, note
+        "SELECT observation_id, patrol_id, category, time_us, lon, lat, raw_name, note, attributes
          FROM observation_versions WHERE version_id = ?1",
         [version],
         row_tuple,
@@ -106,7 +107,7 @@ pub fn load_observation(conn: &Connection, version: &str) -> Result<Observation>
         lat,
         raw_name,
         note,
-        attributes: patrol_core::attribute::Values::new(),
+        attributes: crate::records::attributes_from(attributes.as_deref())?,
     })
 }
 

@@ -168,8 +168,8 @@ pub fn insert_leg(conn: &Connection, meta: &VersionMeta, l: &Leg) -> Result<()> 
 pub fn insert_observation(conn: &Connection, meta: &VersionMeta, o: &Observation) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO observation_versions(version_id, observation_id, parents, hlc, device_id, site_id, deleted,
-           digest, patrol_id, category, time_us, lon, lat, raw_name, note)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+           digest, patrol_id, category, time_us, lon, lat, raw_name, note, attributes)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
     )?
     .execute(params![
         meta.version_id.to_string(),
@@ -187,8 +187,26 @@ pub fn insert_observation(conn: &Connection, meta: &VersionMeta, o: &Observation
         o.lat,
         o.raw_name,
         o.note,
+        attributes_json(&o.attributes),
     ])?;
     refresh(conn, Kind::Observation, &o.id.to_string())
+}
+
+/// An observation's attributes as stored: a JSON object in key order, or
+/// `None` (SQL NULL) when there are none.
+pub fn attributes_json(values: &patrol_core::attribute::Values) -> Option<String> {
+    (!values.is_empty()).then(|| serde_json::to_string(values).expect("values serialise"))
+}
+
+/// An observation's attributes from their stored text (NULL: none).
+pub fn attributes_from(text: Option<&str>) -> Result<patrol_core::attribute::Values> {
+    text.map_or_else(
+        || Ok(patrol_core::attribute::Values::new()),
+        |t| {
+            serde_json::from_str(t)
+                .map_err(|e| StoreError::Invalid(format!("stored attributes '{t}': {e}")))
+        },
+    )
 }
 
 /// A head version of a record.
@@ -320,16 +338,17 @@ pub fn refresh(conn: &Connection, kind: Kind, record_id: &str) -> Result<()> {
             let (lon, lat, time_us, threat, site) = row;
             conn.prepare_cached(
                 "INSERT INTO observations(geom, observation_id, version_id, heads, patrol_id, site_id,
-                   category, threat, time, time_us, raw_name, note)
+                   category, threat, time, time_us, raw_name, note, attributes)
                  SELECT ?2, observation_id, version_id, ?3, patrol_id, coalesce(?4, site_id), category, ?5,
-                   ?6, time_us, raw_name, note
+                   ?6, time_us, raw_name, note, attributes
                  FROM observation_versions WHERE version_id = ?1
                  ON CONFLICT(observation_id) DO UPDATE SET geom = excluded.geom,
                    version_id = excluded.version_id, heads = excluded.heads,
                    patrol_id = excluded.patrol_id, site_id = excluded.site_id,
                    category = excluded.category,
                    threat = excluded.threat, time = excluded.time, time_us = excluded.time_us,
-                   raw_name = excluded.raw_name, note = excluded.note",
+                   raw_name = excluded.raw_name, note = excluded.note,
+                   attributes = excluded.attributes",
             )?
             .execute(params![
                 winner.version_id,

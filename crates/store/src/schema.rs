@@ -12,6 +12,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("migrations/0003_report_indexes.sql")),
     (4, include_str!("migrations/0004_quality.sql")),
     (5, include_str!("migrations/0005_quarantine.sql")),
+    (6, include_str!("migrations/0006_attributes.sql")),
 ];
 
 /// The schema version this build writes.

@@ -574,7 +574,8 @@ fn schema_objects_are_compared_exactly() {
            lon REAL NOT NULL,
            lat REAL NOT NULL,
            raw_name TEXT,
-           note TEXT
+           note TEXT,
+           attributes TEXT
          );
          INSERT INTO observation_versions SELECT * FROM old_ov;
          DROP TABLE old_ov;

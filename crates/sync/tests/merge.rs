@@ -290,6 +290,7 @@ fn a_file_of_the_previous_schema_is_upgraded_on_a_copy() {
              DROP TABLE qc_settings; DROP TABLE leg_qc; DROP TABLE fix_marks; DROP TABLE fix_samples;
              ALTER TABLE leg_versions DROP COLUMN date; ALTER TABLE leg_versions DROP COLUMN fix_overrides;
              ALTER TABLE legs DROP COLUMN date; ALTER TABLE legs DROP COLUMN fix_overrides;
+             ALTER TABLE observation_versions DROP COLUMN attributes; ALTER TABLE observations DROP COLUMN attributes;
              DELETE FROM patrol_migrations WHERE version >= 2;",
     );
     let original = std::fs::read(&f).unwrap();
