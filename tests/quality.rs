@@ -494,7 +494,8 @@ fn an_office_database_of_the_previous_schema_is_joined_and_upgraded() {
     let office = Env::init();
     let f = file(&office, "walk.gpx", &walk(100, "2026-10-04T01:00:00Z", 10));
     import(&office, &f, &[]);
-    // Back to schema 3: no quality control tables, no quarantine decisions.
+    // Back to schema 3: no quality control tables, no quarantine decisions,
+    // no observation attributes.
     {
         let conn = rusqlite::Connection::open(&office.db).unwrap();
         conn.execute_batch(
@@ -502,6 +503,8 @@ fn an_office_database_of_the_previous_schema_is_joined_and_upgraded() {
              ALTER TABLE leg_versions DROP COLUMN date; ALTER TABLE leg_versions DROP COLUMN fix_overrides;
              ALTER TABLE legs DROP COLUMN date; ALTER TABLE legs DROP COLUMN fix_overrides;
              ALTER TABLE quarantine DROP COLUMN decided_at; ALTER TABLE quarantine DROP COLUMN decision;
+             ALTER TABLE observation_versions DROP COLUMN attributes;
+             ALTER TABLE observations DROP COLUMN attributes;
              DELETE FROM patrol_migrations WHERE version >= 4;",
         )
         .unwrap();
