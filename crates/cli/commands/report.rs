@@ -36,6 +36,9 @@ pub struct ReportArgs {
     /// Only this site (name or id); all sites otherwise.
     #[arg(long)]
     pub site: Option<String>,
+    /// Count a category's subcategories as the category itself (e.g. `--roll-up snare`: wire and cable snares count as snares); repeatable.
+    #[arg(long = "roll-up", value_name = "CATEGORY")]
+    pub roll_up: Vec<String>,
     /// Coverage grid cell side in metres (with a site boundary).
     #[arg(long, default_value_t = 1000.0)]
     pub grid_m: f64,
@@ -131,11 +134,32 @@ fn pick_site(all: &[Site], wanted: &str) -> Result<SiteId> {
 
 /// The report of `query`: its facts, then its track lines streamed from the
 /// store into the grids and the map, all read in one snapshot.
-fn report(store: &Store, query: &ReportQuery) -> Result<Report> {
+fn report(store: &Store, query: &ReportQuery, roll_up: &[String]) -> Result<Report> {
     Ok(store.reading(|| {
-        let input = store.report_facts(query)?;
+        let mut input = store.report_facts(query)?;
+        input.roll_up = roll_up.to_vec();
         build_report_streamed(&input, |add| store.each_report_line(query, add))
     })?)
+}
+
+/// The `--roll-up` keys, each a category of the data model.
+fn roll_up_keys(store: &Store, keys: &[String]) -> Result<Vec<String>> {
+    let model = store.data_model()?;
+    let mut out = Vec::new();
+    for key in keys {
+        let key = key.trim();
+        if model.get(key).is_none() {
+            let known: Vec<&str> = model.categories.iter().map(|c| c.key.as_str()).collect();
+            bail!(
+                "--roll-up: no category '{key}' in the data model (categories: {})",
+                known.join(", ")
+            );
+        }
+        if !out.iter().any(|k| k == key) {
+            out.push(key.to_owned());
+        }
+    }
+    Ok(out)
 }
 
 pub fn run(store: &Store, a: &ReportArgs) -> Result<Outcome> {
@@ -154,6 +178,7 @@ pub fn run(store: &Store, a: &ReportArgs) -> Result<Outcome> {
         .as_deref()
         .map(|s| pick_site(&store.sites()?, s))
         .transpose()?;
+    let roll_up = roll_up_keys(store, &a.roll_up)?;
     let report = report(
         store,
         &ReportQuery {
@@ -163,6 +188,7 @@ pub fn run(store: &Store, a: &ReportArgs) -> Result<Outcome> {
             site,
             grid_m: a.grid_m,
         },
+        &roll_up,
     )?;
     if let Some(dir) = &a.out_dir {
         let tables = patrol_report::render_csv_tables(&report);
@@ -203,6 +229,7 @@ pub fn demo_report(store: &Store, dir: &Path, output: &Output) -> Result<PathBuf
             site: None,
             grid_m: 1000.0,
         },
+        &[],
     )?;
     let path = dir.join("report.html");
     output.write(

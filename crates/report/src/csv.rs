@@ -126,6 +126,62 @@ fn breakdown(key: &str, map: &std::collections::BTreeMap<String, Breakdown>) -> 
     lines(&format!("{key},patrols,km,hours"), &rows)
 }
 
+/// `attributes.csv`: per category and attribute, one row per aggregation
+/// (`figure` its name, e.g. `sum`) or per item (`figure` = `items`, `item`
+/// its key); a threat category's sum also gives its rate per 100 km and,
+/// with a baseline, the baseline's sum and the rate ratio with its interval.
+fn attributes(r: &Report) -> String {
+    let mut rows = Vec::new();
+    for (category, attrs) in &r.encounters.attributes {
+        for (key, f) in attrs {
+            for (name, value) in &f.aggregates {
+                let mut row = vec![
+                    field(category),
+                    field(key),
+                    field(name),
+                    String::new(),
+                    opt(*value, 4),
+                ];
+                let rate = r
+                    .rates
+                    .attributes_per_100km
+                    .get(category)
+                    .and_then(|m| m.get(key));
+                let cmp = r
+                    .baseline
+                    .as_ref()
+                    .and_then(|b| b.attributes.get(category))
+                    .and_then(|m| m.get(key));
+                if name == "sum" {
+                    row.push(opt(rate.copied().flatten(), 4));
+                    row.push(opt(cmp.map(|c| c.baseline_sum), 4));
+                    row.push(opt(cmp.and_then(|c| c.ratio), 4));
+                    row.push(opt(cmp.and_then(|c| c.ci_low), 4));
+                    row.push(opt(cmp.and_then(|c| c.ci_high), 4));
+                } else {
+                    row.extend(std::iter::repeat_n(String::new(), 5));
+                }
+                rows.push(row);
+            }
+            for (item, n) in f.items.iter().flatten() {
+                let mut row = vec![
+                    field(category),
+                    field(key),
+                    "items".to_owned(),
+                    field(item),
+                    n.to_string(),
+                ];
+                row.extend(std::iter::repeat_n(String::new(), 5));
+                rows.push(row);
+            }
+        }
+    }
+    lines(
+        "category,attribute,figure,item,value,per_100km,baseline_value,rate_ratio,rate_ratio_ci_low,rate_ratio_ci_high",
+        &rows,
+    )
+}
+
 /// Every table, as (file name, content).
 pub fn tables(r: &Report) -> Vec<(String, String)> {
     let mut out = vec![
@@ -157,6 +213,7 @@ pub fn tables(r: &Report) -> Vec<(String, String)> {
         "by_category.csv".to_owned(),
         lines("category,observations,threats,threats_per_100km", &cats),
     ));
+    out.push(("attributes.csv".to_owned(), attributes(r)));
     if let Some(trend) = &r.trend {
         let rows: Vec<Vec<String>> = trend
             .iter()

@@ -143,6 +143,54 @@ pub(crate) mod rows {
             .collect()
     }
 
+    /// category (its label), attribute (its label), figure (an aggregation,
+    /// or an item's label), value, per 100 km (a threat category's sum).
+    pub fn attributes(r: &Report) -> Vec<Vec<String>> {
+        let mut rows = Vec::new();
+        for (category, attrs) in &r.encounters.attributes {
+            for (key, f) in attrs {
+                let row = |figure: String, value: String, rate: String| {
+                    vec![
+                        r.category_label(category).to_owned(),
+                        r.attribute_label(key).to_owned(),
+                        figure,
+                        value,
+                        rate,
+                    ]
+                };
+                for (name, value) in &f.aggregates {
+                    let rate = if name == "sum" {
+                        r.rates
+                            .attributes_per_100km
+                            .get(category)
+                            .and_then(|m| m.get(key))
+                            .map_or_else(String::new, |x| opt(*x, 2, "n/a"))
+                    } else {
+                        String::new()
+                    };
+                    rows.push(row(name.clone(), amount(*value), rate));
+                }
+                for (item, n) in f.items.iter().flatten() {
+                    rows.push(row(
+                        r.item_label(key, item).to_owned(),
+                        n.to_string(),
+                        String::new(),
+                    ));
+                }
+            }
+        }
+        rows
+    }
+
+    /// A sum or other aggregation: whole numbers without decimals, others
+    /// with two; "n/a" when undefined.
+    pub fn amount(x: Option<f64>) -> String {
+        match x {
+            Some(x) if x.fract() == 0.0 && x.abs() < 1e15 => fixed(x, 0),
+            other => opt(other, 2, "n/a"),
+        }
+    }
+
     /// month, km, threats, threats per 100 km.
     pub fn trend(r: &Report) -> Vec<Vec<String>> {
         r.trend
@@ -283,6 +331,7 @@ mod tests {
                 "by_transport.csv",
                 "by_team.csv",
                 "by_category.csv",
+                "attributes.csv",
                 "trend.csv",
                 "cells.csv",
                 "data_quality.csv"
@@ -321,8 +370,63 @@ mod tests {
         assert!(h.contains("<polyline"));
         assert!(h.contains("Coverage"));
         assert_eq!(h.matches("<svg").count(), h.matches("</svg>").count());
-        // Three charts and the map, whose drawing area is an inner SVG (it clips).
-        assert_eq!(h.matches("<svg").count(), 5);
+        // Four charts and the map, whose drawing area is an inner SVG (it clips).
+        assert_eq!(h.matches("<svg").count(), 6);
+    }
+
+    #[test]
+    fn attributes_are_in_every_format() {
+        // The sample: October's snares removed 4 + 3 over 120.5 km; the
+        // baseline's 30 snares removed 2 each over 600 km.
+        let r = sample::report();
+        let rate = 7.0 / 120.5 * 100.0;
+        let json: serde_json::Value = serde_json::from_str(&render(&r, Format::Json)).unwrap();
+        let a = &json["encounters"]["attributes"]["snare"];
+        assert_eq!(a["removed"]["sum"], 7.0);
+        assert_eq!(a["removed"]["avg"], 3.5);
+        assert_eq!(a["age"]["items"]["fresh"], 1);
+        assert_eq!(a["age"]["items"]["old"], 1);
+        let got = json["rates"]["attributes_per_100km"]["snare"]["removed"]
+            .as_f64()
+            .unwrap();
+        assert!((got - rate).abs() < 1e-12);
+        let cmp = &json["baseline"]["attributes"]["snare"]["removed"];
+        assert_eq!(cmp["baseline_sum"], 60.0);
+        assert!((cmp["ratio"].as_f64().unwrap() - rate / 10.0).abs() < 1e-12);
+        assert_eq!(json["attribute_labels"]["removed"], "Snares removed");
+
+        let t = render(&r, Format::Text);
+        let row = t
+            .lines()
+            .find(|l| l.contains("Snares removed") && l.contains(" sum "))
+            .unwrap_or_else(|| panic!("no sum row in {t}"));
+        assert!(
+            row.contains("Wire snare") && row.contains(" 7 ") && row.contains("5.81"),
+            "{row}"
+        );
+        assert!(
+            t.lines()
+                .any(|l| l.contains("Age") && l.contains("Fresh") && l.trim_end().ends_with('1')),
+            "{t}"
+        );
+        assert!(t.contains("Wire snare: Snares removed per 100 km"), "{t}");
+
+        let tables = render_csv_tables(&r);
+        let csv = &tables
+            .iter()
+            .find(|(n, _)| n == "attributes.csv")
+            .unwrap()
+            .1;
+        assert!(
+            csv.contains("\nsnare,removed,sum,,7.0000,5.8091,60.0000,0.5809,"),
+            "{csv}"
+        );
+        assert!(csv.contains("\nsnare,age,items,fresh,1,"), "{csv}");
+
+        let h = render(&r, Format::Html);
+        assert!(h.contains("<h2>Attributes</h2>"));
+        assert!(h.contains("Per 100 km (threat categories)"));
+        assert!(h.contains("Wire snare: Snares removed per 100 km"));
     }
 
     #[test]

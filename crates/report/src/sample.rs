@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use geo::polygon;
+use patrol_core::attribute::{Aggregation, Attribute, AttributeKind, Item, Value};
 use patrol_core::grid::CoverageInput;
 use patrol_core::metrics::{
     LegDay, ObservationFact, Period, Report, ReportInput, SiteInfo, build_report,
@@ -44,6 +45,7 @@ fn threat(n: u128, cat: &str, d: &str) -> ObservationFact {
         date: Some(date(d)),
         lon: 102.01,
         lat: 14.01,
+        attributes: BTreeMap::new(),
     }
 }
 
@@ -83,6 +85,17 @@ pub fn input() -> ReportInput {
             observations.push(threat(1000 + u128::from(m * 10 + k), "snare", &d));
         }
     }
+    // October's snares: 4 and 3 removed, one fresh, one old; the baseline's:
+    // 2 removed each.
+    for (o, (n, age)) in observations.iter_mut().zip([(4.0, "fresh"), (3.0, "old")]) {
+        o.attributes = BTreeMap::from([
+            ("removed".to_owned(), Value::Number(n)),
+            ("age".to_owned(), Value::Text(age.to_owned())),
+        ]);
+    }
+    for o in observations.iter_mut().skip(3) {
+        o.attributes = BTreeMap::from([("removed".to_owned(), Value::Number(2.0))]);
+    }
     let mut sites = BTreeMap::new();
     sites.insert(
         SiteId(Uuid::from_u128(1)),
@@ -113,6 +126,16 @@ pub fn input() -> ReportInput {
             ("snare".to_owned(), "Wire snare".to_owned()),
             ("camp".to_owned(), "Poacher camp".to_owned()),
         ]),
+        attributes: attributes(),
+        item_labels: BTreeMap::from([(
+            "age".to_owned(),
+            BTreeMap::from([
+                ("fresh".to_owned(), "Fresh".to_owned()),
+                ("old".to_owned(), "Old".to_owned()),
+            ]),
+        )]),
+        category_parents: BTreeMap::new(),
+        roll_up: Vec::new(),
         coverage: BTreeMap::from([(
             SiteId(Uuid::from_u128(1)),
             CoverageInput {
@@ -122,6 +145,41 @@ pub fn input() -> ReportInput {
             },
         )]),
     }
+}
+
+/// Snares removed (numeric, summed) and the snare's age (a list).
+fn attributes() -> BTreeMap<String, Attribute> {
+    let item = |key: &str, label: &str| Item {
+        key: key.to_owned(),
+        label: label.to_owned(),
+        labels: BTreeMap::new(),
+        active: true,
+        children: Vec::new(),
+    };
+    [
+        Attribute {
+            key: "removed".to_owned(),
+            label: "Snares removed".to_owned(),
+            labels: BTreeMap::new(),
+            kind: AttributeKind::Numeric {
+                min: Some(0.0),
+                max: None,
+                unit: Some("snares".to_owned()),
+                aggregations: vec![Aggregation::Sum, Aggregation::Avg],
+            },
+        },
+        Attribute {
+            key: "age".to_owned(),
+            label: "Age".to_owned(),
+            labels: BTreeMap::new(),
+            kind: AttributeKind::List {
+                items: vec![item("fresh", "Fresh"), item("old", "Old")],
+            },
+        },
+    ]
+    .into_iter()
+    .map(|a| (a.key.clone(), a))
+    .collect()
 }
 
 pub fn report() -> Report {

@@ -115,6 +115,27 @@ pub fn render(r: &Report) -> String {
     }
     out.push_str(&table(&["Category", "Observations", "Threats"], &rows));
 
+    if !r.encounters.attributes.is_empty() {
+        out.push_str("\nAttributes\n");
+        let mut rows = crate::rows::attributes(r);
+        for row in &mut rows {
+            for cell in row.iter_mut() {
+                *cell = clean(cell);
+            }
+        }
+        out.push_str(&table(
+            &["Category", "Attribute", "Figure", "Value", "Per 100 km"],
+            &rows,
+        ));
+        for c in r
+            .baseline
+            .iter()
+            .flat_map(|b| b.attributes.values().flat_map(|m| m.values()))
+        {
+            let _ = writeln!(out, "  {}", clean(&c.sentence));
+        }
+    }
+
     if r.trend.is_some() {
         out.push_str("\nMonthly trend\n");
         let rows = crate::rows::trend(r);

@@ -68,6 +68,7 @@ type FactRow = (
     Option<i64>,
     Vec<u8>,
     Option<String>,
+    Option<String>,
 );
 
 /// Each site's time zone, by site id.
@@ -603,6 +604,7 @@ impl Store {
                 r.get(6)?,
                 r.get(7)?,
                 r.get(8)?,
+                r.get(9)?,
             ))
         };
         // Timed ones by the time index (in its order), then the untimed ones
@@ -613,7 +615,7 @@ impl Store {
         let mut rows: Vec<FactRow> = self
             .conn
             .prepare_cached(
-                "SELECT o.fid, o.observation_id, o.site_id, o.patrol_id, o.category, o.threat, o.time_us, o.geom, NULL
+                "SELECT o.fid, o.observation_id, o.site_id, o.patrol_id, o.category, o.threat, o.time_us, o.geom, NULL, o.attributes
                  FROM observations o JOIN patrols p ON p.patrol_id = o.patrol_id
                  WHERE (?1 IS NULL OR o.site_id = ?1) AND o.time_us BETWEEN ?2 AND ?3
                  ORDER BY o.time_us, o.fid",
@@ -623,7 +625,7 @@ impl Store {
         let untimed = self
             .conn
             .prepare_cached(
-                "SELECT o.fid, o.observation_id, o.site_id, o.patrol_id, o.category, o.threat, o.time_us, o.geom, c.first
+                "SELECT o.fid, o.observation_id, o.site_id, o.patrol_id, o.category, o.threat, o.time_us, o.geom, c.first, o.attributes
                  FROM (SELECT x.patrol_id, min(x.date) AS first FROM leg_days x
                        WHERE x.date BETWEEN ?2 AND ?3
                          AND NOT EXISTS (SELECT 1 FROM leg_days y WHERE y.patrol_id = x.patrol_id
@@ -633,7 +635,7 @@ impl Store {
                  JOIN patrols p ON p.patrol_id = o.patrol_id
                  WHERE (?1 IS NULL OR o.site_id = ?1)
                  UNION ALL
-                 SELECT o.fid, o.observation_id, o.site_id, o.patrol_id, o.category, o.threat, o.time_us, o.geom, NULL
+                 SELECT o.fid, o.observation_id, o.site_id, o.patrol_id, o.category, o.threat, o.time_us, o.geom, NULL, o.attributes
                  FROM patrols p CROSS JOIN observations o ON o.patrol_id = p.patrol_id AND +o.time_us IS NULL
                  WHERE (?1 IS NULL OR o.site_id = ?1)
                    AND NOT EXISTS (SELECT 1 FROM leg_days d WHERE d.patrol_id = p.patrol_id AND d.date > '')
@@ -643,7 +645,7 @@ impl Store {
             .collect::<rusqlite::Result<Vec<FactRow>>>()?;
         rows.extend(untimed);
         let mut out = Vec::with_capacity(rows.len());
-        for (id, site, patrol, category, threat, time, geom, first_date) in rows {
+        for (id, site, patrol, category, threat, time, geom, first_date, attributes) in rows {
             let bad = |what: &str| StoreError::Invalid(format!("bad {what} in observation {id}"));
             let zone = zones.get(&site).copied().unwrap_or(chrono_tz::UTC);
             let date = match time {
@@ -660,6 +662,7 @@ impl Store {
                 date,
                 lon,
                 lat,
+                attributes: crate::records::attributes_from(attributes.as_deref())?,
             });
         }
         Ok(out)
@@ -863,6 +866,7 @@ impl Store {
             })
             .collect();
         let facts = self.quality_facts(Some((period.from, period.to)), site)?;
+        let model = self.data_model()?;
         let in_period: std::collections::BTreeSet<_> = facts.iter().map(|f| f.patrol).collect();
         let quality = QualityInput {
             duplicates: self
@@ -882,12 +886,35 @@ impl Store {
             days,
             observations,
             undated_km: self.undated_km(site)?,
-            category_labels: self
-                .data_model()?
+            category_labels: model
                 .categories
-                .into_iter()
-                .map(|c| (c.key, c.label))
+                .iter()
+                .map(|c| (c.key.clone(), c.label.clone()))
                 .collect(),
+            category_parents: model
+                .categories
+                .iter()
+                .filter_map(|c| Some((c.key.clone(), c.parent.clone()?)))
+                .collect(),
+            item_labels: model
+                .attributes
+                .iter()
+                .filter(|a| !a.items().is_empty())
+                .map(|a| {
+                    let labels = a
+                        .items()
+                        .into_iter()
+                        .map(|i| (i.key.clone(), i.label.clone()))
+                        .collect();
+                    (a.key.clone(), labels)
+                })
+                .collect(),
+            attributes: model
+                .attributes
+                .iter()
+                .map(|a| (a.key.clone(), a.clone()))
+                .collect(),
+            roll_up: Vec::new(),
             coverage,
         })
     }

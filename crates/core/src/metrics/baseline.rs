@@ -14,44 +14,61 @@ pub fn baseline_sentence(
     baseline: &Figures,
     rr: Option<crate::stats::RateRatio>,
 ) -> String {
-    const HEAD: &str = "Threats per 100 km";
-    let (c1, c0) = (current.encounters.threats, baseline.encounters.threats);
+    rate_sentence(
+        "Threats per 100 km",
+        current.encounters.threats,
+        baseline.encounters.threats,
+        baseline.effort.km,
+        current.rates.threats_per_100km,
+        rr,
+    )
+}
+
+/// The comparison sentence of any count per 100 km (`head`, e.g. "Threats
+/// per 100 km"): `c1` in the period at `rate1` per 100 km, `c0` in the
+/// baseline over `base_km`, and their rate ratio `rr`.
+pub(super) fn rate_sentence(
+    head: &str,
+    c1: u64,
+    c0: u64,
+    base_km: f64,
+    rate1: Option<f64>,
+    rr: Option<crate::stats::RateRatio>,
+) -> String {
+    let head = head.trim();
     let Some(rr) = rr else {
-        let side = if baseline.effort.km > 0.0 {
+        let side = if base_km > 0.0 {
             "in the period"
         } else {
             "in the baseline"
         };
-        return format!("{HEAD}: no comparison (no km {side})");
+        return format!("{head}: no comparison (no km {side})");
     };
     if c1 == 0 && c0 == 0 {
-        return format!("{HEAD}: none in the baseline, none now");
+        return format!("{head}: none in the baseline, none now");
     }
     if c0 == 0 {
-        return format!(
-            "{HEAD}: none in the baseline, {} now",
-            fmt_rate(current.rates.threats_per_100km)
-        );
+        return format!("{head}: none in the baseline, {} now", fmt_rate(rate1));
     }
     let (Some(r), Some(lo), Some(hi)) = (rr.ratio, rr.low, rr.high) else {
-        return format!("{HEAD}: no comparison");
+        return format!("{head}: no comparison");
     };
     let pct = |x: f64| format!("{:.0}", x * 100.0);
     if hi < 1.0 {
         format!(
-            "{HEAD} down {} % from the baseline (95 % CI {}-{} %)",
+            "{head} down {} % from the baseline (95 % CI {}-{} %)",
             pct(1.0 - r),
             pct(1.0 - hi),
             pct(1.0 - lo)
         )
     } else if lo > 1.0 {
         format!(
-            "{HEAD} up {} % from the baseline (95 % CI {}-{} %)",
+            "{head} up {} % from the baseline (95 % CI {}-{} %)",
             pct(r - 1.0),
             pct(lo - 1.0),
             pct(hi - 1.0)
         )
     } else {
-        format!("{HEAD}: no clear change from the baseline (ratio {r:.2}, 95 % CI {lo:.2}-{hi:.2})")
+        format!("{head}: no clear change from the baseline (ratio {r:.2}, 95 % CI {lo:.2}-{hi:.2})")
     }
 }

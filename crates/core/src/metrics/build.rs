@@ -3,7 +3,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::figures::period_figures;
+use super::attributes::{attribute_label, comparisons, rolled_up};
+use super::figures::{period_figures, period_figures_with_sums};
 use super::map::{MAP_MAX_POINTS, MapData, MapPoint, Thinner};
 use super::schema::{
     Baseline, ObservationFact, PeriodInfo, Report, ReportInput, SiteFigures, SiteRef, TrendMonth,
@@ -62,8 +63,10 @@ pub fn build_report_streamed<E>(
 
 /// The report of `input`, its track lines already added up in `tracks`.
 fn report_with(input: &ReportInput, tracks: TrackFigures) -> Report {
+    let rolled = rolled_up(input);
+    let input = rolled.as_ref().unwrap_or(input);
     let period = input.period;
-    let main = period_figures(input, period, None);
+    let (main, main_sums) = period_figures_with_sums(input, period, None);
     let mut notes = Vec::new();
 
     // Sites that appear in the facts.
@@ -132,7 +135,17 @@ fn report_with(input: &ReportInput, tracks: TrackFigures) -> Report {
     site_ids.extend(site_coverage.iter().map(|(s, _)| *s));
 
     let baseline = input.baseline.map(|b| {
-        let base = period_figures(input, b, None);
+        let (base, base_sums) = period_figures_with_sums(input, b, None);
+        let attributes = comparisons(
+            &main_sums,
+            main.effort.km,
+            &base_sums,
+            base.effort.km,
+            |c, a| {
+                let category = input.category_labels.get(c).map_or(c, String::as_str);
+                format!("{category}: {}", attribute_label(input, a))
+            },
+        );
         let rr = poisson_rate_ratio(
             main.encounters.threats,
             main.effort.km,
@@ -148,6 +161,7 @@ fn report_with(input: &ReportInput, tracks: TrackFigures) -> Report {
             ci_low: rr.and_then(|r| r.low),
             ci_high: rr.and_then(|r| r.high),
             sentence,
+            attributes,
             effort: base.effort,
             encounters: base.encounters,
             rates: base.rates,
@@ -242,6 +256,13 @@ fn report_with(input: &ReportInput, tracks: TrackFigures) -> Report {
             undated_observations,
         ),
         category_labels: input.category_labels.clone(),
+        attribute_labels: input
+            .attributes
+            .values()
+            .map(|a| (a.key.clone(), a.label.clone()))
+            .collect(),
+        item_labels: input.item_labels.clone(),
+        roll_up: input.roll_up.clone(),
     }
 }
 

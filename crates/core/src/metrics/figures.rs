@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
 
+use super::attributes::{AttributeSums, attribute_sums, rates_per_100km};
 use super::schema::{
     Breakdown, Effort, Encounters, Figures, LegDay, ObservationFact, Period, Rates, ReportInput,
 };
@@ -124,6 +125,7 @@ pub fn figures<'a>(
         threats_per_100km: ratio(threats, effort.km).map(|r| r * 100.0),
         threats_per_patrol_day: ratio(threats, effort.patrol_days as f64),
         threats_per_hour: ratio(threats, effort.hours),
+        attributes_per_100km: BTreeMap::new(),
     };
     Figures {
         effort,
@@ -134,15 +136,32 @@ pub fn figures<'a>(
 
 /// The figures of one period, optionally of one site only.
 pub fn period_figures(input: &ReportInput, period: Period, site: Option<SiteId>) -> Figures {
+    period_figures_with_sums(input, period, site).0
+}
+
+/// [`period_figures`], and what the period's attributes add up to (for the
+/// baseline's comparisons).
+pub(super) fn period_figures_with_sums(
+    input: &ReportInput,
+    period: Period,
+    site: Option<SiteId>,
+) -> (Figures, AttributeSums) {
     let site_ok = |s: SiteId| site.is_none_or(|want| want == s);
-    figures(
+    let observations = || {
+        input
+            .observations
+            .iter()
+            .filter(move |o| o.date.is_some_and(|d| period.contains(d)) && site_ok(o.site))
+    };
+    let mut f = figures(
         input
             .days
             .iter()
             .filter(|d| period.contains(d.date) && site_ok(d.site)),
-        input
-            .observations
-            .iter()
-            .filter(|o| o.date.is_some_and(|d| period.contains(d)) && site_ok(o.site)),
-    )
+        observations(),
+    );
+    let sums = attribute_sums(&input.attributes, observations());
+    f.rates.attributes_per_100km = rates_per_100km(&sums, f.effort.km);
+    f.encounters.attributes.clone_from(&sums.table);
+    (f, sums)
 }

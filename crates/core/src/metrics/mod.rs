@@ -9,6 +9,7 @@
 //! calendar (`calendar`) and the map (`map`), and the builder (`build`) that
 //! puts them together.
 
+mod attributes;
 mod baseline;
 mod build;
 mod calendar;
@@ -18,6 +19,10 @@ mod schema;
 
 pub use crate::grid::CoverageInput;
 pub use crate::quality::{DataQuality, DuplicateFact, QualityFact, QualityInput};
+pub use attributes::{
+    AttributeComparison, AttributeComparisons, AttributeFigures, AttributeRates, AttributeTable,
+    rolled_up_category,
+};
 pub use baseline::baseline_sentence;
 pub use build::{build_report, build_report_streamed};
 pub use calendar::months_ending;

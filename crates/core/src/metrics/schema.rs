@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use super::attributes::{AttributeComparisons, AttributeRates, AttributeTable};
 use super::{CoverageInput, DataQuality, MapData, QualityInput};
+use crate::attribute::{Attribute, Values};
 use crate::grid::Coverage;
 use crate::ids::{LegId, ObservationId, PatrolId, SiteId};
 use crate::model::Transport;
@@ -77,6 +79,9 @@ pub struct ObservationFact {
     pub lon: f64,
     /// Latitude, WGS84 degrees (y).
     pub lat: f64,
+    /// Its attribute values (key to value), as recorded; empty when none.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: Values,
 }
 
 /// A site's label, as the report shows it.
@@ -113,6 +118,16 @@ pub struct ReportInput {
     /// The data model's label of each category key ("poacher_camp" ->
     /// "Poacher camp"), for the renderers; a key without one shows as is.
     pub category_labels: BTreeMap<String, String>,
+    /// The data model's attributes by key: their types say how their values
+    /// add up (`encounters.attributes`), their labels name them.
+    pub attributes: BTreeMap<String, Attribute>,
+    /// Per attribute key, the label of each list or tree item key.
+    pub item_labels: BTreeMap<String, BTreeMap<String, String>>,
+    /// Each category's parent in the data model's tree (top categories have none).
+    pub category_parents: BTreeMap<String, String>,
+    /// Category keys whose subtrees count as the key itself (`report
+    /// --roll-up`); empty: every category as recorded.
+    pub roll_up: Vec<String>,
     /// Per site: its boundary, the cell size and the period's track lines of
     /// the site. Each site's grid is laid over its own boundary. A site with
     /// an empty boundary has no coverage figures, but its lines still go to
@@ -163,6 +178,12 @@ pub struct Encounters {
     pub by_category: BTreeMap<String, u64>,
     /// Threat observations per category key (non-zero only).
     pub threats_by_category: BTreeMap<String, u64>,
+    /// JSON `attributes`: per category key, per attribute key, the
+    /// aggregations of a numeric attribute (`{"sum": 7.0}`) or the count per
+    /// item of a list, tree or boolean one (`{"items": {"fresh": 2}}`);
+    /// categories and attributes without values are absent.
+    #[serde(default)]
+    pub attributes: AttributeTable,
 }
 
 /// Rates; `None` (JSON null) when the denominator is 0.
@@ -174,6 +195,11 @@ pub struct Rates {
     pub threats_per_patrol_day: Option<f64>,
     /// JSON `threats_per_hour`: threats / hours (not active hours); `None` (null) without hours.
     pub threats_per_hour: Option<f64>,
+    /// JSON `attributes_per_100km`: per threat category, per numeric
+    /// attribute summed in reports, the sum over its threat observations /
+    /// km * 100 ("snares removed per 100 km"); `null` without km.
+    #[serde(default)]
+    pub attributes_per_100km: AttributeRates,
 }
 
 /// Effort, encounters and rates of one period (and one site, or all).
@@ -233,6 +259,10 @@ pub struct Baseline {
     pub ci_high: Option<f64>,
     /// JSON `baseline.sentence`: the comparison in words, e.g. "Threats per 100 km down 30 % from the baseline (95 % CI 5-48 %)".
     pub sentence: String,
+    /// JSON `baseline.attributes`: each numeric sum of a threat category
+    /// (`rates.attributes_per_100km`, in either period) compared per km.
+    #[serde(default)]
+    pub attributes: AttributeComparisons,
 }
 
 /// One calendar month of the trend.
@@ -317,6 +347,18 @@ pub struct Report {
     /// keys).
     #[serde(default)]
     pub category_labels: BTreeMap<String, String>,
+    /// JSON `attribute_labels`: the label of each attribute key of the data
+    /// model.
+    #[serde(default)]
+    pub attribute_labels: BTreeMap<String, String>,
+    /// JSON `item_labels`: per attribute key, the label of each list or tree
+    /// item key.
+    #[serde(default)]
+    pub item_labels: BTreeMap<String, BTreeMap<String, String>>,
+    /// JSON `roll_up`: the category keys whose subtrees were counted as the
+    /// key itself; empty when none.
+    #[serde(default)]
+    pub roll_up: Vec<String>,
 }
 
 impl Report {
@@ -350,6 +392,19 @@ impl Report {
             .get(category)
             .copied()
             .unwrap_or(0)
+    }
+
+    /// An attribute's label, or its key when the data model has none.
+    pub fn attribute_label<'a>(&'a self, key: &'a str) -> &'a str {
+        self.attribute_labels.get(key).map_or(key, String::as_str)
+    }
+
+    /// A list or tree item's label, or its key when the data model has none.
+    pub fn item_label<'a>(&'a self, attribute: &str, item: &'a str) -> &'a str {
+        self.item_labels
+            .get(attribute)
+            .and_then(|m| m.get(item))
+            .map_or(item, String::as_str)
     }
 
     /// The notes that say what is undated (the renderers show

@@ -61,6 +61,7 @@ fn obs(n: u128, category: &str, threat: bool, d: Option<&str>) -> ObservationFac
         date: d.map(date),
         lon: 102.0,
         lat: 14.0,
+        attributes: BTreeMap::new(),
     }
 }
 
@@ -83,6 +84,10 @@ fn input(days: Vec<LegDay>, observations: Vec<ObservationFact>, p: Period) -> Re
         observations,
         undated_km: 0.0,
         category_labels: BTreeMap::new(),
+        attributes: BTreeMap::new(),
+        item_labels: BTreeMap::new(),
+        category_parents: BTreeMap::new(),
+        roll_up: Vec::new(),
         coverage: BTreeMap::new(),
     }
 }
@@ -562,6 +567,7 @@ fn arb_obs() -> impl Strategy<Value = ObservationFact> {
             date: d.map(|d| date("2026-01-01") + chrono::Duration::days(d)),
             lon: 0.0,
             lat: 0.0,
+            attributes: BTreeMap::new(),
         })
 }
 
@@ -591,5 +597,280 @@ proptest! {
         let cat: u64 = year.encounters.by_category.values().sum();
         prop_assert_eq!(cat, year.encounters.observations);
         prop_assert!(year.effort.by_transport.values().all(|b| b.patrols <= year.effort.patrols));
+    }
+}
+
+// ---- Attributes (docs/METRICS.md, "Attributes") ----
+
+/// The default data model's attributes, as the store hands them over.
+fn model_attributes() -> BTreeMap<String, crate::attribute::Attribute> {
+    crate::category::DataModel::default_model()
+        .attributes
+        .into_iter()
+        .map(|a| (a.key.clone(), a))
+        .collect()
+}
+
+fn with(mut o: ObservationFact, values: &[(&str, crate::attribute::Value)]) -> ObservationFact {
+    o.attributes = values
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect();
+    o
+}
+
+fn num(x: f64) -> crate::attribute::Value {
+    crate::attribute::Value::Number(x)
+}
+
+fn text(s: &str) -> crate::attribute::Value {
+    crate::attribute::Value::Text(s.to_owned())
+}
+
+/// October: 200 km; snares with 7, 3 and 5 removed (one fresh), a camp of
+/// 2 people, an elephant of no threat; one snare in November.
+fn attribute_input() -> ReportInput {
+    let oct = "2026-10-10";
+    let mut inp = input(
+        vec![day(
+            1,
+            1,
+            "A",
+            Transport::Foot,
+            2,
+            oct,
+            100,
+            200_000.0,
+            36_000.0,
+        )],
+        vec![
+            with(
+                obs(1, "snare", true, Some(oct)),
+                &[("removed", num(7.0)), ("age", text("fresh"))],
+            ),
+            with(
+                obs(2, "snare", true, Some(oct)),
+                &[("removed", num(3.0)), ("age", text("old"))],
+            ),
+            with(
+                obs(3, "snare", true, Some(oct)),
+                &[("removed", num(5.0)), ("age", text("old"))],
+            ),
+            with(
+                obs(4, "poacher_camp", true, Some(oct)),
+                &[("people", num(2.0))],
+            ),
+            with(
+                obs(5, "animal", false, Some(oct)),
+                &[("species", text("elephant"))],
+            ),
+            with(
+                obs(6, "snare", true, Some("2026-11-02")),
+                &[("removed", num(100.0))],
+            ),
+            // A value the model does not define, and one of the wrong type:
+            // neither counts.
+            with(
+                obs(7, "snare", true, Some(oct)),
+                &[("nonsense", num(9.0)), ("removed", text("many"))],
+            ),
+        ],
+        period("2026-10-01", "2026-10-31"),
+    );
+    inp.attributes = model_attributes();
+    inp
+}
+
+#[test]
+fn numeric_attributes_are_summed_and_lists_counted_per_category() {
+    let inp = attribute_input();
+    assert!(
+        inp.attributes.contains_key("removed") && inp.attributes.contains_key("age"),
+        "the default model has the attributes this test uses"
+    );
+    let r = build_report(&inp);
+    let a = &r.encounters.attributes;
+    // Only the October snares' numbers: 7 + 3 + 5.
+    assert_eq!(a["snare"]["removed"].sum(), Some(15.0));
+    assert_eq!(a["snare"]["removed"].items, None);
+    let ages = a["snare"]["age"].items.as_ref().unwrap();
+    assert_eq!(ages.get("fresh"), Some(&1));
+    assert_eq!(ages.get("old"), Some(&2));
+    assert_eq!(a["poacher_camp"]["people"].sum(), Some(2.0));
+    assert!(!a["snare"].contains_key("nonsense"));
+    assert!(!a.contains_key("animal") || !a["animal"].contains_key("removed"));
+    // Rates per 100 km of threat sums: 15 per 200 km, 2 per 200 km.
+    let rates = &r.rates.attributes_per_100km;
+    assert_eq!(rates["snare"]["removed"], Some(7.5));
+    assert_eq!(rates["poacher_camp"]["people"], Some(1.0));
+    assert!(!rates.contains_key("animal"));
+    // JSON: `{"sum": ..}` for numbers, `{"items": {..}}` for lists.
+    let json = serde_json::to_value(&r).unwrap();
+    assert_eq!(
+        json["encounters"]["attributes"]["snare"]["removed"]["sum"],
+        15.0
+    );
+    assert_eq!(
+        json["encounters"]["attributes"]["snare"]["age"]["items"]["old"],
+        2
+    );
+    assert_eq!(
+        json["rates"]["attributes_per_100km"]["snare"]["removed"],
+        7.5
+    );
+    let back: Report = serde_json::from_value(json).unwrap();
+    assert_eq!(back.encounters.attributes, r.encounters.attributes);
+}
+
+#[test]
+fn every_aggregation_the_model_allows_is_computed() {
+    use crate::attribute::{Aggregation, AttributeKind};
+    let mut inp = attribute_input();
+    if let Some(a) = inp.attributes.get_mut("removed") {
+        a.kind = AttributeKind::Numeric {
+            min: None,
+            max: None,
+            unit: None,
+            aggregations: Aggregation::ALL.to_vec(),
+        };
+    }
+    let r = build_report(&inp);
+    let f = &r.encounters.attributes["snare"]["removed"].aggregates;
+    // 3, 5, 7: mean 5, sample variance ((4 + 0 + 4) / 2) = 4.
+    assert_eq!(f["sum"], Some(15.0));
+    assert_eq!(f["avg"], Some(5.0));
+    assert_eq!(f["min"], Some(3.0));
+    assert_eq!(f["max"], Some(7.0));
+    assert_eq!(f["var_samp"], Some(4.0));
+    assert_eq!(f["stddev_samp"], Some(2.0));
+    // One value: the sample statistics are undefined (null), not 0.
+    let camp = &r.encounters.attributes["poacher_camp"]["people"].aggregates;
+    assert_eq!(camp.get("sum"), Some(&Some(2.0)));
+}
+
+#[test]
+fn a_subtree_rolls_up_into_its_top() {
+    let mut inp = attribute_input();
+    inp.observations[1].category = "wire_snare".to_owned();
+    inp.observations[2].category = "cable_snare".to_owned();
+    inp.category_parents = BTreeMap::from([
+        ("wire_snare".to_owned(), "snare".to_owned()),
+        ("cable_snare".to_owned(), "wire_snare".to_owned()),
+        ("snare".to_owned(), "threats".to_owned()),
+    ]);
+    let apart = build_report(&inp);
+    assert_eq!(apart.encounters.threats_by_category["snare"], 2);
+    assert_eq!(
+        apart.encounters.attributes["snare"]["removed"].sum(),
+        Some(7.0)
+    );
+    inp.roll_up = vec!["snare".to_owned()];
+    let rolled = build_report(&inp);
+    assert_eq!(rolled.encounters.threats_by_category["snare"], 4);
+    assert!(!rolled.encounters.by_category.contains_key("wire_snare"));
+    assert!(!rolled.encounters.by_category.contains_key("cable_snare"));
+    assert_eq!(
+        rolled.encounters.attributes["snare"]["removed"].sum(),
+        Some(15.0)
+    );
+    assert_eq!(rolled.encounters.threats, apart.encounters.threats);
+    assert_eq!(rolled.roll_up, vec!["snare".to_owned()]);
+    // The nearest roll-up key wins when they nest.
+    inp.roll_up = vec!["snare".to_owned(), "wire_snare".to_owned()];
+    let nested = build_report(&inp);
+    assert_eq!(nested.encounters.threats_by_category["wire_snare"], 2);
+}
+
+#[test]
+fn sums_are_compared_with_the_baseline_per_km() {
+    let mut inp = attribute_input();
+    // Baseline: 400 km in January with 60 snares removed: 15 per 100 km,
+    // against October's 7.5: down 50 %.
+    inp.days.push(day(
+        9,
+        9,
+        "A",
+        Transport::Foot,
+        2,
+        "2026-01-10",
+        100,
+        400_000.0,
+        36_000.0,
+    ));
+    for k in 0..6 {
+        inp.observations.push(with(
+            obs(100 + k, "snare", true, Some("2026-01-10")),
+            &[("removed", num(10.0))],
+        ));
+    }
+    inp.baseline = Some(period("2026-01-01", "2026-01-31"));
+    let r = build_report(&inp);
+    let b = r.baseline.as_ref().unwrap();
+    let c = &b.attributes["snare"]["removed"];
+    assert_eq!((c.sum, c.baseline_sum), (15.0, 60.0));
+    assert!((c.ratio.unwrap() - 0.5).abs() < 1e-12);
+    let independent = poisson_rate_ratio(15, 200.0, 60, 400.0, 0.95).unwrap();
+    assert_eq!(c.ci_low, independent.low);
+    assert_eq!(c.ci_high, independent.high);
+    assert!(
+        c.sentence
+            .starts_with("snare: Number removed or destroyed per 100 km down 50 %"),
+        "{}",
+        c.sentence
+    );
+    // The camp has no baseline people: said so, no interval.
+    let camp = &b.attributes["poacher_camp"]["people"];
+    assert_eq!(camp.ci_high, None);
+    assert!(
+        camp.sentence.contains("none in the baseline"),
+        "{}",
+        camp.sentence
+    );
+}
+
+proptest! {
+    #[test]
+    fn attribute_figures_do_not_depend_on_the_order_of_the_facts(
+        values in prop::collection::vec((0_u32..50, any::<bool>(), 0_usize..3), 0..40),
+        seed in any::<u64>(),
+    ) {
+        let items = ["fresh", "old", "unknown_item"];
+        let observations: Vec<ObservationFact> = values
+            .iter()
+            .enumerate()
+            .map(|(i, &(n, threat, item))| {
+                with(
+                    obs(i as u128, if threat { "snare" } else { "animal" }, threat, Some("2026-10-03")),
+                    &[("removed", num(f64::from(n) / 10.0)), ("age", text(items[item]))],
+                )
+            })
+            .collect();
+        let mut shuffled = observations.clone();
+        // A deterministic shuffle from the seed.
+        let mut s = seed | 1;
+        for i in (1..shuffled.len()).rev() {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            shuffled.swap(i, (s % (i as u64 + 1)) as usize);
+        }
+        let p = period("2026-10-01", "2026-10-31");
+        let days = vec![day(1, 1, "A", Transport::Foot, 2, "2026-10-03", 10, 12_345.0, 3600.0)];
+        let mut a = input(days.clone(), observations, p);
+        let mut b = input(days, shuffled, p);
+        a.attributes = model_attributes();
+        b.attributes = model_attributes();
+        let (ra, rb) = (build_report(&a), build_report(&b));
+        prop_assert_eq!(&ra.encounters.attributes, &rb.encounters.attributes);
+        prop_assert_eq!(&ra.rates.attributes_per_100km, &rb.rates.attributes_per_100km);
+        // The items counted add up to the observations with an item value.
+        let counted: u64 = ra
+            .encounters
+            .attributes
+            .values()
+            .filter_map(|m| m.get("age"))
+            .flat_map(|f| f.items.iter().flat_map(|i| i.values()))
+            .sum();
+        prop_assert_eq!(counted, values.len() as u64);
     }
 }

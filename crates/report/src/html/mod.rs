@@ -149,6 +149,7 @@ pub fn render(r: &Report) -> String {
     by_transport(&mut o, r);
     by_team(&mut o, r);
     by_category(&mut o, r);
+    attributes(&mut o, r);
     trend(&mut o, r);
     by_site(&mut o, r);
     map_and_coverage(&mut o, r);
@@ -292,6 +293,45 @@ fn by_category(o: &mut String, r: &Report) {
             .filter_map(|k| Some((r.category_label(k).to_owned(), r.threats_per_100km_of(k)?)))
             .collect();
         o.push_str(&bar_chart("Threats per 100 km by category", &items, 2));
+    }
+    o.push_str("</section>\n");
+}
+
+/// What the observations' attributes add up to, with a chart of the threat
+/// categories' sums per 100 km and their comparison with the baseline.
+fn attributes(o: &mut String, r: &Report) {
+    if r.encounters.attributes.is_empty() {
+        return;
+    }
+    o.push_str("<section><h2>Attributes</h2>\n");
+    table(
+        o,
+        &["Category", "Attribute", "Figure", "Value", "Per 100 km"],
+        &[false, false, false, true, true],
+        &crate::rows::attributes(r),
+    );
+    let items: Vec<(String, f64)> = r
+        .rates
+        .attributes_per_100km
+        .iter()
+        .flat_map(|(c, m)| {
+            m.iter().filter_map(move |(a, rate)| {
+                Some((
+                    format!("{}: {}", r.category_label(c), r.attribute_label(a)),
+                    (*rate)?,
+                ))
+            })
+        })
+        .collect();
+    if !items.is_empty() {
+        o.push_str(&bar_chart("Per 100 km (threat categories)", &items, 2));
+    }
+    if let Some(b) = r.baseline.as_ref().filter(|b| !b.attributes.is_empty()) {
+        o.push_str("<ul>");
+        for c in b.attributes.values().flat_map(|m| m.values()) {
+            let _ = write!(o, "<li>{}</li>", escape(&c.sentence));
+        }
+        o.push_str("</ul>\n");
     }
     o.push_str("</section>\n");
 }
