@@ -213,31 +213,28 @@ pub(super) fn comparisons(
         let (s1, s0) = (sum_of(current, c, a), sum_of(base, c, a));
         let head = format!("{} per 100 km", label(c, a));
         let rate1 = ratio(s1, current_km).map(|r| r * 100.0);
-        let (ratio_, low, high, sentence) = match (whole(s1), whole(s0)) {
-            (Some(n1), Some(n0)) => {
-                let rr = poisson_rate_ratio(n1, current_km, n0, base_km, 0.95);
-                let sentence = rate_sentence(&head, n1, n0, base_km, rate1, rr);
-                (
-                    rr.and_then(|r| r.ratio),
-                    rr.and_then(|r| r.low),
-                    rr.and_then(|r| r.high),
-                    sentence,
-                )
-            }
-            _ => {
-                let r = ratio(
-                    ratio(s1, current_km).unwrap_or(f64::NAN),
-                    ratio(s0, base_km).unwrap_or(0.0),
-                )
-                .filter(|r| r.is_finite());
-                let sentence = match r {
-                    Some(r) => format!(
-                        "{head}: ratio {r:.2} to the baseline (not whole counts: no interval)"
-                    ),
-                    None => format!("{head}: no comparison"),
-                };
-                (r, None, None, sentence)
-            }
+        let (ratio_, low, high, sentence) = if let (Some(n1), Some(n0)) = (whole(s1), whole(s0)) {
+            let rr = poisson_rate_ratio(n1, current_km, n0, base_km, 0.95);
+            let sentence = rate_sentence(&head, n1, n0, base_km, rate1, rr);
+            (
+                rr.and_then(|r| r.ratio),
+                rr.and_then(|r| r.low),
+                rr.and_then(|r| r.high),
+                sentence,
+            )
+        } else {
+            let r = ratio(
+                ratio(s1, current_km).unwrap_or(f64::NAN),
+                ratio(s0, base_km).unwrap_or(0.0),
+            )
+            .filter(|r| r.is_finite());
+            let sentence = match r {
+                Some(r) => {
+                    format!("{head}: ratio {r:.2} to the baseline (not whole counts: no interval)")
+                }
+                None => format!("{head}: no comparison"),
+            };
+            (r, None, None, sentence)
         };
         out.entry(c.to_owned()).or_default().insert(
             a.to_owned(),

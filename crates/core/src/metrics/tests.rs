@@ -828,6 +828,39 @@ fn sums_are_compared_with_the_baseline_per_km() {
     );
 }
 
+#[test]
+fn sums_that_are_not_counts_get_a_ratio_without_an_interval() {
+    let mut inp = attribute_input();
+    inp.observations.truncate(1);
+    inp.observations[0].attributes = BTreeMap::from([("removed".to_owned(), num(1.5))]);
+    inp.days.push(day(
+        9,
+        9,
+        "A",
+        Transport::Foot,
+        2,
+        "2026-01-10",
+        100,
+        200_000.0,
+        36_000.0,
+    ));
+    inp.observations.push(with(
+        obs(100, "snare", true, Some("2026-01-10")),
+        &[("removed", num(3.0))],
+    ));
+    inp.baseline = Some(period("2026-01-01", "2026-01-31"));
+    let r = build_report(&inp);
+    let c = &r.baseline.as_ref().unwrap().attributes["snare"]["removed"];
+    assert_eq!(c.ratio, Some(0.5));
+    assert_eq!((c.ci_low, c.ci_high), (None, None));
+    assert!(
+        c.sentence
+            .ends_with("ratio 0.50 to the baseline (not whole counts: no interval)"),
+        "{}",
+        c.sentence
+    );
+}
+
 proptest! {
     #[test]
     fn attribute_figures_do_not_depend_on_the_order_of_the_facts(
