@@ -158,7 +158,11 @@ pub(crate) mod rows {
                         rate,
                     ]
                 };
-                for (name, value) in &f.aggregates {
+                let ordered = patrol_core::attribute::Aggregation::ALL
+                    .into_iter()
+                    .filter_map(|a| Some((a, f.aggregates.get(a.as_str())?)));
+                for (aggregation, value) in ordered {
+                    let name = aggregation.as_str();
                     let rate = if name == "sum" {
                         r.rates
                             .attributes_per_100km
@@ -168,7 +172,7 @@ pub(crate) mod rows {
                     } else {
                         String::new()
                     };
-                    rows.push(row(name.clone(), amount(*value), rate));
+                    rows.push(row(aggregation_name(name).to_owned(), amount(*value), rate));
                 }
                 for (item, n) in f.items.iter().flatten() {
                     rows.push(row(
@@ -180,6 +184,20 @@ pub(crate) mod rows {
             }
         }
         rows
+    }
+
+    /// An aggregation as readers see it ("sum" is "Sum", "stddev_samp" is
+    /// "Std. deviation").
+    pub fn aggregation_name(name: &str) -> &str {
+        match name {
+            "sum" => "Sum",
+            "avg" => "Mean",
+            "min" => "Min",
+            "max" => "Max",
+            "stddev_samp" => "Std. deviation",
+            "var_samp" => "Variance",
+            other => other,
+        }
     }
 
     /// A sum or other aggregation: whole numbers without decimals, others
@@ -398,7 +416,7 @@ mod tests {
         let t = render(&r, Format::Text);
         let row = t
             .lines()
-            .find(|l| l.contains("Snares removed") && l.contains(" sum "))
+            .find(|l| l.contains("Snares removed") && l.contains(" Sum "))
             .unwrap_or_else(|| panic!("no sum row in {t}"));
         assert!(
             row.contains("Wire snare") && row.contains(" 7 ") && row.contains("5.81"),

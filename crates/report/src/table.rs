@@ -55,6 +55,8 @@ pub struct Table {
     header: Vec<String>,
     rows: Vec<Vec<String>>,
     style: Style,
+    /// A report table's first columns that are text (left-aligned).
+    text_columns: usize,
 }
 
 impl Table {
@@ -67,6 +69,7 @@ impl Table {
             header: header.iter().map(|h| escape(h).into_owned()).collect(),
             rows: Vec::new(),
             style: Style::Listing,
+            text_columns: 1,
         }
     }
 
@@ -76,6 +79,15 @@ impl Table {
         Table {
             style: Style::Report,
             ..Table::new(header)
+        }
+    }
+
+    /// A table of the report whose first `n` columns are text, left-aligned
+    /// (the others right).
+    pub fn report_with_text_columns(header: &[&str], n: usize) -> Self {
+        Table {
+            text_columns: n.max(1),
+            ..Table::report(header)
         }
     }
 
@@ -100,7 +112,7 @@ impl Table {
         }
         let right: Vec<bool> = (0..n)
             .map(|i| match self.style {
-                Style::Report => i > 0,
+                Style::Report => i >= self.text_columns,
                 Style::Listing => {
                     i > 0
                         && !self.rows.is_empty()

@@ -117,16 +117,14 @@ pub fn render(r: &Report) -> String {
 
     if !r.encounters.attributes.is_empty() {
         out.push_str("\nAttributes\n");
-        let mut rows = crate::rows::attributes(r);
-        for row in &mut rows {
-            for cell in row.iter_mut() {
-                *cell = clean(cell);
-            }
-        }
-        out.push_str(&table(
+        let mut t = Table::report_with_text_columns(
             &["Category", "Attribute", "Figure", "Value", "Per 100 km"],
-            &rows,
-        ));
+            3,
+        );
+        for row in crate::rows::attributes(r) {
+            t.row(row);
+        }
+        out.push_str(&t.render());
         for c in r
             .baseline
             .iter()
