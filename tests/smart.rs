@@ -130,7 +130,7 @@ fn each_dialect_figure_by_figure() {
         );
         assert_eq!(
             p["team"].as_str().unwrap(),
-            attr_values(&text, "value")[if name == "patrol-schema.xml" { 1 } else { 0 }]
+            attr_values(&text, "value")[usize::from(name == "patrol-schema.xml")]
         );
         assert_eq!(p["leader"], "Somchai Srisuk");
         assert_eq!(p["transport"], serde_json::json!(["foot", "vehicle"]));

@@ -2,7 +2,7 @@
 //! or the patrols of a period to a folder, a file each), and the reading of
 //! SMART files for `patrol import`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use patrol_store::Store;
@@ -95,7 +95,7 @@ pub fn is_smart_file(path: &Path) -> bool {
 }
 
 /// Import one SMART patrol file: what it became, or why it failed.
-pub fn import(store: &mut Store, path: &PathBuf, opts: &ImportOptions) -> ImportReport {
+pub fn import(store: &mut Store, path: &Path, opts: &ImportOptions) -> ImportReport {
     let fail = |message: String| {
         ImportReport::failed(path, &ImportError::Store(StoreError::Invalid(message)))
     };

@@ -472,7 +472,7 @@ mod tests {
         assert_eq!(back, m);
         let default = DataModel::default_model();
         let mut d = read_data_model(&write_data_model(&default)).unwrap();
-        d.qc = default.qc.clone();
+        d.qc = default.qc;
         // The default model's categories are in tree order.
         assert_eq!(d, default);
     }
