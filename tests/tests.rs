@@ -11,5 +11,6 @@ mod import_crash;
 mod quality;
 mod report;
 mod safety;
+mod smart;
 mod snapshots;
 mod sync;

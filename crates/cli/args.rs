@@ -163,9 +163,25 @@ pub enum DeleteCommand {
 
 #[derive(Args, Debug)]
 pub struct ExportArgs {
-    /// The file to write (a GeoPackage, like the database).
-    #[arg(long)]
-    pub out: PathBuf,
+    /// The file to write (a GeoPackage, like the database; SMART patrol XML with --format smart).
+    #[arg(long, required_unless_present = "out_dir")]
+    pub out: Option<PathBuf>,
+    /// What to write: the sync GeoPackage (the default), or `smart`: SMART
+    /// patrol XML (`--patrol ID --out FILE.xml`, or `--from D --to D --out-dir DIR`, a file per patrol).
+    #[arg(long, value_enum, ignore_case = true, default_value = "gpkg")]
+    pub format: ExportFormat,
+    /// With --format smart: the patrol to write (its id, first characters or short id).
+    #[arg(long, conflicts_with_all = ["from", "to"])]
+    pub patrol: Option<String>,
+    /// With --format smart: the first local date (YYYY-MM-DD) of patrols to write.
+    #[arg(long, requires = "out_dir")]
+    pub from: Option<chrono::NaiveDate>,
+    /// With --format smart: the last local date (YYYY-MM-DD) of patrols to write.
+    #[arg(long, requires = "out_dir")]
+    pub to: Option<chrono::NaiveDate>,
+    /// With --format smart --from/--to: the folder for one file per patrol (made if missing).
+    #[arg(long, conflicts_with = "out")]
+    pub out_dir: Option<PathBuf>,
     /// Only what is new since the last export.
     #[arg(long)]
     pub since_last_export: bool,
@@ -175,6 +191,15 @@ pub struct ExportArgs {
     /// Print JSON: the file, its versions, track pieces and bytes.
     #[arg(long)]
     pub json: bool,
+}
+
+/// What `patrol export` writes.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// The sync GeoPackage, for `patrol merge`.
+    Gpkg,
+    /// SMART patrol XML (SmartPatrol.xsd), to move patrols into SMART.
+    Smart,
 }
 
 #[derive(Args, Debug)]
@@ -240,12 +265,13 @@ pub struct InitArgs {
 
 #[derive(Args, Debug)]
 pub struct ImportArgs {
-    /// GPX files, or folders: a folder's *.gpx files are imported (not its
-    /// subfolders), one patrol per file.
+    /// GPX files or SMART patrol XML files (known by their root element), or
+    /// folders: a folder's *.gpx files and SMART *.xml files are imported (not
+    /// its subfolders), one patrol per file.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
-    /// The team that walked.
-    #[arg(long)]
+    /// The team that walked (needed for GPX; a SMART file names its own).
+    #[arg(long, default_value = "")]
     pub team: String,
     /// How the patrol travelled.
     #[arg(long, value_enum, ignore_case = true, default_value = "foot")]

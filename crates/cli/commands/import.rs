@@ -10,8 +10,9 @@ use patrol_report::table::{Table, escape};
 
 pub fn run(store: &mut Store, a: &ImportArgs, quiet: bool) -> Result<Outcome> {
     let transport: Transport = a.transport.into();
-    if a.team.trim().is_empty() {
-        bail!("--team must name the team");
+    let (smart, files) = split_smart(gpx_files(&a.files)?);
+    if a.team.trim().is_empty() && !files.is_empty() {
+        bail!("--team must name the team (a GPX file does not say who walked)");
     }
     let opts = ImportOptions {
         team: a.team.trim().to_owned(),
@@ -34,8 +35,7 @@ pub fn run(store: &mut Store, a: &ImportArgs, quiet: bool) -> Result<Outcome> {
             .map_err(|e: String| anyhow::anyhow!("--assume-zone: {e}"))?,
         patrol: a.patrol.clone(),
     };
-    let files = gpx_files(&a.files)?;
-    let mut progress = Files::new(files.len(), quiet, a.json);
+    let mut progress = Files::new(files.len() + smart.len(), quiet, a.json);
     let ticker = progress.ticker();
     // Many files to a transaction: a file is reported once it is on disk.
     let run = store.import_files(
@@ -48,6 +48,13 @@ pub fn run(store: &mut Store, a: &ImportArgs, quiet: bool) -> Result<Outcome> {
         },
         &mut |durable| durable.into_iter().for_each(|r| progress.done(r)),
     );
+    if run.is_ok() {
+        // SMART patrol files, each a transaction of its own.
+        for path in &smart {
+            ticker.working(path, None);
+            progress.done(super::smart::import(store, path, &opts));
+        }
+    }
     let reports = progress.finish();
     if let Err(e) = run {
         // Show what was saved before the database stopped taking writes.
@@ -55,7 +62,7 @@ pub fn run(store: &mut Store, a: &ImportArgs, quiet: bool) -> Result<Outcome> {
         return Err(e).context(format!(
             "stopped after {} of {} files",
             reports.len(),
-            files.len()
+            files.len() + smart.len()
         ));
     }
     print(&reports, a.json)?;
@@ -120,8 +127,17 @@ fn print(reports: &[ImportReport], json: bool) -> Result<()> {
     Ok(())
 }
 
+/// SMART patrol files (by their root element), and the others (GPX), each in order.
+fn split_smart(
+    files: Vec<std::path::PathBuf>,
+) -> (Vec<std::path::PathBuf>, Vec<std::path::PathBuf>) {
+    files
+        .into_iter()
+        .partition(|p| super::smart::is_smart_file(p))
+}
+
 /// The files to import: each file as given, and each folder's `*.gpx` files
-/// (any case, not in subfolders), in name order.
+/// and SMART `*.xml` files (any case, not in subfolders), in name order.
 fn gpx_files(paths: &[std::path::PathBuf]) -> Result<Vec<std::path::PathBuf>> {
     let mut out = Vec::new();
     for path in paths {
@@ -132,10 +148,19 @@ fn gpx_files(paths: &[std::path::PathBuf]) -> Result<Vec<std::path::PathBuf>> {
         let mut found: Vec<std::path::PathBuf> = std::fs::read_dir(path)
             .with_context(|| format!("cannot read the folder {}", path.display()))?
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.is_file() && p.extension().is_some_and(|x| x.eq_ignore_ascii_case("gpx")))
+            .filter(|p| {
+                p.is_file()
+                    && p.extension().is_some_and(|x| {
+                        x.eq_ignore_ascii_case("gpx")
+                            || (x.eq_ignore_ascii_case("xml") && super::smart::is_smart_file(p))
+                    })
+            })
             .collect();
         if found.is_empty() {
-            bail!("{}: a folder with no .gpx files", path.display());
+            bail!(
+                "{}: a folder with no .gpx files and no SMART patrol .xml files",
+                path.display()
+            );
         }
         found.sort();
         out.append(&mut found);

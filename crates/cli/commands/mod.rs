@@ -9,6 +9,7 @@ mod observe;
 mod patrols;
 pub mod quarantine;
 pub mod report;
+mod smart;
 mod sync;
 
 use anyhow::{Context, Result};
@@ -52,6 +53,9 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Edit { what, json } => edit::edit(&mut open_to_write(db)?, &what, json),
         Command::Delete { what, json } => edit::delete(&mut open_to_write(db)?, &what, json),
         Command::Restore { what, json } => edit::restore(&mut open_to_write(db)?, &what, json),
+        Command::Export(a) if a.format == crate::args::ExportFormat::Smart => {
+            smart::export(&open(db)?, &a)
+        }
         Command::Export(a) => sync::export(&mut open(db)?, &a),
         Command::Merge(a) => sync::merge(
             &mut open_to_write(a.into.as_deref().unwrap_or(db))?,

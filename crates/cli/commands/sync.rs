@@ -1,6 +1,6 @@
 //! export, merge, ledger, conflicts: the CLI face of patrol-sync.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use patrol_core::ids::short_id;
 use patrol_store::Store;
 use patrol_store::records::Kind;
@@ -12,8 +12,9 @@ use crate::progress::{FileOutcome, Files};
 use patrol_report::table::{Table, escape};
 
 pub fn export(store: &mut Store, a: &ExportArgs) -> Result<Outcome> {
-    crate::output::Output::new(Some(store.path()), a.force).check(&a.out)?;
-    let r = patrol_sync::export(store, &a.out, a.since_last_export, a.force)?;
+    let out = a.out.as_deref().context("--out FILE is required")?;
+    crate::output::Output::new(Some(store.path()), a.force).check(out)?;
+    let r = patrol_sync::export(store, out, a.since_last_export, a.force)?;
     if a.json {
         super::json(&r)?;
     } else {

@@ -25,6 +25,7 @@ pub mod metrics;
 pub mod model;
 pub mod qc;
 pub mod quality;
+pub mod recorded;
 pub mod stats;
 pub mod time;
 

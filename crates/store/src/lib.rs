@@ -27,6 +27,7 @@ pub mod import;
 pub mod quality;
 pub mod quarantine;
 pub mod query;
+mod recorded;
 pub mod records;
 mod schema;
 

@@ -25,6 +25,7 @@ mod extent;
 mod importer;
 mod pieces;
 mod pipeline;
+mod recorded;
 mod waypoints;
 
 #[cfg(test)]
