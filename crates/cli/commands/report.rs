@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use chrono::NaiveDate;
 use clap::Args;
-use patrol_core::metrics::{Period, Report, build_report_streamed};
+use patrol_core::metrics::{Period, Report, build_report_parallel, build_report_streamed};
 use patrol_core::{Site, SiteId};
 use patrol_report::Format;
 use patrol_store::Store;
@@ -132,10 +132,24 @@ fn pick_site(all: &[Site], wanted: &str) -> Result<SiteId> {
     }
 }
 
-/// The report of `query`: its facts, then its track lines streamed from the
-/// store into the grids and the map, all read in one snapshot.
+/// The report of `query`: its facts, and its track lines streamed from the
+/// store into the grids and the map, all read in one snapshot: the facts on
+/// a second connection in the same snapshot while the lines are read, when
+/// the store gives one, else one after the other.
 fn report(store: &Store, query: &ReportQuery, roll_up: &[String]) -> Result<Report> {
     Ok(store.reading(|| {
+        let coverage = store.report_coverage(query)?;
+        if let Some(second) = store.second_reader() {
+            return build_report_parallel(
+                &coverage,
+                move || {
+                    let mut input = second.report_facts(query)?;
+                    input.roll_up = roll_up.to_vec();
+                    Ok(input)
+                },
+                |add| store.each_report_line(query, add),
+            );
+        }
         let mut input = store.report_facts(query)?;
         input.roll_up = roll_up.to_vec();
         build_report_streamed(&input, |add| store.each_report_line(query, add))

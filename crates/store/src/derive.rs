@@ -80,6 +80,45 @@ pub fn segments(conn: &Connection, leg_id: &str) -> Result<Vec<Vec<Fix>>> {
     Ok(out)
 }
 
+/// The stored segments of many legs, read with one statement: `sql` selects
+/// `leg_id, segment_no, geom, points, times` of tracks ordered by leg_id,
+/// segment_no, piece_no; `f` gets each leg's segments (as [`segments`]
+/// gives them) in that order, one leg held at a time.
+pub fn each_legs_segments(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    mut f: impl FnMut(&str, Vec<Vec<Fix>>) -> Result<()>,
+) -> Result<()> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query(params)?;
+    let mut leg: Option<String> = None;
+    let mut out: Vec<Vec<Fix>> = Vec::new();
+    let mut current: Option<i64> = None;
+    while let Some(r) = rows.next()? {
+        let id: String = r.get(0)?;
+        if leg.as_deref() != Some(id.as_str()) {
+            if let Some(done) = leg.take() {
+                f(&done, std::mem::take(&mut out))?;
+            }
+            leg = Some(id);
+            current = None;
+        }
+        let segment: i64 = r.get(1)?;
+        let points: i64 = r.get(3)?;
+        let Some(geom) = borrowed_blob(r, 2)? else {
+            let _: Vec<u8> = r.get(2)?;
+            continue;
+        };
+        let times = borrowed_blob(r, 4)?.unwrap_or_default();
+        add_piece(&mut out, &mut current, segment, geom, points, times)?;
+    }
+    if let Some(done) = leg {
+        f(&done, out)?;
+    }
+    Ok(())
+}
+
 /// A blob column borrowed from its row (`None` for NULL); any other type
 /// fails as reading it into a `Vec<u8>` does.
 fn borrowed_blob<'a>(r: &'a rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<&'a [u8]>> {

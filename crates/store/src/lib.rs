@@ -408,6 +408,28 @@ impl Store {
         out
     }
 
+    /// A second connection to the database, to read on another thread in
+    /// the snapshot this one reads in: call it inside [`Store::reading`]
+    /// once this connection has read (its shared lock is then held, so no
+    /// write can land between the two snapshots). It takes its own shared
+    /// lock at once and does not wait for it: `None` when a writer is
+    /// waiting for the lock, or the file cannot be opened again; the caller
+    /// then reads on this one connection.
+    pub fn second_reader(&self) -> Option<SecondReader> {
+        let store = Store::open_read_only(&self.path).ok()?;
+        store.conn.busy_timeout(std::time::Duration::ZERO).ok()?;
+        store.conn.execute_batch("BEGIN").ok()?;
+        let read: rusqlite::Result<i64> =
+            store
+                .conn
+                .query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0));
+        read.ok()?;
+        if store.conn.is_autocommit() {
+            return None;
+        }
+        Some(SecondReader(store))
+    }
+
     /// Whether SQLite can write the database (it opens a file it may not
     /// write read-only, without an error).
     pub fn writable(&self) -> bool {
@@ -439,6 +461,24 @@ impl Store {
         let mut model = query::data_model(&self.conn)?;
         model.qc = derive::qc_settings(&self.conn, &self.site.id.to_string())?;
         Ok(model)
+    }
+}
+
+/// A [`Store`] reading in a snapshot taken by [`Store::second_reader`]
+/// (ended when it is dropped): [`Store`]'s reads through `Deref`, to be
+/// used on another thread.
+pub struct SecondReader(Store);
+
+impl std::ops::Deref for SecondReader {
+    type Target = Store;
+    fn deref(&self) -> &Store {
+        &self.0
+    }
+}
+
+impl Drop for SecondReader {
+    fn drop(&mut self) {
+        let _ = self.0.conn.execute_batch("ROLLBACK");
     }
 }
 

@@ -693,60 +693,90 @@ impl Store {
         mut f: impl FnMut(Vec<(f64, f64)>),
     ) -> Result<()> {
         let zones = site_zones(&self.conn)?;
-        let legs: Vec<(String, String, Option<String>)> = self
+        // The period's live legs of live patrols, from the date index; their
+        // pieces and marks are then read with one statement each (a
+        // statement a leg costs more than the reading over ten years).
+        // (`?3 IS NULL OR` would keep SQLite from the site's date index.)
+        let of_site = if site.is_some() {
+            "d.site_id = ?3"
+        } else {
+            "?3 IS NULL"
+        };
+        let legs_sql = format!(
+            "SELECT DISTINCT d.leg_id FROM leg_days d
+             JOIN legs l ON l.leg_id = d.leg_id JOIN patrols p ON p.patrol_id = d.patrol_id
+             WHERE d.date BETWEEN ?1 AND ?2 AND {of_site}"
+        );
+        let legs_sql = legs_sql.as_str();
+        let params = params![
+            from.to_string(),
+            to.to_string(),
+            site.map(|s| s.to_string())
+        ];
+        let legs: BTreeMap<String, (String, Option<String>)> = self
             .conn
-            .prepare_cached(
-                // From the date index to the live legs of live patrols.
+            .prepare_cached(&format!(
                 "SELECT DISTINCT d.leg_id, d.site_id, coalesce(q.first_date, l.date) FROM leg_days d
                  JOIN legs l ON l.leg_id = d.leg_id JOIN patrols p ON p.patrol_id = d.patrol_id
                  LEFT JOIN leg_qc q ON q.leg_id = d.leg_id
-                 WHERE d.date BETWEEN ?1 AND ?2 AND (?3 IS NULL OR d.site_id = ?3)
-                 ORDER BY d.leg_id",
-            )?
-            .query_map(
-                params![
-                    from.to_string(),
-                    to.to_string(),
-                    site.map(|s| s.to_string())
-                ],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )?
+                 WHERE d.date BETWEEN ?1 AND ?2 AND {of_site}"
+            ))?
+            .query_map(params, |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))?
             .collect::<rusqlite::Result<_>>()?;
-        let mut marks = self.conn.prepare_cached(
-            "SELECT segment_no, point_no FROM fix_marks WHERE leg_id = ?1 AND excluded",
-        )?;
-        for (leg, site_id, first_date) in legs {
-            let zone = zones.get(&site_id).copied().unwrap_or(chrono_tz::UTC);
-            let first_date = first_date.and_then(|d| d.parse().ok());
-            let excluded: std::collections::BTreeSet<(i64, i64)> = marks
-                .query_map([&leg], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<rusqlite::Result<_>>()?;
-            for (seg_no, fixes) in crate::derive::segments(&self.conn, &leg)?
-                .iter()
-                .enumerate()
-            {
-                let mask: Vec<bool> = (0..fixes.len())
-                    .map(|i| excluded.contains(&(seg_no as i64, i as i64)))
-                    .collect();
-                let mut run: Vec<(f64, f64)> = Vec::new();
-                for (a, b, date) in dated_pairs(fixes, &mask, zone, first_date) {
-                    if date.is_some_and(|d| (from..=to).contains(&d)) {
-                        if run.is_empty() {
-                            run.push((fixes[a].lon, fixes[a].lat));
-                        }
-                        run.push((fixes[b].lon, fixes[b].lat));
-                    } else if !run.is_empty() {
-                        run.shrink_to_fit();
-                        f(std::mem::take(&mut run));
-                    }
-                }
-                if !run.is_empty() {
-                    run.shrink_to_fit();
-                    f(run);
-                }
+        let mut excluded: BTreeMap<String, std::collections::BTreeSet<(i64, i64)>> =
+            BTreeMap::new();
+        {
+            let mut marks = self.conn.prepare_cached(&format!(
+                "SELECT leg_id, segment_no, point_no FROM fix_marks
+                 WHERE excluded AND leg_id IN ({legs_sql})"
+            ))?;
+            let mut rows = marks.query(params)?;
+            while let Some(r) = rows.next()? {
+                excluded
+                    .entry(r.get(0)?)
+                    .or_default()
+                    .insert((r.get(1)?, r.get(2)?));
             }
         }
-        Ok(())
+        let none = std::collections::BTreeSet::new();
+        crate::derive::each_legs_segments(
+            &self.conn,
+            &format!(
+                "SELECT leg_id, segment_no, geom, points, times FROM tracks
+                 WHERE leg_id IN ({legs_sql}) ORDER BY leg_id, segment_no, piece_no"
+            ),
+            params,
+            |leg, segments| {
+                let Some((site_id, first_date)) = legs.get(leg) else {
+                    return Ok(());
+                };
+                let zone = zones.get(site_id).copied().unwrap_or(chrono_tz::UTC);
+                let first_date = first_date.as_deref().and_then(|d| d.parse().ok());
+                let excluded = excluded.get(leg).unwrap_or(&none);
+                for (seg_no, fixes) in segments.iter().enumerate() {
+                    let mask: Vec<bool> = (0..fixes.len())
+                        .map(|i| excluded.contains(&(seg_no as i64, i as i64)))
+                        .collect();
+                    let mut run: Vec<(f64, f64)> = Vec::new();
+                    for (a, b, date) in dated_pairs(fixes, &mask, zone, first_date) {
+                        if date.is_some_and(|d| (from..=to).contains(&d)) {
+                            if run.is_empty() {
+                                run.push((fixes[a].lon, fixes[a].lat));
+                            }
+                            run.push((fixes[b].lon, fixes[b].lat));
+                        } else if !run.is_empty() {
+                            run.shrink_to_fit();
+                            f(std::mem::take(&mut run));
+                        }
+                    }
+                    if !run.is_empty() {
+                        run.shrink_to_fit();
+                        f(run);
+                    }
+                }
+                Ok(())
+            },
+        )
     }
 
     /// The boundary in force for a site: polygons of rings of (lon, lat).
@@ -811,6 +841,28 @@ impl Store {
         Ok(())
     }
 
+    /// Each site's boundary of the report of `query` (its
+    /// `ReportInput::coverage`, without lines; a site without a boundary is
+    /// not in it): each site gets its own grid.
+    pub fn report_coverage(&self, query: &ReportQuery) -> Result<BTreeMap<SiteId, CoverageInput>> {
+        let mut coverage = BTreeMap::new();
+        for s in self
+            .sites()?
+            .iter()
+            .filter(|s| query.site.is_none_or(|id| id == s.id))
+        {
+            let boundary = self.boundary(s.id)?.unwrap_or_default();
+            if boundary.is_empty() {
+                continue;
+            }
+            coverage.insert(
+                s.id,
+                CoverageInput::from_rings(&boundary, query.grid_m, Vec::new()),
+            );
+        }
+        Ok(coverage)
+    }
+
     /// [`Store::report_input`] but for the track lines: each site's
     /// boundary is in `coverage`, without lines (a site without a boundary
     /// is not); [`Store::each_report_line`] gives them.
@@ -820,7 +872,7 @@ impl Store {
             baseline,
             months,
             site,
-            grid_m,
+            grid_m: _,
         } = *query;
         let all_sites = self.sites()?;
         let mut from = period.from;
@@ -837,21 +889,7 @@ impl Store {
         }
         let days = self.leg_days(from, to, site)?;
         let observations = self.observation_facts(from, to, site)?;
-        // Each site's boundary and lines: each site gets its own grid.
-        let mut coverage = BTreeMap::new();
-        for s in all_sites
-            .iter()
-            .filter(|s| site.is_none_or(|id| id == s.id))
-        {
-            let boundary = self.boundary(s.id)?.unwrap_or_default();
-            if boundary.is_empty() {
-                continue;
-            }
-            coverage.insert(
-                s.id,
-                CoverageInput::from_rings(&boundary, grid_m, Vec::new()),
-            );
-        }
+        let coverage = self.report_coverage(query)?;
         let sites: BTreeMap<SiteId, SiteInfo> = all_sites
             .into_iter()
             .filter(|s| site.is_none_or(|id| id == s.id))

@@ -11,7 +11,7 @@ use super::schema::{
     undated_notes,
 };
 use super::{baseline_sentence, months_ending};
-use crate::grid::{Coverage, Grid, GridError};
+use crate::grid::{Coverage, CoverageInput, Grid, GridError};
 use crate::ids::SiteId;
 use crate::stats::poisson_rate_ratio;
 
@@ -59,6 +59,46 @@ pub fn build_report_streamed<E>(
     });
     fed?;
     Ok(report_with(input, figures))
+}
+
+/// [`build_report_streamed`] with the facts read at the same time as the
+/// lines: `facts` runs on a thread of its own while `feed` gives the lines
+/// (to a third, the grids and the map), so a long period's reading and
+/// adding overlap. `coverage` must be the `coverage` the facts will have
+/// (each site's boundary and cell side); the report is the one
+/// [`build_report_streamed`] makes of those facts and lines. The first
+/// error (the facts', then the feed's) is returned.
+pub fn build_report_parallel<E: Send>(
+    coverage: &BTreeMap<SiteId, CoverageInput>,
+    facts: impl FnOnce() -> Result<ReportInput, E> + Send,
+    feed: impl FnOnce(&mut dyn FnMut(SiteId, Vec<(f64, f64)>)) -> Result<(), E>,
+) -> Result<Report, E> {
+    let (input, fed, tracks) = std::thread::scope(|scope| {
+        let facts = scope.spawn(facts);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(SiteId, Vec<(f64, f64)>)>(64);
+        let adder = scope.spawn(move || {
+            let mut tracks = Tracks::of(coverage);
+            for (site, line) in rx {
+                tracks.add(site, &line);
+            }
+            tracks
+        });
+        let fed = feed(&mut |site, line| {
+            let _ = tx.send((site, line));
+        });
+        drop(tx);
+        (joined(facts), fed, joined(adder))
+    });
+    let input = input?;
+    fed?;
+    debug_assert!(input.coverage.keys().eq(coverage.keys()));
+    Ok(report_with(&input, tracks.finish(&input)))
+}
+
+/// A scoped thread's result; its panic goes on.
+fn joined<T>(h: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    h.join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
 
 /// The report of `input`, its track lines already added up in `tracks`.
@@ -286,9 +326,13 @@ struct TrackFigures {
 
 impl Tracks {
     fn new(input: &ReportInput) -> Self {
+        Self::of(&input.coverage)
+    }
+
+    fn of(coverage: &BTreeMap<SiteId, CoverageInput>) -> Self {
         let mut grids = Vec::new();
         let mut grid_of = BTreeMap::new();
-        for (&site, ci) in &input.coverage {
+        for (&site, ci) in coverage {
             if !ci.boundary.0.is_empty() {
                 grid_of.insert(site, grids.len());
                 grids.push((site, Grid::new(&ci.boundary, ci.cell_m)));
@@ -298,7 +342,7 @@ impl Tracks {
             grids,
             grid_of,
             thinner: Thinner::new(MAP_MAX_POINTS),
-            sites: input.coverage.keys().copied().collect(),
+            sites: coverage.keys().copied().collect(),
         }
     }
 

@@ -24,7 +24,7 @@ pub use attributes::{
     rolled_up_category,
 };
 pub use baseline::baseline_sentence;
-pub use build::{build_report, build_report_streamed};
+pub use build::{build_report, build_report_parallel, build_report_streamed};
 pub use calendar::months_ending;
 pub use figures::{figures, period_figures};
 pub use map::{MAP_MAX_POINTS, MapData, MapPoint};
