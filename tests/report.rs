@@ -750,3 +750,87 @@ fn reports_name_the_site_and_show_category_labels() {
     assert_eq!(r["category_labels"]["poacher_camp"], "Poacher camp");
     assert_eq!(r["period"]["sites"][0]["site_name"], "Thap Lan");
 }
+
+#[test]
+fn the_report_read_on_two_connections_is_the_one_read_on_one() {
+    // `patrol report` reads the facts on a second connection while it
+    // reads the track lines; built here on one connection, one after the
+    // other, the demo's report (boundary, grid, map, baseline, trend,
+    // quality warnings) must be the same, figure for figure.
+    use patrol_core::metrics::{Period, build_report_streamed};
+    use patrol_store::{Store, query::ReportQuery};
+    let env = Env::new();
+    let demo = env.path("demo");
+    env.cmd()
+        .args(["demo", "--dir"])
+        .arg(&demo)
+        .assert()
+        .success();
+    let db = demo.join("thaplan.gpkg");
+    let d = |s: &str| s.parse().unwrap();
+    let cases = [
+        (
+            ("2026-10-01", "2026-10-31"),
+            Some(("2025-10-01", "2026-03-31")),
+            Some(6),
+        ),
+        (("2025-01-01", "2026-12-31"), None, None),
+    ];
+    for ((from, to), baseline, months) in cases {
+        let query = ReportQuery {
+            period: Period {
+                from: d(from),
+                to: d(to),
+            },
+            baseline: baseline.map(|(f, t)| Period {
+                from: d(f),
+                to: d(t),
+            }),
+            months,
+            site: None,
+            grid_m: 1000.0,
+        };
+        let store = Store::open_read_only(&db).unwrap();
+        let serial = store
+            .reading(|| {
+                let input = store.report_facts(&query)?;
+                build_report_streamed(&input, |add| store.each_report_line(&query, add))
+            })
+            .unwrap();
+        let mut args = vec![
+            "--db".to_owned(),
+            db.display().to_string(),
+            "report".to_owned(),
+            "--format".to_owned(),
+            "json".to_owned(),
+            "--from".to_owned(),
+            from.to_owned(),
+            "--to".to_owned(),
+            to.to_owned(),
+        ];
+        if let Some((f, t)) = baseline {
+            args.extend(["--baseline".to_owned(), format!("{f}..{t}")]);
+        }
+        if let Some(n) = months {
+            args.extend(["--months".to_owned(), n.to_string()]);
+        }
+        let out = assert_cmd::Command::cargo_bin("patrol")
+            .unwrap()
+            .args(&args)
+            .env_remove("PATROL_DB")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(serial.effort.km > 0.0, "the demo has km in {from}..{to}");
+        // Byte for byte: parsed back, a float may move by an ulp.
+        let serial = patrol_report::json::render(&serial);
+        assert!(
+            String::from_utf8_lossy(&out.stdout) == serial,
+            "{from}..{to}: the CLI's JSON is not the serial report's"
+        );
+    }
+}

@@ -218,6 +218,10 @@ pub fn run(store: &Store, a: &ReportArgs) -> Result<Outcome> {
         }
         return Ok(Outcome::Done);
     }
+    if format == Format::Json && a.out.is_none() {
+        patrol_report::json::write(&report, std::io::stdout().lock())?;
+        return Ok(Outcome::Done);
+    }
     let text = patrol_report::render(&report, format);
     match &a.out {
         Some(path) => {
