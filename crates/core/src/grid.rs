@@ -484,8 +484,53 @@ pub struct Grid {
     cell_m: f64,
     park: std::collections::BTreeSet<(i64, i64)>,
     sums: CellSums,
-    projected: Vec<Option<(f64, f64)>>,
+    prepared: PreparedLine,
     pieces: Vec<Piece>,
+}
+
+/// A grid's projection, to prepare lines for it on another thread: the
+/// costly half of adding a line (projecting each fix, measuring each pair),
+/// which does not depend on the lines before.
+pub struct Projector {
+    laea: Laea,
+    cell_m: f64,
+}
+
+/// A line prepared by a [`Projector`] for [`Grid::add_prepared`].
+#[derive(Default)]
+pub struct PreparedLine {
+    /// Each fix in cell units, `None` where it does not project.
+    projected: Vec<Option<(f64, f64)>>,
+    /// Each pair's geodesic length, km.
+    km: Vec<f64>,
+}
+
+impl Projector {
+    /// `line` (lon, lat) prepared for its grid.
+    pub fn prepare(&self, line: &[(f64, f64)]) -> PreparedLine {
+        let mut out = PreparedLine::default();
+        Self::prepare_into(&self.laea, self.cell_m, line, &mut out);
+        out
+    }
+
+    fn prepare_into(laea: &Laea, cell_m: f64, line: &[(f64, f64)], out: &mut PreparedLine) {
+        out.projected.clear();
+        out.projected.extend(line.iter().map(|&(lon, lat)| {
+            laea.forward(lon, lat)
+                .ok()
+                .map(|(x, y)| (x / cell_m, y / cell_m))
+        }));
+        out.km.clear();
+        out.km
+            .extend(line.windows(2).zip(out.projected.windows(2)).map(|(w, p)| {
+                // A pair with an end that does not project is not added.
+                if p[0].is_some() && p[1].is_some() {
+                    pair_length_m(w[0], w[1]) / 1000.0
+                } else {
+                    0.0
+                }
+            }));
+    }
 }
 
 impl Grid {
@@ -587,7 +632,7 @@ impl Grid {
             cell_m,
             park,
             sums: CellSums::default(),
-            projected: Vec::new(),
+            prepared: PreparedLine::default(),
             pieces: Vec::new(),
         })
     }
@@ -595,18 +640,28 @@ impl Grid {
     /// Add a track line (lon, lat): each pair's geodesic length, shared out
     /// between the cells it crosses.
     pub fn add_line(&mut self, line: &[(f64, f64)]) {
-        let (laea, cell_m) = (&self.laea, self.cell_m);
-        self.projected.clear();
-        self.projected.extend(line.iter().map(|&(lon, lat)| {
-            laea.forward(lon, lat)
-                .ok()
-                .map(|(x, y)| (x / cell_m, y / cell_m))
-        }));
-        for (w, p) in line.windows(2).zip(self.projected.windows(2)) {
-            let (Some(a), Some(b)) = (p[0], p[1]) else {
+        let mut prepared = std::mem::take(&mut self.prepared);
+        Projector::prepare_into(&self.laea, self.cell_m, line, &mut prepared);
+        self.add_prepared(&prepared);
+        self.prepared = prepared;
+    }
+
+    /// What projects lines for this grid on another thread
+    /// ([`Projector::prepare`]), for [`Grid::add_prepared`].
+    pub fn projector(&self) -> Result<Projector, GridError> {
+        Ok(Projector {
+            laea: Laea::new(self.laea.lon_0, self.laea.lat_0)?,
+            cell_m: self.cell_m,
+        })
+    }
+
+    /// [`Grid::add_line`] of a line its [`Grid::projector`] prepared: the
+    /// same sums, in the order lines are added.
+    pub fn add_prepared(&mut self, line: &PreparedLine) {
+        for (w, km) in line.projected.windows(2).zip(&line.km) {
+            let (Some(a), Some(b)) = (w[0], w[1]) else {
                 continue;
             };
-            let km = pair_length_m(w[0], w[1]) / 1000.0;
             traverse_into(a, b, &mut self.pieces);
             for piece in &self.pieces {
                 self.sums.cell((piece.ix, piece.iy)).km += km * (piece.t1 - piece.t0);

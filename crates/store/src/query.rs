@@ -612,40 +612,11 @@ impl Store {
         // dated leg_days row) is in the window, found from the window's
         // rows by the date index, and those whose patrol has no dated track
         // (CROSS JOIN and `+` keep SQLite from walking every untimed one).
-        let mut rows: Vec<FactRow> = self
-            .conn
-            .prepare_cached(
-                "SELECT o.fid, o.observation_id, o.site_id, o.patrol_id, o.category, o.threat, o.time_us, o.geom, NULL, o.attributes
-                 FROM observations o JOIN patrols p ON p.patrol_id = o.patrol_id
-                 WHERE (?1 IS NULL OR o.site_id = ?1) AND o.time_us BETWEEN ?2 AND ?3
-                 ORDER BY o.time_us, o.fid",
-            )?
-            .query_map(params![site, lo, hi], row)?
-            .collect::<rusqlite::Result<_>>()?;
-        let untimed = self
-            .conn
-            .prepare_cached(
-                "SELECT o.fid, o.observation_id, o.site_id, o.patrol_id, o.category, o.threat, o.time_us, o.geom, c.first, o.attributes
-                 FROM (SELECT x.patrol_id, min(x.date) AS first FROM leg_days x
-                       WHERE x.date BETWEEN ?2 AND ?3
-                         AND NOT EXISTS (SELECT 1 FROM leg_days y WHERE y.patrol_id = x.patrol_id
-                                           AND y.date > '' AND y.date < ?2)
-                       GROUP BY x.patrol_id) c
-                 CROSS JOIN observations o ON o.patrol_id = c.patrol_id AND +o.time_us IS NULL
-                 JOIN patrols p ON p.patrol_id = o.patrol_id
-                 WHERE (?1 IS NULL OR o.site_id = ?1)
-                 UNION ALL
-                 SELECT o.fid, o.observation_id, o.site_id, o.patrol_id, o.category, o.threat, o.time_us, o.geom, NULL, o.attributes
-                 FROM patrols p CROSS JOIN observations o ON o.patrol_id = p.patrol_id AND +o.time_us IS NULL
-                 WHERE (?1 IS NULL OR o.site_id = ?1)
-                   AND NOT EXISTS (SELECT 1 FROM leg_days d WHERE d.patrol_id = p.patrol_id AND d.date > '')
-                 ORDER BY 1",
-            )?
-            .query_map(params![site, lo_date, hi_date], row)?
-            .collect::<rusqlite::Result<Vec<FactRow>>>()?;
-        rows.extend(untimed);
-        let mut out = Vec::with_capacity(rows.len());
-        for (id, site, patrol, category, threat, time, geom, first_date, attributes) in rows {
+        // Each row becomes a fact as it is read (the raw rows of ten years
+        // are never held together).
+        let mut out = Vec::new();
+        let mut add = |fact: FactRow| -> Result<()> {
+            let (id, site, patrol, category, threat, time, geom, first_date, attributes) = fact;
             let bad = |what: &str| StoreError::Invalid(format!("bad {what} in observation {id}"));
             let zone = zones.get(&site).copied().unwrap_or(chrono_tz::UTC);
             let date = match time {
@@ -664,6 +635,36 @@ impl Store {
                 lat,
                 attributes: crate::records::attributes_from(attributes.as_deref())?,
             });
+            Ok(())
+        };
+        let mut timed = self.conn.prepare_cached(
+            "SELECT o.fid, o.observation_id, o.site_id, o.patrol_id, o.category, o.threat, o.time_us, o.geom, NULL, o.attributes
+                 FROM observations o JOIN patrols p ON p.patrol_id = o.patrol_id
+                 WHERE (?1 IS NULL OR o.site_id = ?1) AND o.time_us BETWEEN ?2 AND ?3
+                 ORDER BY o.time_us, o.fid",
+        )?;
+        for fact in timed.query_map(params![site, lo, hi], row)? {
+            add(fact?)?;
+        }
+        let mut untimed = self.conn.prepare_cached(
+            "SELECT o.fid, o.observation_id, o.site_id, o.patrol_id, o.category, o.threat, o.time_us, o.geom, c.first, o.attributes
+                 FROM (SELECT x.patrol_id, min(x.date) AS first FROM leg_days x
+                       WHERE x.date BETWEEN ?2 AND ?3
+                         AND NOT EXISTS (SELECT 1 FROM leg_days y WHERE y.patrol_id = x.patrol_id
+                                           AND y.date > '' AND y.date < ?2)
+                       GROUP BY x.patrol_id) c
+                 CROSS JOIN observations o ON o.patrol_id = c.patrol_id AND +o.time_us IS NULL
+                 JOIN patrols p ON p.patrol_id = o.patrol_id
+                 WHERE (?1 IS NULL OR o.site_id = ?1)
+                 UNION ALL
+                 SELECT o.fid, o.observation_id, o.site_id, o.patrol_id, o.category, o.threat, o.time_us, o.geom, NULL, o.attributes
+                 FROM patrols p CROSS JOIN observations o ON o.patrol_id = p.patrol_id AND +o.time_us IS NULL
+                 WHERE (?1 IS NULL OR o.site_id = ?1)
+                   AND NOT EXISTS (SELECT 1 FROM leg_days d WHERE d.patrol_id = p.patrol_id AND d.date > '')
+                 ORDER BY 1",
+        )?;
+        for fact in untimed.query_map(params![site, lo_date, hi_date], row)? {
+            add(fact?)?;
         }
         Ok(out)
     }

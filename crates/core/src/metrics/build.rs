@@ -11,7 +11,7 @@ use super::schema::{
     undated_notes,
 };
 use super::{baseline_sentence, months_ending};
-use crate::grid::{Coverage, CoverageInput, Grid, GridError};
+use crate::grid::{Coverage, CoverageInput, Grid, GridError, PreparedLine, Projector};
 use crate::ids::SiteId;
 use crate::stats::poisson_rate_ratio;
 
@@ -20,7 +20,7 @@ pub fn build_report(input: &ReportInput) -> Report {
     let mut tracks = Tracks::new(input);
     for (&site, ci) in &input.coverage {
         for line in &ci.lines {
-            tracks.add(site, line);
+            tracks.add(site, line, None);
         }
     }
     report_with(input, tracks.finish(input))
@@ -36,29 +36,9 @@ pub fn build_report_streamed<E>(
     input: &ReportInput,
     feed: impl FnOnce(&mut dyn FnMut(SiteId, Vec<(f64, f64)>)) -> Result<(), E>,
 ) -> Result<Report, E> {
-    let (fed, figures) = std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<(SiteId, Vec<(f64, f64)>)>(64);
-        let adder = scope.spawn(move || {
-            let mut tracks = Tracks::new(input);
-            for (site, line) in rx {
-                tracks.add(site, &line);
-            }
-            tracks.finish(input)
-        });
-        // A send fails only if the adder is gone, which its join reports.
-        let fed = feed(&mut |site, line| {
-            let _ = tx.send((site, line));
-        });
-        drop(tx);
-        (
-            fed,
-            adder
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-        )
-    });
-    fed?;
-    Ok(report_with(input, figures))
+    let mut tracks = Tracks::new(input);
+    add_lines(&mut tracks, feed)?;
+    Ok(report_with(input, tracks.finish(input)))
 }
 
 /// [`build_report_streamed`] with the facts read at the same time as the
@@ -73,26 +53,116 @@ pub fn build_report_parallel<E: Send>(
     facts: impl FnOnce() -> Result<ReportInput, E> + Send,
     feed: impl FnOnce(&mut dyn FnMut(SiteId, Vec<(f64, f64)>)) -> Result<(), E>,
 ) -> Result<Report, E> {
-    let (input, fed, tracks) = std::thread::scope(|scope| {
+    let mut tracks = Tracks::of(coverage);
+    let (input, fed) = std::thread::scope(|scope| {
         let facts = scope.spawn(facts);
-        let (tx, rx) = std::sync::mpsc::sync_channel::<(SiteId, Vec<(f64, f64)>)>(64);
-        let adder = scope.spawn(move || {
-            let mut tracks = Tracks::of(coverage);
-            for (site, line) in rx {
-                tracks.add(site, &line);
-            }
-            tracks
-        });
-        let fed = feed(&mut |site, line| {
-            let _ = tx.send((site, line));
-        });
-        drop(tx);
-        (joined(facts), fed, joined(adder))
+        let fed = add_lines(&mut tracks, feed);
+        (joined(facts), fed)
     });
     let input = input?;
     fed?;
     debug_assert!(input.coverage.keys().eq(coverage.keys()));
     Ok(report_with(&input, tracks.finish(&input)))
+}
+
+/// Track lines on their way to the adding thread, each with its site.
+type Batch = Vec<(SiteId, Vec<(f64, f64)>)>;
+
+/// A batch is sent once it holds this many points (or at the end): one
+/// hand-over per few thousand fixes, not one per leg, so neither thread
+/// waits on the other for each line.
+const BATCH_POINTS: usize = 8_192;
+
+/// Batches sent and not yet added, at most.
+const BATCHES_IN_FLIGHT: usize = 2;
+
+/// Threads preparing lines for the grids (projecting and measuring), the
+/// costly half of adding them; the other half, in the order `feed` gives
+/// the lines, is one more thread's.
+const PREPARERS: usize = 2;
+
+/// Add `feed`'s lines to `tracks`: sent in batches to [`PREPARERS`]
+/// threads, which project and measure them for their site's grid, then
+/// added in the order given on one more (so every sum adds up as it would
+/// on one thread). `feed`'s error is returned as it is.
+fn add_lines<E>(
+    tracks: &mut Tracks,
+    feed: impl FnOnce(&mut dyn FnMut(SiteId, Vec<(f64, f64)>)) -> Result<(), E>,
+) -> Result<(), E> {
+    let projectors = tracks.projectors();
+    let (tx, rx) = std::sync::mpsc::sync_channel::<(u64, Batch)>(BATCHES_IN_FLIGHT);
+    let rx = std::sync::Mutex::new(rx);
+    let (ptx, prx) = std::sync::mpsc::sync_channel::<(u64, Prepared)>(BATCHES_IN_FLIGHT);
+    std::thread::scope(|scope| {
+        for _ in 0..PREPARERS {
+            let (rx, ptx, projectors) = (&rx, ptx.clone(), &projectors);
+            scope.spawn(move || {
+                loop {
+                    let next = rx
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .recv();
+                    let Ok((seq, batch)) = next else { break };
+                    let prepared = batch
+                        .into_iter()
+                        .map(|(site, line)| {
+                            let p = projectors.get(&site).map(|pr| pr.prepare(&line));
+                            (site, line, p)
+                        })
+                        .collect();
+                    if ptx.send((seq, prepared)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(ptx);
+        let adder = scope.spawn(move || {
+            let mut pending = BTreeMap::new();
+            let mut next = 0_u64;
+            for (seq, batch) in prx {
+                pending.insert(seq, batch);
+                while let Some(batch) = pending.remove(&next) {
+                    for (site, line, prepared) in batch {
+                        tracks.add(site, &line, prepared.as_ref());
+                    }
+                    next += 1;
+                }
+            }
+        });
+        let fed = feed_in_batches(feed, &tx);
+        drop(tx);
+        joined(adder);
+        fed
+    })
+}
+
+/// A batch's lines, each with its site and, when the site has a grid, the
+/// line prepared for it.
+type Prepared = Vec<(SiteId, Vec<(f64, f64)>, Option<PreparedLine>)>;
+
+/// Run `feed`, sending its lines to `tx` in numbered batches, in the order
+/// given. A send fails only if the threads taking them are gone, which
+/// their join reports.
+fn feed_in_batches<E>(
+    feed: impl FnOnce(&mut dyn FnMut(SiteId, Vec<(f64, f64)>)) -> Result<(), E>,
+    tx: &std::sync::mpsc::SyncSender<(u64, Batch)>,
+) -> Result<(), E> {
+    let mut batch: Batch = Vec::new();
+    let (mut points, mut seq) = (0, 0_u64);
+    let fed = feed(&mut |site, line| {
+        points += line.len();
+        batch.push((site, line));
+        if points >= BATCH_POINTS {
+            points = 0;
+            let _ = tx.send((seq, std::mem::take(&mut batch)));
+            seq += 1;
+        }
+    });
+    if !batch.is_empty() {
+        let _ = tx.send((seq, batch));
+    }
+    fed
 }
 
 /// A scoped thread's result; its panic goes on.
@@ -346,12 +416,24 @@ impl Tracks {
         }
     }
 
-    fn add(&mut self, site: SiteId, line: &[(f64, f64)]) {
+    /// A projector for each site whose grid could be made.
+    fn projectors(&self) -> BTreeMap<SiteId, Projector> {
+        self.grids
+            .iter()
+            .filter_map(|(site, grid)| Some((*site, grid.as_ref().ok()?.projector().ok()?)))
+            .collect()
+    }
+
+    /// Add a line of `site`, `prepared` for its grid when there is one.
+    fn add(&mut self, site: SiteId, line: &[(f64, f64)], prepared: Option<&PreparedLine>) {
         self.sites.insert(site);
         if let Some(&i) = self.grid_of.get(&site)
             && let Ok(grid) = &mut self.grids[i].1
         {
-            grid.add_line(line);
+            match prepared {
+                Some(p) => grid.add_prepared(p),
+                None => grid.add_line(line),
+            }
         }
         self.thinner.push(line);
     }
