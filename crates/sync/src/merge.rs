@@ -38,7 +38,19 @@ pub fn merge(store: &mut Store, file: &Path, limits: &Limits) -> Result<MergeRep
     let own = store.device().to_string();
     let checked = untrusted::check_file(file, incoming, &own)?;
     let since = checked.since;
-    merge_checked(store, file, &checked).map_err(|e| {
+    // The pages' integrity is checked on another thread while the rows are.
+    std::thread::scope(|scope| {
+        let integrity = (!checked.pages_ok)
+            .then(|| scope.spawn(|| untrusted::quick_check(file, &checked.path)));
+        let integrity = move || {
+            integrity.map_or(Ok(()), |h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+        };
+        merge_checked(store, file, &checked, integrity)
+    })
+    .map_err(|e| {
         // A delta's rows will not be in the next delta: say so.
         if since > 0 {
             SyncError::RejectedDelta {
@@ -55,6 +67,7 @@ fn merge_checked(
     store: &mut Store,
     file: &Path,
     checked: &Checked,
+    integrity: impl FnOnce() -> Result<(), SyncError>,
 ) -> Result<MergeReport, SyncError> {
     let attached = store
         .attach_untrusted(&untrusted::uri(&checked.path, "mode=ro&immutable=1"), INC)
@@ -63,7 +76,7 @@ fn merge_checked(
             detail: e.to_string(),
         })?;
     let conn = attached.conn();
-    let result = merge_attached(conn, file, checked);
+    let result = merge_attached(conn, file, checked, integrity);
     let _ = conn.execute_batch(
         "DROP TABLE IF EXISTS temp.sync_touched; DROP TABLE IF EXISTS temp.sync_dirty_patrols;
          DROP TABLE IF EXISTS temp.sync_piece_legs",
@@ -76,10 +89,14 @@ fn merge_attached(
     conn: &Connection,
     file: &Path,
     checked: &Checked,
+    integrity: impl FnOnce() -> Result<(), SyncError>,
 ) -> Result<MergeReport, SyncError> {
     let sqlite = SyncError::sqlite(file);
     // Validate every row before taking the write lock (a big file takes a while).
-    untrusted::validate_rows(conn, INC, file)?;
+    let rows = untrusted::validate_rows(conn, INC, file);
+    // A corrupt file is refused as corrupt, whatever its rows looked like.
+    integrity()?;
+    rows?;
     let tx = patrol_store::write_tx(conn).map_err(&sqlite)?;
     if in_ledger(&tx, &checked.digest).map_err(&sqlite)? {
         return Ok(MergeReport::new(

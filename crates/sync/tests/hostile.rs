@@ -658,3 +658,25 @@ fn geometry_envelopes_are_checked() {
     refused(&mut w, &f, "envelope");
     merge_ok(&mut w.central, &fo);
 }
+
+#[test]
+fn a_damaged_page_deep_in_the_file_is_corruption_not_a_bad_row() {
+    // The header and the schema read well; one page near the end (an index
+    // or a table's leaf) is garbage. The pages are checked beside the rows:
+    // whichever is read first, the refusal says the file is corrupt.
+    let mut w = world();
+    let f = w.dir.path().join("page.gpkg");
+    let mut bytes = std::fs::read(&w.good).unwrap();
+    let page = usize::from(u16::from_be_bytes([bytes[16], bytes[17]]));
+    let page = if page == 1 { 65_536 } else { page };
+    let pages = bytes.len() / page;
+    assert!(pages > 8, "the sample file has {pages} pages");
+    for p in [pages - 2, pages / 2] {
+        for (i, b) in bytes[p * page..(p + 1) * page].iter_mut().enumerate() {
+            *b = (i as u8).wrapping_mul(37) ^ 0xa5;
+        }
+    }
+    std::fs::write(&f, bytes).unwrap();
+    let e = refused(&mut w, &f, "page.gpkg");
+    assert!(matches!(e, SyncError::Corrupt { .. }), "{e}");
+}

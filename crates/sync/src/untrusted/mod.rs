@@ -39,6 +39,9 @@ pub(crate) struct Checked {
     pub site: String,
     /// Rows made after this hlc are all in the file (0 for a full export).
     pub since: i64,
+    /// Whether [`quick_check`] has passed already (it runs before an older
+    /// file is upgraded); otherwise the merge runs it beside the row checks.
+    pub pages_ok: bool,
 }
 
 /// A temporary file, removed when dropped.
@@ -58,6 +61,9 @@ impl Incoming {
         &self.copy.0
     }
 }
+
+/// Chunks of 1 MiB in flight between reading and writing a copy.
+const COPY_CHUNKS: usize = 4;
 
 /// Copy `path` once to a private temporary file, hashing while copying, and
 /// refuse it past `max_bytes` (counted as read, whatever the file system
@@ -99,25 +105,54 @@ pub(crate) fn take_copy(path: &Path, max_bytes: u64) -> Result<Incoming, SyncErr
     let mut out = options.open(&target).map_err(SyncError::io(&target))?;
     // Removed on every path out of here, and after the merge.
     let copy = TempCopy(target);
+    // Read and hashed here, written on another thread, chunk by chunk.
     let mut hasher = blake3::Hasher::new();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut total = 0u64;
-    loop {
-        let n = match input.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(io(e)),
-        };
-        total += n as u64;
-        if total > max_bytes {
-            return Err(too_big(meta.len().max(total)));
-        }
-        hasher.update(&buf[..n]);
-        out.write_all(&buf[..n]).map_err(SyncError::io(&copy.0))?;
+    let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<(Vec<u8>, usize)>(COPY_CHUNKS);
+    let (empty_tx, empty_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(COPY_CHUNKS);
+    for _ in 0..COPY_CHUNKS {
+        let _ = empty_tx.send(vec![0u8; 1 << 20]);
     }
-    out.flush().map_err(SyncError::io(&copy.0))?;
-    drop(out);
+    let copied: Result<(), SyncError> = std::thread::scope(|scope| {
+        let writer = scope.spawn(move || -> std::io::Result<()> {
+            for (buf, n) in full_rx {
+                out.write_all(&buf[..n])?;
+                let _ = empty_tx.send(buf);
+            }
+            out.flush()
+        });
+        let mut total = 0u64;
+        let read = (|| {
+            // The writer gone (it failed) ends the reading: its error is
+            // the one reported.
+            while let Ok(mut buf) = empty_rx.recv() {
+                let n = match input.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {
+                        let _ = full_tx.send((buf, 0));
+                        continue;
+                    }
+                    Err(e) => return Err(io(e)),
+                };
+                total += n as u64;
+                if total > max_bytes {
+                    return Err(too_big(meta.len().max(total)));
+                }
+                hasher.update(&buf[..n]);
+                if full_tx.send((buf, n)).is_err() {
+                    break;
+                }
+            }
+            Ok(())
+        })();
+        drop(full_tx);
+        let written = writer
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        read?;
+        written.map_err(SyncError::io(&copy.0))
+    });
+    copied?;
     Ok(Incoming {
         copy,
         digest: hasher.finalize().to_hex().to_string(),
@@ -183,23 +218,59 @@ pub(crate) fn check_file(
     incoming: Incoming,
     own_device: &str,
 ) -> Result<Checked, SyncError> {
-    let corrupt = SyncError::corrupt(path);
-    let schema_err = SyncError::schema(path);
     let conn = open_untrusted(path, incoming.path())?;
+    let (device, site, since, older) = checked_meta(path, conn, incoming.path(), own_device)
+        // A file whose pages do not hold together is refused as corrupt,
+        // whatever else was found wrong with it.
+        .map_err(|e| quick_check(path, incoming.path()).err().unwrap_or(e))?;
+    Ok(Checked {
+        path: incoming.path().to_owned(),
+        _copy: incoming.copy,
+        digest: incoming.digest,
+        device,
+        site,
+        since,
+        pages_ok: older,
+    })
+}
+
+/// `PRAGMA quick_check` of the private copy at `at` of `path`: a file whose
+/// pages or indexes do not hold together is [`SyncError::Corrupt`].
+pub(crate) fn quick_check(path: &Path, at: &Path) -> Result<(), SyncError> {
+    let conn = open_untrusted(path, at)?;
+    integrity(path, &conn)
+}
+
+fn integrity(path: &Path, conn: &Connection) -> Result<(), SyncError> {
     let quick: String = conn
         .query_row("PRAGMA quick_check", [], |r| r.get(0))
-        .map_err(corrupt)?;
+        .map_err(SyncError::corrupt(path))?;
     if quick != "ok" {
         return Err(SyncError::Corrupt {
             file: path.to_owned(),
             detail: quick,
         });
     }
+    Ok(())
+}
+
+/// The file's schema (upgraded when older) and its `patrol_meta`: its
+/// device, site and `export_since`, and whether it was older.
+fn checked_meta(
+    path: &Path,
+    conn: Connection,
+    copy: &Path,
+    own_device: &str,
+) -> Result<(String, String, i64, bool), SyncError> {
+    let schema_err = SyncError::schema(path);
     let version = schema::version(path, &conn)?;
-    let conn = if version < patrol_store::SCHEMA_VERSION {
+    let older = version < patrol_store::SCHEMA_VERSION;
+    let conn = if older {
+        // The upgrade writes to the copy: its pages are checked first.
+        integrity(path, &conn)?;
         drop(conn);
-        schema::upgrade_copy(path, incoming.path())?;
-        open_untrusted(path, incoming.path())?
+        schema::upgrade_copy(path, copy)?;
+        open_untrusted(path, copy)?
     } else {
         conn
     };
@@ -235,12 +306,5 @@ pub(crate) fn check_file(
         });
     }
     drop(conn);
-    Ok(Checked {
-        path: incoming.path().to_owned(),
-        _copy: incoming.copy,
-        digest: incoming.digest,
-        device,
-        site,
-        since,
-    })
+    Ok((device, site, since, older))
 }
