@@ -349,3 +349,62 @@ fn the_data_model_file_reads_and_writes_back() {
     let back = patrol_smart::read_data_model(&patrol_smart::write_data_model(&model)).unwrap();
     assert_eq!(back, model);
 }
+
+#[test]
+fn attributes_travel_through_an_export_and_a_merge() {
+    // An outpost imports SMART patrols with typed attributes and sends its
+    // export to the site: the site's database holds the same observations
+    // with the same attributes, and its report the same attribute figures.
+    let central = Env::init();
+    let outpost = Env::new();
+    outpost
+        .cmd()
+        .args(["init", "--join"])
+        .arg(&central.db)
+        .assert()
+        .success();
+    for name in ["patrol-1.2.xml", "patrol-1.3.xml", "patrol-schema.xml"] {
+        let (r, code) = import(&outpost, &data(name));
+        assert_eq!(
+            (code, r[0]["status"].as_str()),
+            (0, Some("imported")),
+            "{r}"
+        );
+    }
+    let sent = outpost.path("outpost.gpkg");
+    outpost
+        .cmd()
+        .arg("export")
+        .arg("--out")
+        .arg(&sent)
+        .assert()
+        .success();
+    let (merged, code) = central.json(&["merge", sent.to_str().unwrap(), "--json"]);
+    assert_eq!(code, 0, "{merged}");
+    assert_eq!(merged[0]["status"], "merged", "{merged}");
+    let here = stored_observations(&outpost.db);
+    assert!(
+        here.iter().any(|(_, a, _)| a != "{}"),
+        "the samples have attributes"
+    );
+    assert_eq!(stored_observations(&central.db), here);
+    let report = |env: &Env| {
+        env.json(&[
+            "report",
+            "--from",
+            "2020-01-01",
+            "--to",
+            "2026-12-31",
+            "--format",
+            "json",
+        ])
+        .0["encounters"]["attributes"]
+            .clone()
+    };
+    let figures = report(&outpost);
+    assert!(
+        figures.as_object().is_some_and(|o| !o.is_empty()),
+        "{figures}"
+    );
+    assert_eq!(report(&central), figures);
+}

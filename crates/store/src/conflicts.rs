@@ -27,7 +27,7 @@ pub struct ConflictHead {
 /// A record with more than one head, its heads oldest first.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Conflict {
-    /// "patrol", "leg" or "observation".
+    /// "patrol", "leg", "observation" or "definition" (of the data model; its id is `category:KEY`, `attribute:KEY` or `languages`).
     pub kind: &'static str,
     /// The record's id.
     pub record_id: String,
@@ -49,6 +49,7 @@ fn summary(conn: &Connection, kind: Kind, version: &str) -> rusqlite::Result<Str
             "SELECT category || ' at ' || printf('%.6f, %.6f', lat, lon) || coalesce(', note: ' || note, '')
              FROM observation_versions WHERE version_id = ?1"
         }
+        Kind::Definition => "SELECT body FROM model_versions WHERE version_id = ?1",
     };
     let text: String = conn.query_row(sql, [version], |r| r.get(0))?;
     Ok(if text.chars().count() > 120 {
@@ -86,6 +87,10 @@ impl Store {
             for record_id in ids {
                 let heads = records::heads(conn, kind, &record_id)?;
                 let n = heads.len();
+                // Versions of a definition that say the same are one.
+                if kind == Kind::Definition && n < 2 {
+                    continue;
+                }
                 let heads = heads
                     .into_iter()
                     .enumerate()

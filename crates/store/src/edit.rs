@@ -171,9 +171,13 @@ const MIN_SUFFIX: usize = 6;
 /// least [`MIN_PREFIX`] characters.
 fn id_text(text: &str, kinds: &[Kind]) -> Result<String> {
     let text = text.trim().to_lowercase();
+    // A definition of the data model goes by its record key, whole.
+    if kinds.contains(&Kind::Definition) && crate::model::is_record_key(&text) {
+        return Ok(text);
+    }
     let name = match kinds {
         [kind] => kind.name(),
-        _ => "patrol, leg or observation",
+        _ => "patrol, leg, observation or definition",
     };
     if text.is_empty() || !text.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
         return Err(StoreError::NoSuchRecord {
@@ -692,6 +696,22 @@ impl Store {
             }
             Kind::Observation => {
                 records::insert_observation(conn, meta, &load_observation(conn, from)?)
+            }
+            Kind::Definition => {
+                let (record_key, body): (String, String) = conn.query_row(
+                    "SELECT record_key, body FROM model_versions WHERE version_id = ?1",
+                    [from],
+                    crate::row_tuple,
+                )?;
+                records::insert_definition(
+                    conn,
+                    meta,
+                    &records::Definition {
+                        record_key: &record_key,
+                        body: &body,
+                    },
+                )?;
+                crate::model::project(conn)
             }
         }
     }

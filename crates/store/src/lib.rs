@@ -24,6 +24,7 @@ pub mod edit;
 pub mod exchange;
 pub mod gpkg;
 pub mod import;
+pub mod model;
 pub mod quality;
 pub mod quarantine;
 pub mod query;
@@ -33,7 +34,7 @@ mod schema;
 
 use std::path::{Path, PathBuf};
 
-use patrol_core::category::{Category, DataModel};
+use patrol_core::category::DataModel;
 use patrol_core::{DeviceId, Site, SiteId};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
@@ -170,7 +171,7 @@ impl Store {
             name: site_name.trim().to_owned(),
             timezone: timezone.to_owned(),
         };
-        Self::create(path, site, model, &[])
+        Self::create(path, site, model, &[], &[])
     }
 
     /// Create a new database (a new device) for the site of an existing
@@ -189,12 +190,24 @@ impl Store {
             })?
             .collect::<rusqlite::Result<Vec<Boundary>>>()?;
         drop(stmt);
-        let store = Self::create(path, from.site.clone(), &model, &boundaries)?;
-        // The devices the copied boundaries name travel with them, so that
-        // this database's files describe every device their rows name.
+        // The site's definitions are copied as they are (the same versions),
+        // so the devices that join a site share its model, not copies of it.
+        let definitions: Vec<model::DefinitionRow> = from
+            .conn
+            .prepare(
+                "SELECT version_id, record_key, parents, hlc, device_id, site_id, deleted, digest, body
+                 FROM model_versions ORDER BY hlc, version_id",
+            )?
+            .query_map([], row_tuple)?
+            .collect::<rusqlite::Result<_>>()?;
+        let store = Self::create(path, from.site.clone(), &model, &boundaries, &definitions)?;
+        // The devices the copied boundaries and definitions name travel with
+        // them, so that this database's files describe every device their
+        // rows name.
         let mut stmt = from.conn.prepare(
             "SELECT device_id, site_id, first_seen FROM devices
-             WHERE device_id IN (SELECT device_id FROM site_boundaries)",
+             WHERE device_id IN (SELECT device_id FROM site_boundaries
+                                 UNION SELECT device_id FROM model_versions)",
         )?;
         let devices = stmt
             .query_map([], |r| {
@@ -220,6 +233,7 @@ impl Store {
         site: Site,
         model: &DataModel,
         boundaries: &[Boundary],
+        definitions: &[model::DefinitionRow],
     ) -> Result<Store> {
         if path.exists() {
             return Err(StoreError::Exists(path.to_owned()));
@@ -230,7 +244,7 @@ impl Store {
             .validate()
             .map_err(|e| StoreError::Invalid(e.to_string()))?;
         let mut conn = Connection::open(path)?;
-        let device = match Self::fill(&mut conn, &site, model, boundaries) {
+        let device = match Self::fill(&mut conn, &site, model, boundaries, definitions) {
             Ok(device) => device,
             Err(e) => {
                 // No half-made database is left behind.
@@ -247,11 +261,15 @@ impl Store {
         })
     }
 
+    /// Write a new database's rows: its meta, device, site, data model (the
+    /// `definitions` copied as they are, or else `model`'s, made here) and
+    /// boundaries.
     fn fill(
         conn: &mut Connection,
         site: &Site,
         model: &DataModel,
         boundaries: &[Boundary],
+        definitions: &[model::DefinitionRow],
     ) -> Result<DeviceId> {
         configure(conn)?;
         let device: DeviceId = new_id();
@@ -285,8 +303,12 @@ impl Store {
                 device.to_string()
             ],
         )?;
-        for c in &model.categories {
-            insert_category(&tx, c, model.is_threat(&c.key), &device, &site.id)?;
+        if definitions.is_empty() {
+            model::write(&tx, model, &mut |conn, parents| {
+                records::VersionMeta::new_local(conn, device, site.id, parents)
+            })?;
+        } else {
+            model::copy(&tx, definitions)?;
         }
         derive::insert_qc_settings(&tx, &site.id.to_string(), &model.qc)?;
         for (geom, version, site_id, hlc, by) in boundaries {
@@ -360,6 +382,9 @@ impl Store {
             // Rows derived by an older patrol are derived again by today's rules.
             if version < 4 {
                 derive::rebuild_stale(&tx)?;
+            }
+            if version < 7 {
+                model::adopt_flat_categories(&tx)?;
             }
             tx.commit()?;
         }
@@ -510,28 +535,6 @@ fn stand_in_for_newer_tables(conn: &Connection) -> Result<()> {
             conn.execute_batch(&format!("CREATE TEMP TABLE{rest}"))?;
         }
     }
-    Ok(())
-}
-
-pub(crate) fn insert_category(
-    conn: &Connection,
-    c: &Category,
-    threat: bool,
-    device: &DeviceId,
-    site: &SiteId,
-) -> Result<()> {
-    conn.execute(
-        "INSERT INTO categories(key, label, threat, aliases, origin_device, origin_site)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(key) DO NOTHING",
-        params![
-            c.key,
-            c.label,
-            threat,
-            serde_json::to_string(&c.aliases).expect("strings serialise"),
-            device.to_string(),
-            site.to_string()
-        ],
-    )?;
     Ok(())
 }
 

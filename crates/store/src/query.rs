@@ -79,10 +79,32 @@ fn site_zones(conn: &Connection) -> Result<BTreeMap<String, chrono_tz::Tz>> {
         .collect())
 }
 
-/// The data model's categories as stored (in their stored order), with default quality-control settings (`Store::data_model` puts in the site's).
+/// The data model as stored ([`crate::model`]), with default
+/// quality-control settings (`Store::data_model` puts in the site's). A
+/// database from before schema 7 read without upgrading it has only the flat
+/// categories: those, with the shipped model's attributes.
 pub fn data_model(conn: &Connection) -> Result<DataModel> {
+    match crate::model::read(conn)? {
+        Some(model) => Ok(model),
+        None => Ok(crate::model::with_shipped_attributes(flat_model(conn)?)),
+    }
+}
+
+/// The flat `categories` table as a model (in its stored order): labels,
+/// threat, aliases; no tree, no attributes.
+pub(crate) fn flat_model(conn: &Connection) -> Result<DataModel> {
+    Ok(DataModel {
+        languages: vec!["en".to_owned()],
+        categories: flat_categories(conn)?,
+        attributes: Vec::new(),
+        qc: patrol_core::qc::QcSettings::default(),
+    })
+}
+
+/// The rows of the flat `categories` table, in their stored order.
+pub(crate) fn flat_categories(conn: &Connection) -> Result<Vec<Category>> {
     let mut stmt =
-        conn.prepare("SELECT key, label, threat, aliases FROM categories ORDER BY rowid")?;
+        conn.prepare_cached("SELECT key, label, threat, aliases FROM categories ORDER BY rowid")?;
     let categories = stmt
         .query_map([], |r| {
             let aliases: String = r.get(3)?;
@@ -98,12 +120,7 @@ pub fn data_model(conn: &Connection) -> Result<DataModel> {
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(DataModel {
-        languages: vec!["en".to_owned()],
-        categories,
-        attributes: Vec::new(),
-        qc: patrol_core::qc::QcSettings::default(),
-    })
+    Ok(categories)
 }
 
 /// One line of `patrol patrols`.

@@ -23,18 +23,22 @@ pub enum Kind {
     Leg,
     /// An observation: category, time, position, note (`observation_versions`).
     Observation,
+    /// A definition of the data model: a category, an attribute or the
+    /// languages (`model_versions`, by record key: `crate::model`).
+    Definition,
 }
 
 impl Kind {
-    /// The three kinds, patrol first.
-    pub const ALL: [Kind; 3] = [Kind::Patrol, Kind::Leg, Kind::Observation];
+    /// Every kind, patrol first (the order is kept: merges number them).
+    pub const ALL: [Kind; 4] = [Kind::Patrol, Kind::Leg, Kind::Observation, Kind::Definition];
 
-    /// The kind's name as commands and messages write it ("patrol", "leg", "observation").
+    /// The kind's name as commands and messages write it ("patrol", "leg", "observation", "definition").
     pub fn name(self) -> &'static str {
         match self {
             Kind::Patrol => "patrol",
             Kind::Leg => "leg",
             Kind::Observation => "observation",
+            Kind::Definition => "definition",
         }
     }
     /// The versions table.
@@ -43,6 +47,7 @@ impl Kind {
             Kind::Patrol => "patrol_versions",
             Kind::Leg => "leg_versions",
             Kind::Observation => "observation_versions",
+            Kind::Definition => "model_versions",
         }
     }
     /// The current-state table.
@@ -51,6 +56,7 @@ impl Kind {
             Kind::Patrol => "patrols",
             Kind::Leg => "legs",
             Kind::Observation => "observations",
+            Kind::Definition => "model_definitions",
         }
     }
     /// The record id column.
@@ -59,6 +65,7 @@ impl Kind {
             Kind::Patrol => "patrol_id",
             Kind::Leg => "leg_id",
             Kind::Observation => "observation_id",
+            Kind::Definition => "record_key",
         }
     }
 }
@@ -192,6 +199,37 @@ pub fn insert_observation(conn: &Connection, meta: &VersionMeta, o: &Observation
     refresh(conn, Kind::Observation, &o.id.to_string())
 }
 
+/// A definition's content as its digest covers it: the record key and the
+/// definition's JSON text.
+#[derive(Serialize)]
+pub struct Definition<'a> {
+    /// `category:KEY`, `attribute:KEY` or `languages`.
+    pub record_key: &'a str,
+    /// The definition as JSON.
+    pub body: &'a str,
+}
+
+/// Insert a new version of a data model definition and refresh its row in
+/// `model_definitions` (the caller projects the model, `crate::model::project`).
+pub fn insert_definition(conn: &Connection, meta: &VersionMeta, d: &Definition<'_>) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO model_versions(version_id, record_key, parents, hlc, device_id, site_id, deleted, digest, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![
+        meta.version_id.to_string(),
+        d.record_key,
+        meta.parents_json(),
+        meta.hlc,
+        meta.device.to_string(),
+        meta.site.to_string(),
+        meta.deleted,
+        digest(Kind::Definition, meta, d),
+        d.body,
+    ])?;
+    refresh(conn, Kind::Definition, d.record_key)
+}
+
 /// An observation's attributes as stored: a JSON object in key order, or
 /// `None` (SQL NULL) when there are none.
 pub fn attributes_json(values: &patrol_core::attribute::Values) -> Option<String> {
@@ -262,7 +300,30 @@ pub fn heads(conn: &Connection, kind: Kind, record_id: &str) -> Result<Vec<Head>
         heads = rows.into_iter().map(|(_, _, h)| h).collect();
     }
     heads.sort();
+    if kind == Kind::Definition && heads.len() > 1 {
+        same_definitions_are_one(conn, &mut heads)?;
+    }
     Ok(heads)
+}
+
+/// Heads of a definition that define it the same way (the same body, both
+/// deleting or neither) are one: the newest of them stands for them all. Two
+/// devices that add the same category do not conflict.
+fn same_definitions_are_one(conn: &Connection, heads: &mut Vec<Head>) -> Result<()> {
+    let mut stmt = conn.prepare_cached("SELECT body FROM model_versions WHERE version_id = ?1")?;
+    let mut seen = std::collections::HashMap::new();
+    for (i, h) in heads.iter().enumerate() {
+        let body: String = stmt.query_row([&h.version_id], |r| r.get(0))?;
+        // Newest last: the last of each body is kept.
+        seen.insert((body, h.deleted), i);
+    }
+    let keep: HashSet<usize> = seen.into_values().collect();
+    let mut i = 0;
+    heads.retain(|_| {
+        i += 1;
+        keep.contains(&(i - 1))
+    });
+    Ok(())
 }
 
 /// Rebuild a record's current-state row from its versions.
@@ -282,6 +343,17 @@ pub fn refresh(conn: &Connection, kind: Kind, record_id: &str) -> Result<()> {
     }
     let n = heads.len() as i64;
     match kind {
+        Kind::Definition => {
+            conn.prepare_cached(
+                "INSERT INTO model_definitions(record_key, version_id, heads, first_hlc, body)
+                 SELECT v.record_key, v.version_id, ?2,
+                   (SELECT min(f.hlc) FROM model_versions f WHERE f.record_key = v.record_key), v.body
+                 FROM model_versions v WHERE v.version_id = ?1
+                 ON CONFLICT(record_key) DO UPDATE SET version_id = excluded.version_id,
+                   heads = excluded.heads, first_hlc = excluded.first_hlc, body = excluded.body",
+            )?
+            .execute(params![winner.version_id, n])?;
+        }
         Kind::Patrol => {
             conn.prepare_cached(
                 "INSERT INTO patrols(patrol_id, version_id, heads, site_id, team, leader, objective,

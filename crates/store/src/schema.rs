@@ -13,6 +13,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("migrations/0004_quality.sql")),
     (5, include_str!("migrations/0005_quarantine.sql")),
     (6, include_str!("migrations/0006_attributes.sql")),
+    (7, include_str!("migrations/0007_data_model.sql")),
 ];
 
 /// The schema version this build writes.

@@ -337,6 +337,7 @@ pub(crate) const UNION_TABLES: &[(&str, &str)] = &[
     ("sites", "site_id"),
     ("devices", "device_id"),
     ("categories", "key"),
+    ("model_versions", "version_id"),
     ("patrol_versions", "version_id"),
     ("leg_versions", "version_id"),
     ("observation_versions", "version_id"),
@@ -356,6 +357,7 @@ pub(crate) const LEG_DERIVED_TABLES: &[(&str, &str)] = &[
 
 /// The current-state tables, derived from the versions.
 pub(crate) const DERIVED_TABLES: &[(&str, &str)] = &[
+    ("model_definitions", "record_key"),
     ("patrols", "patrol_id"),
     ("legs", "leg_id"),
     ("observations", "observation_id"),
@@ -363,6 +365,7 @@ pub(crate) const DERIVED_TABLES: &[(&str, &str)] = &[
 
 /// Tables whose rows carry (device_id, hlc): made on one device at one time.
 pub(crate) const STAMPED_TABLES: &[(&str, &str)] = &[
+    ("model_versions", "version_id"),
     ("patrol_versions", "version_id"),
     ("leg_versions", "version_id"),
     ("observation_versions", "version_id"),

@@ -5,7 +5,7 @@ use std::path::Path;
 use patrol_store::Store;
 use patrol_store::exchange::in_ledger;
 use patrol_store::records::{self, Kind};
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::untrusted::{self, Checked};
 use crate::{
@@ -151,7 +151,11 @@ fn merge_attached(
         let n = union(&tx, table).map_err(&sqlite)?;
         if matches!(
             *table,
-            "patrol_versions" | "leg_versions" | "observation_versions" | "site_boundaries"
+            "model_versions"
+                | "patrol_versions"
+                | "leg_versions"
+                | "observation_versions"
+                | "site_boundaries"
         ) {
             counts.new_versions += n;
         }
@@ -177,17 +181,38 @@ fn merge_attached(
         .collect::<rusqlite::Result<_>>()
         .map_err(&sqlite)?;
     let store_err = SyncError::store(file);
+    let mut model_touched = false;
     for (kind, id, existed) in &touched {
         let kind = Kind::ALL[*kind as usize];
+        let definition = kind == Kind::Definition;
+        model_touched |= definition;
+        let shown = |tx: &Connection| -> Result<Option<String>, SyncError> {
+            tx.query_row(
+                "SELECT body FROM main.model_definitions WHERE record_key = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(&sqlite)
+        };
+        let before = if definition { shown(&tx)? } else { None };
         records::refresh(&tx, kind, id).map_err(&store_err)?;
         if records::heads(&tx, kind, id).map_err(&store_err)?.len() > 1 {
             counts.conflicts += 1;
+        }
+        // A definition made the same way elsewhere changes nothing here.
+        if definition && *existed && shown(&tx)? == before {
+            continue;
         }
         if *existed {
             counts.records_changed += 1;
         } else {
             counts.records_added += 1;
         }
+    }
+    // Categories and observations' threat follow the definitions.
+    if model_touched {
+        patrol_store::model::project(&tx).map_err(&store_err)?;
     }
     // A patrol's site is its first version's, whichever order versions came in.
     tx.execute_batch(

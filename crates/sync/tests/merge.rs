@@ -20,8 +20,13 @@ fn merging_twice_is_a_duplicate_and_changes_nothing() {
     let mut c = init(d, "central");
     let r = merge_ok(&mut c, &f);
     assert_eq!(r.status, MergeStatus::Merged);
+    // A patrol, a leg, three observations; the outpost's definitions of the
+    // default model are new versions here, but define nothing new.
     assert_eq!(r.counts.records_added, 1 + 1 + 3);
-    assert_eq!(r.counts.new_versions, 5);
+    let definitions = count(&a, "SELECT count(*) FROM model_versions");
+    assert!(definitions > 10, "{definitions}");
+    assert_eq!(r.counts.new_versions, 5 + definitions as u64);
+    assert_eq!((r.counts.records_changed, r.counts.conflicts), (0, 0));
     assert_eq!(r.counts.track_pieces, 1);
     let before = digest(&c);
     let r2 = merge_ok(&mut c, &f);
@@ -291,6 +296,7 @@ fn a_file_of_the_previous_schema_is_upgraded_on_a_copy() {
              ALTER TABLE leg_versions DROP COLUMN date; ALTER TABLE leg_versions DROP COLUMN fix_overrides;
              ALTER TABLE legs DROP COLUMN date; ALTER TABLE legs DROP COLUMN fix_overrides;
              ALTER TABLE observation_versions DROP COLUMN attributes; ALTER TABLE observations DROP COLUMN attributes;
+             DROP TABLE model_versions; DROP TABLE model_definitions;
              DELETE FROM patrol_migrations WHERE version >= 2;",
     );
     let original = std::fs::read(&f).unwrap();

@@ -25,9 +25,9 @@ use crate::{Store, StoreError};
 
 impl Store {
     /// The data model a recorded patrol's values are checked and written with
-    /// (the stored one; see [`with_attributes`]).
+    /// (the stored one, [`Store::data_model`]).
     pub fn checking_model(&self) -> crate::Result<patrol_core::category::DataModel> {
-        Ok(with_attributes(self.data_model()?))
+        self.data_model()
     }
 
     /// Import a recorded patrol read from `source` (whose bytes hash to
@@ -196,29 +196,6 @@ impl Store {
         report.status = Status::Imported;
         Ok(finished(report))
     }
-}
-
-/// The model to check against. A database whose stored model defines no
-/// attributes (one from before the data model was stored whole) takes the
-/// attribute definitions of the default model, and each of its categories
-/// the default's attributes of the same key.
-// Interim: once the stored model carries attributes, this is the stored model.
-fn with_attributes(
-    mut model: patrol_core::category::DataModel,
-) -> patrol_core::category::DataModel {
-    if !model.attributes.is_empty() {
-        return model;
-    }
-    let default = patrol_core::category::DataModel::default_model();
-    for c in &mut model.categories {
-        if let Some(d) = default.get(&c.key)
-            && c.attributes.is_empty()
-        {
-            c.attributes.clone_from(&d.attributes);
-        }
-    }
-    model.attributes = default.attributes;
-    model
 }
 
 /// Every observation's category and values against the model: unknown

@@ -174,6 +174,18 @@ impl Row<'_> {
             Err(self.bad(format!("{col} is not a blake3 hex digest")))
         }
     }
+    /// A data model definition's record key (`patrol_store::model::is_record_key`).
+    pub(super) fn record_key(&self, col: &str) -> Result<(), SyncError> {
+        let k = self.text(col)?;
+        if !patrol_store::model::is_record_key(k) {
+            return Err(self.bad(format!(
+                "{col} '{}' is not 'languages', 'category:KEY' or 'attribute:KEY'",
+                k.chars().take(80).collect::<String>()
+            )));
+        }
+        Ok(())
+    }
+
     pub(super) fn category(&self, col: &str) -> Result<(), SyncError> {
         let k = self.text(col)?;
         if !patrol_core::category::valid_key(k) {
@@ -243,7 +255,11 @@ impl Rows<'_> {
         let max = self.max_hlc;
         self.each(table, &cols, "version_id", &mut |r| {
             r.id("version_id")?;
-            r.id(record_col)?;
+            if record_col == "record_key" {
+                r.record_key(record_col)?;
+            } else {
+                r.id(record_col)?;
+            }
             r.json_list("parents", true)?;
             r.hlc(max)?;
             r.id("device_id")?;

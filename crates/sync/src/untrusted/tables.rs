@@ -87,6 +87,7 @@ pub(crate) fn validate_rows(conn: &Connection, schema: &str, file: &Path) -> Res
     sites(&v)?;
     devices(&v)?;
     categories(&v)?;
+    model_versions(&v)?;
     patrol_versions(&v, &patrol_sites(conn, schema, file)?)?;
     leg_versions(&v)?;
     observation_versions(&v)?;
@@ -133,6 +134,69 @@ fn devices(v: &Rows<'_>) -> Result<(), SyncError> {
             Ok(())
         },
     )
+}
+
+/// The rules of `model_versions`: each body a definition of its record
+/// key's kind, of that key, usable, written as patrol writes it.
+fn model_versions(v: &Rows<'_>) -> Result<(), SyncError> {
+    use patrol_core::attribute::Attribute;
+    use patrol_core::category::Category;
+    v.versions("model_versions", "record_key", &["body"], &|r| {
+        let record_key = r.text("record_key")?;
+        let text = r.text("body")?;
+        let not = |what: &str, e: &dyn std::fmt::Display| r.bad(format!("body is not {what}: {e}"));
+        let canonical = if record_key == patrol_store::model::LANGUAGES {
+            let languages: Vec<String> =
+                serde_json::from_str(text).map_err(|e| not("a list of languages", &e))?;
+            if languages.is_empty()
+                || languages.iter().any(|l| {
+                    l.is_empty()
+                        || l.len() > 16
+                        || !l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                })
+            {
+                return Err(r.bad("body is not a list of language codes".to_owned()));
+            }
+            serde_json::to_string(&languages)
+        } else if let Some(key) = record_key.strip_prefix("attribute:") {
+            let a: Attribute = serde_json::from_str(text).map_err(|e| not("an attribute", &e))?;
+            if a.key != key {
+                return Err(r.bad(format!("body defines attribute '{}', not '{key}'", a.key)));
+            }
+            if let Some(problem) = a.problem() {
+                return Err(r.bad(problem));
+            }
+            serde_json::to_string(&a)
+        } else {
+            let key = record_key.strip_prefix("category:").unwrap_or(record_key);
+            let c: Category = serde_json::from_str(text).map_err(|e| not("a category", &e))?;
+            if c.key != key {
+                return Err(r.bad(format!("body defines category '{}', not '{key}'", c.key)));
+            }
+            if c.parent
+                .as_deref()
+                .is_some_and(|p| !patrol_core::category::valid_key(p))
+                || c.attributes
+                    .iter()
+                    .any(|a| !patrol_core::category::valid_key(&a.key))
+            {
+                return Err(r.bad("body names a parent or attribute that is not a key".to_owned()));
+            }
+            serde_json::to_string(&c)
+        }
+        .map_err(|e| not("serialisable", &e))?;
+        if canonical != text {
+            return Err(r.bad("body is not written as patrol writes it".to_owned()));
+        }
+        same_digest(
+            r,
+            Kind::Definition,
+            &records::Definition {
+                record_key,
+                body: text,
+            },
+        )
+    })
 }
 
 /// The rules of `categories`.
@@ -280,10 +344,12 @@ fn observation_versions(v: &Rows<'_>) -> Result<(), SyncError> {
             "lat",
             "raw_name",
             "note",
+            "attributes",
         ],
         &|r| {
             r.id("patrol_id")?;
             r.category("category")?;
+            let attributes = attribute_values(r)?;
             r.int_opt("time_us")?;
             let (lon, lat) = (r.real("lon")?, r.real("lat")?);
             if !in_range(lon, lat) {
@@ -300,11 +366,50 @@ fn observation_versions(v: &Rows<'_>) -> Result<(), SyncError> {
                 lat,
                 raw_name: r.text_opt("raw_name")?.map(str::to_owned),
                 note: r.text_opt("note")?.map(str::to_owned),
-                attributes: patrol_core::attribute::Values::new(),
+                attributes,
             };
             same_digest(r, Kind::Observation, &content)
         },
     )
+}
+
+/// An observation version's attributes: NULL (none), or a JSON object of
+/// attribute keys to values as we write it (keys in order, no NULL for an
+/// empty one), each key a valid key and each value finite and not too long.
+/// Whether a value suits the data model is not the file's to say: the model
+/// here decides when it is read.
+fn attribute_values(
+    r: &super::rules::Row<'_>,
+) -> Result<patrol_core::attribute::Values, SyncError> {
+    use patrol_core::attribute::{MAX_TEXT_LEN, Value};
+    let Some(text) = r.text_opt("attributes")? else {
+        return Ok(patrol_core::attribute::Values::new());
+    };
+    let values: patrol_core::attribute::Values = serde_json::from_str(text)
+        .map_err(|e| r.bad(format!("attributes are not an object of values: {e}")))?;
+    for (key, value) in &values {
+        if !patrol_core::category::valid_key(key) {
+            return Err(r.bad(format!("attribute key '{key}' is not a key")));
+        }
+        match value {
+            Value::Number(x) if !x.is_finite() => {
+                return Err(r.bad(format!("attribute '{key}' is not a finite number")));
+            }
+            Value::Text(t) if t.len() > MAX_TEXT_LEN => {
+                return Err(r.bad(format!(
+                    "attribute '{key}' is longer than {MAX_TEXT_LEN} bytes"
+                )));
+            }
+            _ => {}
+        }
+    }
+    if records::attributes_json(&values).as_deref() != Some(text) {
+        return Err(r.bad(
+            "attributes are not written as patrol writes them (keys in order, no spaces, none empty)"
+                .to_owned(),
+        ));
+    }
+    Ok(values)
 }
 
 /// The rules of `tracks`.

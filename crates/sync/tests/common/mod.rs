@@ -248,6 +248,20 @@ pub fn redigest(file: &Path) {
                 Kind::Patrol => digest(kind, &meta, &load_patrol(&conn, &v).unwrap()),
                 Kind::Leg => digest(kind, &meta, &load_leg(&conn, &v).unwrap()),
                 Kind::Observation => digest(kind, &meta, &load_observation(&conn, &v).unwrap()),
+                Kind::Definition => {
+                    let (record_key, body): (String, String) = conn
+                        .query_row(
+                            "SELECT record_key, body FROM model_versions WHERE version_id = ?1",
+                            [&v],
+                            patrol_store::row_tuple,
+                        )
+                        .unwrap();
+                    let d = patrol_store::records::Definition {
+                        record_key: &record_key,
+                        body: &body,
+                    };
+                    digest(kind, &meta, &d)
+                }
             };
             conn.execute(
                 &format!("UPDATE {t} SET digest = ?1 WHERE version_id = ?2"),
