@@ -8,6 +8,7 @@ mod edit;
 mod field;
 mod import;
 mod import_crash;
+mod model;
 mod quality;
 mod report;
 mod safety;

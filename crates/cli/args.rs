@@ -76,6 +76,12 @@ pub enum Command {
     Conflicts(ConflictsArgs),
     /// Rows merges set aside for a person to look at, and the decision on each.
     Quarantine(crate::commands::quarantine::QuarantineArgs),
+    /// The data model: the categories (a tree), their attributes, labels.
+    #[command(name = "data-model")]
+    DataModel {
+        #[command(subcommand)]
+        command: DataModelCommand,
+    },
     /// Build a demo database from the shipped sample patrols and report on it.
     Demo(DemoArgs),
     /// Print a shell completion script.
@@ -114,6 +120,10 @@ pub enum EditCommand {
         /// When: RFC 3339 (a time without offset is the site's local time).
         #[arg(long)]
         time: Option<String>,
+        /// An attribute's value, KEY=VALUE (repeat for more; KEY= removes
+        /// one); checked against the category (`patrol data-model show`).
+        #[arg(long, value_name = "KEY=VALUE")]
+        attr: Vec<String>,
     },
     /// Change a patrol's team, leader, objective, or its legs' transport and members.
     Patrol {
@@ -339,11 +349,58 @@ pub struct ObserveArgs {
     /// When: RFC 3339, e.g. 2026-10-04T08:15:00+07:00 (a time without offset is the site's local time).
     #[arg(long)]
     pub time: Option<String>,
+    /// A note: what was seen, in words.
     #[arg(long)]
     pub note: Option<String>,
+    /// An attribute's value, KEY=VALUE (repeat for more): "count=7",
+    /// "species=elephant", "parts_taken=yes"; checked against the category
+    /// (`patrol data-model show` lists each category's attributes).
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub attr: Vec<String>,
     /// Print JSON: the new observation's id and short id, its patrol and category.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DataModelCommand {
+    /// The category tree with each category's attributes, and what each attribute allows.
+    Show {
+        /// Print JSON: languages, categories (with is_threat) and attributes.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add or change definitions from a file: SMART's DataModel XML, or
+    /// patrol's TOML (as `data-model export --format toml` writes it). What
+    /// the file does not define stays as it is.
+    Import {
+        /// The file (XML is known by its first character, `<`).
+        file: PathBuf,
+        /// Print JSON: the record keys added and changed, and how many were as they were.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write the data model to a file.
+    Export {
+        /// SMART's DataModel XML, or patrol's TOML.
+        #[arg(long, value_enum, ignore_case = true)]
+        format: ModelFormat,
+        /// The file to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// Replace an existing file (never a database).
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// The files a data model is written to.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ModelFormat {
+    /// SMART's DataModel XML (namespace .../xml/1.0/datamodel).
+    Smart,
+    /// patrol's TOML (`init --model` and `data-model import` read it).
+    Toml,
 }
 
 #[derive(Subcommand, Debug)]

@@ -21,6 +21,7 @@ pub fn edit(store: &mut Store, what: &EditCommand, json: bool) -> Result<Outcome
             note,
             at,
             time,
+            attr,
             ..
         } => {
             let model = store.data_model()?;
@@ -41,6 +42,7 @@ pub fn edit(store: &mut Store, what: &EditCommand, json: bool) -> Result<Outcome
                     .map(|t| super::observe::parse_time(t, &store.site().timezone))
                     .transpose()?,
                 patrol: patrol.clone(),
+                attributes: attr.clone(),
             };
             store.edit_observation_outcome(id, &edit)?
         }

@@ -5,6 +5,7 @@ mod demo;
 mod edit;
 mod import;
 mod init;
+mod model;
 mod observe;
 mod patrols;
 pub mod quarantine;
@@ -78,6 +79,14 @@ pub fn run(cli: Cli) -> Result<Outcome> {
                 open(db)?
             };
             quarantine::run(&mut store, &a)
+        }
+        Command::DataModel { command } => {
+            let mut store = if matches!(command, crate::args::DataModelCommand::Import { .. }) {
+                open_to_write(db)?
+            } else {
+                open(db)?
+            };
+            model::run(&mut store, &command)
         }
         Command::Demo(a) => demo::run(&a, cli.quiet),
         Command::Completions { shell } => {

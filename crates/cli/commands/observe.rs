@@ -24,7 +24,7 @@ pub fn run(store: &mut Store, a: &ObserveArgs) -> Result<Outcome> {
         Some(text) => Some(parse_time(text, &store.site().timezone)?),
     };
     let patrol = store.resolve_patrol(&a.patrol)?;
-    let id = store.add_observation(&patrol, &category, at, time, a.note.clone())?;
+    let id = store.add_observation_with(&patrol, &category, at, time, a.note.clone(), &a.attr)?;
     if a.json {
         super::json(&serde_json::json!({
             "observation_id": id,

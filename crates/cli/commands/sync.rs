@@ -119,6 +119,16 @@ pub fn ledger(store: &Store, json: bool) -> Result<Outcome> {
     Ok(Outcome::Done)
 }
 
+/// A record's id as tables show it: the short id, or a data model
+/// definition's whole key (`category:snare`).
+fn shown_id(id: &str) -> &str {
+    if patrol_store::model::is_record_key(id) {
+        id
+    } else {
+        short_id(id)
+    }
+}
+
 pub fn conflicts(store: &mut Store, a: &ConflictsArgs) -> Result<Outcome> {
     if let Some(ConflictsCommand::Resolve { record, keep }) = &a.command {
         let (kind, id) = store.resolve_conflicting(record)?;
@@ -128,14 +138,14 @@ pub fn conflicts(store: &mut Store, a: &ConflictsArgs) -> Result<Outcome> {
             super::json(&serde_json::json!({
                 "kind": kind.name(),
                 "record_id": id,
-                "short_id": short_id(&id),
+                "short_id": shown_id(&id),
                 "kept_version_id": keep,
                 "version_id": version,
             }))?;
         } else {
             super::out(&format!("{version}\n"))?;
         }
-        eprintln!("resolved {} {}", kind.name(), short_id(&id));
+        eprintln!("resolved {} {}", kind.name(), shown_id(&id));
         return Ok(Outcome::Done);
     }
     let list = patrol_sync::conflicts(store)?;
@@ -151,7 +161,7 @@ pub fn conflicts(store: &mut Store, a: &ConflictsArgs) -> Result<Outcome> {
     for c in &list {
         for h in &c.heads {
             t.row(vec![
-                short_id(&c.record_id).to_owned(),
+                shown_id(&c.record_id).to_owned(),
                 c.kind.to_owned(),
                 h.version_id.clone(),
                 h.device_id.clone(),

@@ -79,7 +79,7 @@ pub struct DataModel {
     #[serde(default = "default_languages")]
     pub languages: Vec<String>,
     /// Every category (`[[category]]` in the TOML), in the order matching tries them; one is [`OTHER`].
-    #[serde(rename = "category")]
+    #[serde(rename = "category", default)]
     pub categories: Vec<Category>,
     /// Every attribute definition (`[[attribute]]` in the TOML); empty when there are none.
     #[serde(rename = "attribute", default, skip_serializing_if = "Vec::is_empty")]
@@ -323,6 +323,12 @@ impl DataModel {
             if !given.insert(key.to_owned()) {
                 return Err(AttrError::Twice(key.to_owned()));
             }
+            // An empty value removes one, whatever the category allows (so a
+            // value the category no longer takes can be cleared).
+            if text.trim().is_empty() {
+                out.remove(key);
+                continue;
+            }
             let Some((a, _)) = allowed.iter().find(|(a, _)| a.key == key) else {
                 return Err(AttrError::NotOfCategory {
                     category: category.to_owned(),
@@ -330,11 +336,7 @@ impl DataModel {
                     allowed: allowed.iter().map(|(a, _)| a.key.clone()).collect(),
                 });
             };
-            if text.trim().is_empty() {
-                out.remove(key);
-            } else {
-                out.insert(key.to_owned(), a.parse(text)?);
-            }
+            out.insert(key.to_owned(), a.parse(text)?);
         }
         self.check_values(category, &out)?;
         Ok(out)
@@ -418,6 +420,18 @@ impl DataModel {
         let model = toml_lite::parse(text)?;
         model.validate().map_err(|e| e.to_string())?;
         Ok(model)
+    }
+
+    /// Definitions from a data model file that may hold only some of a
+    /// model (those it adds or changes): parsed, not validated on their own
+    /// (see [`DataModel::validate`] of the model they are put over).
+    pub fn part_from_toml(text: &str) -> Result<Self, String> {
+        toml_lite::parse(text)
+    }
+
+    /// The model as a data model file ([`DataModel::from_toml`] reads it back equal).
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).expect("a data model serialises to TOML")
     }
 }
 

@@ -145,6 +145,10 @@ pub struct ObservationEdit {
     /// Move it to this patrol (an id as the user gives it: whole, a prefix or
     /// a short id); the patrol must exist and be live.
     pub patrol: Option<String>,
+    /// Attribute values as `KEY=VALUE` (`KEY=` removes one), on top of the
+    /// observation's; the whole set is checked against its category (the
+    /// new one when `category` changes it).
+    pub attributes: Vec<String>,
 }
 
 /// Widen a layer's extent in `gpkg_contents` to hold a point (the union with
@@ -372,7 +376,28 @@ impl Store {
         time: Option<i64>,
         note: Option<String>,
     ) -> Result<String> {
+        self.add_observation_with(patrol, category, at, time, note, &[])
+    }
+
+    /// [`Store::add_observation`] with attribute values, `KEY=VALUE` each,
+    /// read by their attribute's type and checked against the category
+    /// ([`patrol_core::category::DataModel::parse_values`]): a value the
+    /// model refuses, or a required attribute left out, is an error naming
+    /// the attribute and what it allows, and nothing is saved.
+    pub fn add_observation_with(
+        &mut self,
+        patrol: &str,
+        category: &str,
+        at: LatLon,
+        time: Option<i64>,
+        note: Option<String>,
+        attributes: &[String],
+    ) -> Result<String> {
         self.check_category(category)?;
+        let attributes = self
+            .data_model()?
+            .parse_values(category, &patrol_core::attribute::Values::new(), attributes)
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
         let tx = crate::write_tx(&self.conn)?;
         let obs = Observation {
             id: crate::new_id(),
@@ -383,7 +408,7 @@ impl Store {
             lat: at.lat,
             raw_name: None,
             note,
-            attributes: patrol_core::attribute::Values::new(),
+            attributes,
         };
         let meta = VersionMeta::new_local(&tx, self.device, self.site.id, Vec::new())?;
         records::insert_observation(&tx, &meta, &obs)?;
@@ -443,6 +468,12 @@ impl Store {
         }
         if let Some(t) = edit.time {
             obs.time = Some(t);
+        }
+        if !edit.attributes.is_empty() || edit.category.is_some() {
+            obs.attributes = self
+                .data_model()?
+                .parse_values(&obs.category, &obs.attributes, &edit.attributes)
+                .map_err(|e| StoreError::Invalid(e.to_string()))?;
         }
         if obs == before {
             return Ok(Edited::Unchanged(head.version_id));

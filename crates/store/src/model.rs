@@ -292,14 +292,12 @@ pub fn with_shipped_attributes(mut model: DataModel) -> DataModel {
 impl Store {
     /// Make `model`'s definitions this database's: each category, attribute
     /// and the languages that differ from what is shown gets a new version
-    /// (definitions `model` does not have are kept). The model that results
-    /// must be valid (every parent and attribute defined, an `other`
-    /// category); otherwise nothing is written. The quality-control settings
+    /// (definitions `model` does not have are kept, so a file may hold only
+    /// the definitions it changes). The model that results must be valid
+    /// (keys, every parent and attribute defined, an `other` category);
+    /// otherwise nothing is written. The quality-control settings
     /// of `model` are not touched (they are the site's, `site qc`).
     pub fn put_data_model(&mut self, model: &DataModel) -> Result<ModelChanges> {
-        model
-            .validate()
-            .map_err(|e| StoreError::Invalid(e.to_string()))?;
         let mut combined = self.data_model()?;
         for c in &model.categories {
             match combined.categories.iter_mut().find(|k| k.key == c.key) {

@@ -270,6 +270,16 @@ pub struct ObservationRow {
     pub raw_name: Option<String>,
     /// A note: the waypoint's `<desc>` (else `<cmt>`) or a person's; `None` when there is none.
     pub note: Option<String>,
+    /// What was recorded about it, by attribute key: a number, a yes/no, a
+    /// text or an item's key (`data-model show` gives their labels); `{}` when nothing was.
+    pub attributes: patrol_core::attribute::Values,
+}
+
+impl ObservationRow {
+    fn with_attributes(mut self, stored: Option<&str>) -> Result<Self> {
+        self.attributes = crate::records::attributes_from(stored)?;
+        Ok(self)
+    }
 }
 
 const SUMMARY_SQL: &str = "
@@ -387,11 +397,12 @@ impl Store {
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         let mut stmt = self.conn.prepare(
-            "SELECT observation_id, category, threat, time_us, geom, raw_name, note FROM observations
+            "SELECT observation_id, category, threat, time_us, geom, raw_name, note, attributes FROM observations
              WHERE patrol_id = ?1 ORDER BY time_us, observation_id",
         )?;
         let observations = stmt
             .query_map([&id], |r| {
+                let attributes: Option<String> = r.get(7)?;
                 let blob: Vec<u8> = r.get(4)?;
                 let (lon, lat) = gpkg::read_point(&blob).unwrap_or((f64::NAN, f64::NAN));
                 let observation_id: String = r.get(0)?;
@@ -405,9 +416,12 @@ impl Store {
                     lon,
                     raw_name: r.get(5)?,
                     note: r.get(6)?,
-                })
+                    attributes: patrol_core::attribute::Values::new(),
+                }
+                .with_attributes(attributes.as_deref()))
             })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+            .map(|row| row.map_err(StoreError::from).and_then(|r| r))
+            .collect::<Result<Vec<_>>>()?;
         let segments: i64 = self.conn.query_row(
             "SELECT count(DISTINCT leg_id || ':' || segment_no) FROM tracks WHERE patrol_id = ?1",
             [&id],

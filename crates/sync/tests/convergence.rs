@@ -24,6 +24,7 @@ enum Op {
     EditPatrol(usize, usize, u8),
     Delete(usize, usize),
     Resolve(usize, usize),
+    EditModel(usize, u8),
     Send { from: usize, to: usize, delta: bool },
 }
 
@@ -35,6 +36,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (0..3usize, any::<usize>(), any::<u8>()).prop_map(|(d, i, v)| Op::EditPatrol(d, i, v)),
         1 => (0..3usize, any::<usize>()).prop_map(|(d, i)| Op::Delete(d, i)),
         1 => (0..3usize, any::<usize>()).prop_map(|(d, i)| Op::Resolve(d, i)),
+        2 => (0..3usize, any::<u8>()).prop_map(|(d, v)| Op::EditModel(d, v)),
         4 => (0..3usize, 0..3usize, any::<bool>()).prop_map(|(from, to, delta)| Op::Send { from, to, delta }),
     ]
 }
@@ -127,11 +129,39 @@ impl Run {
                     let kind = match c.kind {
                         "patrol" => Kind::Patrol,
                         "leg" => Kind::Leg,
+                        "definition" => Kind::Definition,
                         _ => Kind::Observation,
                     };
                     let keep = c.heads[i % c.heads.len()].version_id.clone();
                     s.resolve_conflict(kind, &c.record_id, &keep).unwrap();
                 }
+            }
+            Op::EditModel(d, v) => {
+                // A few labels for a few categories, so that two devices
+                // sometimes make the same edit (one definition) and
+                // sometimes different ones (a conflict); now and then a
+                // new sub-category.
+                let s = &mut self.devices[d];
+                let model = s.data_model().unwrap();
+                let key = ["snare", "gunshot", "carcass"][usize::from(v) % 3];
+                let mut c = model.get(key).unwrap().clone();
+                c.label = format!("{key} {}", v % 4);
+                let mut categories = vec![c];
+                if v % 5 == 0 {
+                    let mut extra = model.get(key).unwrap().clone();
+                    extra.key = format!("{key}_{}", v % 2);
+                    extra.parent = Some(key.to_owned());
+                    extra.threat = None;
+                    extra.aliases.clear();
+                    categories.push(extra);
+                }
+                let only = patrol_core::category::DataModel {
+                    languages: model.languages.clone(),
+                    categories,
+                    attributes: Vec::new(),
+                    qc: patrol_core::qc::QcSettings::default(),
+                };
+                s.put_data_model(&only).unwrap();
             }
             Op::Send { from, to, delta } => {
                 if from != to {
@@ -151,6 +181,7 @@ fn versions(store: &Store) -> BTreeSet<String> {
         "patrol_versions",
         "leg_versions",
         "observation_versions",
+        "model_versions",
         "tracks",
     ] {
         let col = if t == "tracks" {
@@ -213,6 +244,9 @@ proptest! {
             merge_ok(&mut c2, all[r.index(all.len())]);
         }
         prop_assert_eq!(digest(&c1), digest(&c2));
+        // The same data model, in the same order, and the same conflicts.
+        prop_assert_eq!(c1.data_model().unwrap(), c2.data_model().unwrap());
+        prop_assert_eq!(patrol_sync::conflicts(&c1).unwrap(), patrol_sync::conflicts(&c2).unwrap());
 
         // Merging again changes nothing.
         let d1 = digest(&c1);
