@@ -399,7 +399,7 @@ pub enum DataModelCommand {
 pub enum ModelFormat {
     /// SMART's DataModel XML (namespace .../xml/1.0/datamodel).
     Smart,
-    /// patrol's TOML (`init --model` and `data-model import` read it).
+    /// patrol's TOML (`init --data-model` and `data-model import` read it).
     Toml,
 }
 
