@@ -966,17 +966,25 @@ impl Store {
                 .iter()
                 .filter_map(|c| Some((c.key.clone(), c.parent.clone()?)))
                 .collect(),
+            // Items by their labels; a yes-or-no attribute's counts are
+            // keyed "true" and "false" and read "yes" and "no".
             item_labels: model
                 .attributes
                 .iter()
-                .filter(|a| !a.items().is_empty())
-                .map(|a| {
-                    let labels = a
-                        .items()
-                        .into_iter()
-                        .map(|i| (i.key.clone(), i.label.clone()))
-                        .collect();
-                    (a.key.clone(), labels)
+                .filter_map(|a| {
+                    let labels: std::collections::BTreeMap<String, String> =
+                        if matches!(a.kind, patrol_core::attribute::AttributeKind::Boolean) {
+                            [("true", "yes"), ("false", "no")]
+                                .into_iter()
+                                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                                .collect()
+                        } else {
+                            a.items()
+                                .into_iter()
+                                .map(|i| (i.key.clone(), i.label.clone()))
+                                .collect()
+                        };
+                    (!labels.is_empty()).then(|| (a.key.clone(), labels))
                 })
                 .collect(),
             attributes: model
