@@ -184,6 +184,27 @@ fn fresh(path: &Path, output: &Output) -> Result<()> {
     Ok(())
 }
 
+/// Back at the outpost, the rangers add what the GPS could not say: how
+/// many snares were found and removed, how many people were at a camp.
+fn add_what_was_seen(store: &mut Store, patrol: &str) -> Result<()> {
+    for o in store.patrol_detail(patrol)?.observations {
+        let attributes: &[&str] = match o.category.as_str() {
+            "snare" => &["count=3", "removed=3", "age=fresh"],
+            "poacher_camp" => &["people=2", "age=recent"],
+            "logging" => &["count=2", "age=recent"],
+            "gunshot" => &["shots=2"],
+            "illegal_fishing" => &["count=1", "removed=1"],
+            _ => continue,
+        };
+        let edit = patrol_store::edit::ObservationEdit {
+            attributes: attributes.iter().map(|a| (*a).to_owned()).collect(),
+            ..Default::default()
+        };
+        store.edit_observation(&o.observation_id, &edit)?;
+    }
+    Ok(())
+}
+
 pub fn run(a: &DemoArgs, quiet: bool) -> Result<Outcome> {
     let dir = &a.dir;
     let output = Output::new(None, a.force);
@@ -249,6 +270,9 @@ pub fn run(a: &DemoArgs, quiet: bool) -> Result<Outcome> {
                 r.length_m / 1000.0,
                 r.observations
             ));
+            if let Some(patrol) = &r.patrol_id {
+                add_what_was_seen(&mut store, patrol)?;
+            }
         }
         let out = dir.join(format!("{outpost}-export.gpkg"));
         output.check(&out)?;

@@ -21,6 +21,18 @@ pub fn month_range(month: &str) -> Result<(NaiveDate, NaiveDate)> {
     Ok((first, next.pred_opt().context("month out of range")?))
 }
 
+/// An observation's attribute values as `key=value, ...` (`-` when none).
+pub fn attributes_text(values: &patrol_core::attribute::Values) -> String {
+    if values.is_empty() {
+        return "-".to_owned();
+    }
+    values
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn opt(s: Option<&String>) -> String {
     s.cloned().unwrap_or_else(|| "-".into())
 }
@@ -126,6 +138,7 @@ pub fn show(store: &Store, a: &ShowArgs) -> Result<Outcome> {
         "lon",
         "name",
         "note",
+        "recorded",
     ]);
     for o in &d.observations {
         obs.row(vec![
@@ -137,6 +150,7 @@ pub fn show(store: &Store, a: &ShowArgs) -> Result<Outcome> {
             format!("{:.6}", o.lon),
             opt(o.raw_name.as_ref()),
             opt(o.note.as_ref()),
+            attributes_text(&o.attributes),
         ]);
     }
     text.push_str(&obs.render());
