@@ -680,3 +680,54 @@ fn a_damaged_page_deep_in_the_file_is_corruption_not_a_bad_row() {
     let e = refused(&mut w, &f, "page.gpkg");
     assert!(matches!(e, SyncError::Corrupt { .. }), "{e}");
 }
+
+#[test]
+fn bad_definitions_of_the_data_model_are_refused_naming_the_row() {
+    let mut w = world();
+    let snare = "record_key = 'category:snare'";
+    for (name, sql, says) in [
+        (
+            "defkey.gpkg",
+            format!("UPDATE model_versions SET record_key = 'category:Snare!' WHERE {snare}"),
+            "is not 'languages', 'category:KEY' or 'attribute:KEY'",
+        ),
+        (
+            "defjson.gpkg",
+            format!("UPDATE model_versions SET body = '{{not json' WHERE {snare}"),
+            "body is not a category",
+        ),
+        (
+            "defother.gpkg",
+            format!("UPDATE model_versions SET body = replace(body, '\"key\":\"snare\"', '\"key\":\"gunshot\"') WHERE {snare}"),
+            "defines category 'gunshot', not 'snare'",
+        ),
+        (
+            "defrange.gpkg",
+            "UPDATE model_versions SET body = replace(body, '\"min\":0.0', '\"min\":1e9') WHERE record_key = 'attribute:count'".to_owned(),
+            "min 1000000000 is above max",
+        ),
+        (
+            "defspaces.gpkg",
+            format!("UPDATE model_versions SET body = replace(body, ',', ', ') WHERE {snare}"),
+            "not written as patrol writes it",
+        ),
+        (
+            "deflang.gpkg",
+            "UPDATE model_versions SET body = '[\"en\", \"<script>\"]' WHERE record_key = 'languages'".to_owned(),
+            "not a list of language codes",
+        ),
+    ] {
+        let f = tampered(&w, name, &sql);
+        // Made to look honest: the digests recomputed by our own code.
+        redigest(&f);
+        let e = refused(&mut w, &f, "model_versions");
+        assert!(e.to_string().contains(says), "{name}: {e}");
+    }
+    // A changed label with the digest left as it was: rot.
+    let f = tampered(
+        &w,
+        "defrot.gpkg",
+        &format!("UPDATE model_versions SET body = replace(body, 'Snare', 'Snore') WHERE {snare}"),
+    );
+    refused(&mut w, &f, "digest does not match");
+}
