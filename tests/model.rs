@@ -121,6 +121,14 @@ fn smart_data_model_import_builds_the_tree_and_keeps_what_smart_does_not_say() {
     assert_eq!(again["added"], serde_json::json!([]));
     assert_eq!(again["changed"], serde_json::json!([]));
     assert_eq!(model(&env), m);
+    // A file of one category leaves the languages (and all else) as they are.
+    let one = env.write(
+        "one.toml",
+        "[[category]]\nkey = \"gunshot\"\nlabel = \"Shots\"\n",
+    );
+    let (r, _) = env.json(&["data-model", "import", one.to_str().unwrap(), "--json"]);
+    assert_eq!(r["changed"], serde_json::json!(["category:gunshot"]));
+    assert_eq!(model(&env)["languages"], serde_json::json!(["en", "th"]));
 }
 
 #[test]

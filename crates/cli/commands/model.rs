@@ -159,9 +159,8 @@ fn allows(a: &Attribute) -> String {
     }
 }
 
-/// A data model file: SMART's DataModel XML (by its root, completed with
-/// what SMART's files do not say from `here`: `patrol_smart::completed_with`),
-/// else our TOML.
+/// A data model file: SMART's DataModel XML (by its root), else our TOML;
+/// completed with what it leaves unsaid from `here` (`DataModel::completed_from`).
 fn read_model(file: &Path, here: &DataModel) -> Result<DataModel> {
     let text =
         std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
@@ -171,7 +170,7 @@ fn read_model(file: &Path, here: &DataModel) -> Result<DataModel> {
         .starts_with('<');
     if xml {
         patrol_smart::read_data_model(&text)
-            .map(|m| patrol_smart::completed_with(m, here))
+            .map(|m| m.completed_from(here))
             .map_err(|e| {
                 anyhow::anyhow!(
                     "{}:{}",
@@ -180,15 +179,38 @@ fn read_model(file: &Path, here: &DataModel) -> Result<DataModel> {
                 )
             })
     } else {
-        DataModel::part_from_toml(&text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))
+        DataModel::part_from_toml(&text)
+            .map(|m| m.completed_from(here))
+            .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))
     }
 }
 
 fn import(store: &mut Store, file: &Path, json: bool) -> Result<Outcome> {
-    let model = read_model(file, &store.data_model()?)?;
+    let before = store.data_model()?;
+    let model = read_model(file, &before)?;
     let changes = store
         .put_data_model(&model)
         .with_context(|| format!("{}: nothing was changed", file.display()))?;
+    // Whether a category counts as a threat moves every threat figure:
+    // each change is said, whatever the output.
+    let after = store.data_model()?;
+    for c in &after.categories {
+        let (was, is) = (
+            before.get(&c.key).map(|_| before.is_threat(&c.key)),
+            after.is_threat(&c.key),
+        );
+        if was.is_some_and(|w| w != is) {
+            eprintln!(
+                "note: category {} {}",
+                c.key,
+                if is {
+                    "is now a threat: every report counts it as one"
+                } else {
+                    "is no longer a threat: no report counts it as one"
+                }
+            );
+        }
+    }
     if json {
         super::json(&changes)?;
         return Ok(Outcome::Done);

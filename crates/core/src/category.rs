@@ -425,8 +425,40 @@ impl DataModel {
     /// Definitions from a data model file that may hold only some of a
     /// model (those it adds or changes): parsed, not validated on their own
     /// (see [`DataModel::validate`] of the model they are put over).
+    /// A file that does not name its `languages` leaves them empty (the
+    /// languages of the model it is put over stay).
     pub fn part_from_toml(text: &str) -> Result<Self, String> {
-        toml_lite::parse(text)
+        let mut part = toml_lite::parse(text)?;
+        let table: toml::Table = toml::from_str(text).map_err(|e| e.to_string())?;
+        if !table.contains_key("languages") {
+            part.languages.clear();
+        }
+        Ok(part)
+    }
+
+    /// Definitions to be put over the model `here`, with what they leave
+    /// unsaid taken from it: a category `here` has keeps its threat setting
+    /// when the definition gives none (SMART's files never do), and its
+    /// aliases and attributes when it lists none. So importing a model
+    /// never turns threats into non-threats, unmatches waypoint names or
+    /// drops what rangers record, by leaving them out.
+    #[must_use]
+    pub fn completed_from(mut self, here: &DataModel) -> DataModel {
+        for c in &mut self.categories {
+            let Some(h) = here.get(&c.key) else {
+                continue;
+            };
+            if c.threat.is_none() {
+                c.threat = h.threat.or_else(|| here.is_threat(&h.key).then_some(true));
+            }
+            if c.aliases.is_empty() {
+                c.aliases.clone_from(&h.aliases);
+            }
+            if c.attributes.is_empty() {
+                c.attributes.clone_from(&h.attributes);
+            }
+        }
+        self
     }
 
     /// The model as a data model file ([`DataModel::from_toml`] reads it back equal).
@@ -471,6 +503,34 @@ mod tests {
             "other"
         );
         assert_eq!(m.classify(None, None, None), "other");
+    }
+
+    #[test]
+    fn what_a_definition_leaves_unsaid_is_taken_from_the_model_here() {
+        let here = DataModel::default_model();
+        let part = DataModel::part_from_toml(
+            "[[category]]\nkey = \"snare\"\nlabel = \"Wire snare\"\n\n[[category]]\nkey = \"gunshot\"\nlabel = \"Shots\"\nthreat = false\naliases = [\"bang\"]\n\n[[category]]\nkey = \"new_one\"\nlabel = \"New\"\n",
+        )
+        .unwrap();
+        assert!(
+            part.languages.is_empty(),
+            "not named: left to the model here"
+        );
+        let done = part.completed_from(&here);
+        let snare = done.get("snare").unwrap();
+        assert_eq!(snare.label, "Wire snare");
+        assert_eq!(snare.threat, Some(true));
+        assert_eq!(snare.aliases, here.get("snare").unwrap().aliases);
+        assert_eq!(snare.attributes, here.get("snare").unwrap().attributes);
+        // What the file says wins.
+        let gunshot = done.get("gunshot").unwrap();
+        assert_eq!(
+            (gunshot.threat, gunshot.aliases.clone()),
+            (Some(false), vec!["bang".to_owned()])
+        );
+        // A category new here keeps its silence.
+        let new = done.get("new_one").unwrap();
+        assert_eq!((new.threat, new.aliases.len()), (None, 0));
     }
 
     #[test]

@@ -243,27 +243,6 @@ fn read_category(
     Ok(())
 }
 
-/// A model read from SMART's XML, to be put over the model `here`:
-/// SMART's own files say nothing of whether a category is a threat, nor of
-/// the names waypoints use for it (our exports write both; SMART's do not).
-/// A category `here` has keeps its threat setting when the file gives none,
-/// and its aliases when the file lists none, so importing SMART's model
-/// never turns threats into non-threats or unmatches waypoint names.
-pub fn completed_with(mut model: DataModel, here: &DataModel) -> DataModel {
-    for c in &mut model.categories {
-        let Some(h) = here.get(&c.key) else {
-            continue;
-        };
-        if c.threat.is_none() {
-            c.threat = h.threat.or_else(|| here.is_threat(&h.key).then_some(true));
-        }
-        if c.aliases.is_empty() {
-            c.aliases.clone_from(&h.aliases);
-        }
-    }
-    model
-}
-
 /// Write a data model as SMART's DataModel XML. Categories are written as
 /// their tree (each under its parent, in the model's order), so a model
 /// whose categories are in tree order reads back equal.

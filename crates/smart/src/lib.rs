@@ -22,7 +22,7 @@ mod xml;
 
 use std::path::{Path, PathBuf};
 
-pub use datamodel::{completed_with, read_data_model, write_data_model};
+pub use datamodel::{read_data_model, write_data_model};
 pub use patrol::{Dialect, read_patrol, write_patrol, write_patrol_with};
 
 /// A SMART file that cannot be read.

@@ -51,7 +51,11 @@ fn body<T: Serialize>(value: &T) -> String {
 /// Every definition of `model` (languages, attributes, categories, in the
 /// model's order), as (record key, body).
 fn definitions(model: &DataModel) -> Vec<(String, String)> {
-    let mut out = vec![(LANGUAGES.to_owned(), body(&model.languages))];
+    // No languages: the model's part that was given does not name them.
+    let mut out: Vec<(String, String)> = (!model.languages.is_empty())
+        .then(|| (LANGUAGES.to_owned(), body(&model.languages)))
+        .into_iter()
+        .collect();
     out.extend(
         model
             .attributes
@@ -311,7 +315,9 @@ impl Store {
                 None => combined.attributes.push(a.clone()),
             }
         }
-        combined.languages.clone_from(&model.languages);
+        if !model.languages.is_empty() {
+            combined.languages.clone_from(&model.languages);
+        }
         combined
             .validate()
             .map_err(|e| StoreError::Invalid(format!("with the definitions already here: {e}")))?;
