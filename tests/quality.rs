@@ -505,7 +505,7 @@ fn an_office_database_of_the_previous_schema_is_joined_and_upgraded() {
              ALTER TABLE quarantine DROP COLUMN decided_at; ALTER TABLE quarantine DROP COLUMN decision;
              ALTER TABLE observation_versions DROP COLUMN attributes;
              ALTER TABLE observations DROP COLUMN attributes;
-             DROP TABLE model_versions; DROP TABLE model_definitions;
+             DROP TABLE model_versions; DROP TABLE model_definitions; DROP TABLE users;
              DELETE FROM patrol_migrations WHERE version >= 4;",
         )
         .unwrap();

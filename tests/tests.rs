@@ -15,3 +15,4 @@ mod safety;
 mod smart;
 mod snapshots;
 mod sync;
+mod users;

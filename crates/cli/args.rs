@@ -76,6 +76,11 @@ pub enum Command {
     Conflicts(ConflictsArgs),
     /// Rows merges set aside for a person to look at, and the decision on each.
     Quarantine(crate::commands::quarantine::QuarantineArgs),
+    /// Who may use `patrol serve` from other computers, and their role.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
     /// The data model: the categories (a tree), their attributes, labels.
     #[command(name = "data-model")]
     DataModel {
@@ -360,6 +365,52 @@ pub struct ObserveArgs {
     /// Print JSON: the new observation's id and short id, its patrol and category.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Add a user. The password is asked for (not shown as it is typed),
+    /// or read from the first line of standard input with --password-stdin.
+    Add {
+        /// The name they log in with.
+        name: String,
+        /// What they may do: ranger (import, observe), manager (also edit,
+        /// delete, report), coordinator (also export, merge, resolve).
+        #[arg(long, value_enum, ignore_case = true)]
+        role: RoleArg,
+        /// Read the password from standard input (for scripts).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List the users and their roles (never their passwords).
+    List {
+        /// Print JSON: name, role, created_at.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a user.
+    Remove {
+        /// The user's name.
+        name: String,
+    },
+}
+
+/// A user's role, as typed.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RoleArg {
+    Ranger,
+    Manager,
+    Coordinator,
+}
+
+impl From<RoleArg> for patrol_core::role::Role {
+    fn from(r: RoleArg) -> Self {
+        match r {
+            RoleArg::Ranger => Self::Ranger,
+            RoleArg::Manager => Self::Manager,
+            RoleArg::Coordinator => Self::Coordinator,
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]

@@ -12,6 +12,7 @@ pub mod quarantine;
 pub mod report;
 mod smart;
 mod sync;
+mod user;
 
 use anyhow::{Context, Result};
 use patrol_store::Store;
@@ -79,6 +80,14 @@ pub fn run(cli: Cli) -> Result<Outcome> {
                 open(db)?
             };
             quarantine::run(&mut store, &a)
+        }
+        Command::User { command } => {
+            let mut store = if matches!(command, crate::args::UserCommand::List { .. }) {
+                open(db)?
+            } else {
+                open_to_write(db)?
+            };
+            user::run(&mut store, &command)
         }
         Command::DataModel { command } => {
             let mut store = if matches!(command, crate::args::DataModelCommand::Import { .. }) {

@@ -26,6 +26,7 @@ pub mod model;
 pub mod qc;
 pub mod quality;
 pub mod recorded;
+pub mod role;
 pub mod stats;
 pub mod time;
 

@@ -31,6 +31,7 @@ pub mod query;
 mod recorded;
 pub mod records;
 mod schema;
+pub mod users;
 
 use std::path::{Path, PathBuf};
 

@@ -14,6 +14,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("migrations/0005_quarantine.sql")),
     (6, include_str!("migrations/0006_attributes.sql")),
     (7, include_str!("migrations/0007_data_model.sql")),
+    (8, include_str!("migrations/0008_users.sql")),
 ];
 
 /// The schema version this build writes.

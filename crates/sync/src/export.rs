@@ -164,7 +164,13 @@ pub fn export(
     .map_err(&sqlite)?;
     copy.pragma_update(None, "journal_mode", "DELETE")
         .map_err(&sqlite)?;
+    // What is deleted from the copy is overwritten, not left in free pages.
+    copy.pragma_update(None, "secure_delete", "ON")
+        .map_err(&sqlite)?;
     let tx = copy.transaction().map_err(&sqlite)?;
+    // Who may log in to this database's web app stays here: no password
+    // hash travels in a file.
+    tx.execute("DELETE FROM users", []).map_err(&sqlite)?;
     let mut upto = 0i64;
     for (table, _) in STAMPED_TABLES {
         let h: Option<i64> = tx

@@ -296,7 +296,7 @@ fn a_file_of_the_previous_schema_is_upgraded_on_a_copy() {
              ALTER TABLE leg_versions DROP COLUMN date; ALTER TABLE leg_versions DROP COLUMN fix_overrides;
              ALTER TABLE legs DROP COLUMN date; ALTER TABLE legs DROP COLUMN fix_overrides;
              ALTER TABLE observation_versions DROP COLUMN attributes; ALTER TABLE observations DROP COLUMN attributes;
-             DROP TABLE model_versions; DROP TABLE model_definitions;
+             DROP TABLE model_versions; DROP TABLE model_definitions; DROP TABLE users;
              DELETE FROM patrol_migrations WHERE version >= 2;",
     );
     let original = std::fs::read(&f).unwrap();
