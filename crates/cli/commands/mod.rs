@@ -11,6 +11,9 @@ pub mod quarantine;
 pub mod report;
 mod smart;
 mod sync;
+// --- issue 10 (open exports, observations) ---
+mod exports;
+pub mod observations;
 
 use anyhow::{Context, Result};
 use patrol_store::Store;
@@ -53,6 +56,9 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Edit { what, json } => edit::edit(&mut open_to_write(db)?, &what, json),
         Command::Delete { what, json } => edit::delete(&mut open_to_write(db)?, &what, json),
         Command::Restore { what, json } => edit::restore(&mut open_to_write(db)?, &what, json),
+        // --- issue 10: GeoJSON, CSV and GPX, and the flags each format takes ---
+        Command::Export(a) if exports::handles(&a) => exports::run(&open(db)?, &a),
+        // ---
         Command::Export(a) if a.format == crate::args::ExportFormat::Smart => {
             smart::export(&open(db)?, &a)
         }
@@ -88,6 +94,8 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             out(&String::from_utf8_lossy(&crate::manual::man_page()?))?;
             Ok(Outcome::Done)
         }
+        // --- issue 10 ---
+        Command::Observations(a) => observations::run(&open(db)?, &a),
     }
 }
 
