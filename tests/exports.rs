@@ -20,7 +20,10 @@ fn tree_model(env: &Env) -> PathBuf {
     )
     .unwrap();
     let text = shipped
-        .replace("key = \"snare\"\n", "key = \"snare\"\nparent = \"poaching\"\n")
+        .replace(
+            "key = \"snare\"\n",
+            "key = \"snare\"\nparent = \"poaching\"\n",
+        )
         .replace(
             "key = \"carcass\"\n",
             "key = \"carcass\"\nparent = \"poaching\"\n",
@@ -82,7 +85,12 @@ fn site() -> Site {
     let (team2, team3) = (by_team("Ranger team 2"), by_team("Ranger team 3"));
     env.cmd()
         .args(["observe", "--patrol", &team3, "--category", "logging"])
-        .args(["--at", "14.35,102.19", "--time", "2024-03-19T10:00:00+07:00"])
+        .args([
+            "--at",
+            "14.35,102.19",
+            "--time",
+            "2024-03-19T10:00:00+07:00",
+        ])
         .args(["--note", "=HYPERLINK(\"http://example.com\",\"x\")"])
         .assert()
         .success();
@@ -160,7 +168,10 @@ fn geojson_is_rfc_7946_with_the_stored_positions_and_the_attributes() {
     let stored = stored_positions(&env.db);
     let points = features(&doc, "observation");
     assert_eq!(points.len(), stored.len());
-    assert_eq!(said["observations"].as_u64().unwrap() as usize, stored.len());
+    assert_eq!(
+        said["observations"].as_u64().unwrap() as usize,
+        stored.len()
+    );
     for f in &points {
         assert_eq!(f["type"], "Feature");
         assert!(f.get("crs").is_none());
@@ -190,9 +201,7 @@ fn geojson_is_rfc_7946_with_the_stored_positions_and_the_attributes() {
     // The SMART patrols are in Thailand: lon 102, lat 14, not the other way.
     let snare = points
         .iter()
-        .find(|f| {
-            f["properties"]["category"] == "snare" && f["properties"]["patrol_id"] == s.team3
-        })
+        .find(|f| f["properties"]["category"] == "snare" && f["properties"]["patrol_id"] == s.team3)
         .unwrap();
     assert_eq!(
         snare["geometry"]["coordinates"],
@@ -227,7 +236,11 @@ fn geojson_is_rfc_7946_with_the_stored_positions_and_the_attributes() {
 
     // Tracks: a line (or multi-line) per leg, with its patrol, leg, team, transport.
     let tracks = features(&doc, "track");
-    assert_eq!(tracks.len(), 5, "two legs of each SMART patrol, one of the field's");
+    assert_eq!(
+        tracks.len(),
+        5,
+        "two legs of each SMART patrol, one of the field's"
+    );
     assert_eq!(said["tracks"], 5);
     let mut points_written = 0;
     for t in &tracks {
@@ -276,17 +289,19 @@ fn read_csv(text: &str) -> Vec<Vec<String>> {
                 cell.push('"');
             }
             (true, '"') => quoted = false,
-            (true, c) => cell.push(c),
             (false, '"') if cell.is_empty() => quoted = true,
             (false, ',') => row.push(std::mem::take(&mut cell)),
             (false, '\n') => {
                 row.push(std::mem::take(&mut cell));
                 rows.push(std::mem::take(&mut row));
             }
-            (false, c) => cell.push(c),
+            (_, c) => cell.push(c),
         }
     }
-    assert!(cell.is_empty() && row.is_empty(), "the last line ends with \\n");
+    assert!(
+        cell.is_empty() && row.is_empty(),
+        "the last line ends with \\n"
+    );
     rows
 }
 
@@ -326,13 +341,19 @@ fn csv_has_a_row_per_observation_a_column_per_attribute_and_runs_no_formula() {
     );
     let stored = stored_positions(&env.db);
     assert_eq!(rows.len() - 1, stored.len());
-    assert_eq!(said["observations"].as_u64().unwrap() as usize, stored.len());
+    assert_eq!(
+        said["observations"].as_u64().unwrap() as usize,
+        stored.len()
+    );
     let col = |name: &str| header.iter().position(|h| h == name).unwrap();
     let mut ids = std::collections::BTreeSet::new();
     for r in &rows[1..] {
         assert_eq!(r.len(), header.len(), "{r:?}");
         let (lon, lat) = stored[&r[col("observation_id")]];
-        let got: (f64, f64) = (r[col("lon")].parse().unwrap(), r[col("lat")].parse().unwrap());
+        let got: (f64, f64) = (
+            r[col("lon")].parse().unwrap(),
+            r[col("lat")].parse().unwrap(),
+        );
         assert!((got.0 - lon).abs() <= 0.5e-7 && (got.1 - lat).abs() <= 0.5e-7);
         ids.insert(r[col("observation_id")].clone());
         // Nothing a spreadsheet would run as a formula.
@@ -373,15 +394,19 @@ fn csv_has_a_row_per_observation_a_column_per_attribute_and_runs_no_formula() {
         && r[col("note")] == "Cut logs & a cart"));
     // A note starting with "=" is neutralised; so is one starting with "-",
     // but not a negative coordinate; a team with a comma is quoted.
-    assert!(logs.iter().any(
-        |r| r[col("note")] == "'=HYPERLINK(\"http://example.com\",\"x\")"
-    ));
+    assert!(
+        logs.iter()
+            .any(|r| r[col("note")] == "'=HYPERLINK(\"http://example.com\",\"x\")")
+    );
     assert!(text.contains("\"'=HYPERLINK(\"\"http://example.com\"\",\"\"x\"\")\""));
     let west = rows[1..]
         .iter()
         .find(|r| r[col("lon")].starts_with('-'))
         .unwrap();
-    assert_eq!((west[col("lon")].as_str(), west[col("lat")].as_str()), ("-18.4", "-33.9"));
+    assert_eq!(
+        (west[col("lon")].as_str(), west[col("lat")].as_str()),
+        ("-18.4", "-33.9")
+    );
     assert_eq!(west[col("note")], "'-5 snares, @home");
     assert_eq!(west[col("team")], "Alpha, north");
     assert!(text.contains(",\"Alpha, north\","));
@@ -529,20 +554,33 @@ fn gpx_waypoints_carry_the_category_label_note_and_time() {
     let said = export(
         env,
         &only,
-        &["--format", "gpx", "--patrol", &s.team3, "--category", "poaching"],
+        &[
+            "--format",
+            "gpx",
+            "--patrol",
+            &s.team3,
+            "--category",
+            "poaching",
+        ],
     );
     assert_eq!(said["observations"], 2);
     assert_eq!(
         said["track_points"],
-        export(env, &env.path("t3.gpx"), &["--format", "gpx", "--patrol", &s.team3])
-            ["track_points"]
+        export(
+            env,
+            &env.path("t3.gpx"),
+            &["--format", "gpx", "--patrol", &s.team3]
+        )["track_points"]
     );
 }
 
 /// What an export of these filters writes: observation ids, and the
 /// patrols, legs and points of its tracks.
 fn picked(env: &Env, args: &[&str]) -> (Vec<String>, Vec<(String, String)>, usize) {
-    let out = env.path(&format!("pick-{}.geojson", args.join("_").replace(['/', ' '], "-")));
+    let out = env.path(&format!(
+        "pick-{}.geojson",
+        args.join("_").replace(['/', ' '], "-")
+    ));
     let mut all = vec!["--format", "geojson"];
     all.extend_from_slice(args);
     let said = export(env, &out, &all);
@@ -605,7 +643,10 @@ fn filters_pick_what_is_written() {
     assert_eq!(legs18, legs);
     assert_eq!(legs19, legs);
     // The leg is cut to its pairs of the day: each day's part, together the two days'.
-    assert!(first > 0 && second > 0 && first + second == both, "{first} + {second} / {both}");
+    assert!(
+        first > 0 && second > 0 && first + second == both,
+        "{first} + {second} / {both}"
+    );
     // The untimed waypoints count on their patrol's first track date.
     let (obs, legs, _) = picked(env, &["--from", "2010-08-05", "--to", "2010-08-05"]);
     assert_eq!(obs.len(), 8);
@@ -616,7 +657,14 @@ fn filters_pick_what_is_written() {
     // Filters together, and a site.
     let (obs, legs, _) = picked(
         env,
-        &["--patrol", &s.team3, "--category", "poaching", "--site", "thap lan"],
+        &[
+            "--patrol",
+            &s.team3,
+            "--category",
+            "poaching",
+            "--site",
+            "thap lan",
+        ],
     );
     assert_eq!(obs, ["carcass", "snare"]);
     assert_eq!(legs.len(), 2);
@@ -704,20 +752,57 @@ fn refusals_are_clear_and_write_nothing() {
     };
     refused(&["--format", "gpx"], "give --patrol ID");
     refused(
-        &["--format", "gpx", "--patrol", &s.team2, "--from", "2024-03-01", "--to", "2024-03-31"],
+        &[
+            "--format",
+            "gpx",
+            "--patrol",
+            &s.team2,
+            "--from",
+            "2024-03-01",
+            "--to",
+            "2024-03-31",
+        ],
         "--format gpx does not take --from/--to",
     );
-    refused(&["--format", "csv", "--category", "nope"], "no category 'nope'");
-    refused(&["--format", "csv", "--patrol", "ffffffff"], "no patrol");
-    refused(&["--format", "geojson", "--site", "Nowhere"], "no site 'Nowhere'");
     refused(
-        &["--format", "csv", "--from", "2024-03-31", "--to", "2024-03-01"],
+        &["--format", "csv", "--category", "nope"],
+        "no category 'nope'",
+    );
+    refused(&["--format", "csv", "--patrol", "ffffffff"], "no patrol");
+    refused(
+        &["--format", "geojson", "--site", "Nowhere"],
+        "no site 'Nowhere'",
+    );
+    refused(
+        &[
+            "--format",
+            "csv",
+            "--from",
+            "2024-03-31",
+            "--to",
+            "2024-03-01",
+        ],
         "is after --to",
     );
-    refused(&["--format", "geojson", "--since-last-export"], "does not take --since-last-export");
-    refused(&["--category", "snare"], "--format gpkg does not take --category");
     refused(
-        &["--format", "smart", "--patrol", &s.team2, "--from", "2024-03-01", "--to", "2024-03-31"],
+        &["--format", "geojson", "--since-last-export"],
+        "does not take --since-last-export",
+    );
+    refused(
+        &["--category", "snare"],
+        "--format gpkg does not take --category",
+    );
+    refused(
+        &[
+            "--format",
+            "smart",
+            "--patrol",
+            &s.team2,
+            "--from",
+            "2024-03-01",
+            "--to",
+            "2024-03-31",
+        ],
         "not both",
     );
 
@@ -746,9 +831,11 @@ fn refusals_are_clear_and_write_nothing() {
         .code(2)
         .stderr(contains("database"));
     assert!(
-        std::fs::read_dir(env.dir.path())
+        std::fs::read_dir(env.dir.path()).unwrap().all(|e| !e
             .unwrap()
-            .all(|e| !e.unwrap().file_name().to_string_lossy().ends_with(".tmp")),
+            .file_name()
+            .to_string_lossy()
+            .ends_with(".tmp")),
         "no temporary file left"
     );
 }
@@ -762,7 +849,10 @@ fn observations_as_a_table() {
     let mut shorts: Vec<(String, &str)> = Vec::new();
     for o in list.as_array().unwrap() {
         shorts.push((o["short_id"].as_str().unwrap().to_owned(), "[OBS-ID]"));
-        shorts.push((o["patrol_short_id"].as_str().unwrap().to_owned(), "[PATROL]"));
+        shorts.push((
+            o["patrol_short_id"].as_str().unwrap().to_owned(),
+            "[PATROL]",
+        ));
     }
     shorts.sort();
     shorts.dedup();
@@ -777,7 +867,13 @@ fn observations_as_a_table() {
         );
         insta::assert_snapshot!(
             "observations_poaching",
-            run(&["observations", "--category", "poaching", "--patrol", &s.team2])
+            run(&[
+                "observations",
+                "--category",
+                "poaching",
+                "--patrol",
+                &s.team2
+            ])
         );
     });
 }

@@ -56,7 +56,13 @@ fn misfit(a: &ExportArgs) -> Option<String> {
     ];
     let (refused, why): (&[&str], &str) = match a.format {
         ExportFormat::Gpkg => (
-            &["--patrol", "--from/--to", "--site", "--category", "--out-dir"],
+            &[
+                "--patrol",
+                "--from/--to",
+                "--site",
+                "--category",
+                "--out-dir",
+            ],
             "the sync GeoPackage holds the whole database, or what is new since the last export",
         ),
         ExportFormat::Smart => (
@@ -138,7 +144,10 @@ pub fn run(store: &Store, a: &ExportArgs) -> Result<Outcome> {
             ExportFormat::Geojson => {
                 let tracks = store.counted_tracks(&filter)?;
                 let points = tracks.iter().flat_map(|t| &t.lines).map(Vec::len).sum();
-                (geojson_file(&observations, &tracks)?, blank(tracks.len(), points))
+                (
+                    geojson_file(&observations, &tracks)?,
+                    blank(tracks.len(), points),
+                )
             }
             ExportFormat::Csv => (csv_file(&store.data_model()?, &observations), blank(0, 0)),
             ExportFormat::Gpx => {
@@ -149,7 +158,10 @@ pub fn run(store: &Store, a: &ExportArgs) -> Result<Outcome> {
                     .flat_map(|l| &l.segments)
                     .map(Vec::len)
                     .sum();
-                (gpx_file(&track, &observations)?, blank(track.legs.len(), points))
+                (
+                    gpx_file(&track, &observations)?,
+                    blank(track.legs.len(), points),
+                )
             }
             ExportFormat::Gpkg | ExportFormat::Smart => {
                 unreachable!("handles() sends only geojson, csv and gpx here")

@@ -241,7 +241,20 @@ impl Store {
         )?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, patrol_id, site, team, category, threat, time, geom, raw_name, note, attrs, first): ObservationRow = row?;
+            let (
+                id,
+                patrol_id,
+                site,
+                team,
+                category,
+                threat,
+                time,
+                geom,
+                raw_name,
+                note,
+                attrs,
+                first,
+            ): ObservationRow = row?;
             if wanted.as_ref().is_some_and(|w| !w.contains(&category)) {
                 continue;
             }
@@ -298,9 +311,9 @@ impl Store {
             .map(|p| self.resolve_patrol(p))
             .transpose()?;
         let zones = zones(&self.sites()?);
-        let (from, to) = filter
-            .dates
-            .map_or((None, None), |(a, b)| (Some(a.to_string()), Some(b.to_string())));
+        let (from, to) = filter.dates.map_or((None, None), |(a, b)| {
+            (Some(a.to_string()), Some(b.to_string()))
+        });
         let legs: Vec<(String, String, String, String, String, Option<String>)> = self
             .conn
             .prepare(
