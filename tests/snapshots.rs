@@ -15,7 +15,7 @@ use std::process::Output;
 use crate::util::{Env, data};
 
 /// What a command printed, as a user reads it: stdout, stderr, exit code.
-fn shown(out: &Output) -> String {
+pub(crate) fn shown(out: &Output) -> String {
     let mut text = String::new();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -37,7 +37,7 @@ fn shown(out: &Output) -> String {
 /// short ids (8 hex digits, which may all be digits: only these, so that no
 /// run of digits in a figure is taken for one), digests, the times of this
 /// run, durations.
-fn settings(dirs: &[&Path], shorts: &[(String, &str)]) -> insta::Settings {
+pub(crate) fn settings(dirs: &[&Path], shorts: &[(String, &str)]) -> insta::Settings {
     let mut s = insta::Settings::clone_current();
     s.set_snapshot_path("snapshots");
     s.set_prepend_module_to_snapshot(false);

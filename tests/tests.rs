@@ -5,6 +5,7 @@ mod util;
 mod architecture;
 mod cli;
 mod edit;
+mod exports;
 mod field;
 mod import;
 mod import_crash;

@@ -31,6 +31,8 @@ pub enum Command {
     Patrols(PatrolsArgs),
     /// Show one patrol: legs, days, observations.
     Show(ShowArgs),
+    /// List observations with their attributes.
+    Observations(crate::commands::observations::ObservationsArgs),
     /// Record an observation by hand.
     Observe(ObserveArgs),
     /// Check the database: integrity, GeoPackage, consistency of derived tables.
@@ -178,21 +180,26 @@ pub enum DeleteCommand {
 
 #[derive(Args, Debug)]
 pub struct ExportArgs {
-    /// The file to write (a GeoPackage, like the database; SMART patrol XML with --format smart).
+    /// The file to write: a GeoPackage like the database (gpkg), SMART patrol
+    /// XML (smart), GeoJSON, CSV or GPX.
     #[arg(long, required_unless_present = "out_dir")]
     pub out: Option<PathBuf>,
-    /// What to write: the sync GeoPackage (the default), or `smart`: SMART
-    /// patrol XML (`--patrol ID --out FILE.xml`, or `--from D --to D --out-dir DIR`, a file per patrol).
+    /// What to write: the sync GeoPackage (the default); `smart`: SMART
+    /// patrol XML (`--patrol ID --out FILE.xml`, or `--from D --to D --out-dir DIR`, a file per patrol);
+    /// `geojson`, `csv` or `gpx` for other tools (see the possible values).
     #[arg(long, value_enum, ignore_case = true, default_value = "gpkg")]
     pub format: ExportFormat,
-    /// With --format smart: the patrol to write (its id, first characters or short id).
-    #[arg(long, conflicts_with_all = ["from", "to"])]
+    /// The patrol to write (its id, first characters or short id): with
+    /// smart or gpx the one patrol of the file; with geojson or csv only its
+    /// observations and track.
+    #[arg(long)]
     pub patrol: Option<String>,
-    /// With --format smart: the first local date (YYYY-MM-DD) of patrols to write.
-    #[arg(long, requires = "out_dir")]
+    /// The first local date (YYYY-MM-DD): with smart, of the patrols to
+    /// write to --out-dir; with geojson or csv, of the observations and track.
+    #[arg(long, requires = "to")]
     pub from: Option<chrono::NaiveDate>,
-    /// With --format smart: the last local date (YYYY-MM-DD) of patrols to write.
-    #[arg(long, requires = "out_dir")]
+    /// The last local date (YYYY-MM-DD), with --from.
+    #[arg(long, requires = "from")]
     pub to: Option<chrono::NaiveDate>,
     /// With --format smart --from/--to: the folder for one file per patrol (made if missing).
     #[arg(long, conflicts_with = "out")]
@@ -203,9 +210,16 @@ pub struct ExportArgs {
     /// Replace an existing file at --out (never a database, even with --force).
     #[arg(long)]
     pub force: bool,
-    /// Print JSON: the file, its versions, track pieces and bytes.
+    /// Print JSON: what was written (the file, and its versions, patrols, observations or tracks).
     #[arg(long)]
     pub json: bool,
+    /// With geojson or csv: only this site (its name or id).
+    #[arg(long)]
+    pub site: Option<String>,
+    /// With geojson, csv or gpx: only observations of this category and the
+    /// categories below it (a key, label or alias; repeat for more).
+    #[arg(long, value_name = "KEY")]
+    pub category: Vec<String>,
 }
 
 /// What `patrol export` writes.
@@ -215,6 +229,12 @@ pub enum ExportFormat {
     Gpkg,
     /// SMART patrol XML (SmartPatrol.xsd), to move patrols into SMART.
     Smart,
+    /// GeoJSON for QGIS and web maps: observations as points, counted tracks as lines.
+    Geojson,
+    /// CSV for spreadsheets: one row per observation, a column per attribute.
+    Csv,
+    /// GPX 1.1 of one patrol (--patrol), for a GPS: its track and its observations as waypoints.
+    Gpx,
 }
 
 #[derive(Args, Debug)]

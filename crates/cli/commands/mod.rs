@@ -3,9 +3,11 @@
 mod check;
 mod demo;
 mod edit;
+mod exports;
 mod import;
 mod init;
 mod model;
+pub mod observations;
 mod observe;
 mod patrols;
 pub mod quarantine;
@@ -27,6 +29,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Import(a) => import::run(&mut open_to_write(db)?, &a, cli.quiet),
         Command::Patrols(a) => patrols::list(&open(db)?, &a),
         Command::Show(a) => patrols::show(&open(db)?, &a),
+        Command::Observations(a) => observations::run(&open(db)?, &a),
         Command::Observe(a) => observe::run(&mut open_to_write(db)?, &a),
         Command::Check(a) => check::run(&open(db)?, a.json),
         Command::Report(mut a) => {
@@ -55,6 +58,8 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Edit { what, json } => edit::edit(&mut open_to_write(db)?, &what, json),
         Command::Delete { what, json } => edit::delete(&mut open_to_write(db)?, &what, json),
         Command::Restore { what, json } => edit::restore(&mut open_to_write(db)?, &what, json),
+        // GeoJSON, CSV and GPX, and the flags each format takes.
+        Command::Export(a) if exports::handles(&a) => exports::run(&open(db)?, &a),
         Command::Export(a) if a.format == crate::args::ExportFormat::Smart => {
             smart::export(&open(db)?, &a)
         }

@@ -21,18 +21,6 @@ pub fn month_range(month: &str) -> Result<(NaiveDate, NaiveDate)> {
     Ok((first, next.pred_opt().context("month out of range")?))
 }
 
-/// An observation's attribute values as `key=value, ...` (`-` when none).
-pub fn attributes_text(values: &patrol_core::attribute::Values) -> String {
-    if values.is_empty() {
-        return "-".to_owned();
-    }
-    values
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 fn opt(s: Option<&String>) -> String {
     s.cloned().unwrap_or_else(|| "-".into())
 }
@@ -83,6 +71,7 @@ pub fn show(store: &Store, a: &ShowArgs) -> Result<Outcome> {
         super::json(&d)?;
         return Ok(Outcome::Done);
     }
+    let model = store.data_model()?;
     let s = &d.summary;
     let mut text = format!(
         "patrol     {}  ({})\nsite       {}\nteam       {}\nleader     {}\nobjective  {}\nfile       {}\nstart      {}\nend        {}\nkm         {:.3}\nhours      {:.2}\npoints     {} in {} segments\nversions   {}{}\n\n",
@@ -150,7 +139,11 @@ pub fn show(store: &Store, a: &ShowArgs) -> Result<Outcome> {
             format!("{:.6}", o.lon),
             opt(o.raw_name.as_ref()),
             opt(o.note.as_ref()),
-            attributes_text(&o.attributes),
+            if o.attributes.is_empty() {
+                "-".to_owned()
+            } else {
+                super::observations::attributes_text(&model, &o.attributes)
+            },
         ]);
     }
     text.push_str(&obs.render());

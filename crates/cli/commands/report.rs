@@ -99,7 +99,7 @@ fn period(a: &ReportArgs) -> Result<Period> {
 /// A site by its name (any case), else by its id or an id prefix of 4 or
 /// more characters; several sites matching is an error naming them, never
 /// the first of them.
-fn pick_site(all: &[Site], wanted: &str) -> Result<SiteId> {
+pub fn pick_site(all: &[Site], wanted: &str) -> Result<SiteId> {
     let wanted = wanted.trim();
     let by_name: Vec<&Site> = all
         .iter()

@@ -24,6 +24,7 @@ pub mod edit;
 pub mod exchange;
 pub mod gpkg;
 pub mod import;
+pub mod listing;
 pub mod model;
 pub mod quality;
 pub mod quarantine;
