@@ -218,31 +218,32 @@ pub fn project(conn: &Connection) -> Result<()> {
     let Some(model) = read(conn)? else {
         return Ok(());
     };
-    let (device, site): (String, String) = conn.query_row(
-        "SELECT (SELECT value FROM patrol_meta WHERE key = 'device_id'),
-                (SELECT value FROM patrol_meta WHERE key = 'site_id')",
-        [],
-        crate::row_tuple,
-    )?;
     let threat: BTreeMap<&str, bool> = model
         .categories
         .iter()
         .map(|c| (c.key.as_str(), model.is_threat(&c.key)))
         .collect();
+    // A row's origin is its definition's first version's (device, site):
+    // the same in every database, whichever file brought the row first.
     let mut upsert = conn.prepare_cached(
         "INSERT INTO categories(key, label, threat, aliases, origin_device, origin_site)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         SELECT ?1, ?2, ?3, ?4, f.device_id, f.site_id FROM
+           (SELECT device_id, site_id FROM model_versions WHERE record_key = 'category:' || ?1
+            ORDER BY hlc, version_id LIMIT 1) f
+         WHERE true
          ON CONFLICT(key) DO UPDATE SET label = excluded.label, threat = excluded.threat,
-           aliases = excluded.aliases
+           aliases = excluded.aliases, origin_device = excluded.origin_device,
+           origin_site = excluded.origin_site
          WHERE label IS NOT excluded.label OR threat IS NOT excluded.threat
-           OR aliases IS NOT excluded.aliases",
+           OR aliases IS NOT excluded.aliases OR origin_device IS NOT excluded.origin_device
+           OR origin_site IS NOT excluded.origin_site",
     )?;
     let mut observations = conn.prepare_cached(
         "UPDATE observations SET threat = ?2 WHERE category = ?1 AND threat IS NOT ?2",
     )?;
     for c in &model.categories {
         let t = threat[c.key.as_str()];
-        upsert.execute(params![c.key, c.label, t, body(&c.aliases), device, site])?;
+        upsert.execute(params![c.key, c.label, t, body(&c.aliases)])?;
         observations.execute(params![c.key, t])?;
     }
     Ok(())
