@@ -97,6 +97,10 @@ pub enum Command {
     ///
     /// For example `patrol man > patrol.1 && man ./patrol.1`.
     Man,
+    // ---- patrol serve ----
+    /// The web app: patrols, their maps, import and the report in a browser
+    /// on this computer (no internet needed). Stop it with Ctrl-C.
+    Serve(ServeArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -429,6 +433,15 @@ pub struct DemoArgs {
     /// Replace existing files in --dir (never a database, even with --force).
     #[arg(long)]
     pub force: bool,
+}
+
+// ---- patrol serve ----
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Where to listen: IP:PORT on this computer (port 0: any free port).
+    /// Other computers are refused until patrol has users who log in.
+    #[arg(long, default_value = patrol_serve::DEFAULT_LISTEN)]
+    pub listen: String,
 }
 
 /// `--transport`: the values of [`patrol_core::Transport`], spelt the same.

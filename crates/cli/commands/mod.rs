@@ -12,6 +12,8 @@ pub mod quarantine;
 pub mod report;
 mod smart;
 mod sync;
+// patrol serve
+mod serve;
 
 use anyhow::{Context, Result};
 use patrol_store::Store;
@@ -97,6 +99,8 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             out(&String::from_utf8_lossy(&crate::manual::man_page()?))?;
             Ok(Outcome::Done)
         }
+        // patrol serve
+        Command::Serve(a) => serve::run(db, &a),
     }
 }
 

@@ -31,6 +31,9 @@ pub mod query;
 mod recorded;
 pub mod records;
 mod schema;
+// Shared by `patrol report` and `patrol serve`.
+mod report;
+pub mod web;
 
 use std::path::{Path, PathBuf};
 
