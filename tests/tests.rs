@@ -15,3 +15,5 @@ mod safety;
 mod smart;
 mod snapshots;
 mod sync;
+// patrol serve
+mod serve;
