@@ -324,7 +324,8 @@ fn a_ranger_imports_a_gpx_sees_its_map_and_opens_the_report_in_chromium() {
 
     browser.goto(&server.url("/import"));
     let input = browser.find("input#file");
-    let gpx = data("field/clean/korita-zbevnica.gpx");
+    // A patrol inside the park (the sample boundary's), with waypoints.
+    let gpx = crate::util::sample("outpost-a/2026-10-17-alpha-foot.gpx");
     browser.send_keys(&input, gpx.to_str().unwrap());
     browser.send_keys(&browser.find("#team"), "Alpha");
     browser.screenshot(&shots.join("import-form.png"));
@@ -332,7 +333,7 @@ fn a_ranger_imports_a_gpx_sees_its_map_and_opens_the_report_in_chromium() {
     let table = browser.find("#result-table");
     let text = browser.text(&table);
     assert!(
-        text.contains("korita-zbevnica.gpx") && text.contains("imported"),
+        text.contains("2026-10-17-alpha-foot.gpx") && text.contains("imported"),
         "{text}"
     );
     browser.screenshot(&shots.join("import-result.png"));

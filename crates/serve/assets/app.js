@@ -61,7 +61,9 @@ function setupImport() {
         out.append(el('p', body.error || ('The server answered ' + resp.status), 'error'));
       } else {
         out.append(resultTable(body));
-        form.reset();
+        out.scrollIntoView({ block: 'nearest' });
+        // The team, transport and people stay for the next files.
+        input.value = '';
         showChosen();
       }
     } catch (e) {
@@ -107,6 +109,19 @@ function resultTable(reports) {
     t.append(tr);
   });
   wrap.append(t);
+  const months = new Set(reports.filter(r => r.first_time).map(r => r.first_time.slice(0, 7)));
+  if (months.size) {
+    const p = el('p');
+    p.append(document.createTextNode('See the patrols of '));
+    Array.from(months).sort().forEach((m, i) => {
+      if (i) p.append(document.createTextNode(', '));
+      const a = el('a', m);
+      a.href = '/?month=' + encodeURIComponent(m);
+      p.append(a);
+    });
+    p.append(document.createTextNode('.'));
+    wrap.append(p);
+  }
   return wrap;
 }
 

@@ -118,6 +118,23 @@ fn step_month(m: &str, forward: bool) -> Option<String> {
     Some(d.format("%Y-%m").to_string())
 }
 
+/// An RFC 3339 time as the site's local time (`2026-10-17 07:30:05 +07`),
+/// the form a ranger reads; `-` without one.
+fn local_time(t: Option<&String>, zone: chrono_tz::Tz) -> String {
+    let Some(t) = t else { return "-".into() };
+    match chrono::DateTime::parse_from_rfc3339(t) {
+        Ok(d) => d
+            .with_timezone(&zone)
+            .format("%Y-%m-%d %H:%M:%S %Z")
+            .to_string(),
+        Err(_) => escape(t),
+    }
+}
+
+fn site_zone(store: &Store) -> chrono_tz::Tz {
+    patrol_core::time::parse_zone(&store.site().timezone).unwrap_or(chrono_tz::UTC)
+}
+
 fn opt(s: Option<&String>) -> String {
     s.map_or_else(|| "-".into(), |s| escape(s))
 }
@@ -195,8 +212,9 @@ fn list_page(
     let km: f64 = list.iter().map(|p| p.km).sum();
     let _ = write!(
         b,
-        "<p class=\"muted\">{} patrols, {:.1} km in all (whole patrols: a patrol that runs into the next month counts all its km here).</p>",
+        "<p class=\"muted\">{} {}, {:.1} km in all (whole patrols: a patrol that runs into the next month counts all its km here).</p>",
         list.len(),
+        if list.len() == 1 { "patrol" } else { "patrols" },
         km
     );
     let pager = |b: &mut String| {
@@ -258,7 +276,12 @@ pub async fn patrol(State(state): State<Shared>, Path(id): Path<String>) -> Resp
         with_store(&state, move |store| {
             let d = store.patrol_detail(&id)?;
             let map = store.patrol_map(&d.summary.patrol_id)?;
-            Ok(patrol_page(store.site().name.as_str(), &d, &map))
+            Ok(patrol_page(
+                store.site().name.as_str(),
+                &d,
+                &map,
+                site_zone(store),
+            ))
         })
         .await,
     )
@@ -305,7 +328,12 @@ fn map_json(d: &PatrolDetail, map: &patrol_store::web::PatrolMap) -> String {
     json.to_string().replace('<', "\\u003c")
 }
 
-fn patrol_page(site: &str, d: &PatrolDetail, map: &patrol_store::web::PatrolMap) -> String {
+fn patrol_page(
+    site: &str,
+    d: &PatrolDetail,
+    map: &patrol_store::web::PatrolMap,
+    zone: chrono_tz::Tz,
+) -> String {
     let s = &d.summary;
     let mut b = String::new();
     let _ = write!(
@@ -338,19 +366,29 @@ fn patrol_page(site: &str, d: &PatrolDetail, map: &patrol_store::web::PatrolMap)
     fact(&mut b, "transport", escape(&s.transport.join(", ")));
     fact(&mut b, "members", s.members.to_string());
     fact(&mut b, "file", opt(s.source_file.as_ref()));
-    fact(&mut b, "start", opt(s.start.as_ref()));
-    fact(&mut b, "end", opt(s.end.as_ref()));
+    fact(&mut b, "start", local_time(s.start.as_ref(), zone));
+    fact(&mut b, "end", local_time(s.end.as_ref(), zone));
     fact(&mut b, "km", format!("{:.3}", s.km));
     fact(&mut b, "hours", format!("{:.2}", s.hours));
     fact(
         &mut b,
         "points",
-        format!("{} in {} segments", s.track_points, d.segments),
+        format!(
+            "{} in {} segment{}",
+            s.track_points,
+            d.segments,
+            if d.segments == 1 { "" } else { "s" }
+        ),
     );
     fact(
         &mut b,
         "observations",
-        format!("{} ({} threats)", s.observations, s.threats),
+        format!(
+            "{} ({} threat{})",
+            s.observations,
+            s.threats,
+            if s.threats == 1 { "" } else { "s" }
+        ),
     );
     fact(&mut b, "id", escape(&s.patrol_id));
     b.push_str("</dl>");
@@ -440,7 +478,7 @@ fn patrol_page(site: &str, d: &PatrolDetail, map: &patrol_store::web::PatrolMap)
                 escape(&o.short_id),
                 escape(&o.category),
                 if o.threat { "yes" } else { "no" },
-                opt(o.time.as_ref()),
+                local_time(o.time.as_ref(), zone),
                 o.lat,
                 o.lon,
                 opt(o.raw_name.as_ref()),
@@ -560,7 +598,7 @@ fn report_bar(site: &str, month: &str, p: &ReportParams) -> String {
 </style>
 <div class=\"pn\"><span class=\"site\">{site}</span><a href=\"/\">Patrols</a><a href=\"/import\">Import</a><a href=\"/report\"><strong>Report</strong></a>
 <form method=\"get\" action=\"/report\"><label>Month <input type=\"month\" name=\"month\" value=\"{month}\" required></label>
-<label>Baseline <input name=\"baseline\" value=\"{baseline}\" placeholder=\"2025-10..2026-03\" size=\"16\"></label>
+<label>Baseline <input name=\"baseline\" value=\"{baseline}\" placeholder=\"FROM..TO, e.g. 2025-10..2026-03\" title=\"months or dates to compare threats per 100 km with\" size=\"26\"></label>
 <label>Trend months <input name=\"months\" type=\"number\" min=\"1\" max=\"120\" value=\"{months}\" style=\"width:4.5em\"></label>
 <button type=\"submit\">Show</button>
 <a class=\"save\" id=\"save\" href=\"/report.html?{qs}\" download=\"report-{month}.html\">Save</a>
