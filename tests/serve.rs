@@ -373,3 +373,59 @@ fn a_ranger_imports_a_gpx_sees_its_map_and_opens_the_report_in_chromium() {
     browser.print_a4(&shots.join("report-a4.pdf"));
     eprintln!("screenshots in {}", shots.display());
 }
+
+#[test]
+fn the_cli_importing_beside_the_server_waits_never_fails() {
+    let env = Env::init();
+    let server = Server::start(&env.db);
+    let dir = crate::util::sample("outpost-a");
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "gpx"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 4, "{files:?}");
+    let (by_cli, by_web) = files.split_at(files.len() / 2);
+    let db = env.db.clone();
+    let cli_files = by_cli.to_vec();
+    let cli = std::thread::spawn(move || {
+        assert_cmd::Command::cargo_bin("patrol")
+            .unwrap()
+            .env_remove("PATROL_DB")
+            .arg("--db")
+            .arg(&db)
+            .args(["--quiet", "import", "--team", "Bravo", "--json"])
+            .args(&cli_files)
+            .output()
+            .unwrap()
+    });
+    let mut web = Vec::new();
+    for f in by_web {
+        let bytes = std::fs::read(f).unwrap();
+        let name = f.file_name().unwrap().to_str().unwrap();
+        let (ct, body) = multipart(&[("team", "Alpha")], &[(name, &bytes)]);
+        let (status, text) = http_post(&server.url("/api/import"), &ct, &body);
+        assert_eq!(status, 200, "{text}");
+        web.push(serde_json::from_str::<Value>(&text).unwrap());
+        // While the CLI may be writing, reads wait too.
+        assert_eq!(http_get(&server.url("/api/patrols")).0, 200);
+    }
+    let out = cli.join().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cli: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for r in cli
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(web.iter().flat_map(|v| v.as_array().unwrap()))
+    {
+        assert_ne!(r["status"], "failed", "{r}");
+    }
+    let all: Value = serde_json::from_str(&get_ok(&server, "/api/patrols")).unwrap();
+    assert_eq!(all.as_array().unwrap().len(), files.len());
+}
