@@ -270,10 +270,10 @@ impl Browser {
             }
         }}});
         let v = browser.call("POST", "/session", Some(&caps));
-        browser.session = v["sessionId"]
+        v["sessionId"]
             .as_str()
             .unwrap_or_else(|| panic!("no session: {v}"))
-            .to_owned();
+            .clone_into(&mut browser.session);
         Some(browser)
     }
 
