@@ -98,8 +98,10 @@ pub enum Command {
     /// For example `patrol man > patrol.1 && man ./patrol.1`.
     Man,
     // ---- patrol serve ----
-    /// The web app: patrols, their maps, import and the report in a browser
-    /// on this computer (no internet needed). Stop it with Ctrl-C.
+    /// The web app on this computer: patrols with maps, import, the report.
+    ///
+    /// Open the address it prints in a browser; no internet is needed. Stop
+    /// it with Ctrl-C.
     Serve(ServeArgs),
 }
 
@@ -440,7 +442,7 @@ pub struct DemoArgs {
 pub struct ServeArgs {
     /// Where to listen: IP:PORT on this computer (port 0: any free port).
     /// Other computers are refused until patrol has users who log in.
-    #[arg(long, default_value = patrol_serve::DEFAULT_LISTEN)]
+    #[arg(long, value_name = "ADDR", default_value = patrol_serve::DEFAULT_LISTEN)]
     pub listen: String,
 }
 
