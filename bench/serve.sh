@@ -33,19 +33,22 @@ count=$(python3 -c "import json,sys; print(len(json.load(open(sys.argv[1]))))" "
 # The patrol of the month with the most fixes: the heaviest page.
 id=$(python3 -c "import json,sys; l=json.load(open(sys.argv[1])); print(max(l, key=lambda p: p['track_points'])['patrol_id'])" "$work/list.json")
 echo "month $month: $count patrols; the largest patrol $id"
-time_get() { # label, path
+time_get() { # label, path [note]
   local best= all=()
   for _ in $(seq "${RUNS:-5}"); do
     t=$(curl -sf -o /dev/null -w '%{time_total}' "$base$2")
     all+=("$t")
   done
-  printf '%-36s %s s (median of %s; target 0.2 s)\n' "$1" \
-    "$(printf '%s\n' "${all[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')" "${RUNS:-5}"
+  printf '%-36s %s s (median of %s; %s)\n' "$1" \
+    "$(printf '%s\n' "${all[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')" "${RUNS:-5}" \
+    "${3:-target 0.2 s}"
 }
 time_get "patrol list of the month (page 1)" "/?month=$month"
 time_get "patrol list of the month (API)" "/api/patrols?month=$month"
+time_get "patrol list, no month (the latest)" "/"
 time_get "patrol page (largest of the month)" "/patrols/$id"
 time_get "patrol (API)" "/api/patrols/$id"
+time_get "report page of the month" "/report?month=$month" "no target"
 page=$(curl -sf "$base/patrols/$id" | wc -c)
 assets=0
 for a in app.css app.js leaflet/leaflet.js leaflet/leaflet.css; do
