@@ -429,3 +429,27 @@ fn the_cli_importing_beside_the_server_waits_never_fails() {
     let all: Value = serde_json::from_str(&get_ok(&server, "/api/patrols")).unwrap();
     assert_eq!(all.as_array().unwrap().len(), files.len());
 }
+
+#[test]
+fn what_a_file_or_a_person_typed_is_escaped_on_every_page() {
+    let env = Env::init();
+    let server = Server::start(&env.db);
+    let bytes = std::fs::read(crate::util::sample("outpost-a/2026-10-01-alpha-foot.gpx")).unwrap();
+    let team = "<script>alert(1)</script>\"'&";
+    let (ct, body) = multipart(&[("team", team)], &[("<img src=x>.gpx", &bytes)]);
+    let (status, text) = http_post(&server.url("/api/import"), &ct, &body);
+    assert_eq!(status, 200, "{text}");
+    let got: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(got[0]["file"], "_img src_x_.gpx");
+    let id = got[0]["patrol_id"].as_str().unwrap();
+    let escaped = "&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;&amp;";
+    for page in [
+        format!("/?month=2026-10"),
+        format!("/patrols/{id}"),
+        "/import".into(),
+    ] {
+        let html = get_ok(&server, &page);
+        assert!(!html.contains("<script>alert"), "{page}: {html}");
+        assert!(html.contains(escaped), "{page}: the team is shown, escaped");
+    }
+}
