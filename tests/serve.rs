@@ -444,7 +444,7 @@ fn what_a_file_or_a_person_typed_is_escaped_on_every_page() {
     let id = got[0]["patrol_id"].as_str().unwrap();
     let escaped = "&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;&amp;";
     for page in [
-        format!("/?month=2026-10"),
+        "/?month=2026-10".to_string(),
         format!("/patrols/{id}"),
         "/import".into(),
     ] {
