@@ -62,7 +62,9 @@ pub struct ReportParams {
     pub to: Option<String>,
     /// FROM..TO, months or dates.
     pub baseline: Option<String>,
-    /// The trend's months, 1 to 120.
+    /// The trend's months, 1 to 120 (`trend_months` as the CLI's
+    /// `--trend-months` will do too).
+    #[serde(alias = "trend_months", alias = "trend-months")]
     pub months: Option<String>,
 }
 
@@ -126,7 +128,41 @@ pub async fn report(
     Ok(body(JSON, bytes))
 }
 
+/// The import form's values as given (text fields, trimmed later).
+#[derive(Debug, Default)]
+pub struct ImportForm {
+    pub team: String,
+    pub transport: String,
+    pub members: String,
+    /// Names, comma-separated (the CLI's `--member`), one field or several.
+    pub member_names: Vec<String>,
+    pub leader: String,
+    pub objective: String,
+    /// YYYY-MM-DD, for files whose tracks have no time.
+    pub date: String,
+}
+
 /// The import form's values, checked by the core's rules.
+pub fn import_form_options(f: &ImportForm) -> Result<ImportOptions, AppError> {
+    let mut opts = import_options(&f.team, &f.transport, &f.members)?;
+    opts.member_names = f
+        .member_names
+        .iter()
+        .flat_map(|s| s.split(','))
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect();
+    let given = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+    opts.leader = given(&f.leader);
+    opts.objective = given(&f.objective);
+    opts.date = given(&f.date)
+        .map(|d| patrol_core::metrics::parse_date(&d))
+        .transpose()
+        .map_err(|e| AppError::bad_request(format!("date: {e}")))?;
+    Ok(opts)
+}
+
+/// The team, transport and members of the import form, checked by the core's rules.
 pub fn import_options(
     team: &str,
     transport: &str,
@@ -166,7 +202,9 @@ pub fn import_options(
 const MAX_FIELD: usize = 4096;
 
 /// `POST /api/import`, multipart: `file` (one or more), `team`,
-/// `transport`, `members`; answers as `patrol import --json`.
+/// `transport`, `members` (or `headcount`); and as the CLI takes them
+/// `member` (names), `leader`, `objective`, `date`; answers as `patrol
+/// import --json`.
 pub async fn import(
     State(state): State<Shared>,
     mut form: Multipart,
@@ -179,8 +217,10 @@ pub async fn import(
         AppError::new(e.status(), format!("the upload: {}", e.body_text()))
     };
     let io = |e: std::io::Error| AppError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
-    let (mut team, mut transport, mut members) =
-        (String::new(), String::from("foot"), String::new());
+    let mut f = ImportForm {
+        transport: "foot".into(),
+        ..ImportForm::default()
+    };
     let mut files = Vec::new();
     while let Some(mut field) = form.next_field().await.map_err(bad)? {
         let name = field.name().unwrap_or("").to_owned();
@@ -206,9 +246,13 @@ pub async fn import(
             return Err(AppError::bad_request(format!("{name}: too long")));
         }
         match name.as_str() {
-            "team" => team = value,
-            "transport" => transport = value,
-            "members" => members = value,
+            "team" => f.team = value,
+            "transport" => f.transport = value,
+            "members" | "headcount" => f.members = value,
+            "member" | "member_names" => f.member_names.push(value),
+            "leader" => f.leader = value,
+            "objective" => f.objective = value,
+            "date" => f.date = value,
             _ => {}
         }
     }
@@ -217,7 +261,7 @@ pub async fn import(
             "no file: choose one or more GPX files",
         ));
     }
-    let opts = import_options(&team, &transport, &members)?;
+    let opts = import_form_options(&f)?;
     let reports: Vec<ImportReport> = with_store(&state.clone(), move |store| {
         let has_gpx = files.iter().any(|f| !crate::files::is_smart_file(f));
         if has_gpx && opts.team.is_empty() {
@@ -266,6 +310,34 @@ mod tests {
             let e = import_options("A", t, m).unwrap_err();
             assert_eq!(e.status, StatusCode::BAD_REQUEST, "{t} {m}");
         }
+    }
+
+    #[test]
+    fn the_rest_of_the_form_is_taken_as_the_cli_takes_it() {
+        let f = ImportForm {
+            team: "Alpha".into(),
+            transport: "foot".into(),
+            members: "4".into(),
+            member_names: vec!["Somchai, Nok".into(), "Dao".into()],
+            leader: " Somchai ".into(),
+            date: "2026-10-04".into(),
+            ..ImportForm::default()
+        };
+        let o = import_form_options(&f).unwrap();
+        assert_eq!(o.member_names, ["Somchai", "Nok", "Dao"]);
+        assert_eq!(o.leader.as_deref(), Some("Somchai"));
+        assert_eq!(o.objective, None);
+        assert_eq!(o.date.unwrap().to_string(), "2026-10-04");
+        let bad = ImportForm {
+            date: "04/10/2026".into(),
+            ..f
+        };
+        assert!(
+            import_form_options(&bad)
+                .unwrap_err()
+                .message
+                .starts_with("date: ")
+        );
     }
 
     #[test]
