@@ -684,6 +684,55 @@ mod tests {
         assert_eq!(step_month("2026-01", false).as_deref(), Some("2025-12"));
     }
 
+    fn summary(n: usize) -> patrol_store::query::PatrolSummary {
+        let id = format!("01a25326-7cd5-7308-b088-{n:012x}");
+        patrol_store::query::PatrolSummary {
+            short_id: id[id.len() - 8..].to_owned(),
+            patrol_id: id,
+            site: "Thap Lan".into(),
+            team: format!("Team {n}"),
+            leader: None,
+            transport: vec!["foot".into()],
+            members: 2,
+            start: None,
+            end: None,
+            first_date: Some("2026-10-04".into()),
+            last_date: Some("2026-10-04".into()),
+            km: 1.0,
+            hours: 1.0,
+            track_points: 10,
+            observations: 0,
+            threats: 0,
+            source_file: None,
+            origin_device: String::new(),
+            conflict: false,
+            site_id: String::new(),
+            site_name: "Thap Lan".into(),
+            file: None,
+        }
+    }
+
+    #[test]
+    fn the_list_is_paged_a_hundred_at_a_time() {
+        let list: Vec<_> = (0..250).map(summary).collect();
+        let rows = |html: &str| html.matches("<tr><td><a href=\"/patrols/").count();
+        let first = list_page("S", "2026-10", 1, &list);
+        assert_eq!(rows(&first), 100);
+        assert!(
+            first.contains("page 1 of 3")
+                && first.contains("Team 0<")
+                && !first.contains("Team 100<")
+        );
+        assert!(first.contains("month=2026-10&amp;page=2"));
+        let last = list_page("S", "2026-10", 3, &list);
+        assert_eq!(rows(&last), 50);
+        assert!(last.contains("Team 249<") && !last.contains("next &rarr;"));
+        // A page past the end is the last page.
+        assert_eq!(list_page("S", "2026-10", 99, &list), last);
+        let one = list_page("S", "2026-10", 1, &list[..1]);
+        assert!(!one.contains("page 1 of"), "no pager for one page");
+    }
+
     #[test]
     fn pages_escape_what_they_show() {
         let page = import_page("<Site>", &["A\"><script>".into()]);
