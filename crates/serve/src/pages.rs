@@ -241,17 +241,29 @@ fn list_page(
         }
     };
     pager(&mut b);
-    b.push_str("<table id=\"patrols\"><tr><th>patrol</th><th>team</th><th>transport</th><th class=\"n\">members</th><th>first day</th><th>last day</th><th class=\"n\">km</th><th class=\"n\">hours</th><th class=\"n\">obs</th><th class=\"n\">threats</th><th>file</th></tr>");
+    // A central database's list names each patrol's site.
+    let sites = list.iter().any(|p| p.site_id != list[0].site_id);
+    let _ = write!(
+        b,
+        "<table id=\"patrols\"><tr><th>patrol</th>{}<th>team</th>",
+        if sites { "<th>site</th>" } else { "" }
+    );
+    b.push_str("<th>transport</th><th class=\"n\">members</th><th>first day</th><th>last day</th><th class=\"n\">km</th><th class=\"n\">hours</th><th class=\"n\">obs</th><th class=\"n\">threats</th><th>file</th></tr>");
     for p in list.iter().skip((page - 1) * PAGE_SIZE).take(PAGE_SIZE) {
         let _ = write!(
             b,
-            "<tr><td><a href=\"/patrols/{}\">{}</a>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"nw\">{}</td><td class=\"nw\">{}</td><td class=\"n\">{:.2}</td><td class=\"n\">{:.1}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
+            "<tr><td><a href=\"/patrols/{}\">{}</a>{}</td>{}<td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"nw\">{}</td><td class=\"nw\">{}</td><td class=\"n\">{:.2}</td><td class=\"n\">{:.1}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
             enc(&p.patrol_id),
             escape(&p.short_id),
             if p.conflict {
                 " <span title=\"edited on two devices\">⚠</span>"
             } else {
                 ""
+            },
+            if sites {
+                format!("<td>{}</td>", escape(&p.site_name))
+            } else {
+                String::new()
             },
             escape(&p.team),
             escape(&p.transport.join(", ")),
@@ -729,6 +741,12 @@ mod tests {
         assert!(last.contains("Team 249<") && !last.contains("next &rarr;"));
         // A page past the end is the last page.
         assert_eq!(list_page("S", "2026-10", 99, &list), last);
+        assert!(!first.contains("<th>site</th>"), "one site: no site column");
+        let mut two = list.clone();
+        two[1].site_id = "other".into();
+        two[1].site_name = "Pang <Sida>".into();
+        let two = list_page("S", "2026-10", 1, &two);
+        assert!(two.contains("<th>site</th>") && two.contains("<td>Pang &lt;Sida&gt;</td>"));
         let one = list_page("S", "2026-10", 1, &list[..1]);
         assert!(!one.contains("page 1 of"), "no pager for one page");
     }
