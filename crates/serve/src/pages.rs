@@ -610,7 +610,7 @@ fn report_bar(site: &str, month: &str, p: &ReportParams) -> String {
 </style>
 <div class=\"pn\"><span class=\"site\">{site}</span><a href=\"/\">Patrols</a><a href=\"/import\">Import</a><a href=\"/report\"><strong>Report</strong></a>
 <form method=\"get\" action=\"/report\"><label>Month <input type=\"month\" name=\"month\" value=\"{month}\" required></label>
-<label>Baseline <input name=\"baseline\" value=\"{baseline}\" placeholder=\"FROM..TO, e.g. 2025-10..2026-03\" title=\"months or dates to compare threats per 100 km with\" size=\"26\"></label>
+<label>Baseline <input name=\"baseline\" value=\"{baseline}\" placeholder=\"e.g. 2025-10..2026-03\" title=\"FROM..TO, months or dates, to compare threats per 100 km with\" size=\"22\"></label>
 <label>Trend months <input name=\"months\" type=\"number\" min=\"1\" max=\"120\" value=\"{months}\" style=\"width:4.5em\"></label>
 <button type=\"submit\">Show</button>
 <a class=\"save\" id=\"save\" href=\"/report.html?{qs}\" download=\"report-{month}.html\">Save</a>
