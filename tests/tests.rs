@@ -13,6 +13,7 @@ mod model;
 mod quality;
 mod report;
 mod safety;
+mod serve;
 mod smart;
 mod snapshots;
 mod sync;

@@ -78,6 +78,11 @@ pub enum Command {
     Conflicts(ConflictsArgs),
     /// Rows merges set aside for a person to look at, and the decision on each.
     Quarantine(crate::commands::quarantine::QuarantineArgs),
+    /// The web app on this computer: patrols with maps, import, the report.
+    ///
+    /// Open the address it prints in a browser; no internet is needed. Stop
+    /// it with Ctrl-C.
+    Serve(ServeArgs),
     /// Who may use `patrol serve` from other computers, and their role.
     User {
         #[command(subcommand)]
@@ -500,6 +505,15 @@ pub struct DemoArgs {
     /// Replace existing files in --dir (never a database, even with --force).
     #[arg(long)]
     pub force: bool,
+}
+
+// ---- patrol serve ----
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Where to listen: IP:PORT on this computer (port 0: any free port).
+    /// Other computers are refused until patrol has users who log in.
+    #[arg(long, value_name = "ADDR", default_value = patrol_serve::DEFAULT_LISTEN)]
+    pub listen: String,
 }
 
 /// `--transport`: the values of [`patrol_core::Transport`], spelt the same.

@@ -12,6 +12,7 @@ mod observe;
 mod patrols;
 pub mod quarantine;
 pub mod report;
+mod serve;
 mod smart;
 mod sync;
 mod user;
@@ -111,6 +112,8 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             out(&String::from_utf8_lossy(&crate::manual::man_page()?))?;
             Ok(Outcome::Done)
         }
+        // patrol serve
+        Command::Serve(a) => serve::run(db, &a),
     }
 }
 

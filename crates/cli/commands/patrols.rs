@@ -1,24 +1,18 @@
 use std::fmt::Write as _;
 
-use anyhow::{Context, Result};
-use chrono::{Datelike, NaiveDate};
+use anyhow::Result;
+use chrono::NaiveDate;
 use patrol_store::Store;
 
 use crate::Outcome;
 use crate::args::{PatrolsArgs, ShowArgs};
 use patrol_report::table::{Table, escape};
 
-/// A local month YYYY-MM as its first and last dates.
+/// A local month YYYY-MM as its first and last dates (the rule of
+/// `patrol_core::metrics::parse_month`, which the web app follows too).
 pub fn month_range(month: &str) -> Result<(NaiveDate, NaiveDate)> {
-    let first = NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d")
-        .with_context(|| format!("'{month}' is not a month (YYYY-MM)"))?;
-    let next = if first.month() == 12 {
-        NaiveDate::from_ymd_opt(first.year() + 1, 1, 1)
-    } else {
-        NaiveDate::from_ymd_opt(first.year(), first.month() + 1, 1)
-    }
-    .context("month out of range")?;
-    Ok((first, next.pred_opt().context("month out of range")?))
+    let p = patrol_core::metrics::parse_month(month)?;
+    Ok((p.from, p.to))
 }
 
 fn opt(s: Option<&String>) -> String {

@@ -4,9 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use chrono::NaiveDate;
 use clap::Args;
-use patrol_core::metrics::{Period, Report, build_report_parallel, build_report_streamed};
+use patrol_core::metrics::{Period, Report};
 use patrol_core::{Site, SiteId};
 use patrol_report::Format;
 use patrol_store::Store;
@@ -59,30 +58,9 @@ pub struct ReportArgs {
     pub force: bool,
 }
 
-fn date(s: &str) -> Result<NaiveDate> {
-    s.parse()
-        .with_context(|| format!("'{s}' is not a date (YYYY-MM-DD)"))
-}
-
 /// "2025-10..2026-03" (months) or "2025-10-01..2026-03-31" (dates).
 pub fn parse_range(s: &str) -> Result<Period> {
-    let (a, b) = s
-        .split_once("..")
-        .with_context(|| format!("'{s}' is not FROM..TO"))?;
-    let from = if a.len() == 7 {
-        month_range(a)?.0
-    } else {
-        date(a)?
-    };
-    let to = if b.len() == 7 {
-        month_range(b)?.1
-    } else {
-        date(b)?
-    };
-    if from > to {
-        bail!("'{s}': the range ends before it starts");
-    }
-    Ok(Period { from, to })
+    Ok(patrol_core::metrics::parse_range(s)?)
 }
 
 fn period(a: &ReportArgs) -> Result<Period> {
@@ -132,28 +110,9 @@ pub fn pick_site(all: &[Site], wanted: &str) -> Result<SiteId> {
     }
 }
 
-/// The report of `query`: its facts, and its track lines streamed from the
-/// store into the grids and the map, all read in one snapshot: the facts on
-/// a second connection in the same snapshot while the lines are read, when
-/// the store gives one, else one after the other.
+/// The report of `query` (built by the store, as the web app's is).
 fn report(store: &Store, query: &ReportQuery, roll_up: &[String]) -> Result<Report> {
-    Ok(store.reading(|| {
-        let coverage = store.report_coverage(query)?;
-        if let Some(second) = store.second_reader() {
-            return build_report_parallel(
-                &coverage,
-                move || {
-                    let mut input = second.report_facts(query)?;
-                    input.roll_up = roll_up.to_vec();
-                    Ok(input)
-                },
-                |add| store.each_report_line(query, add),
-            );
-        }
-        let mut input = store.report_facts(query)?;
-        input.roll_up = roll_up.to_vec();
-        build_report_streamed(&input, |add| store.each_report_line(query, add))
-    })?)
+    Ok(store.report(query, roll_up)?)
 }
 
 /// The `--roll-up` keys, each a category of the data model.

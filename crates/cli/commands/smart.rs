@@ -6,8 +6,6 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use patrol_store::Store;
-use patrol_store::StoreError;
-use patrol_store::import::{ImportError, ImportOptions, ImportReport, file_digest};
 use serde::Serialize;
 
 use crate::Outcome;
@@ -85,40 +83,6 @@ fn write_one(store: &Store, output: &Output, id: &str, out: &Path) -> Result<Wri
     })
 }
 
-/// Whether a file is SMART patrol XML: its root element, not its name.
-pub fn is_smart_file(path: &Path) -> bool {
-    use std::io::Read;
-    let mut head = Vec::with_capacity(8192);
-    std::fs::File::open(path)
-        .and_then(|f| f.take(8192).read_to_end(&mut head))
-        .is_ok_and(|_| patrol_smart::is_smart_patrol(&head))
-}
-
-/// Import one SMART patrol file: what it became, or why it failed.
-pub fn import(store: &mut Store, path: &Path, opts: &ImportOptions) -> ImportReport {
-    let fail = |message: String| {
-        ImportReport::failed(path, &ImportError::Store(StoreError::Invalid(message)))
-    };
-    let digest = match file_digest(path) {
-        Ok(d) => d,
-        Err(e) => return fail(format!("{}: {e}", path.display())),
-    };
-    let zone = match patrol_core::time::parse_zone(&store.site().timezone) {
-        Ok(z) => z,
-        Err(e) => return fail(e.to_string()),
-    };
-    let patrol = match patrol_smart::read_patrol_file(path, zone) {
-        Ok(p) => p,
-        Err(e @ patrol_smart::SmartError::Io { .. }) => return fail(e.to_string()),
-        Err(e) => {
-            return fail(format!(
-                "{}:{}",
-                path.display(),
-                e.to_string().trim_start_matches("line ")
-            ));
-        }
-    };
-    store
-        .import_recorded(&patrol, path, &digest, opts)
-        .unwrap_or_else(|e| ImportReport::failed(path, &e))
-}
+/// Whether a file is SMART patrol XML, and the import of one: in
+/// patrol-serve, whose uploads are imported the same way.
+pub use patrol_serve::{import_smart_file as import, is_smart_file};

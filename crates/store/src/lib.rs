@@ -31,8 +31,10 @@ pub mod quarantine;
 pub mod query;
 mod recorded;
 pub mod records;
+mod report;
 mod schema;
 pub mod users;
+pub mod web;
 
 use std::path::{Path, PathBuf};
 

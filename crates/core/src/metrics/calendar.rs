@@ -30,3 +30,90 @@ pub fn months_ending(last: NaiveDate, n: u32) -> Vec<Period> {
         })
         .collect()
 }
+
+/// Why a month, a date or a range of them was refused: the one message the
+/// CLI and the web app give.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct BadPeriod(String);
+
+/// A local month `YYYY-MM` as its first and last dates.
+pub fn parse_month(month: &str) -> Result<Period, BadPeriod> {
+    let first = NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d")
+        .map_err(|e| BadPeriod(format!("'{month}' is not a month (YYYY-MM): {e}")))?;
+    let out_of_range = || BadPeriod("month out of range".into());
+    let next = if first.month() == 12 {
+        NaiveDate::from_ymd_opt(first.year() + 1, 1, 1)
+    } else {
+        NaiveDate::from_ymd_opt(first.year(), first.month() + 1, 1)
+    }
+    .ok_or_else(out_of_range)?;
+    Ok(Period {
+        from: first,
+        to: next.pred_opt().ok_or_else(out_of_range)?,
+    })
+}
+
+/// A local date `YYYY-MM-DD`.
+pub fn parse_date(s: &str) -> Result<NaiveDate, BadPeriod> {
+    s.parse()
+        .map_err(|e| BadPeriod(format!("'{s}' is not a date (YYYY-MM-DD): {e}")))
+}
+
+/// `FROM..TO`, as months (`2025-10..2026-03`) or dates
+/// (`2025-10-01..2026-03-31`).
+pub fn parse_range(s: &str) -> Result<Period, BadPeriod> {
+    let (a, b) = s
+        .split_once("..")
+        .ok_or_else(|| BadPeriod(format!("'{s}' is not FROM..TO")))?;
+    let from = if a.len() == 7 {
+        parse_month(a)?.from
+    } else {
+        parse_date(a)?
+    };
+    let to = if b.len() == 7 {
+        parse_month(b)?.to
+    } else {
+        parse_date(b)?
+    };
+    if from > to {
+        return Err(BadPeriod(format!("'{s}': the range ends before it starts")));
+    }
+    Ok(Period { from, to })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn months_and_ranges_parse_or_say_why() {
+        let oct = parse_month("2026-10").unwrap();
+        assert_eq!(
+            (oct.from.to_string(), oct.to.to_string()),
+            ("2026-10-01".into(), "2026-10-31".into())
+        );
+        assert_eq!(parse_month("2024-02").unwrap().to.to_string(), "2024-02-29");
+        assert_eq!(
+            parse_month("2026-13").unwrap_err().to_string(),
+            "'2026-13' is not a month (YYYY-MM): input is out of range"
+        );
+        let r = parse_range("2025-10..2026-03-15").unwrap();
+        assert_eq!(
+            (r.from.to_string(), r.to.to_string()),
+            ("2025-10-01".into(), "2026-03-15".into())
+        );
+        assert!(
+            parse_range("2026-03..2025-10")
+                .unwrap_err()
+                .to_string()
+                .contains("ends before")
+        );
+        assert!(
+            parse_range("2026-03")
+                .unwrap_err()
+                .to_string()
+                .contains("FROM..TO")
+        );
+    }
+}

@@ -25,7 +25,7 @@ pub use attributes::{
 };
 pub use baseline::baseline_sentence;
 pub use build::{build_report, build_report_parallel, build_report_streamed};
-pub use calendar::months_ending;
+pub use calendar::{BadPeriod, months_ending, parse_date, parse_month, parse_range};
 pub use figures::{figures, period_figures};
 pub use map::{MAP_MAX_POINTS, MapData, MapPoint};
 pub use schema::*;

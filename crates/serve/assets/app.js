@@ -1,0 +1,166 @@
+// patrol serve: the import form and the patrol map. No framework, no
+// network but this server; text is put in with textContent, never as HTML.
+'use strict';
+
+function el(tag, text, cls) {
+  const e = document.createElement(tag);
+  if (text !== undefined && text !== null) e.textContent = String(text);
+  if (cls) e.className = cls;
+  return e;
+}
+
+// ---- /import ----------------------------------------------------------
+function setupImport() {
+  const form = document.getElementById('import-form');
+  if (!form) return;
+  const input = form.querySelector('input[type=file]');
+  const drop = document.getElementById('drop');
+  const chosen = document.getElementById('chosen');
+  const button = form.querySelector('button[type=submit]');
+  const out = document.getElementById('results');
+
+  function showChosen() {
+    chosen.textContent = '';
+    const files = Array.from(input.files || []);
+    if (files.length === 0) { chosen.textContent = 'No file chosen yet.'; return; }
+    chosen.append(el('strong', files.length + (files.length === 1 ? ' file: ' : ' files: ')));
+    chosen.append(document.createTextNode(files.map(f => f.name).join(', ')));
+  }
+  input.addEventListener('change', showChosen);
+  ['dragenter', 'dragover'].forEach(t => drop.addEventListener(t, ev => {
+    ev.preventDefault(); drop.classList.add('over');
+  }));
+  ['dragleave', 'drop'].forEach(t => drop.addEventListener(t, ev => {
+    ev.preventDefault(); drop.classList.remove('over');
+  }));
+  drop.addEventListener('drop', ev => {
+    if (ev.dataTransfer && ev.dataTransfer.files.length) {
+      input.files = ev.dataTransfer.files;
+      showChosen();
+    }
+  });
+  showChosen();
+
+  form.addEventListener('submit', async ev => {
+    ev.preventDefault();
+    if (!input.files || input.files.length === 0) {
+      out.textContent = '';
+      out.append(el('p', 'Choose one or more GPX files first.', 'error'));
+      return;
+    }
+    button.disabled = true;
+    const label = button.textContent;
+    button.textContent = 'Importing…';
+    out.textContent = '';
+    out.append(el('p', 'Importing ' + input.files.length + ' file(s)…', 'muted'));
+    try {
+      const resp = await fetch('/api/import', { method: 'POST', body: new FormData(form) });
+      const body = await resp.json();
+      out.textContent = '';
+      if (!resp.ok) {
+        out.append(el('p', body.error || ('The server answered ' + resp.status), 'error'));
+      } else {
+        out.append(resultTable(body));
+        out.scrollIntoView({ block: 'nearest' });
+        // The team, transport and people stay for the next files.
+        input.value = '';
+        showChosen();
+      }
+    } catch (e) {
+      out.textContent = '';
+      out.append(el('p', 'The import did not finish: ' + e, 'error'));
+    } finally {
+      button.disabled = false;
+      button.textContent = label;
+    }
+  });
+}
+
+function resultTable(reports) {
+  const wrap = el('div');
+  const counts = {};
+  reports.forEach(r => { counts[r.status] = (counts[r.status] || 0) + 1; });
+  wrap.append(el('h2', 'Result: ' + Object.entries(counts).map(([k, v]) => v + ' ' + k).join(', ')));
+  const t = el('table');
+  t.id = 'result-table';
+  const head = el('tr');
+  [['file'], ['status'], ['patrol'], ['points', 'n'], ['km', 'n'], ['warnings and errors']]
+    .forEach(([h, c]) => head.append(el('th', h, c)));
+  t.append(head);
+  reports.forEach(r => {
+    const tr = el('tr');
+    tr.append(el('td', r.file));
+    tr.append(el('td', r.status, 'status-' + r.status));
+    const p = el('td');
+    if (r.patrol_id) {
+      const a = el('a', r.short_id || r.patrol_id);
+      a.href = '/patrols/' + encodeURIComponent(r.patrol_id);
+      p.append(a);
+    } else {
+      p.textContent = '-';
+    }
+    tr.append(p);
+    tr.append(el('td', r.track_points, 'n'));
+    tr.append(el('td', (r.counted_length_m / 1000).toFixed(3), 'n'));
+    const notes = el('td');
+    if (r.error) notes.append(el('div', r.error, 'status-failed'));
+    (r.warnings || []).forEach(w => notes.append(el('div', w.message)));
+    tr.append(notes);
+    t.append(tr);
+  });
+  wrap.append(t);
+  const months = new Set(reports.filter(r => r.first_time).map(r => r.first_time.slice(0, 7)));
+  if (months.size) {
+    const p = el('p');
+    p.append(document.createTextNode('See the patrols of '));
+    Array.from(months).sort().forEach((m, i) => {
+      if (i) p.append(document.createTextNode(', '));
+      const a = el('a', m);
+      a.href = '/?month=' + encodeURIComponent(m);
+      p.append(a);
+    });
+    p.append(document.createTextNode('.'));
+    wrap.append(p);
+  }
+  return wrap;
+}
+
+// ---- /patrols/{id}: the map --------------------------------------------
+function setupMap() {
+  const box = document.getElementById('map');
+  const dataEl = document.getElementById('map-data');
+  if (!box || !dataEl || !window.L) return;
+  const data = JSON.parse(dataEl.textContent);
+  // No basemap: the boundary, the track and the observations on a plain background.
+  const map = L.map(box, { crs: L.CRS.EPSG3857, attributionControl: false, zoomSnap: 0.25 });
+  const ll = p => [p[1], p[0]];
+  const bounds = L.latLngBounds([]);
+  (data.boundary || []).forEach(poly => {
+    const layer = L.polygon(poly.map(ring => ring.map(ll)),
+      { color: '#2e6b3a', weight: 2, fillColor: '#cfe3c9', fillOpacity: 0.35, interactive: false });
+    layer.addTo(map);
+    if (!(data.lines || []).length) bounds.extend(layer.getBounds());
+  });
+  (data.lines || []).forEach(line => {
+    const layer = L.polyline(line.map(ll), { color: '#c0392b', weight: 3, className: 'track' });
+    layer.addTo(map);
+    bounds.extend(layer.getBounds());
+  });
+  (data.observations || []).forEach(o => {
+    if (!isFinite(o.lat) || !isFinite(o.lon)) return;
+    const m = L.circleMarker([o.lat, o.lon], {
+      radius: 6, color: '#222', weight: 1, fillColor: o.threat ? '#e67e22' : '#2980b9', fillOpacity: 0.9,
+    });
+    m.bindTooltip(o.label);
+    m.addTo(map);
+    bounds.extend([o.lat, o.lon]);
+  });
+  if (bounds.isValid()) {
+    map.fitBounds(bounds, { padding: [20, 20], maxZoom: 17 });
+  } else {
+    map.setView([0, 0], 2);
+  }
+  L.control.scale({ imperial: false }).addTo(map);
+}
+
+document.addEventListener('DOMContentLoaded', () => { setupImport(); setupMap(); });

@@ -1,0 +1,164 @@
+//! `patrol serve`: the offline web app. Pages rendered here (with a little
+//! vanilla script and the vendored Leaflet, all built into the binary) and
+//! one JSON API under `/api/` whose bodies are the CLI's `--json` bodies,
+//! made from the same structs by the same library calls.
+//!
+//! The store is opened per request on a blocking thread (a `Store` is not
+//! `Sync`); writes go one at a time through [`State::writer`], and SQLite's
+//! busy timeout makes a request wait for the CLI writing beside it.
+//!
+//! Libraries never print: [`run`] says where it listens through a callback.
+
+mod api;
+mod assets;
+mod files;
+mod pages;
+mod web;
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+
+pub use files::{import_smart_file, is_smart_file};
+
+/// The default address: this computer only.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+/// The largest request body (an upload of GPX files), bytes.
+pub const MAX_UPLOAD_BYTES: usize = 64 * 1024 * 1024;
+
+/// How long one request may take (an import of many large files included).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Why the server did not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The address is not one this computer alone reaches.
+    #[error(
+        "{0}: patrol serve listens beyond this computer only with users, who log in; its login page is not built yet (`patrol user add NAME --role manager` records users for it), so for now it listens on this computer only: use --listen 127.0.0.1:PORT (the default is {DEFAULT_LISTEN})"
+    )]
+    NotLoopback(String),
+    /// The address could not be read.
+    #[error("--listen {0}: not an address (give IP:PORT, e.g. {DEFAULT_LISTEN})")]
+    BadAddress(String),
+    /// The database could not be opened.
+    #[error(transparent)]
+    Store(#[from] patrol_store::StoreError),
+    /// The socket or the runtime failed.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// What the server needs to know.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The database file.
+    pub db: PathBuf,
+    /// Where to listen: IP:PORT or localhost:PORT (port 0: any free port).
+    pub listen: String,
+}
+
+/// What every request handler shares.
+pub(crate) struct State {
+    pub db: PathBuf,
+    /// Held while a request writes: one writer of ours at a time.
+    pub writer: std::sync::Mutex<()>,
+}
+
+pub(crate) type Shared = Arc<State>;
+
+/// The address to listen on, refused unless it is a loopback address.
+pub fn listen_address(listen: &str) -> Result<SocketAddr, ServeError> {
+    let addrs: Vec<SocketAddr> = listen
+        .to_socket_addrs()
+        .map_err(|_| ServeError::BadAddress(listen.to_owned()))?
+        .collect();
+    let Some(first) = addrs.first().copied() else {
+        return Err(ServeError::BadAddress(listen.to_owned()));
+    };
+    if addrs.iter().any(|a| !a.ip().is_loopback()) {
+        return Err(ServeError::NotLoopback(listen.to_owned()));
+    }
+    Ok(first)
+}
+
+/// The app: every route and its limits.
+pub(crate) fn app(state: Shared) -> Router {
+    Router::new()
+        .route("/", get(pages::patrols))
+        .route("/patrols/{id}", get(pages::patrol))
+        .route("/import", get(pages::import))
+        .route("/report", get(pages::report))
+        .route("/report.html", get(pages::report_file))
+        .route("/report.csv", get(pages::report_csv))
+        .route("/assets/{*name}", get(assets::serve))
+        .route("/api/patrols", get(api::patrols))
+        .route("/api/patrols/{id}", get(api::patrol))
+        .route("/api/report", get(api::report))
+        .route("/api/import", post(api::import))
+        .fallback(pages::not_found)
+        .layer(axum::middleware::from_fn(web::guard))
+        .layer(DefaultBodyLimit::disable())
+        .layer(RequestBodyLimitLayer::new(MAX_UPLOAD_BYTES))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .with_state(state)
+}
+
+/// Serve the database until Ctrl-C. The address is checked (loopback only)
+/// and the database opened before anything listens; `listening` is told the
+/// address bound (the real port when 0 was asked for).
+pub fn run(opts: &Options, listening: impl FnOnce(SocketAddr)) -> Result<(), ServeError> {
+    let addr = listen_address(&opts.listen)?;
+    // A database that cannot be opened is said now, not at the first request.
+    drop(patrol_store::Store::open(&opts.db)?);
+    let state = Arc::new(State {
+        db: opts.db.clone(),
+        writer: std::sync::Mutex::new(()),
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .max_blocking_threads(8)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        listening(listener.local_addr()?);
+        axum::serve(listener, app(state))
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+    })?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_is_listened_on() {
+        assert!(listen_address("127.0.0.1:0").is_ok());
+        assert!(listen_address("[::1]:8080").is_ok());
+        assert!(listen_address("localhost:8080").is_ok());
+        for beyond in ["0.0.0.0:8080", "192.168.1.10:8080", "[::]:8080"] {
+            let err = listen_address(beyond).unwrap_err();
+            assert!(matches!(err, ServeError::NotLoopback(_)), "{beyond}");
+            assert!(err.to_string().contains("patrol user add"), "{err}");
+        }
+        assert!(matches!(
+            listen_address("nowhere"),
+            Err(ServeError::BadAddress(_))
+        ));
+    }
+}

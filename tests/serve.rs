@@ -1,0 +1,455 @@
+//! `patrol serve`: the API against the CLI's JSON on the same database, the
+//! refusal to listen beyond this computer, hostile uploads, and a real
+//! headless Chromium through the main path (import, patrol map, report).
+
+use serde_json::Value;
+
+use crate::util::{Browser, Env, Server, data, http_get, http_post, multipart};
+
+/// The CLI's stdout for `args`, as text.
+fn cli(_env: &Env, db: &std::path::Path, args: &[&str]) -> String {
+    let out = assert_cmd::Command::cargo_bin("patrol")
+        .unwrap()
+        .env_remove("PATROL_DB")
+        .arg("--quiet")
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8")
+}
+
+fn get_ok(server: &Server, path: &str) -> String {
+    let (status, body) = http_get(&server.url(path));
+    assert_eq!(status, 200, "{path}: {body}");
+    body
+}
+
+#[test]
+fn the_api_answers_what_the_cli_prints_on_the_same_database() {
+    let env = Env::new();
+    env.cmd()
+        .args(["demo", "--dir"])
+        .arg(env.path("demo"))
+        .assert()
+        .success();
+    let db = env.path("demo/thaplan.gpkg");
+    let server = Server::start(&db);
+
+    for (api, args) in [
+        (
+            "/api/patrols?month=2026-10",
+            vec!["patrols", "--month", "2026-10", "--json"],
+        ),
+        ("/api/patrols", vec!["patrols", "--json"]),
+        (
+            "/api/report?month=2026-10&baseline=2025-10..2026-03&months=6",
+            vec![
+                "report",
+                "--month",
+                "2026-10",
+                "--baseline",
+                "2025-10..2026-03",
+                "--trend-months",
+                "6",
+                "--format",
+                "json",
+            ],
+        ),
+        (
+            "/api/report?month=2026-09",
+            vec!["report", "--month", "2026-09", "--json"],
+        ),
+    ] {
+        assert_eq!(get_ok(&server, api), cli(&env, &db, &args), "{api}");
+    }
+    let list: Value = serde_json::from_str(&get_ok(&server, "/api/patrols?month=2026-10")).unwrap();
+    let list = list.as_array().unwrap();
+    assert!(list.len() >= 2, "the demo has patrols in October");
+    for p in list {
+        let id = p["patrol_id"].as_str().unwrap();
+        let short = p["short_id"].as_str().unwrap();
+        let want = cli(&env, &db, &["show", "--json", id]);
+        assert_eq!(get_ok(&server, &format!("/api/patrols/{id}")), want);
+        // A short id resolves as on the command line.
+        assert_eq!(get_ok(&server, &format!("/api/patrols/{short}")), want);
+        // Its page names it, escapes it and carries its map's data.
+        let page = get_ok(&server, &format!("/patrols/{id}"));
+        assert!(
+            page.contains(short) && page.contains("id=\"map-data\""),
+            "{page}"
+        );
+    }
+    // Errors are JSON with a status, never a panic.
+    let (status, body) = http_get(&server.url("/api/patrols/ffffffff"));
+    assert_eq!(status, 404, "{body}");
+    assert!(body.contains("\"error\""), "{body}");
+    let (status, body) = http_get(&server.url("/api/patrols?month=October"));
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains("'October' is not a month (YYYY-MM)"),
+        "{body}"
+    );
+    let (status, _) = http_get(&server.url("/api/report"));
+    assert_eq!(status, 400);
+    // The pages answer, the report page is the HTML report with a bar.
+    for page in [
+        "/",
+        "/?month=2026-10&page=1",
+        "/import",
+        "/report?month=2026-10",
+    ] {
+        get_ok(&server, page);
+    }
+    let report = get_ok(&server, "/report?month=2026-10");
+    let file = get_ok(&server, "/report.html?month=2026-10");
+    assert_eq!(
+        file,
+        cli(
+            &env,
+            &db,
+            &["report", "--month", "2026-10", "--format", "html"]
+        )
+    );
+    assert!(report.contains("class=\"pn\"") && report.len() > file.len());
+    assert_eq!(
+        get_ok(&server, "/report.csv?month=2026-10"),
+        cli(
+            &env,
+            &db,
+            &["report", "--month", "2026-10", "--format", "csv"]
+        )
+    );
+}
+
+#[test]
+fn an_upload_imports_as_the_cli_does_and_hostile_input_is_refused() {
+    let file = data("field/clean/korita-zbevnica.gpx");
+    let bytes = std::fs::read(&file).unwrap();
+    let by_cli = Env::init();
+    let want = by_cli
+        .cmd()
+        .current_dir(data("field/clean"))
+        .args([
+            "import",
+            "--team",
+            "Alpha",
+            "--transport",
+            "vehicle",
+            "--headcount",
+            "3",
+            "--json",
+            "korita-zbevnica.gpx",
+        ])
+        .output()
+        .unwrap();
+    let mut want: Value = serde_json::from_slice(&want.stdout).unwrap();
+
+    let env = Env::init();
+    let server = Server::start(&env.db);
+    let post = |fields: &[(&str, &str)], files: &[(&str, &[u8])]| {
+        let (ct, body) = multipart(fields, files);
+        http_post(&server.url("/api/import"), &ct, &body)
+    };
+    let form = [
+        ("team", "Alpha"),
+        ("transport", "vehicle"),
+        ("members", "3"),
+    ];
+    let (status, body) = post(&form, &[("korita-zbevnica.gpx", &bytes)]);
+    assert_eq!(status, 200, "{body}");
+    let mut got: Value = serde_json::from_str(&body).unwrap();
+    let id = got[0]["patrol_id"].as_str().unwrap().to_owned();
+    for v in [&mut want, &mut got] {
+        for r in v.as_array_mut().unwrap() {
+            r.as_object_mut().unwrap().remove("patrol_id");
+            r.as_object_mut().unwrap().remove("short_id");
+        }
+    }
+    assert_eq!(got, want);
+    assert_eq!(
+        get_ok(&server, "/api/patrols"),
+        cli(&env, &env.db, &["patrols", "--json"])
+    );
+    assert_eq!(
+        get_ok(&server, &format!("/api/patrols/{id}")),
+        cli(&env, &env.db, &["show", "--json", &id])
+    );
+    // The same file again: a duplicate, under a name with a path in it,
+    // which is cut to its last part.
+    let (status, body) = post(&form, &[("../../etc/k.gpx", &bytes)]);
+    assert_eq!(status, 200, "{body}");
+    let again: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(again[0]["file"], "k.gpx");
+    assert_eq!(again[0]["status"], "duplicate");
+    // A broken file fails with its line, the others of the upload go on.
+    let (status, body) = post(
+        &form,
+        &[
+            ("broken.gpx", b"<gpx>\n<trk><trkseg><trkpt lat=\"x\""),
+            ("k2.gpx", &bytes),
+        ],
+    );
+    assert_eq!(status, 200, "{body}");
+    let mixed: Value = serde_json::from_str(&body).unwrap();
+    let broken = mixed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["file"] == "broken.gpx")
+        .unwrap();
+    assert_eq!(broken["status"], "failed");
+    assert!(
+        broken["error"].as_str().unwrap().starts_with("broken.gpx:"),
+        "{broken}"
+    );
+    assert!(
+        !body.contains("patrol-upload-"),
+        "no private folder in reports: {body}"
+    );
+    // Values the core's rules refuse; nothing imported.
+    for (fields, why) in [
+        (vec![("team", "Alpha"), ("transport", "horse")], "transport"),
+        (vec![("team", "Alpha"), ("members", "0")], "members"),
+        (vec![("team", "Alpha"), ("members", "1001")], "members"),
+        (vec![("team", " ")], "team"),
+    ] {
+        let other = [0u8; 0];
+        let (status, body) = post(&fields, &[("other.gpx", &bytes), ("empty.gpx", &other)]);
+        assert_eq!(status, 400, "{fields:?}: {body}");
+        assert!(body.contains(why), "{body}");
+    }
+    let (status, _) = post(&form, &[]);
+    assert_eq!(status, 400);
+    let patrols: Value = serde_json::from_str(&get_ok(&server, "/api/patrols")).unwrap();
+    assert_eq!(
+        patrols.as_array().unwrap().len(),
+        1,
+        "only the first import stayed"
+    );
+    // A body over the limit is refused.
+    // (refused when its length is read: the connection may close before
+    // the client has sent it all).
+    let big = vec![b' '; patrol_serve_limit() + 1];
+    let (ct, body) = multipart(&form, &[("big.gpx", &big)]);
+    match ureq::post(server.url("/api/import"))
+        .header("Content-Type", &ct)
+        .send(&body[..])
+    {
+        Err(ureq::Error::StatusCode(413) | ureq::Error::Io(_)) => {}
+        other => panic!("a body over the limit: {other:?}"),
+    }
+    // Another site's page cannot post here.
+    let (ct, body) = multipart(&form, &[("x.gpx", &bytes)]);
+    let resp = ureq::post(server.url("/api/import"))
+        .header("Content-Type", &ct)
+        .header("Origin", "http://evil.example")
+        .send(&body[..]);
+    assert!(
+        matches!(resp, Err(ureq::Error::StatusCode(403))),
+        "{resp:?}"
+    );
+    // Assets by exact name only.
+    for path in [
+        "/assets/../Cargo.toml",
+        "/assets/leaflet/../../../Cargo.toml",
+        "/assets/%2e%2e/Cargo.toml",
+    ] {
+        assert_eq!(http_get(&server.url(path)).0, 404, "{path}");
+    }
+    assert_eq!(http_get(&server.url("/assets/leaflet/leaflet.js")).0, 200);
+}
+
+/// The server's upload limit (64 MiB).
+fn patrol_serve_limit() -> usize {
+    64 * 1024 * 1024
+}
+
+#[test]
+fn serve_refuses_to_listen_beyond_this_computer() {
+    let env = Env::init();
+    for addr in ["0.0.0.0:0", "[::]:0", "192.168.1.10:8080"] {
+        let out = env
+            .cmd()
+            .args(["serve", "--listen", addr])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{addr}: {stderr}");
+        assert!(
+            stderr.contains("listens beyond this computer only with users")
+                && stderr.contains("patrol user add"),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("listening on"), "{stderr}");
+    }
+    // A database that is not there is said before anything listens.
+    let out = assert_cmd::Command::cargo_bin("patrol")
+        .unwrap()
+        .arg("--db")
+        .arg(env.path("missing.gpkg"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no such database"));
+}
+
+/// Where the screenshots go (under the target folder).
+fn shots() -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("serve-screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn a_ranger_imports_a_gpx_sees_its_map_and_opens_the_report_in_chromium() {
+    let Some(browser) = Browser::start() else {
+        return;
+    };
+    let env = Env::init();
+    env.cmd()
+        .args(["site", "boundary", "set"])
+        .arg(crate::util::sample("thap-lan-boundary.geojson"))
+        .assert()
+        .success();
+    let server = Server::start(&env.db);
+    let shots = shots();
+
+    browser.goto(&server.url("/import"));
+    let input = browser.find("input#file");
+    // A patrol inside the park (the sample boundary's), with waypoints.
+    let gpx = crate::util::sample("outpost-a/2026-10-17-alpha-foot.gpx");
+    browser.send_keys(&input, gpx.to_str().unwrap());
+    browser.send_keys(&browser.find("#team"), "Alpha");
+    browser.screenshot(&shots.join("import-form.png"));
+    browser.click(&browser.find("#import-form button[type=submit]"));
+    let table = browser.find("#result-table");
+    let text = browser.text(&table);
+    assert!(
+        text.contains("2026-10-17-alpha-foot.gpx") && text.contains("imported"),
+        "{text}"
+    );
+    browser.screenshot(&shots.join("import-result.png"));
+
+    browser.click(&browser.find("#result-table a"));
+    browser.find("#map .leaflet-overlay-pane path.track");
+    let drawn = browser.script(
+        "return Array.from(document.querySelectorAll('#map .leaflet-overlay-pane path.track')).map(p => p.getAttribute('d').length)",
+    );
+    let drawn = drawn.as_array().expect("paths");
+    assert!(
+        !drawn.is_empty() && drawn.iter().all(|d| d.as_u64().unwrap() > 20),
+        "the track is drawn: {drawn:?}"
+    );
+    let boundary = browser.script(
+        "return document.querySelectorAll('#map .leaflet-overlay-pane path:not(.track)').length",
+    );
+    assert!(boundary.as_u64().unwrap() >= 1, "the boundary is drawn");
+    browser.screenshot(&shots.join("patrol.png"));
+
+    let patrols: Value = serde_json::from_str(&get_ok(&server, "/api/patrols")).unwrap();
+    let month: String = patrols[0]["first_date"].as_str().unwrap()[..7].to_owned();
+    browser.goto(&server.url(&format!("/?month={month}")));
+    let list = browser.text(&browser.find("#patrols"));
+    assert!(list.contains("Alpha"), "{list}");
+    browser.screenshot(&shots.join("patrols.png"));
+
+    browser.goto(&server.url(&format!("/report?month={month}")));
+    let h1 = browser.text(&browser.find("h1"));
+    assert!(h1.contains("Thap Lan"), "{h1}");
+    let save = browser.script("return document.getElementById('save').getAttribute('href')");
+    assert_eq!(
+        save.as_str().unwrap(),
+        format!("/report.html?month={month}")
+    );
+    browser.screenshot(&shots.join("report.png"));
+    browser.print_a4(&shots.join("report-a4.pdf"));
+    eprintln!("screenshots in {}", shots.display());
+}
+
+#[test]
+fn the_cli_importing_beside_the_server_waits_never_fails() {
+    let env = Env::init();
+    let server = Server::start(&env.db);
+    let dir = crate::util::sample("outpost-a");
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "gpx"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 4, "{files:?}");
+    let (by_cli, by_web) = files.split_at(files.len() / 2);
+    let db = env.db.clone();
+    let cli_files = by_cli.to_vec();
+    let cli = std::thread::spawn(move || {
+        assert_cmd::Command::cargo_bin("patrol")
+            .unwrap()
+            .env_remove("PATROL_DB")
+            .arg("--db")
+            .arg(&db)
+            .args(["--quiet", "import", "--team", "Bravo", "--json"])
+            .args(&cli_files)
+            .output()
+            .unwrap()
+    });
+    let mut web = Vec::new();
+    for f in by_web {
+        let bytes = std::fs::read(f).unwrap();
+        let name = f.file_name().unwrap().to_str().unwrap();
+        let (ct, body) = multipart(&[("team", "Alpha")], &[(name, &bytes)]);
+        let (status, text) = http_post(&server.url("/api/import"), &ct, &body);
+        assert_eq!(status, 200, "{text}");
+        web.push(serde_json::from_str::<Value>(&text).unwrap());
+        // While the CLI may be writing, reads wait too.
+        assert_eq!(http_get(&server.url("/api/patrols")).0, 200);
+    }
+    let out = cli.join().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cli: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for r in cli
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(web.iter().flat_map(|v| v.as_array().unwrap()))
+    {
+        assert_ne!(r["status"], "failed", "{r}");
+    }
+    let all: Value = serde_json::from_str(&get_ok(&server, "/api/patrols")).unwrap();
+    assert_eq!(all.as_array().unwrap().len(), files.len());
+}
+
+#[test]
+fn what_a_file_or_a_person_typed_is_escaped_on_every_page() {
+    let env = Env::init();
+    let server = Server::start(&env.db);
+    let bytes = std::fs::read(crate::util::sample("outpost-a/2026-10-01-alpha-foot.gpx")).unwrap();
+    let team = "<script>alert(1)</script>\"'&";
+    let (ct, body) = multipart(&[("team", team)], &[("<img src=x>.gpx", &bytes)]);
+    let (status, text) = http_post(&server.url("/api/import"), &ct, &body);
+    assert_eq!(status, 200, "{text}");
+    let got: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(got[0]["file"], "_img src_x_.gpx");
+    let id = got[0]["patrol_id"].as_str().unwrap();
+    let escaped = "&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;&amp;";
+    for page in [
+        "/?month=2026-10".to_string(),
+        format!("/patrols/{id}"),
+        "/import".into(),
+    ] {
+        let html = get_ok(&server, &page);
+        assert!(!html.contains("<script>alert"), "{page}: {html}");
+        assert!(html.contains(escaped), "{page}: the team is shown, escaped");
+    }
+}
