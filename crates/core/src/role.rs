@@ -1,5 +1,6 @@
 //! Who may do what in `patrol serve`: a ranger imports and observes; a
-//! manager also edits and reports; a coordinator also merges. The one rule
+//! manager also edits and reports (a ranger reads patrols but does not make
+//! the report); a coordinator also merges. The one rule
 //! the web app's every route asks.
 
 use std::fmt;
@@ -22,10 +23,12 @@ pub enum Role {
 /// What a route does, for [`Role::may`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Action {
-    /// Read patrols, observations, the report.
+    /// Read patrols and observations.
     Read,
     /// Import files, add observations.
     Record,
+    /// Make the report (its page and its files).
+    Report,
     /// Edit, delete and restore records.
     Edit,
     /// Export, merge, resolve conflicts and quarantined rows.
@@ -45,11 +48,19 @@ impl Role {
         }
     }
 
+    /// The least role that may do `action`.
+    pub fn least(action: Action) -> Role {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.may(action))
+            .unwrap_or(Role::Coordinator)
+    }
+
     /// Whether the role may do `action`.
     pub fn may(self, action: Action) -> bool {
         match action {
             Action::Read | Action::Record => true,
-            Action::Edit => self >= Role::Manager,
+            Action::Report | Action::Edit => self >= Role::Manager,
             Action::Sync => self == Role::Coordinator,
         }
     }
@@ -108,10 +119,12 @@ mod tests {
     #[test]
     fn each_role_may_what_the_one_below_may_and_more() {
         use Action::*;
-        let may = |r: Role| [Read, Record, Edit, Sync].map(|a| r.may(a));
-        assert_eq!(may(Role::Ranger), [true, true, false, false]);
-        assert_eq!(may(Role::Manager), [true, true, true, false]);
-        assert_eq!(may(Role::Coordinator), [true, true, true, true]);
+        let may = |r: Role| [Read, Record, Report, Edit, Sync].map(|a| r.may(a));
+        assert_eq!(may(Role::Ranger), [true, true, false, false, false]);
+        assert_eq!(may(Role::Manager), [true, true, true, true, false]);
+        assert_eq!(may(Role::Coordinator), [true, true, true, true, true]);
+        assert_eq!(Role::least(Report), Role::Manager);
+        assert_eq!(Role::least(Record), Role::Ranger);
         assert_eq!("Manager".parse::<Role>().unwrap(), Role::Manager);
         assert!("admin".parse::<Role>().is_err());
     }

@@ -9,6 +9,13 @@ function el(tag, text, cls) {
   return e;
 }
 
+// The session's CSRF token (when the server has users who log in): every
+// change sends it in X-CSRF-Token.
+function csrfHeaders() {
+  const m = document.querySelector('meta[name=csrf-token]');
+  return m ? { 'X-CSRF-Token': m.getAttribute('content') } : {};
+}
+
 // ---- /import ----------------------------------------------------------
 function setupImport() {
   const form = document.getElementById('import-form');
@@ -54,7 +61,7 @@ function setupImport() {
     out.textContent = '';
     out.append(el('p', 'Importing ' + input.files.length + ' file(s)…', 'muted'));
     try {
-      const resp = await fetch('/api/import', { method: 'POST', body: new FormData(form) });
+      const resp = await fetch('/api/import', { method: 'POST', body: new FormData(form), headers: csrfHeaders() });
       const body = await resp.json();
       out.textContent = '';
       if (!resp.ok) {

@@ -7,10 +7,15 @@
 //! `Sync`); writes go one at a time through [`State::writer`], and SQLite's
 //! busy timeout makes a request wait for the CLI writing beside it.
 //!
+//! On loopback nobody logs in. Beyond it the database must have users
+//! (`patrol user add`), who log in ([`auth`]): sessions, CSRF tokens and
+//! the role rule on every route.
+//!
 //! Libraries never print: [`run`] says where it listens through a callback.
 
 mod api;
 mod assets;
+mod auth;
 mod files;
 mod pages;
 mod web;
@@ -40,9 +45,10 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(300);
 /// Why the server did not start or stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
-    /// The address is not one this computer alone reaches.
+    /// The address is not one this computer alone reaches, and the
+    /// database has no users to log in.
     #[error(
-        "{0}: patrol serve listens beyond this computer only with users, who log in; its login page is not built yet (`patrol user add NAME --role manager` records users for it), so for now it listens on this computer only: use --listen 127.0.0.1:PORT (the default is {DEFAULT_LISTEN})"
+        "{0}: patrol serve listens beyond this computer only with users, who log in, and this database has none: add one with `patrol user add NAME --role ranger|manager|coordinator`, or listen on this computer only with --listen 127.0.0.1:PORT (the default is {DEFAULT_LISTEN})"
     )]
     NotLoopback(String),
     /// The address could not be read.
@@ -70,12 +76,17 @@ pub(crate) struct State {
     pub db: PathBuf,
     /// Held while a request writes: one writer of ours at a time.
     pub writer: std::sync::Mutex<()>,
+    /// The address listened on (the Host header may name it).
+    pub listen: std::net::IpAddr,
+    /// The logged-in sessions; `None` on loopback, where nobody logs in.
+    pub sessions: Option<auth::Sessions>,
 }
 
 pub(crate) type Shared = Arc<State>;
 
-/// The address to listen on, refused unless it is a loopback address.
-pub fn listen_address(listen: &str) -> Result<SocketAddr, ServeError> {
+/// The address to listen on, and whether it is loopback only (whether
+/// nobody needs to log in).
+pub fn listen_address(listen: &str) -> Result<(SocketAddr, bool), ServeError> {
     let addrs: Vec<SocketAddr> = listen
         .to_socket_addrs()
         .map_err(|_| ServeError::BadAddress(listen.to_owned()))?
@@ -83,10 +94,8 @@ pub fn listen_address(listen: &str) -> Result<SocketAddr, ServeError> {
     let Some(first) = addrs.first().copied() else {
         return Err(ServeError::BadAddress(listen.to_owned()));
     };
-    if addrs.iter().any(|a| !a.ip().is_loopback()) {
-        return Err(ServeError::NotLoopback(listen.to_owned()));
-    }
-    Ok(first)
+    let loopback = addrs.iter().all(|a| a.ip().is_loopback());
+    Ok((first, loopback))
 }
 
 /// The app: every route and its limits.
@@ -98,13 +107,22 @@ pub(crate) fn app(state: Shared) -> Router {
         .route("/report", get(pages::report))
         .route("/report.html", get(pages::report_file))
         .route("/report.csv", get(pages::report_csv))
+        .route("/login", get(auth::login_form).post(auth::login))
+        .route("/logout", post(auth::logout))
         .route("/assets/{*name}", get(assets::serve))
         .route("/api/patrols", get(api::patrols))
         .route("/api/patrols/{id}", get(api::patrol))
         .route("/api/report", get(api::report))
         .route("/api/import", post(api::import))
         .fallback(pages::not_found)
-        .layer(axum::middleware::from_fn(web::guard))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::gate,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            web::guard,
+        ))
         .layer(DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(MAX_UPLOAD_BYTES))
         .layer(TimeoutLayer::with_status_code(
@@ -114,16 +132,23 @@ pub(crate) fn app(state: Shared) -> Router {
         .with_state(state)
 }
 
-/// Serve the database until Ctrl-C. The address is checked (loopback only)
-/// and the database opened before anything listens; `listening` is told the
-/// address bound (the real port when 0 was asked for).
+/// Serve the database until Ctrl-C. The address is checked (beyond
+/// loopback only with users) and the database opened before anything
+/// listens; `listening` is told the address bound (the real port when 0 was
+/// asked for).
 pub fn run(opts: &Options, listening: impl FnOnce(SocketAddr)) -> Result<(), ServeError> {
-    let addr = listen_address(&opts.listen)?;
+    let (addr, loopback) = listen_address(&opts.listen)?;
     // A database that cannot be opened is said now, not at the first request.
-    drop(patrol_store::Store::open(&opts.db)?);
+    let store = patrol_store::Store::open(&opts.db)?;
+    if !loopback && store.users()?.is_empty() {
+        return Err(ServeError::NotLoopback(opts.listen.clone()));
+    }
+    drop(store);
     let state = Arc::new(State {
         db: opts.db.clone(),
         writer: std::sync::Mutex::new(()),
+        listen: addr.ip(),
+        sessions: (!loopback).then(auth::Sessions::default),
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -147,15 +172,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_loopback_is_listened_on() {
-        assert!(listen_address("127.0.0.1:0").is_ok());
-        assert!(listen_address("[::1]:8080").is_ok());
-        assert!(listen_address("localhost:8080").is_ok());
+    fn loopback_is_told_from_beyond() {
+        assert!(listen_address("127.0.0.1:0").unwrap().1);
+        assert!(listen_address("[::1]:8080").unwrap().1);
+        assert!(listen_address("localhost:8080").unwrap().1);
         for beyond in ["0.0.0.0:8080", "192.168.1.10:8080", "[::]:8080"] {
-            let err = listen_address(beyond).unwrap_err();
-            assert!(matches!(err, ServeError::NotLoopback(_)), "{beyond}");
-            assert!(err.to_string().contains("patrol user add"), "{err}");
+            assert!(!listen_address(beyond).unwrap().1, "{beyond}");
         }
+        let err = ServeError::NotLoopback("0.0.0.0:8080".into());
+        assert!(err.to_string().contains("patrol user add"), "{err}");
         assert!(matches!(
             listen_address("nowhere"),
             Err(ServeError::BadAddress(_))

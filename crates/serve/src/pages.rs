@@ -3,7 +3,9 @@
 
 use std::fmt::Write as _;
 
+use axum::Extension;
 use axum::extract::{Path, Query, State};
+use patrol_core::role::Action;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use patrol_core::Transport;
@@ -15,6 +17,7 @@ use patrol_store::query::PatrolDetail;
 use serde::Deserialize;
 
 use crate::Shared;
+use crate::auth::{CSRF_FIELD, Who};
 use crate::api::{ReportParams, month, report_query};
 use crate::web::{AppError, HTML, with_store};
 
@@ -23,41 +26,74 @@ pub const PAGE_SIZE: usize = 100;
 
 /// Which page the header marks.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Nav {
+pub(crate) enum Nav {
     Patrols,
     Import,
     Report,
     None,
 }
 
-/// A whole page: the header (site, nav), the title, the body.
-fn layout(site: &str, title: &str, nav: Nav, body: &str, head: &str) -> String {
-    let link = |href: &str, label: &str, me: Nav| {
+/// The logged-in user's name and a logout button, for a page's header
+/// (nothing on loopback, where nobody logs in).
+pub(crate) fn who_box(who: &Who) -> String {
+    match &who.0 {
+        None => String::new(),
+        Some(s) => format!(
+            "<span class=\"who\"><span id=\"who\">{} ({})</span><form class=\"inline\" method=\"post\" action=\"/logout\"><input type=\"hidden\" name=\"{CSRF_FIELD}\" value=\"{}\"><button type=\"submit\" id=\"logout\">Log out</button></form></span>",
+            escape(&s.name),
+            s.role,
+            escape(&s.csrf)
+        ),
+    }
+}
+
+/// The CSRF token for the pages' script (`<meta name="csrf-token">`).
+fn csrf_meta(who: &Who) -> String {
+    who.0.as_ref().map_or_else(String::new, |s| {
+        format!("<meta name=\"csrf-token\" content=\"{}\">", escape(&s.csrf))
+    })
+}
+
+/// A whole page: the header (site, nav, who is logged in), the title, the body.
+pub(crate) fn layout(
+    who: &Who,
+    site: &str,
+    title: &str,
+    nav: Nav,
+    body: &str,
+    head: &str,
+) -> String {
+    let link = |href: &str, label: &str, me: Nav, action: Action| {
+        if !who.may(action) {
+            return String::new();
+        }
         let on = if me == nav { " class=\"on\"" } else { "" };
         format!("<a href=\"{href}\"{on}>{label}</a>")
     };
     format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">{csrf}\
 <title>{title} · {site}</title><link rel=\"stylesheet\" href=\"/assets/app.css\">{head}</head>\
-<body><header class=\"top\"><span class=\"site\">{site}</span><nav>{}{}{}</nav></header>\
+<body><header class=\"top\"><span class=\"site\">{site}</span><nav>{}{}{}</nav>{who}</header>\
 <main>\n{body}\n</main><script src=\"/assets/app.js\"></script></body></html>\n",
-        link("/", "Patrols", Nav::Patrols),
-        link("/import", "Import", Nav::Import),
-        link("/report", "Report", Nav::Report),
+        link("/", "Patrols", Nav::Patrols, Action::Read),
+        link("/import", "Import", Nav::Import, Action::Record),
+        link("/report", "Report", Nav::Report, Action::Report),
+        csrf = csrf_meta(who),
+        who = who_box(who),
         title = escape(title),
         site = escape(site),
     )
 }
 
-fn html_page(result: Result<String, AppError>) -> Response {
+fn html_page(who: &Who, result: Result<String, AppError>) -> Response {
     match result {
         Ok(html) => ([(header::CONTENT_TYPE, HTML)], html).into_response(),
-        Err(e) => error_page(&e),
+        Err(e) => error_page(who, &e),
     }
 }
 
-fn error_page(e: &AppError) -> Response {
+pub(crate) fn error_page(who: &Who, e: &AppError) -> Response {
     let body = format!(
         "<h1>{}</h1><p class=\"error\">{}</p><p><a href=\"/\">Back to the patrols</a></p>",
         escape(e.status.canonical_reason().unwrap_or("Error")),
@@ -66,21 +102,22 @@ fn error_page(e: &AppError) -> Response {
     (
         e.status,
         [(header::CONTENT_TYPE, HTML)],
-        layout("patrol", "Error", Nav::None, &body, ""),
+        layout(who, "patrol", "Error", Nav::None, &body, ""),
     )
         .into_response()
 }
 
 /// Anything else: a page saying so.
-pub async fn not_found() -> Response {
-    error_page(&AppError::new(
+pub async fn not_found(who: Option<Extension<Who>>) -> Response {
+    let who = who.map(|Extension(w)| w).unwrap_or_default();
+    error_page(&who, &AppError::new(
         StatusCode::NOT_FOUND,
         "there is no such page here",
     ))
 }
 
 /// A query string value, percent-encoded.
-fn enc(s: &str) -> String {
+pub(crate) fn enc(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_') {
@@ -146,8 +183,14 @@ pub struct ListParams {
 }
 
 /// `/`: the patrols of a month, 100 a page.
-pub async fn patrols(State(state): State<Shared>, Query(q): Query<ListParams>) -> Response {
+pub async fn patrols(
+    State(state): State<Shared>,
+    Extension(who): Extension<Who>,
+    Query(q): Query<ListParams>,
+) -> Response {
+    let w = who.clone();
     html_page(
+        &who,
         with_store(&state, move |store| {
             let m = match q.month.as_deref().map(str::trim).filter(|m| !m.is_empty()) {
                 Some(m) => m.to_owned(),
@@ -161,13 +204,14 @@ pub async fn patrols(State(state): State<Shared>, Query(q): Query<ListParams>) -
                 })?,
             };
             let list = store.patrols(Some((range.from, range.to)))?;
-            Ok(list_page(store.site().name.as_str(), &m, page, &list))
+            Ok(list_page(&w, store.site().name.as_str(), &m, page, &list))
         })
         .await,
     )
 }
 
 fn list_page(
+    who: &Who,
     site: &str,
     m: &str,
     page: usize,
@@ -207,7 +251,7 @@ fn list_page(
     );
     if list.is_empty() {
         b.push_str("<p>No patrol has effort in this month. <a href=\"/import\">Import GPX files</a>, or choose another month.</p>");
-        return layout(site, &format!("Patrols of {m}"), Nav::Patrols, &b, "");
+        return layout(who, site, &format!("Patrols of {m}"), Nav::Patrols, &b, "");
     }
     let km: f64 = list.iter().map(|p| p.km).sum();
     let _ = write!(
@@ -279,16 +323,23 @@ fn list_page(
     }
     b.push_str("</table>");
     pager(&mut b);
-    layout(site, &format!("Patrols of {m}"), Nav::Patrols, &b, "")
+    layout(who, site, &format!("Patrols of {m}"), Nav::Patrols, &b, "")
 }
 
 /// `/patrols/{id}`: a patrol with its map.
-pub async fn patrol(State(state): State<Shared>, Path(id): Path<String>) -> Response {
+pub async fn patrol(
+    State(state): State<Shared>,
+    Extension(who): Extension<Who>,
+    Path(id): Path<String>,
+) -> Response {
+    let w = who.clone();
     html_page(
+        &who,
         with_store(&state, move |store| {
             let d = store.patrol_detail(&id)?;
             let map = store.patrol_map(&d.summary.patrol_id)?;
             Ok(patrol_page(
+                &w,
                 store.site().name.as_str(),
                 &d,
                 &map,
@@ -341,6 +392,7 @@ fn map_json(d: &PatrolDetail, map: &patrol_store::web::PatrolMap) -> String {
 }
 
 fn patrol_page(
+    who: &Who,
     site: &str,
     d: &PatrolDetail,
     map: &patrol_store::web::PatrolMap,
@@ -501,6 +553,7 @@ fn patrol_page(
         b.push_str("</table>");
     }
     layout(
+        who,
         site,
         &format!("Patrol {}", s.short_id),
         Nav::None,
@@ -510,20 +563,29 @@ fn patrol_page(
 }
 
 /// `/import`: the form; the script posts it to `/api/import` and shows the result.
-pub async fn import(State(state): State<Shared>) -> Response {
+pub async fn import(State(state): State<Shared>, Extension(who): Extension<Who>) -> Response {
+    let w = who.clone();
     html_page(
+        &who,
         with_store(&state, move |store| {
             let teams = store.teams()?;
-            Ok(import_page(store.site().name.as_str(), &teams))
+            Ok(import_page(&w, store.site().name.as_str(), &teams))
         })
         .await,
     )
 }
 
-fn import_page(site: &str, teams: &[String]) -> String {
+fn import_page(who: &Who, site: &str, teams: &[String]) -> String {
     let mut b = String::from("<h1>Import GPS files</h1>");
     b.push_str("<p>Each GPX file becomes one patrol (a file of waypoints only joins the patrol whose time holds them; a SMART patrol XML file names its own team). A file already imported is a duplicate: nothing is added twice.</p>");
     b.push_str("<form id=\"import-form\" method=\"post\" action=\"/api/import\" enctype=\"multipart/form-data\">");
+    if let Some(s) = &who.0 {
+        let _ = write!(
+            b,
+            "<input type=\"hidden\" name=\"{CSRF_FIELD}\" value=\"{}\">",
+            escape(&s.csrf)
+        );
+    }
     b.push_str("<div id=\"drop\" class=\"drop\"><p><strong>Drop GPX files here</strong>, or choose them:</p><input type=\"file\" id=\"file\" name=\"file\" multiple accept=\".gpx,.GPX,.xml,application/gpx+xml\"><p id=\"chosen\" class=\"muted\"></p></div>");
     b.push_str("<div class=\"form-grid\"><label for=\"team\">Team</label><input id=\"team\" name=\"team\" list=\"teams\" required autocomplete=\"off\" placeholder=\"who walked\"><datalist id=\"teams\">");
     for t in teams {
@@ -537,7 +599,7 @@ fn import_page(site: &str, teams: &[String]) -> String {
         b,
         "</select><label for=\"members\">People on the patrol</label><input id=\"members\" name=\"members\" type=\"number\" min=\"{MIN_MEMBERS}\" max=\"{MAX_MEMBERS}\" value=\"1\" required><span></span><span><button type=\"submit\">Import</button></span></div></form><div id=\"results\" aria-live=\"polite\"></div>"
     );
-    layout(site, "Import", Nav::Import, &b, "")
+    layout(who, site, "Import", Nav::Import, &b, "")
 }
 
 /// The report's parameters again, as a query string.
@@ -569,14 +631,20 @@ fn report_of(
 
 /// `/report?month=..&baseline=..&months=N`: the HTML report as `patrol
 /// report --format html` makes it, with a bar to choose another and to save it.
-pub async fn report(State(state): State<Shared>, Query(p): Query<ReportParams>) -> Response {
+pub async fn report(
+    State(state): State<Shared>,
+    Extension(who): Extension<Who>,
+    Query(p): Query<ReportParams>,
+) -> Response {
+    let w = who.clone();
     html_page(
+        &who,
         with_store(&state, move |store| {
             let (report, month, p) = report_of(store, p)?;
             let html = patrol_report::render(&report, Format::Html);
             Ok(with_bar(
                 &html,
-                &report_bar(store.site().name.as_str(), &month, &p),
+                &report_bar(&w, store.site().name.as_str(), &month, &p),
             ))
         })
         .await,
@@ -595,7 +663,7 @@ fn with_bar(html: &str, bar: &str) -> String {
     }
 }
 
-fn report_bar(site: &str, month: &str, p: &ReportParams) -> String {
+fn report_bar(who: &Who, site: &str, month: &str, p: &ReportParams) -> String {
     let qs = report_qs(p, month);
     let v = |s: &Option<String>| escape(s.as_deref().unwrap_or(""));
     format!(
@@ -606,6 +674,7 @@ fn report_bar(site: &str, month: &str, p: &ReportParams) -> String {
 .pn form {{ display: flex; flex-wrap: wrap; gap: .6em; align-items: center; margin: .5em 0 0; font-size: .9em; }}
 .pn input {{ font: inherit; padding: .15em .3em; }}
 .pn button, .pn .save {{ font: inherit; background: #fff; color: #2e6b3a; border: 0; border-radius: 4px; padding: .25em .8em; cursor: pointer; text-decoration: none; font-weight: 600; }}
+.pn .who {{ float: right; }} .pn .who form {{ display: inline-flex; margin: 0 0 0 .6em; }}
 @media print {{ .pn {{ display: none !important; }} }}
 </style>
 <div class=\"pn\"><span class=\"site\">{site}</span><a href=\"/\">Patrols</a><a href=\"/import\">Import</a><a href=\"/report\"><strong>Report</strong></a>
@@ -614,8 +683,9 @@ fn report_bar(site: &str, month: &str, p: &ReportParams) -> String {
 <label>Trend months <input name=\"months\" type=\"number\" min=\"1\" max=\"120\" value=\"{months}\" style=\"width:4.5em\"></label>
 <button type=\"submit\">Show</button>
 <a class=\"save\" id=\"save\" href=\"/report.html?{qs}\" download=\"report-{month}.html\">Save</a>
-<a href=\"/report.csv?{qs}\">CSV</a><a href=\"/api/report?{qs}\">JSON</a></form></div>
+<a href=\"/report.csv?{qs}\">CSV</a><a href=\"/api/report?{qs}\">JSON</a></form>{who}</div>
 ",
+        who = who_box(who),
         site = escape(site),
         month = escape(month),
         baseline = v(&p.baseline),
@@ -625,17 +695,26 @@ fn report_bar(site: &str, month: &str, p: &ReportParams) -> String {
 }
 
 /// `/report.html?..`: the report's HTML file to save.
-pub async fn report_file(State(state): State<Shared>, Query(p): Query<ReportParams>) -> Response {
-    report_download(state, p, Format::Html, "html", "text/html; charset=utf-8").await
+pub async fn report_file(
+    State(state): State<Shared>,
+    Extension(who): Extension<Who>,
+    Query(p): Query<ReportParams>,
+) -> Response {
+    report_download(state, who, p, Format::Html, "html", "text/html; charset=utf-8").await
 }
 
 /// `/report.csv?..`: the report's summary CSV (`--format csv`).
-pub async fn report_csv(State(state): State<Shared>, Query(p): Query<ReportParams>) -> Response {
-    report_download(state, p, Format::Csv, "csv", "text/csv; charset=utf-8").await
+pub async fn report_csv(
+    State(state): State<Shared>,
+    Extension(who): Extension<Who>,
+    Query(p): Query<ReportParams>,
+) -> Response {
+    report_download(state, who, p, Format::Csv, "csv", "text/csv; charset=utf-8").await
 }
 
 async fn report_download(
     state: Shared,
+    who: Who,
     p: ReportParams,
     format: Format,
     ext: &'static str,
@@ -670,7 +749,7 @@ async fn report_download(
             )
                 .into_response()
         }
-        Err(e) => error_page(&e),
+        Err(e) => error_page(&who, &e),
     }
 }
 
@@ -728,7 +807,7 @@ mod tests {
     fn the_list_is_paged_a_hundred_at_a_time() {
         let list: Vec<_> = (0..250).map(summary).collect();
         let rows = |html: &str| html.matches("<tr><td><a href=\"/patrols/").count();
-        let first = list_page("S", "2026-10", 1, &list);
+        let first = list_page(&Who::default(), "S", "2026-10", 1, &list);
         assert_eq!(rows(&first), 100);
         assert!(
             first.contains("page 1 of 3")
@@ -736,24 +815,24 @@ mod tests {
                 && !first.contains("Team 100<")
         );
         assert!(first.contains("month=2026-10&amp;page=2"));
-        let last = list_page("S", "2026-10", 3, &list);
+        let last = list_page(&Who::default(), "S", "2026-10", 3, &list);
         assert_eq!(rows(&last), 50);
         assert!(last.contains("Team 249<") && !last.contains("next &rarr;"));
         // A page past the end is the last page.
-        assert_eq!(list_page("S", "2026-10", 99, &list), last);
+        assert_eq!(list_page(&Who::default(), "S", "2026-10", 99, &list), last);
         assert!(!first.contains("<th>site</th>"), "one site: no site column");
         let mut two = list.clone();
         two[1].site_id = "other".into();
         two[1].site_name = "Pang <Sida>".into();
-        let two = list_page("S", "2026-10", 1, &two);
+        let two = list_page(&Who::default(), "S", "2026-10", 1, &two);
         assert!(two.contains("<th>site</th>") && two.contains("<td>Pang &lt;Sida&gt;</td>"));
-        let one = list_page("S", "2026-10", 1, &list[..1]);
+        let one = list_page(&Who::default(), "S", "2026-10", 1, &list[..1]);
         assert!(!one.contains("page 1 of"), "no pager for one page");
     }
 
     #[test]
     fn pages_escape_what_they_show() {
-        let page = import_page("<Site>", &["A\"><script>".into()]);
+        let page = import_page(&Who::default(), "<Site>", &["A\"><script>".into()]);
         assert!(page.contains("&lt;Site&gt;"));
         assert!(!page.contains("<script>x"));
         assert!(page.contains("A&quot;&gt;&lt;script&gt;"));

@@ -15,8 +15,10 @@ use crate::Shared;
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 /// Whether a Host header names this computer (a page of another site that
-/// made its name point here, DNS rebinding, names another host).
-fn local_host(host: &str) -> bool {
+/// made its name point here, DNS rebinding, names another host): a loopback
+/// name, or the address listened on (any IP address when listening on all
+/// of them, 0.0.0.0 or ::); never another name.
+fn local_host(host: &str, listen: std::net::IpAddr) -> bool {
     let name = match host.rsplit_once(':') {
         Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
         _ => host,
@@ -25,22 +27,26 @@ fn local_host(host: &str) -> bool {
     name.eq_ignore_ascii_case("localhost")
         || name
             .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+            .is_ok_and(|ip| ip.is_loopback() || listen.is_unspecified() || ip == listen)
 }
 
 /// In front of every route: requests named for this computer only, changes
 /// only from our own pages (another site's page cannot post a form here),
 /// and the headers that keep the pages to themselves.
-pub async fn guard(request: Request, next: Next) -> Response {
+pub async fn guard(
+    axum::extract::State(state): axum::extract::State<Shared>,
+    request: Request,
+    next: Next,
+) -> Response {
     let headers = request.headers();
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or("");
-    if !local_host(host) {
+    if !local_host(host, state.listen) {
         return AppError::new(
             StatusCode::MISDIRECTED_REQUEST,
-            "this server answers requests for this computer only (localhost)",
+            "this server answers requests for its own address only (localhost, or the IP address it listens on)",
         )
         .into_response();
     }
@@ -160,6 +166,11 @@ mod tests {
 
     #[test]
     fn only_names_of_this_computer_are_local() {
+        let lo: std::net::IpAddr = "127.0.0.1".parse().unwrap();
+        let all: std::net::IpAddr = "0.0.0.0".parse().unwrap();
+        let lan: std::net::IpAddr = "192.168.1.2".parse().unwrap();
+        assert!(local_host("192.168.1.2:8080", all) && local_host("192.168.1.2:8080", lan));
+        assert!(!local_host("192.168.1.3:8080", lan) && !local_host("evil.example", all));
         for ok in [
             "127.0.0.1:8080",
             "localhost:8080",
@@ -167,7 +178,7 @@ mod tests {
             "[::1]:8080",
             "127.0.0.2",
         ] {
-            assert!(local_host(ok), "{ok}");
+            assert!(local_host(ok, lo), "{ok}");
         }
         for not in [
             "",
@@ -175,7 +186,7 @@ mod tests {
             "192.168.1.2:8080",
             "localhost.evil:80",
         ] {
-            assert!(!local_host(not), "{not}");
+            assert!(!local_host(not, lo), "{not}");
         }
     }
 }

@@ -1,0 +1,478 @@
+//! Users who log in, when the server listens beyond this computer (issue
+//! 11): the login form, sessions kept in memory (a random token in an
+//! HttpOnly, SameSite=Strict cookie), a CSRF token per session on every
+//! change, and the role rule ([`patrol_core::role::Role::may`]) asked for
+//! every route by [`need`]. On loopback there are no sessions and none of
+//! this applies.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use patrol_core::role::{Action, Role};
+use patrol_report::html::escape;
+
+use crate::Shared;
+use crate::web::{AppError, HTML, with_store};
+
+/// The session cookie's name.
+pub const COOKIE: &str = "patrol_session";
+/// The header the pages' script sends the CSRF token in.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+/// The hidden form field the pages' forms send it in.
+pub const CSRF_FIELD: &str = "csrf";
+/// A session unused this long ends.
+pub const IDLE: Duration = Duration::from_secs(12 * 60 * 60);
+/// How long a wrong name or password waits before its answer.
+const FAILED_DELAY: Duration = Duration::from_millis(800);
+/// The largest form body read for its CSRF field or its login.
+const MAX_FORM: usize = 64 * 1024;
+
+/// A logged-in user's session.
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub name: String,
+    pub role: Role,
+    /// The token every change must carry.
+    pub csrf: String,
+    expires: Instant,
+}
+
+/// The sessions, by token: in memory, so a restart logs everyone out.
+#[derive(Default)]
+pub struct Sessions {
+    map: Mutex<HashMap<String, Session>>,
+}
+
+impl Sessions {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
+        self.map
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// A new session for `name`: its token and the session.
+    pub fn start(&self, name: String, role: Role) -> Result<(String, Session), AppError> {
+        let token = random_token()?;
+        let session = Session {
+            name,
+            role,
+            csrf: random_token()?,
+            expires: Instant::now() + IDLE,
+        };
+        let mut map = self.lock();
+        let now = Instant::now();
+        map.retain(|_, s| s.expires > now);
+        map.insert(token.clone(), session.clone());
+        Ok((token, session))
+    }
+
+    /// The session of `token` if it has not expired (its idle time starts
+    /// again).
+    pub fn get(&self, token: &str) -> Option<Session> {
+        let mut map = self.lock();
+        let now = Instant::now();
+        match map.get_mut(token) {
+            Some(s) if s.expires > now => {
+                s.expires = now + IDLE;
+                Some(s.clone())
+            }
+            Some(_) => {
+                map.remove(token);
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// End the session of `token`.
+    pub fn end(&self, token: &str) {
+        self.lock().remove(token);
+    }
+}
+
+/// 32 bytes from the operating system's generator, as hex.
+fn random_token() -> Result<String, AppError> {
+    let mut bytes = [0u8; 32];
+    getrandom::getrandom(&mut bytes).map_err(|e| {
+        AppError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("no random bytes: {e}"),
+        )
+    })?;
+    let mut hex = String::with_capacity(64);
+    for b in bytes {
+        let _ = write!(hex, "{b:02x}");
+    }
+    Ok(hex)
+}
+
+/// Whether two tokens are equal, in time that does not depend on where
+/// they differ.
+fn same_token(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a
+            .bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+/// Who asks, for the pages' header and forms: nobody on loopback (no login).
+#[derive(Clone, Debug, Default)]
+pub struct Who(pub Option<Session>);
+
+impl Who {
+    /// Whether the asker may do `action` (on loopback: everything).
+    pub fn may(&self, action: Action) -> bool {
+        self.0.as_ref().is_none_or(|s| s.role.may(action))
+    }
+}
+
+/// What a route needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Need {
+    /// Anyone: the login page and its post, the static assets.
+    Public,
+    /// A session (logging out).
+    Session,
+    /// A session whose role may do the action.
+    May(Action),
+}
+
+/// What the route of `method` and `path` needs: the one table of who may
+/// do what (a path not listed is read, and answered 404).
+pub fn need(method: &Method, path: &str) -> Need {
+    let write = method != Method::GET && method != Method::HEAD;
+    match path {
+        "/login" => Need::Public,
+        _ if path.starts_with("/assets/") && !write => Need::Public,
+        "/logout" => Need::Session,
+        "/import" | "/api/import" => Need::May(Action::Record),
+        "/report" | "/report.html" | "/report.csv" | "/api/report" => Need::May(Action::Report),
+        _ if write => Need::May(Action::Edit),
+        _ => Need::May(Action::Read),
+    }
+}
+
+/// The session token in the request's cookies.
+fn cookie_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|kv| {
+            let (k, v) = kv.trim().split_once('=')?;
+            (k == COOKIE).then(|| v.to_owned())
+        })
+}
+
+/// `a=b&c=d` decoded (`+` a space, `%XX` a byte).
+pub fn form_fields(body: &[u8]) -> Vec<(String, String)> {
+    fn decode(s: &[u8]) -> String {
+        let mut out = Vec::with_capacity(s.len());
+        let mut i = 0;
+        while i < s.len() {
+            match s[i] {
+                b'+' => out.push(b' '),
+                b'%' if i + 2 < s.len() => {
+                    match std::str::from_utf8(&s[i + 1..i + 3])
+                        .ok()
+                        .and_then(|h| u8::from_str_radix(h, 16).ok())
+                    {
+                        Some(b) => {
+                            out.push(b);
+                            i += 2;
+                        }
+                        None => out.push(b'%'),
+                    }
+                }
+                b => out.push(b),
+            }
+            i += 1;
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+    body.split(|&b| b == b'&')
+        .filter(|kv| !kv.is_empty())
+        .map(|kv| {
+            let mut it = kv.splitn(2, |&b| b == b'=');
+            let k = decode(it.next().unwrap_or(b""));
+            let v = decode(it.next().unwrap_or(b""));
+            (k, v)
+        })
+        .collect()
+}
+
+fn is_api(path: &str) -> bool {
+    path.starts_with("/api/")
+}
+
+/// A refusal as the route answers: JSON for the API, a page otherwise.
+fn refuse(path: &str, who: &Who, e: AppError) -> Response {
+    if is_api(path) {
+        e.into_response()
+    } else {
+        crate::pages::error_page(who, &e)
+    }
+}
+
+/// In front of every route (after [`crate::web::guard`]): on loopback,
+/// nobody logs in; otherwise a session for all but [`Need::Public`], its
+/// CSRF token on every change, and a role that may.
+pub async fn gate(State(state): State<Shared>, mut request: Request, next: Next) -> Response {
+    let Some(sessions) = &state.sessions else {
+        request.extensions_mut().insert(Who::default());
+        return next.run(request).await;
+    };
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let session = cookie_token(request.headers()).and_then(|t| sessions.get(&t));
+    let need = need(&method, &path);
+    if need == Need::Public {
+        request.extensions_mut().insert(Who(session));
+        return next.run(request).await;
+    }
+    let Some(session) = session else {
+        if is_api(&path) {
+            return AppError::new(
+                StatusCode::UNAUTHORIZED,
+                "log in first (the login page is /login)",
+            )
+            .into_response();
+        }
+        return see_other(&format!("/login?next={}", crate::pages::enc(&path)));
+    };
+    let who = Who(Some(session.clone()));
+    if method != Method::GET && method != Method::HEAD {
+        let mut given = request
+            .headers()
+            .get(CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let form = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        if given.is_none() && form {
+            let (parts, body) = request.into_parts();
+            let Ok(bytes) = axum::body::to_bytes(body, MAX_FORM).await else {
+                return refuse(
+                    &path,
+                    &who,
+                    AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "the form is too large"),
+                );
+            };
+            given = form_fields(&bytes)
+                .into_iter()
+                .find(|(k, _)| k == CSRF_FIELD)
+                .map(|(_, v)| v);
+            request = Request::from_parts(parts, Body::from(bytes));
+        }
+        if !given.is_some_and(|g| same_token(&g, &session.csrf)) {
+            return refuse(
+                &path,
+                &who,
+                AppError::new(
+                    StatusCode::FORBIDDEN,
+                    "this change did not carry the page's CSRF token (reload the page and try again)",
+                ),
+            );
+        }
+    }
+    if let Need::May(action) = need
+        && !session.role.may(action)
+    {
+        let least = Role::least(action);
+        return refuse(
+            &path,
+            &who,
+            AppError::new(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "this needs the {least} role{}; {} is a {}",
+                    if least == Role::Coordinator {
+                        ""
+                    } else {
+                        " or higher"
+                    },
+                    session.name,
+                    session.role
+                ),
+            ),
+        );
+    }
+    request.extensions_mut().insert(who);
+    next.run(request).await
+}
+
+fn see_other(location: &str) -> Response {
+    (StatusCode::SEE_OTHER, [(header::LOCATION, location.to_owned())]).into_response()
+}
+
+/// A `next` that stays on this server (a path, never `//host`).
+fn local_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        _ => "/".into(),
+    }
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct LoginParams {
+    pub next: Option<String>,
+}
+
+fn login_page(next: &str, error: Option<&str>) -> String {
+    let mut b = String::from("<h1>Log in</h1>");
+    if let Some(e) = error {
+        let _ = write!(b, "<p class=\"error\" id=\"login-error\">{}</p>", escape(e));
+    }
+    let _ = write!(
+        b,
+        "<form id=\"login-form\" method=\"post\" action=\"/login\"><input type=\"hidden\" name=\"next\" value=\"{}\"><div class=\"form-grid\"><label for=\"name\">Name</label><input id=\"name\" name=\"name\" required autocomplete=\"username\" autofocus><label for=\"password\">Password</label><input id=\"password\" name=\"password\" type=\"password\" required autocomplete=\"current-password\"><span></span><span><button type=\"submit\">Log in</button></span></div></form><p class=\"muted\">Users are added on the server's computer: <code>patrol user add NAME --role ranger|manager|coordinator</code>.</p>",
+        escape(next)
+    );
+    crate::pages::layout(
+        &Who::default(),
+        "patrol",
+        "Log in",
+        crate::pages::Nav::None,
+        &b,
+        "",
+    )
+}
+
+/// `GET /login`: the form (on loopback, where nobody logs in: the patrols).
+pub async fn login_form(
+    State(state): State<Shared>,
+    axum::extract::Query(p): axum::extract::Query<LoginParams>,
+) -> Response {
+    if state.sessions.is_none() {
+        return see_other("/");
+    }
+    let next = local_next(p.next.as_deref());
+    ([(header::CONTENT_TYPE, HTML)], login_page(&next, None)).into_response()
+}
+
+/// `POST /login`, a form of `name`, `password`, `next`: a session and its
+/// cookie, or one message for a wrong name or password (after a delay).
+pub async fn login(State(state): State<Shared>, body: Bytes) -> Response {
+    if state.sessions.is_none() {
+        return see_other("/");
+    }
+    let fields = form_fields(&body);
+    let field = |k: &str| {
+        fields
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let (name, password) = (field("name"), field("password"));
+    let next = local_next(Some(&field("next")));
+    let checked = name.clone();
+    let role = with_store(&state, move |store| {
+        Ok(store.verify_user(&checked, &password)?)
+    })
+    .await;
+    let role = match role {
+        Ok(r) => r,
+        Err(e) => return crate::pages::error_page(&Who::default(), &e),
+    };
+    let Some(role) = role else {
+        tokio::time::sleep(FAILED_DELAY).await;
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::CONTENT_TYPE, HTML)],
+            login_page(&next, Some("wrong name or password")),
+        )
+            .into_response();
+    };
+    let sessions = state.sessions.as_ref().expect("checked above");
+    let (token, _) = match sessions.start(name, role) {
+        Ok(s) => s,
+        Err(e) => return crate::pages::error_page(&Who::default(), &e),
+    };
+    (
+        StatusCode::SEE_OTHER,
+        [
+            (header::LOCATION, next),
+            (
+                header::SET_COOKIE,
+                format!("{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/"),
+            ),
+        ],
+    )
+        .into_response()
+}
+
+/// `POST /logout`: the session ends, the cookie is cleared.
+pub async fn logout(State(state): State<Shared>, request: Request) -> Response {
+    if let (Some(sessions), Some(token)) = (&state.sessions, cookie_token(request.headers())) {
+        sessions.end(&token);
+    }
+    (
+        StatusCode::SEE_OTHER,
+        [
+            (header::LOCATION, "/login".to_owned()),
+            (
+                header::SET_COOKIE,
+                format!("{COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
+            ),
+        ],
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_asks_the_role_rule() {
+        let get = Method::GET;
+        let post = Method::POST;
+        assert_eq!(need(&get, "/login"), Need::Public);
+        assert_eq!(need(&post, "/login"), Need::Public);
+        assert_eq!(need(&get, "/assets/app.css"), Need::Public);
+        assert_eq!(need(&post, "/logout"), Need::Session);
+        assert_eq!(need(&get, "/"), Need::May(Action::Read));
+        assert_eq!(need(&get, "/api/patrols/x"), Need::May(Action::Read));
+        assert_eq!(need(&post, "/api/import"), Need::May(Action::Record));
+        assert_eq!(need(&get, "/report.csv"), Need::May(Action::Report));
+        assert_eq!(need(&post, "/anything"), Need::May(Action::Edit));
+    }
+
+    #[test]
+    fn tokens_forms_and_next() {
+        let a = random_token().unwrap();
+        assert_eq!(a.len(), 64);
+        assert_ne!(a, random_token().unwrap());
+        assert!(same_token(&a, &a.clone()) && !same_token(&a, "x"));
+        assert_eq!(
+            form_fields(b"name=Som+chai&password=a%26b%3D&x"),
+            [
+                ("name".into(), "Som chai".into()),
+                ("password".into(), "a&b=".into()),
+                ("x".into(), String::new())
+            ]
+        );
+        assert_eq!(form_fields(b"a=%4"), [("a".into(), "%4".into())]);
+        assert_eq!(local_next(Some("//evil.example")), "/");
+        assert_eq!(local_next(Some("/report")), "/report");
+        let s = Sessions::default();
+        let (t, _) = s.start("Nok".into(), Role::Ranger).unwrap();
+        assert_eq!(s.get(&t).unwrap().name, "Nok");
+        s.end(&t);
+        assert!(s.get(&t).is_none());
+    }
+}
