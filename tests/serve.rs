@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::util::{Browser, Env, Server, data, http_get, http_post, multipart};
+use crate::util::{Browser, Env, Server, data, http, http_get, http_post, multipart};
 
 /// The CLI's stdout for `args`, as text.
 fn cli(_env: &Env, db: &std::path::Path, args: &[&str]) -> String {
@@ -452,4 +452,252 @@ fn what_a_file_or_a_person_typed_is_escaped_on_every_page() {
         assert!(!html.contains("<script>alert"), "{page}: {html}");
         assert!(html.contains(escaped), "{page}: the team is shown, escaped");
     }
+}
+
+const FORM: &str = "application/x-www-form-urlencoded";
+
+fn add_user(env: &Env, name: &str, role: &str, password: &str) {
+    env.cmd()
+        .args(["user", "add", name, "--role", role, "--password-stdin"])
+        .write_stdin(format!("{password}\n"))
+        .assert()
+        .success();
+}
+
+/// Log in through the form: the session cookie (`patrol_session=...`) and
+/// the page's CSRF token.
+fn log_in(server: &Server, name: &str, password: &str) -> (String, String) {
+    let body = format!(
+        "name={name}&password={}&next=%2F",
+        password.replace(' ', "+")
+    );
+    let a = http(
+        "POST",
+        &server.url("/login"),
+        &[],
+        Some((FORM, body.as_bytes())),
+    );
+    assert_eq!(a.status, 303, "{a:?}");
+    assert_eq!(a.location.as_deref(), Some("/"));
+    let set = a
+        .cookies
+        .iter()
+        .find(|c| c.starts_with("patrol_session="))
+        .expect("a session cookie");
+    for part in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(set.split("; ").any(|p| p == part), "{part}: {set}");
+    }
+    assert!(!set.contains("Secure"), "no TLS, no Secure: {set}");
+    let cookie = set.split(';').next().unwrap().to_owned();
+    let page = http("GET", &server.url("/"), &[("Cookie", &cookie)], None);
+    assert_eq!(page.status, 200, "{page:?}");
+    let csrf = page
+        .body
+        .split("name=\"csrf-token\" content=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("the page carries its CSRF token")
+        .to_owned();
+    (cookie, csrf)
+}
+
+#[test]
+fn beyond_this_computer_users_log_in_and_their_role_limits_them() {
+    let env = Env::init();
+    // Without users: refused, saying how to add one.
+    let out = env
+        .cmd()
+        .args(["serve", "--listen", "0.0.0.0:0"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("patrol user add"), "{stderr}");
+    add_user(&env, "Nok", "ranger", "ranger password 1");
+    add_user(&env, "Somchai", "manager", "manager password 1");
+    let server = Server::start_on(&env.db, "0.0.0.0:0");
+
+    // Not logged in: pages go to the login page, the API answers 401; the
+    // login page and the assets are open.
+    for (path, next) in [
+        ("/", "%2F"),
+        ("/report", "%2Freport"),
+        ("/import", "%2Fimport"),
+    ] {
+        let a = http("GET", &server.url(path), &[], None);
+        assert_eq!(a.status, 303, "{path}");
+        assert_eq!(a.location, Some(format!("/login?next={next}")), "{path}");
+    }
+    for path in ["/api/patrols", "/api/report?month=2026-10"] {
+        let a = http("GET", &server.url(path), &[], None);
+        assert_eq!(a.status, 401, "{path}");
+        assert!(a.body.contains("log in"), "{}", a.body);
+    }
+    let file = std::fs::read(crate::util::sample("outpost-a/2026-10-01-alpha-foot.gpx")).unwrap();
+    let (ct, upload) = multipart(&[("team", "Alpha")], &[("a.gpx", &file)]);
+    // (Refusals answer before reading the body: small bodies for them, so
+    // the client is not cut off while it sends.)
+    let (small_ct, small) = multipart(&[("team", "Alpha")], &[("a.gpx", b"<gpx/>")]);
+    let a = http(
+        "POST",
+        &server.url("/api/import"),
+        &[],
+        Some((&small_ct, &small)),
+    );
+    assert_eq!(a.status, 401);
+    let login = http("GET", &server.url("/login?next=%2Freport"), &[], None);
+    assert_eq!(login.status, 200);
+    assert!(login.body.contains("id=\"login-form\"") && login.body.contains("value=\"/report\""));
+    assert_eq!(
+        http("GET", &server.url("/assets/app.css"), &[], None).status,
+        200
+    );
+
+    // A wrong password or name: one message, no cookie.
+    for body in [
+        "name=Nok&password=wrong+password+1",
+        "name=Nobody&password=ranger+password+1",
+    ] {
+        let a = http(
+            "POST",
+            &server.url("/login"),
+            &[],
+            Some((FORM, body.as_bytes())),
+        );
+        assert_eq!(a.status, 401, "{body}");
+        assert!(a.body.contains("wrong name or password"), "{}", a.body);
+        assert!(a.cookies.is_empty(), "{:?}", a.cookies);
+    }
+    let bad_cookie = "patrol_session=00";
+    assert_eq!(
+        http("GET", &server.url("/"), &[("Cookie", bad_cookie)], None).status,
+        303
+    );
+
+    // The ranger: reads, imports (with the CSRF token), no report.
+    let (ranger, csrf) = log_in(&server, "Nok", "ranger password 1");
+    let home = http("GET", &server.url("/"), &[("Cookie", &ranger)], None).body;
+    assert!(
+        home.contains("Nok (ranger)") && home.contains("id=\"logout\""),
+        "{home}"
+    );
+    assert!(
+        !home.contains("href=\"/report\""),
+        "no report link for a ranger"
+    );
+    let refused = |headers: &[(&str, &str)]| {
+        http(
+            "POST",
+            &server.url("/api/import"),
+            headers,
+            Some((&small_ct, &small)),
+        )
+    };
+    let a = refused(&[("Cookie", &ranger)]);
+    assert_eq!(a.status, 403, "{a:?}");
+    assert!(a.body.contains("CSRF"), "{}", a.body);
+    let a = refused(&[("Cookie", &ranger), ("X-CSRF-Token", "0123")]);
+    assert_eq!(a.status, 403, "{a:?}");
+    // Another site's page is refused even with the token.
+    let a = refused(&[
+        ("Cookie", &ranger),
+        ("X-CSRF-Token", &csrf),
+        ("Origin", "http://evil.example"),
+    ]);
+    assert_eq!(a.status, 403, "{a:?}");
+    let a = http(
+        "POST",
+        &server.url("/api/import"),
+        &[("Cookie", &ranger), ("X-CSRF-Token", &csrf)],
+        Some((&ct, &upload)),
+    );
+    assert_eq!(a.status, 200, "{a:?}");
+    assert!(a.body.contains("\"imported\""), "{}", a.body);
+    let form = http("GET", &server.url("/import"), &[("Cookie", &ranger)], None);
+    assert!(
+        form.body
+            .contains(&format!("name=\"csrf\" value=\"{csrf}\""))
+    );
+    for path in ["/report?month=2026-10", "/report.csv?month=2026-10"] {
+        let a = http("GET", &server.url(path), &[("Cookie", &ranger)], None);
+        assert_eq!(a.status, 403, "{path}");
+        assert!(
+            a.body.contains("needs the manager role") && a.body.contains("Nok is a ranger"),
+            "{}",
+            a.body
+        );
+    }
+    let a = http(
+        "GET",
+        &server.url("/api/report?month=2026-10"),
+        &[("Cookie", &ranger)],
+        None,
+    );
+    assert_eq!(a.status, 403);
+    assert!(a.body.contains("\"error\""), "{}", a.body);
+
+    // The manager makes the report.
+    let (manager, _) = log_in(&server, "Somchai", "manager password 1");
+    let a = http(
+        "GET",
+        &server.url("/report?month=2026-10"),
+        &[("Cookie", &manager)],
+        None,
+    );
+    assert_eq!(a.status, 200, "{a:?}");
+    assert!(a.body.contains("Somchai (manager)") && a.body.contains("class=\"pn\""));
+    assert_eq!(
+        http(
+            "GET",
+            &server.url("/api/report?month=2026-10"),
+            &[("Cookie", &manager)],
+            None
+        )
+        .status,
+        200
+    );
+
+    // Logging out needs the token too, then the cookie no longer works.
+    let out = |body: String| {
+        http(
+            "POST",
+            &server.url("/logout"),
+            &[("Cookie", &ranger)],
+            Some((FORM, body.as_bytes())),
+        )
+    };
+    assert_eq!(out(String::new()).status, 403);
+    let a = out(format!("csrf={csrf}"));
+    assert_eq!(a.status, 303, "{a:?}");
+    assert_eq!(a.location.as_deref(), Some("/login"));
+    assert!(
+        a.cookies.iter().any(|c| c.contains("Max-Age=0")),
+        "{:?}",
+        a.cookies
+    );
+    assert_eq!(
+        http("GET", &server.url("/"), &[("Cookie", &ranger)], None).status,
+        303
+    );
+    assert_eq!(
+        http(
+            "GET",
+            &server.url("/api/patrols"),
+            &[("Cookie", &ranger)],
+            None
+        )
+        .status,
+        401
+    );
+    // The manager's session is another's: it goes on.
+    assert_eq!(
+        http(
+            "GET",
+            &server.url("/api/patrols"),
+            &[("Cookie", &manager)],
+            None
+        )
+        .status,
+        200
+    );
 }

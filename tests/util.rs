@@ -110,11 +110,17 @@ pub struct Server {
 
 impl Server {
     pub fn start(db: &Path) -> Self {
+        Self::start_on(db, "127.0.0.1:0")
+    }
+
+    /// `patrol serve --listen ADDR`; a server on all addresses (0.0.0.0)
+    /// is talked to at 127.0.0.1.
+    pub fn start_on(db: &Path, listen: &str) -> Self {
         use std::io::BufRead as _;
         let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("patrol"))
             .arg("--db")
             .arg(db)
-            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(["serve", "--listen", listen])
             .env_remove("PATROL_DB")
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
@@ -127,7 +133,7 @@ impl Server {
         let base = first
             .strip_prefix("listening on ")
             .unwrap_or_else(|| panic!("not a listening line: {first}"))
-            .to_owned();
+            .replace("//0.0.0.0:", "//127.0.0.1:");
         // Keep reading stderr so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
         Server { child, base }
@@ -178,6 +184,67 @@ pub fn http_post(url: &str, content_type: &str, body: &[u8]) -> (u16, String) {
             .send(body)
             .expect("an answer"),
     )
+}
+
+/// An answer with the headers a login test reads.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    /// `Location`, if any.
+    pub location: Option<String>,
+    /// Every `Set-Cookie`.
+    pub cookies: Vec<String>,
+    pub body: String,
+}
+
+/// A request that follows no redirect: `method` GET or POST, with extra
+/// headers (e.g. `Cookie`, `X-CSRF-Token`) and, for a POST, a body of a
+/// content type.
+pub fn http(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<(&str, &[u8])>,
+) -> Answer {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .timeout_global(Some(std::time::Duration::from_secs(120)))
+        .build()
+        .into();
+    let resp = if method == "GET" {
+        let mut r = agent.get(url);
+        for (k, v) in headers {
+            r = r.header(*k, *v);
+        }
+        r.call()
+    } else {
+        let mut r = agent.post(url);
+        for (k, v) in headers {
+            r = r.header(*k, *v);
+        }
+        let (ct, bytes) = body.unwrap_or(("application/x-www-form-urlencoded", b""));
+        r.header("Content-Type", ct).send(bytes)
+    }
+    .expect("an answer");
+    let location = resp
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let cookies = resp
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok().map(str::to_owned))
+        .collect();
+    let (status, body) = read(resp);
+    Answer {
+        status,
+        location,
+        cookies,
+        body,
+    }
 }
 
 /// A multipart/form-data body of text fields and files (name, bytes).

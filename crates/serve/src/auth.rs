@@ -117,8 +117,7 @@ fn random_token() -> Result<String, AppError> {
 /// they differ.
 fn same_token(a: &str, b: &str) -> bool {
     a.len() == b.len()
-        && a
-            .bytes()
+        && a.bytes()
             .zip(b.bytes())
             .fold(0u8, |acc, (x, y)| acc | (x ^ y))
             == 0
@@ -315,7 +314,11 @@ pub async fn gate(State(state): State<Shared>, mut request: Request, next: Next)
 }
 
 fn see_other(location: &str) -> Response {
-    (StatusCode::SEE_OTHER, [(header::LOCATION, location.to_owned())]).into_response()
+    (
+        StatusCode::SEE_OTHER,
+        [(header::LOCATION, location.to_owned())],
+    )
+        .into_response()
 }
 
 /// A `next` that stays on this server (a path, never `//host`).

@@ -5,11 +5,11 @@ use std::fmt::Write as _;
 
 use axum::Extension;
 use axum::extract::{Path, Query, State};
-use patrol_core::role::Action;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use patrol_core::Transport;
 use patrol_core::model::{MAX_MEMBERS, MIN_MEMBERS};
+use patrol_core::role::Action;
 use patrol_report::Format;
 use patrol_report::html::escape;
 use patrol_store::Store;
@@ -17,8 +17,8 @@ use patrol_store::query::PatrolDetail;
 use serde::Deserialize;
 
 use crate::Shared;
-use crate::auth::{CSRF_FIELD, Who};
 use crate::api::{ReportParams, month, report_query};
+use crate::auth::{CSRF_FIELD, Who};
 use crate::web::{AppError, HTML, with_store};
 
 /// Patrols a page of the list shows.
@@ -110,10 +110,10 @@ pub(crate) fn error_page(who: &Who, e: &AppError) -> Response {
 /// Anything else: a page saying so.
 pub async fn not_found(who: Option<Extension<Who>>) -> Response {
     let who = who.map(|Extension(w)| w).unwrap_or_default();
-    error_page(&who, &AppError::new(
-        StatusCode::NOT_FOUND,
-        "there is no such page here",
-    ))
+    error_page(
+        &who,
+        &AppError::new(StatusCode::NOT_FOUND, "there is no such page here"),
+    )
 }
 
 /// A query string value, percent-encoded.
@@ -700,7 +700,15 @@ pub async fn report_file(
     Extension(who): Extension<Who>,
     Query(p): Query<ReportParams>,
 ) -> Response {
-    report_download(state, who, p, Format::Html, "html", "text/html; charset=utf-8").await
+    report_download(
+        state,
+        who,
+        p,
+        Format::Html,
+        "html",
+        "text/html; charset=utf-8",
+    )
+    .await
 }
 
 /// `/report.csv?..`: the report's summary CSV (`--format csv`).
