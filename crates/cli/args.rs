@@ -510,8 +510,9 @@ pub struct DemoArgs {
 // ---- patrol serve ----
 #[derive(Args, Debug)]
 pub struct ServeArgs {
-    /// Where to listen: IP:PORT on this computer (port 0: any free port).
-    /// Other computers are refused until patrol has users who log in.
+    /// Where to listen: IP:PORT (port 0: any free port). Beyond this
+    /// computer (e.g. 0.0.0.0:8080) only with users, who log in (`patrol
+    /// user add`); on this computer nobody logs in.
     #[arg(long, value_name = "ADDR", default_value = patrol_serve::DEFAULT_LISTEN)]
     pub listen: String,
 }
