@@ -701,3 +701,52 @@ fn beyond_this_computer_users_log_in_and_their_role_limits_them() {
         200
     );
 }
+
+#[test]
+fn a_ranger_logs_in_through_the_form_imports_and_logs_out_in_chromium() {
+    let Some(browser) = Browser::start() else {
+        return;
+    };
+    let env = Env::init();
+    add_user(&env, "Nok", "ranger", "ranger password 1");
+    let server = Server::start_on(&env.db, "0.0.0.0:0");
+    let shots = shots();
+
+    // The import page sends to the login page, which comes back to it.
+    browser.goto(&server.url("/import"));
+    browser.send_keys(&browser.find("#login-form #name"), "Nok");
+    browser.send_keys(&browser.find("#login-form #password"), "wrong password 1");
+    browser.click(&browser.find("#login-form button[type=submit]"));
+    let error = browser.text(&browser.find("#login-error"));
+    assert_eq!(error, "wrong name or password");
+    browser.send_keys(&browser.find("#login-form #name"), "Nok");
+    browser.send_keys(&browser.find("#login-form #password"), "ranger password 1");
+    browser.screenshot(&shots.join("login.png"));
+    browser.click(&browser.find("#login-form button[type=submit]"));
+    let input = browser.find("input#file");
+    let who = browser.text(&browser.find("#who"));
+    assert_eq!(who, "Nok (ranger)");
+    // The cookie is not the page's script's to read.
+    let cookies = browser.script("return document.cookie");
+    assert_eq!(cookies.as_str(), Some(""), "HttpOnly");
+
+    // The form's script sends the CSRF token: the import goes through.
+    let gpx = crate::util::sample("outpost-a/2026-10-17-alpha-foot.gpx");
+    browser.send_keys(&input, gpx.to_str().unwrap());
+    browser.send_keys(&browser.find("#team"), "Alpha");
+    browser.click(&browser.find("#import-form button[type=submit]"));
+    let text = browser.text(&browser.find("#result-table"));
+    assert!(text.contains("imported"), "{text}");
+    browser.screenshot(&shots.join("import-logged-in.png"));
+
+    // The report is a manager's: the ranger is told so.
+    browser.goto(&server.url("/report?month=2026-10"));
+    let refusal = browser.text(&browser.find("p.error"));
+    assert!(refusal.contains("needs the manager role"), "{refusal}");
+
+    // Logging out ends the session: the next page is the login page.
+    browser.click(&browser.find("#logout"));
+    browser.find("#login-form");
+    browser.goto(&server.url("/"));
+    browser.find("#login-form");
+}

@@ -51,7 +51,16 @@ pub async fn guard(
         .into_response();
     }
     if request.method() != Method::GET && request.method() != Method::HEAD {
-        let same = |v: &HeaderValue| v.to_str().is_ok_and(|o| o == format!("http://{host}"));
+        let same_site = headers
+            .get("sec-fetch-site")
+            .is_some_and(|v| v == "same-origin");
+        // A form our page posts says `Origin: null` (the pages' referrer
+        // policy is no-referrer): taken when the browser says the post is
+        // from this origin.
+        let same = |v: &HeaderValue| {
+            v.to_str()
+                .is_ok_and(|o| o == format!("http://{host}") || (o == "null" && same_site))
+        };
         let origin_ok = headers.get(header::ORIGIN).is_none_or(same);
         let site_ok = headers
             .get("sec-fetch-site")
