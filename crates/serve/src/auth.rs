@@ -334,21 +334,22 @@ pub struct LoginParams {
     pub next: Option<String>,
 }
 
-fn login_page(next: &str, error: Option<&str>) -> String {
+fn login_page(next: &str, error: Option<&str>, name: &str) -> String {
     let mut b = String::from("<h1>Log in</h1>");
     if let Some(e) = error {
         let _ = write!(b, "<p class=\"error\" id=\"login-error\">{}</p>", escape(e));
     }
     let _ = write!(
         b,
-        "<form id=\"login-form\" method=\"post\" action=\"/login\"><input type=\"hidden\" name=\"next\" value=\"{}\"><div class=\"form-grid\"><label for=\"name\">Name</label><input id=\"name\" name=\"name\" required autocomplete=\"username\" autofocus><label for=\"password\">Password</label><input id=\"password\" name=\"password\" type=\"password\" required autocomplete=\"current-password\"><span></span><span><button type=\"submit\">Log in</button></span></div></form><p class=\"muted\">Users are added on the server's computer: <code>patrol user add NAME --role ranger|manager|coordinator</code>.</p>",
-        escape(next)
+        "<form id=\"login-form\" method=\"post\" action=\"/login\"><input type=\"hidden\" name=\"next\" value=\"{}\"><div class=\"form-grid\"><label for=\"name\">Name</label><input id=\"name\" name=\"name\" value=\"{}\" required autocomplete=\"username\" autofocus><label for=\"password\">Password</label><input id=\"password\" name=\"password\" type=\"password\" required autocomplete=\"current-password\"><span></span><span><button type=\"submit\">Log in</button></span></div></form><p class=\"muted\">Users are added on the server's computer: <code>patrol user add NAME --role ranger|manager|coordinator</code>.</p>",
+        escape(next),
+        escape(name)
     );
     crate::pages::layout(
         &Who::default(),
         "patrol",
         "Log in",
-        crate::pages::Nav::None,
+        crate::pages::Nav::Hidden,
         &b,
         "",
     )
@@ -363,7 +364,7 @@ pub async fn login_form(
         return see_other("/");
     }
     let next = local_next(p.next.as_deref());
-    ([(header::CONTENT_TYPE, HTML)], login_page(&next, None)).into_response()
+    ([(header::CONTENT_TYPE, HTML)], login_page(&next, None, "")).into_response()
 }
 
 /// `POST /login`, a form of `name`, `password`, `next`: a session and its
@@ -396,7 +397,7 @@ pub async fn login(State(state): State<Shared>, body: Bytes) -> Response {
         return (
             StatusCode::UNAUTHORIZED,
             [(header::CONTENT_TYPE, HTML)],
-            login_page(&next, Some("wrong name or password")),
+            login_page(&next, Some("wrong name or password"), &name),
         )
             .into_response();
     };

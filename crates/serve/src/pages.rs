@@ -31,6 +31,8 @@ pub(crate) enum Nav {
     Import,
     Report,
     None,
+    /// No links at all (the login page).
+    Hidden,
 }
 
 /// The logged-in user's name and a logout button, for a page's header
@@ -64,7 +66,7 @@ pub(crate) fn layout(
     head: &str,
 ) -> String {
     let link = |href: &str, label: &str, me: Nav, action: Action| {
-        if !who.may(action) {
+        if nav == Nav::Hidden || !who.may(action) {
             return String::new();
         }
         let on = if me == nav { " class=\"on\"" } else { "" };
