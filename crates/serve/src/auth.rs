@@ -44,10 +44,25 @@ pub struct Session {
     expires: Instant,
 }
 
+/// Passwords checked at once: argon2 is slow on purpose, and a flood of
+/// logins waits its turn instead of taking every blocking thread. A wrong
+/// password keeps its turn through its delay, so guesses come a few a
+/// second at most, however many are sent at once.
+const CHECKS_AT_ONCE: usize = 2;
+
 /// The sessions, by token: in memory, so a restart logs everyone out.
-#[derive(Default)]
 pub struct Sessions {
     map: Mutex<HashMap<String, Session>>,
+    checking: tokio::sync::Semaphore,
+}
+
+impl Default for Sessions {
+    fn default() -> Self {
+        Sessions {
+            map: Mutex::default(),
+            checking: tokio::sync::Semaphore::new(CHECKS_AT_ONCE),
+        }
+    }
 }
 
 impl Sessions {
@@ -384,6 +399,13 @@ pub async fn login(State(state): State<Shared>, body: Bytes) -> Response {
     let (name, password) = (field("name"), field("password"));
     let next = local_next(Some(&field("next")));
     let checked = name.clone();
+    let sessions = state.sessions.as_ref().expect("checked above");
+    let Ok(_turn) = sessions.checking.acquire().await else {
+        return crate::pages::error_page(
+            &Who::default(),
+            &AppError::new(StatusCode::SERVICE_UNAVAILABLE, "the server is stopping"),
+        );
+    };
     let role = with_store(&state, move |store| {
         Ok(store.verify_user(&checked, &password)?)
     })
@@ -401,7 +423,6 @@ pub async fn login(State(state): State<Shared>, body: Bytes) -> Response {
         )
             .into_response();
     };
-    let sessions = state.sessions.as_ref().expect("checked above");
     let (token, _) = match sessions.start(name, role) {
         Ok(s) => s,
         Err(e) => return crate::pages::error_page(&Who::default(), &e),
