@@ -709,6 +709,7 @@ fn a_ranger_logs_in_through_the_form_imports_and_logs_out_in_chromium() {
     };
     let env = Env::init();
     add_user(&env, "Nok", "ranger", "ranger password 1");
+    add_user(&env, "Somchai", "manager", "manager password 1");
     let server = Server::start_on(&env.db, "0.0.0.0:0");
     let shots = shots();
 
@@ -749,8 +750,19 @@ fn a_ranger_logs_in_through_the_form_imports_and_logs_out_in_chromium() {
     assert!(refusal.contains("needs the manager role"), "{refusal}");
 
     // Logging out ends the session: the next page is the login page.
+    browser.goto(&server.url("/"));
     browser.click(&browser.find("#logout"));
     browser.find("#login-form");
     browser.goto(&server.url("/"));
     browser.find("#login-form");
+
+    // A manager, sent to the login page by the report, comes back to it.
+    browser.goto(&server.url("/report?month=2026-10"));
+    browser.send_keys(&browser.find("#login-form #name"), "Somchai");
+    browser.send_keys(&browser.find("#login-form #password"), "manager password 1");
+    browser.click(&browser.find("#login-form button[type=submit]"));
+    let bar = browser.text(&browser.find(".pn #who"));
+    assert_eq!(bar, "Somchai (manager)");
+    browser.find("#save");
+    browser.screenshot(&shots.join("report-logged-in.png"));
 }

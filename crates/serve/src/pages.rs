@@ -679,13 +679,13 @@ fn report_bar(who: &Who, site: &str, month: &str, p: &ReportParams) -> String {
 .pn .who {{ float: right; }} .pn .who form {{ display: inline-flex; margin: 0 0 0 .6em; }}
 @media print {{ .pn {{ display: none !important; }} }}
 </style>
-<div class=\"pn\"><span class=\"site\">{site}</span><a href=\"/\">Patrols</a><a href=\"/import\">Import</a><a href=\"/report\"><strong>Report</strong></a>
+<div class=\"pn\"><span class=\"site\">{site}</span><a href=\"/\">Patrols</a><a href=\"/import\">Import</a><a href=\"/report\"><strong>Report</strong></a>{who}
 <form method=\"get\" action=\"/report\"><label>Month <input type=\"month\" name=\"month\" value=\"{month}\" required></label>
 <label>Baseline <input name=\"baseline\" value=\"{baseline}\" placeholder=\"e.g. 2025-10..2026-03\" title=\"FROM..TO, months or dates, to compare threats per 100 km with\" size=\"22\"></label>
 <label>Trend months <input name=\"months\" type=\"number\" min=\"1\" max=\"120\" value=\"{months}\" style=\"width:4.5em\"></label>
 <button type=\"submit\">Show</button>
 <a class=\"save\" id=\"save\" href=\"/report.html?{qs}\" download=\"report-{month}.html\">Save</a>
-<a href=\"/report.csv?{qs}\">CSV</a><a href=\"/api/report?{qs}\">JSON</a></form>{who}</div>
+<a href=\"/report.csv?{qs}\">CSV</a><a href=\"/api/report?{qs}\">JSON</a></form></div>
 ",
         who = who_box(who),
         site = escape(site),
