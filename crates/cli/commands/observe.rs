@@ -1,9 +1,8 @@
-use anyhow::{Context, Result, bail};
-use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone};
+use anyhow::{Result, bail};
 use patrol_core::ids::short_id;
 use patrol_core::model::LatLon;
-use patrol_core::time::parse_zone;
 use patrol_store::Store;
+use patrol_store::edit::ObservationAdded;
 
 use crate::Outcome;
 use crate::args::ObserveArgs;
@@ -26,12 +25,7 @@ pub fn run(store: &mut Store, a: &ObserveArgs) -> Result<Outcome> {
     let patrol = store.resolve_patrol(&a.patrol)?;
     let id = store.add_observation_with(&patrol, &category, at, time, a.note.clone(), &a.attr)?;
     if a.json {
-        super::json(&serde_json::json!({
-            "observation_id": id,
-            "short_id": short_id(&id),
-            "patrol_id": patrol,
-            "category": category
-        }))?;
+        super::json(&ObservationAdded::new(&id, &patrol, &category))?;
     } else {
         super::out(&format!("{id}\n"))?;
         eprintln!(
@@ -43,35 +37,10 @@ pub fn run(store: &mut Store, a: &ObserveArgs) -> Result<Outcome> {
     Ok(Outcome::Done)
 }
 
-/// RFC 3339, or a local time of the site without offset.
+/// RFC 3339, or a local time of the site without offset (the core's rule,
+/// which the web form's time follows too).
 pub fn parse_time(text: &str, zone: &str) -> Result<i64> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
-        return Ok(t.timestamp_micros());
-    }
-    // A date that is written right but does not exist (2026-02-30) is said
-    // so, not as a parse error of what follows it.
-    if let Some(day) = text.get(..10).filter(|d| {
-        d.bytes().enumerate().all(|(i, b)| {
-            if i == 4 || i == 7 {
-                b == b'-'
-            } else {
-                b.is_ascii_digit()
-            }
-        })
-    }) && NaiveDate::parse_from_str(day, "%Y-%m-%d").is_err()
-    {
-        bail!("'{text}': there is no day {day} (check the month's last day)");
-    }
-    let naive = NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S")
-        .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S"))
-        .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M"))
-        .with_context(|| format!("'{text}' is not a time (e.g. 2026-10-04T08:15:00+07:00)"))?;
-    let zone = parse_zone(zone)?;
-    let local = zone
-        .from_local_datetime(&naive)
-        .earliest()
-        .with_context(|| format!("{text} does not exist in {zone}"))?;
-    Ok(local.timestamp_micros())
+    patrol_core::time::parse_local_time(text, zone).map_err(anyhow::Error::msg)
 }
 
 #[cfg(test)]

@@ -168,6 +168,136 @@ function setupMap() {
     map.setView([0, 0], 2);
   }
   L.control.scale({ imperial: false }).addTo(map);
+  return map;
 }
 
-document.addEventListener('DOMContentLoaded', () => { setupImport(); setupMap(); });
+// ---- /patrols/{id}: the "Add an observation" form ----------------------
+// The category's attributes come from the data model embedded in the page;
+// the server checks the values by the core's rule and says what is wrong.
+function attributeInput(a) {
+  const id = 'attr-' + a.key;
+  let input;
+  const pad = d => '\u00a0\u00a0'.repeat(d);
+  if (a.type === 'numeric') {
+    input = el('input');
+    input.type = 'number';
+    input.step = 'any';
+    if (a.min !== null && a.min !== undefined) input.min = a.min;
+    if (a.max !== null && a.max !== undefined) input.max = a.max;
+  } else if (a.type === 'boolean') {
+    input = el('select');
+    if (!a.required) input.append(new Option('', ''));
+    else input.append(new Option('choose…', ''));
+    input.append(new Option('yes', 'yes'));
+    input.append(new Option('no', 'no'));
+  } else if (a.type === 'list' || a.type === 'tree') {
+    input = el('select');
+    input.append(new Option(a.required ? 'choose…' : '', ''));
+    (a.items || []).forEach(i => input.append(new Option(pad(i.depth || 0) + i.label, i.key)));
+  } else {
+    input = el('input');
+    input.type = 'text';
+    if (a.pattern) {
+      input.placeholder = a.pattern;
+      input.title = 'matching ' + a.pattern;
+    }
+  }
+  input.id = id;
+  input.name = 'attributes[' + a.key + ']';
+  input.dataset.attr = a.key;
+  if (a.required) input.required = true;
+  const label = el('label', a.label);
+  label.htmlFor = id;
+  if (a.required) { label.append(' '); const r = el('span', '*', 'req'); r.title = 'required'; label.append(r); }
+  const cell = el('span');
+  cell.append(input);
+  if (a.type === 'numeric' && a.unit) cell.append(el('span', ' ' + a.unit, 'muted'));
+  if (a.type === 'text' && a.pattern) cell.append(el('span', ' like ' + a.pattern, 'muted'));
+  return [label, cell];
+}
+
+function setupObservationForm(map) {
+  const form = document.getElementById('observation-form');
+  const modelEl = document.getElementById('form-model');
+  if (!form || !modelEl) return;
+  const model = JSON.parse(modelEl.textContent);
+  const select = document.getElementById('obs-category');
+  const box = document.getElementById('obs-attributes');
+  const lat = document.getElementById('obs-lat');
+  const lon = document.getElementById('obs-lon');
+  const out = document.getElementById('obs-result');
+  const button = document.getElementById('obs-save');
+  model.categories.forEach(c => {
+    select.append(new Option('\u00a0\u00a0'.repeat(c.depth) + c.label, c.key));
+  });
+  function showAttributes() {
+    box.textContent = '';
+    const c = model.categories.find(c => c.key === select.value);
+    if (!c) return;
+    c.attributes.forEach(a => attributeInput(a).forEach(e => box.append(e)));
+  }
+  select.addEventListener('change', showAttributes);
+  showAttributes();
+
+  let marker = null;
+  function showPlace() {
+    const la = parseFloat(lat.value), lo = parseFloat(lon.value);
+    if (!map || !isFinite(la) || !isFinite(lo)) return;
+    if (!marker) {
+      marker = L.marker([la, lo], { title: 'the new observation' }).addTo(map);
+    } else {
+      marker.setLatLng([la, lo]);
+    }
+  }
+  if (map) {
+    map.getContainer().style.cursor = 'crosshair';
+    map.on('click', ev => {
+      lat.value = ev.latlng.lat.toFixed(6);
+      lon.value = ev.latlng.lng.toFixed(6);
+      showPlace();
+    });
+  }
+  lat.addEventListener('change', showPlace);
+  lon.addEventListener('change', showPlace);
+
+  form.addEventListener('submit', async ev => {
+    ev.preventDefault();
+    const body = {
+      patrol: form.elements.patrol.value,
+      category: select.value,
+      lat: lat.value,
+      lon: lon.value,
+      time: form.elements.time.value,
+      note: form.elements.note.value,
+      attributes: {},
+    };
+    box.querySelectorAll('[data-attr]').forEach(i => {
+      if (i.value !== '') body.attributes[i.dataset.attr] = i.value;
+    });
+    button.disabled = true;
+    out.textContent = '';
+    try {
+      const headers = Object.assign({ 'Content-Type': 'application/json' }, csrfHeaders());
+      const resp = await fetch('/api/observations', { method: 'POST', body: JSON.stringify(body), headers });
+      const answer = await resp.json();
+      if (!resp.ok) {
+        out.append(el('p', answer.error || ('The server answered ' + resp.status), 'error'));
+        button.disabled = false;
+        return;
+      }
+      out.append(el('p', 'Saved ' + answer.short_id + '.', 'muted'));
+      // The table and the map show it after the reload; land on the table.
+      window.location.hash = 'obs-' + answer.short_id;
+      window.location.reload();
+    } catch (e) {
+      out.append(el('p', 'The observation was not saved: ' + e, 'error'));
+      button.disabled = false;
+    }
+  });
+}
+
+document.addEventListener('DOMContentLoaded', () => {
+  setupImport();
+  const map = setupMap();
+  setupObservationForm(map);
+});

@@ -7,7 +7,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use patrol_core::Transport;
 use patrol_core::metrics::{Period, parse_month, parse_range};
+use patrol_core::model::LatLon;
 use patrol_core::model::{MAX_MEMBERS, MEMBERS, MIN_MEMBERS};
+use patrol_store::edit::ObservationAdded;
 use patrol_store::import::{ImportOptions, ImportReport};
 use patrol_store::query::ReportQuery;
 use serde::Deserialize;
@@ -287,6 +289,134 @@ pub async fn import(
     })
     .await?;
     json_body(&reports)
+}
+
+/// A new observation as the form or a script sends it: the CLI's `patrol
+/// observe` arguments (`lat`/`lon` its `--at`, `attributes` its `--attr`).
+#[derive(Debug, Default, Deserialize)]
+pub struct ObservationForm {
+    pub patrol: String,
+    pub category: String,
+    /// Degrees, as a number or as text.
+    pub lat: Option<serde_json::Value>,
+    pub lon: Option<serde_json::Value>,
+    /// RFC 3339, or the site's local time without offset; empty: none.
+    pub time: Option<String>,
+    pub note: Option<String>,
+    /// Attribute key to the text typed (a number or boolean taken as text).
+    #[serde(default)]
+    pub attributes: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// A JSON value as the text a person would have typed.
+fn typed(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+impl ObservationForm {
+    /// From `application/x-www-form-urlencoded` fields: `attributes[KEY]`
+    /// (or `attr.KEY`) for each attribute.
+    pub fn from_fields(fields: Vec<(String, String)>) -> Self {
+        let mut f = ObservationForm::default();
+        for (k, v) in fields {
+            let text = serde_json::Value::String(v.clone());
+            match k.as_str() {
+                "patrol" => f.patrol = v,
+                "category" => f.category = v,
+                "lat" => f.lat = Some(text),
+                "lon" => f.lon = Some(text),
+                "time" => f.time = Some(v),
+                "note" => f.note = Some(v),
+                _ => {
+                    let key = k
+                        .strip_prefix("attributes[")
+                        .and_then(|k| k.strip_suffix(']'))
+                        .or_else(|| k.strip_prefix("attr."));
+                    if let Some(key) = key {
+                        f.attributes.insert(key.to_owned(), text);
+                    }
+                }
+            }
+        }
+        f
+    }
+}
+
+/// `POST /api/observations` (JSON or a form): `patrol observe`, answered as
+/// `patrol observe --json`; a value the data model refuses is a 400 with
+/// the core's message, and nothing is saved.
+pub async fn add_observation(
+    State(state): State<Shared>,
+    headers: axum::http::HeaderMap,
+    bytes: axum::body::Bytes,
+) -> Result<Response, AppError> {
+    let content_type = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let f: ObservationForm = if content_type.starts_with("application/x-www-form-urlencoded") {
+        ObservationForm::from_fields(crate::auth::form_fields(&bytes))
+    } else {
+        serde_json::from_slice(&bytes)
+            .map_err(|e| AppError::bad_request(format!("the observation: {e}")))?
+    };
+    let lat = f.lat.as_ref().map(typed).unwrap_or_default();
+    let lon = f.lon.as_ref().map(typed).unwrap_or_default();
+    if lat.trim().is_empty() || lon.trim().is_empty() {
+        return Err(AppError::bad_request(
+            "the place: give lat and lon (click on the map, or type them)",
+        ));
+    }
+    let at: LatLon = format!("{lat},{lon}")
+        .parse()
+        .map_err(|e: patrol_core::model::BadPosition| AppError::bad_request(e.to_string()))?;
+    let pairs: Vec<String> = f
+        .attributes
+        .iter()
+        .map(|(k, v)| format!("{k}={}", typed(v)))
+        .filter(|p| !p.ends_with('='))
+        .collect();
+    let added = with_store(&state.clone(), move |store| {
+        let model = store.data_model()?;
+        let Some(category) = model.match_text(&f.category).map(str::to_owned) else {
+            let keys: Vec<&str> = model.categories.iter().map(|c| c.key.as_str()).collect();
+            return Err(AppError::bad_request(format!(
+                "'{}' is no category of this database's data model ({})",
+                f.category,
+                keys.join(", ")
+            )));
+        };
+        let time = match f.time.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(t) => Some(
+                patrol_core::time::parse_local_time(t, &store.site().timezone)
+                    .map_err(|e| AppError::bad_request(format!("time: {e}")))?,
+            ),
+        };
+        let note = f
+            .note
+            .map(|n| n.trim().to_owned())
+            .filter(|n| !n.is_empty());
+        let patrol = store.resolve_patrol(&f.patrol)?;
+        if !store.writable() {
+            return Err(AppError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the database is read-only; nothing was changed",
+            ));
+        }
+        let _writing = state
+            .writer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let id = store.add_observation_with(&patrol, &category, at, time, note, &pairs)?;
+        Ok(ObservationAdded::new(&id, &patrol, &category))
+    })
+    .await?;
+    json_body(&added)
 }
 
 #[cfg(test)]

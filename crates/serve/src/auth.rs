@@ -168,7 +168,7 @@ pub fn need(method: &Method, path: &str) -> Need {
         "/login" => Need::Public,
         _ if path.starts_with("/assets/") && !write => Need::Public,
         "/logout" => Need::Session,
-        "/import" | "/api/import" => Need::May(Action::Record),
+        "/import" | "/api/import" | "/api/observations" => Need::May(Action::Record),
         "/report" | "/report.html" | "/report.csv" | "/api/report" => Need::May(Action::Report),
         _ if write => Need::May(Action::Edit),
         _ => Need::May(Action::Read),
@@ -473,6 +473,7 @@ mod tests {
         assert_eq!(need(&get, "/"), Need::May(Action::Read));
         assert_eq!(need(&get, "/api/patrols/x"), Need::May(Action::Read));
         assert_eq!(need(&post, "/api/import"), Need::May(Action::Record));
+        assert_eq!(need(&post, "/api/observations"), Need::May(Action::Record));
         assert_eq!(need(&get, "/report.csv"), Need::May(Action::Report));
         assert_eq!(need(&post, "/anything"), Need::May(Action::Edit));
     }

@@ -114,6 +114,7 @@ pub(crate) fn app(state: Shared) -> Router {
         .route("/api/patrols/{id}", get(api::patrol))
         .route("/api/report", get(api::report))
         .route("/api/import", post(api::import))
+        .route("/api/observations", post(api::add_observation))
         .fallback(pages::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

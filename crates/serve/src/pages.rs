@@ -8,6 +8,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use patrol_core::Transport;
+use patrol_core::attribute::{AttributeKind, Item};
+use patrol_core::category::DataModel;
 use patrol_core::model::{MAX_MEMBERS, MIN_MEMBERS};
 use patrol_core::role::Action;
 use patrol_report::Format;
@@ -346,6 +348,7 @@ pub async fn patrol(
                 &d,
                 &map,
                 site_zone(store),
+                Some(&store.data_model()?),
             ))
         })
         .await,
@@ -399,6 +402,7 @@ fn patrol_page(
     d: &PatrolDetail,
     map: &patrol_store::web::PatrolMap,
     zone: chrono_tz::Tz,
+    model: Option<&DataModel>,
 ) -> String {
     let s = &d.summary;
     let mut b = String::new();
@@ -489,9 +493,13 @@ fn patrol_page(
     }
     let _ = write!(
         b,
-        "<script type=\"application/json\" id=\"map-data\">{}</script></div></div>",
+        "<script type=\"application/json\" id=\"map-data\">{}</script>",
         map_json(d, map)
     );
+    if let Some(model) = model.filter(|_| who.may(Action::Record)) {
+        observation_form(&mut b, who, &s.patrol_id, model, zone);
+    }
+    b.push_str("</div></div>");
 
     b.push_str("<h2>Legs</h2><table><tr><th>leg</th><th>transport</th><th class=\"n\">members</th><th>names</th></tr>");
     for l in &d.legs {
@@ -540,7 +548,7 @@ fn patrol_page(
                 .unwrap_or_default();
             let _ = write!(
                 b,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"nw\">{}</td><td class=\"n\">{:.6}</td><td class=\"n\">{:.6}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr id=\"obs-{0}\"><td>{0}</td><td>{1}</td><td>{2}</td><td class=\"nw\">{3}</td><td class=\"n\">{4:.6}</td><td class=\"n\">{5:.6}</td><td>{6}</td><td>{7}</td><td>{8}</td></tr>",
                 escape(&o.short_id),
                 escape(&o.category),
                 if o.threat { "yes" } else { "no" },
@@ -562,6 +570,122 @@ fn patrol_page(
         &b,
         "<link rel=\"stylesheet\" href=\"/assets/leaflet/leaflet.css\"><script src=\"/assets/leaflet/leaflet.js\"></script>",
     )
+}
+
+/// What the observation form needs of the data model, as JSON safe inside a
+/// `<script>` element: the active categories in tree order with their depth,
+/// and each one's attributes (its ancestors' and its own) with the inputs'
+/// limits; list and tree items active only, a tree's with their depth.
+fn form_model_json(model: &DataModel) -> String {
+    fn walk<'a>(
+        model: &'a DataModel,
+        parent: Option<&str>,
+        depth: usize,
+        out: &mut Vec<(usize, &'a patrol_core::category::Category)>,
+    ) {
+        for c in model.children(parent) {
+            if !c.active {
+                continue;
+            }
+            out.push((depth, c));
+            walk(model, Some(&c.key), depth + 1, out);
+        }
+    }
+    fn items(list: &[Item], depth: usize, out: &mut Vec<serde_json::Value>) {
+        for i in list.iter().filter(|i| i.active) {
+            out.push(serde_json::json!({ "key": i.key, "label": i.label, "depth": depth }));
+            items(&i.children, depth + 1, out);
+        }
+    }
+    let mut cats = Vec::new();
+    walk(model, None, 0, &mut cats);
+    let categories: Vec<serde_json::Value> = cats
+        .iter()
+        .map(|(depth, c)| {
+            let attributes: Vec<serde_json::Value> = model
+                .attributes_of(&c.key)
+                .into_iter()
+                .map(|(a, required)| {
+                    let mut v = serde_json::json!({
+                        "key": a.key,
+                        "label": a.label,
+                        "type": a.type_name(),
+                        "required": required,
+                    });
+                    match &a.kind {
+                        AttributeKind::Numeric { min, max, unit, .. } => {
+                            v["min"] = serde_json::json!(min);
+                            v["max"] = serde_json::json!(max);
+                            v["unit"] = serde_json::json!(unit);
+                        }
+                        AttributeKind::Text { pattern } => {
+                            v["pattern"] = serde_json::json!(pattern)
+                        }
+                        AttributeKind::Boolean => {}
+                        AttributeKind::List { items: list }
+                        | AttributeKind::Tree { items: list } => {
+                            let mut out = Vec::new();
+                            items(list, 0, &mut out);
+                            v["items"] = serde_json::Value::Array(out);
+                        }
+                    }
+                    v
+                })
+                .collect();
+            serde_json::json!({
+                "key": c.key,
+                "label": c.label,
+                "depth": depth,
+                "threat": model.is_threat(&c.key),
+                "attributes": attributes,
+            })
+        })
+        .collect();
+    serde_json::json!({ "categories": categories })
+        .to_string()
+        .replace('<', "\\u003c")
+}
+
+/// The "Add an observation" form: the script fills the category's
+/// attributes from the embedded model and posts to `/api/observations`.
+fn observation_form(
+    b: &mut String,
+    who: &Who,
+    patrol_id: &str,
+    model: &DataModel,
+    zone: chrono_tz::Tz,
+) {
+    b.push_str("<section id=\"add-observation\" class=\"noprint\"><h2>Add an observation</h2>");
+    b.push_str("<form id=\"observation-form\" method=\"post\" action=\"/api/observations\">");
+    let _ = write!(
+        b,
+        "<input type=\"hidden\" name=\"patrol\" value=\"{}\">",
+        escape(patrol_id)
+    );
+    if let Some(s) = &who.0 {
+        let _ = write!(
+            b,
+            "<input type=\"hidden\" name=\"{CSRF_FIELD}\" value=\"{}\">",
+            escape(&s.csrf)
+        );
+    }
+    b.push_str("<div class=\"form-grid\"><label for=\"obs-category\">Category <span class=\"req\" title=\"required\">*</span></label><select id=\"obs-category\" name=\"category\" required><option value=\"\">choose…</option></select>");
+    b.push_str(
+        "</div><div id=\"obs-attributes\" class=\"form-grid\"></div><div class=\"form-grid\">",
+    );
+    let _ = write!(
+        b,
+        "<label for=\"obs-time\">Time</label><span><input type=\"datetime-local\" id=\"obs-time\" name=\"time\" step=\"1\"> <span class=\"muted\">local ({}); empty: none</span></span>",
+        escape(zone.name())
+    );
+    b.push_str("<label for=\"obs-note\">Note</label><input type=\"text\" id=\"obs-note\" name=\"note\" autocomplete=\"off\">");
+    b.push_str("<label for=\"obs-lat\">Place <span class=\"req\" title=\"required\">*</span></label><span><input type=\"number\" id=\"obs-lat\" name=\"lat\" step=\"any\" min=\"-90\" max=\"90\" placeholder=\"latitude\" required> <input type=\"number\" id=\"obs-lon\" name=\"lon\" step=\"any\" min=\"-180\" max=\"180\" placeholder=\"longitude\" required><br><span class=\"muted\">click on the map, or type them</span></span>");
+    b.push_str("</div><p><button type=\"submit\" id=\"obs-save\">Save the observation</button></p><div id=\"obs-result\" role=\"status\"></div></form>");
+    let _ = write!(
+        b,
+        "<script type=\"application/json\" id=\"form-model\">{}</script></section>",
+        form_model_json(model)
+    );
 }
 
 /// `/import`: the form; the script posts it to `/api/import` and shows the result.

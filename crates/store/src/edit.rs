@@ -230,6 +230,32 @@ impl Edited {
     }
 }
 
+/// What adding an observation answers: `patrol observe --json`'s body and
+/// `POST /api/observations`'s, from this one struct.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ObservationAdded {
+    /// The new observation's id.
+    pub observation_id: String,
+    /// Its short id, as lists show it.
+    pub short_id: String,
+    /// The patrol it belongs to.
+    pub patrol_id: String,
+    /// Its category's key.
+    pub category: String,
+}
+
+impl ObservationAdded {
+    /// The answer for observation `id` of `patrol`, of `category`.
+    pub fn new(id: &str, patrol: &str, category: &str) -> Self {
+        ObservationAdded {
+            observation_id: id.to_owned(),
+            short_id: patrol_core::ids::short_id(id).to_string(),
+            patrol_id: patrol.to_owned(),
+            category: category.to_owned(),
+        }
+    }
+}
+
 impl Store {
     /// Find a live or deleted record, the one way every command does: by its
     /// whole id, a prefix of at least 4 characters, or its short id (a suffix
