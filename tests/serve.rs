@@ -301,6 +301,198 @@ fn serve_refuses_to_listen_beyond_this_computer() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no such database"));
 }
 
+/// The observations of `patrol` as `patrol show --json` lists them.
+fn shown_observations(env: &Env, db: &std::path::Path, patrol: &str) -> Vec<Value> {
+    let shown: Value = serde_json::from_str(&cli(env, db, &["show", patrol, "--json"])).unwrap();
+    shown["observations"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// The patrol command's stderr when it fails.
+fn cli_refusal(db: &std::path::Path, args: &[&str]) -> String {
+    let out = assert_cmd::Command::cargo_bin("patrol")
+        .unwrap()
+        .env_remove("PATROL_DB")
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .output()
+        .expect("runs");
+    assert!(!out.status.success(), "{args:?} was accepted");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn an_observation_posted_is_stored_as_patrol_observe_stores_it_and_refusals_save_nothing() {
+    let env = Env::new();
+    env.cmd()
+        .args(["demo", "--dir"])
+        .arg(env.path("demo"))
+        .assert()
+        .success();
+    let db = env.path("demo/thaplan.gpkg");
+    let req = env.write(
+        "req.toml",
+        "[[attribute]]\nkey = \"tusks\"\nlabel = \"Tusks\"\ntype = \"boolean\"\n\n[[category]]\nkey = \"elephant_carcass\"\nlabel = \"Elephant carcass\"\nparent = \"carcass\"\n[[category.attributes]]\nkey = \"tusks\"\nrequired = true\n",
+    );
+    cli(&env, &db, &["data-model", "import", req.to_str().unwrap()]);
+    let server = Server::start(&db);
+    let patrols: Value = serde_json::from_str(&get_ok(&server, "/api/patrols")).unwrap();
+    let patrol = patrols[0]["patrol_id"].as_str().unwrap().to_owned();
+
+    let by_cli: Value = serde_json::from_str(&cli(
+        &env,
+        &db,
+        &[
+            "observe",
+            "--patrol",
+            &patrol,
+            "--category",
+            "snare",
+            "--at",
+            "14.2,102.1",
+            "--time",
+            "2026-10-04T08:15",
+            "--note",
+            "by the stream",
+            "--attr",
+            "count=3",
+            "--attr",
+            "removed=2",
+            "--attr",
+            "age=fresh",
+            "--json",
+        ],
+    ))
+    .unwrap();
+    let url = server.url("/api/observations");
+    let json = serde_json::json!({
+        "patrol": patrol, "category": "snare", "lat": 14.2, "lon": "102.1",
+        "time": "2026-10-04T08:15", "note": "by the stream",
+        "attributes": {"count": 3, "removed": "2", "age": "fresh"},
+    });
+    let (status, body) = http_post(&url, "application/json", json.to_string().as_bytes());
+    assert_eq!(status, 200, "{body}");
+    let by_json: Value = serde_json::from_str(&body).unwrap();
+    let form = format!(
+        "patrol={patrol}&category=snare&lat=14.2&lon=102.1&time=2026-10-04T08%3A15&note=by+the+stream&attributes%5Bcount%5D=3&attributes%5Bremoved%5D=2&attributes%5Bage%5D=fresh&attributes%5Bpeople%5D="
+    );
+    let (status, body) = http_post(&url, "application/x-www-form-urlencoded", form.as_bytes());
+    assert_eq!(status, 200, "{body}");
+    let by_form: Value = serde_json::from_str(&body).unwrap();
+    let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    let shown = shown_observations(&env, &db, &patrol);
+    let stored = |answer: &Value| {
+        let id = answer["observation_id"].as_str().unwrap();
+        let mut o = shown
+            .iter()
+            .find(|o| o["observation_id"].as_str() == Some(id) || o["id"].as_str() == Some(id))
+            .unwrap_or_else(|| panic!("{id} is shown: {shown:?}"))
+            .clone();
+        let o = o.as_object_mut().unwrap();
+        for k in ["observation_id", "id", "short_id"] {
+            o.remove(k);
+        }
+        Value::Object(o.clone())
+    };
+    for answer in [&by_json, &by_form] {
+        assert_eq!(keys(answer), keys(&by_cli), "{answer}");
+        assert_eq!(answer["patrol_id"], by_cli["patrol_id"]);
+        assert_eq!(answer["category"], "snare");
+        let id = answer["observation_id"].as_str().unwrap();
+        assert!(id.ends_with(answer["short_id"].as_str().unwrap()));
+        assert_eq!(
+            stored(answer),
+            stored(&by_cli),
+            "stored as the CLI stores it"
+        );
+    }
+    assert_eq!(
+        stored(&by_cli)["attributes"],
+        serde_json::json!({"age": "fresh", "count": 3.0, "removed": 2.0})
+    );
+
+    // Each refusal: 400 with the core's message (the CLI's), nothing saved.
+    let before = shown.len();
+    for (category, attrs, cli_attrs) in [
+        (
+            "snare",
+            serde_json::json!({"count": "three"}),
+            vec!["count=three"],
+        ),
+        (
+            "snare",
+            serde_json::json!({"age": "ancient"}),
+            vec!["age=ancient"],
+        ),
+        (
+            "snare",
+            serde_json::json!({"count": "-1"}),
+            vec!["count=-1"],
+        ),
+        ("elephant_carcass", serde_json::json!({}), vec![]),
+        (
+            "snare",
+            serde_json::json!({"tusks": "yes"}),
+            vec!["tusks=yes"],
+        ),
+    ] {
+        let body = serde_json::json!({
+            "patrol": patrol, "category": category, "lat": 14.2, "lon": 102.1, "attributes": attrs,
+        });
+        let (status, answer) = http_post(&url, "application/json", body.to_string().as_bytes());
+        assert_eq!(status, 400, "{body}: {answer}");
+        let error: Value = serde_json::from_str(&answer).unwrap();
+        let error = error["error"].as_str().expect("an error").to_owned();
+        let mut args = vec![
+            "observe",
+            "--patrol",
+            &patrol,
+            "--category",
+            category,
+            "--at",
+            "14.2,102.1",
+        ];
+        for a in &cli_attrs {
+            args.extend(["--attr", a]);
+        }
+        let said = cli_refusal(&db, &args);
+        assert!(
+            said.contains(&error),
+            "the CLI says {said:?}, the API {error:?}"
+        );
+    }
+    for (body, says) in [
+        (
+            serde_json::json!({"patrol": patrol, "category": "snare", "lat": 14.2}),
+            "lon",
+        ),
+        (
+            serde_json::json!({"patrol": patrol, "category": "snare", "lat": 99, "lon": 1}),
+            "latitude",
+        ),
+        (
+            serde_json::json!({"patrol": patrol, "category": "nothing", "lat": 1, "lon": 1}),
+            "no category",
+        ),
+        (
+            serde_json::json!({"patrol": patrol, "category": "snare", "lat": 1, "lon": 1, "time": "soon"}),
+            "not a time",
+        ),
+    ] {
+        let (status, answer) = http_post(&url, "application/json", body.to_string().as_bytes());
+        assert_eq!(status, 400, "{body}: {answer}");
+        assert!(answer.contains(says), "{says}: {answer}");
+    }
+    assert_eq!(
+        shown_observations(&env, &db, &patrol).len(),
+        before,
+        "nothing saved"
+    );
+}
+
 /// Where the screenshots go (under the target folder).
 fn shots() -> std::path::PathBuf {
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("serve-screenshots");
@@ -372,6 +564,75 @@ fn a_ranger_imports_a_gpx_sees_its_map_and_opens_the_report_in_chromium() {
     browser.screenshot(&shots.join("report.png"));
     browser.print_a4(&shots.join("report-a4.pdf"));
     eprintln!("screenshots in {}", shots.display());
+}
+
+#[test]
+fn a_ranger_adds_a_snare_from_the_patrol_page_in_chromium() {
+    let Some(browser) = Browser::start() else {
+        return;
+    };
+    let env = Env::init();
+    env.cmd()
+        .args(["site", "boundary", "set"])
+        .arg(crate::util::sample("thap-lan-boundary.geojson"))
+        .assert()
+        .success();
+    env.cmd()
+        .arg("import")
+        .arg(crate::util::sample("outpost-a/2026-10-17-alpha-foot.gpx"))
+        .args(["--team", "Alpha"])
+        .assert()
+        .success();
+    let server = Server::start(&env.db);
+    let shots = shots();
+    let patrols: Value = serde_json::from_str(&get_ok(&server, "/api/patrols")).unwrap();
+    let patrol = patrols[0]["patrol_id"].as_str().unwrap().to_owned();
+    let before: Value =
+        serde_json::from_str(&get_ok(&server, &format!("/api/patrols/{patrol}"))).unwrap();
+    let before = before["observations"].as_array().unwrap().len();
+
+    browser.goto(&server.url(&format!("/patrols/{patrol}")));
+    browser.find("#map .leaflet-overlay-pane path.track");
+    browser.click(&browser.find("#obs-category option[value=snare]"));
+    browser.send_keys(&browser.find("#attr-count"), "3");
+    browser.send_keys(&browser.find("#attr-removed"), "2");
+    let labels = browser.text(&browser.find("#obs-attributes"));
+    assert!(
+        labels.contains("Number found") && labels.contains("Age of the sign"),
+        "{labels}"
+    );
+    browser.click(&browser.find("#map"));
+    let lat = browser.script("return document.getElementById('obs-lat').value");
+    assert!(!lat.as_str().unwrap().is_empty(), "the click set the place");
+    browser.find("#map .leaflet-marker-pane img");
+    browser.script("document.getElementById('add-observation').scrollIntoView()");
+    browser.screenshot(&shots.join("observation-form.png"));
+    browser.click(&browser.find("#obs-save"));
+    // The page reloads on the new row.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let row = loop {
+        let row = browser.script(
+            "const r = document.querySelector('#observations tr:target'); return r ? r.innerText : null",
+        );
+        if let Some(r) = row.as_str() {
+            break r.to_owned();
+        }
+        assert!(std::time::Instant::now() < deadline, "no new row");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert!(
+        row.contains("snare") && row.contains("count=3") && row.contains("removed=2"),
+        "{row}"
+    );
+    browser.screenshot(&shots.join("observation-saved.png"));
+    let after: Value =
+        serde_json::from_str(&get_ok(&server, &format!("/api/patrols/{patrol}"))).unwrap();
+    assert_eq!(after["observations"].as_array().unwrap().len(), before + 1);
+    let drawn = browser.script("return document.querySelectorAll('#map .leaflet-overlay-pane path.leaflet-interactive').length");
+    assert!(
+        drawn.as_u64().unwrap() > before as u64,
+        "the new one is on the map"
+    );
 }
 
 #[test]
