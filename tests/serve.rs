@@ -621,10 +621,12 @@ fn a_ranger_adds_a_snare_from_the_patrol_page_in_chromium() {
         std::thread::sleep(std::time::Duration::from_millis(100));
     };
     assert!(
-        row.contains("snare") && row.contains("count=3") && row.contains("removed=2"),
+        row.contains("snare") && row.contains("count=3,") && row.contains("removed=2"),
         "{row}"
     );
     browser.screenshot(&shots.join("observation-saved.png"));
+    browser.script("window.scrollTo(0, 0)");
+    browser.screenshot(&shots.join("observation-on-map.png"));
     let after: Value =
         serde_json::from_str(&get_ok(&server, &format!("/api/patrols/{patrol}"))).unwrap();
     assert_eq!(after["observations"].as_array().unwrap().len(), before + 1);

@@ -540,6 +540,13 @@ fn patrol_page(
                     m.iter()
                         .map(|(k, v)| match v {
                             serde_json::Value::String(s) => format!("{k}={s}"),
+                            // A count stored as 3.0 reads as typed: 3.
+                            serde_json::Value::Number(n)
+                                if n.as_f64()
+                                    .is_some_and(|x| x.fract() == 0.0 && x.abs() < 1e15) =>
+                            {
+                                format!("{k}={}", n.as_f64().unwrap_or_default() as i64)
+                            }
                             other => format!("{k}={other}"),
                         })
                         .collect::<Vec<_>>()
@@ -670,12 +677,10 @@ fn observation_form(
         );
     }
     b.push_str("<div class=\"form-grid\"><label for=\"obs-category\">Category <span class=\"req\" title=\"required\">*</span></label><select id=\"obs-category\" name=\"category\" required><option value=\"\">choose…</option></select>");
-    b.push_str(
-        "</div><div id=\"obs-attributes\" class=\"form-grid\"></div><div class=\"form-grid\">",
-    );
+    b.push_str("<div id=\"obs-attributes\"></div>");
     let _ = write!(
         b,
-        "<label for=\"obs-time\">Time</label><span><input type=\"datetime-local\" id=\"obs-time\" name=\"time\" step=\"1\"> <span class=\"muted\">local ({}); empty: none</span></span>",
+        "<label for=\"obs-time\">Time</label><span><input type=\"datetime-local\" id=\"obs-time\" name=\"time\" step=\"1\"><br><span class=\"muted\">{} time; may stay empty</span></span>",
         escape(zone.name())
     );
     b.push_str("<label for=\"obs-note\">Note</label><input type=\"text\" id=\"obs-note\" name=\"note\" autocomplete=\"off\">");
