@@ -80,6 +80,41 @@ pub fn format_utc(micros: i64) -> String {
     }
 }
 
+/// A time a person typed: RFC 3339, or a local time of the site's zone
+/// without offset (`2026-10-04T08:15`, `2026-10-04 08:15:00`); microseconds.
+/// The one reader of `patrol observe --time` and the web form's time.
+pub fn parse_local_time(text: &str, zone: &str) -> Result<i64, String> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Ok(t.timestamp_micros());
+    }
+    // A date that is written right but does not exist (2026-02-30) is said
+    // so, not as a parse error of what follows it.
+    if let Some(day) = text.get(..10).filter(|d| {
+        d.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        })
+    }) && NaiveDate::parse_from_str(day, "%Y-%m-%d").is_err()
+    {
+        return Err(format!(
+            "'{text}': there is no day {day} (check the month's last day)"
+        ));
+    }
+    let naive = chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S")
+        .or_else(|_| chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S"))
+        .or_else(|_| chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M"))
+        .map_err(|_| format!("'{text}' is not a time (e.g. 2026-10-04T08:15:00+07:00)"))?;
+    let zone = parse_zone(zone).map_err(|e| e.to_string())?;
+    let local = zone
+        .from_local_datetime(&naive)
+        .earliest()
+        .ok_or_else(|| format!("{text} does not exist in {zone}"))?;
+    Ok(local.timestamp_micros())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,39 +217,4 @@ mod tests {
     fn unknown_zone_is_an_error() {
         assert!(parse_zone("Mars/Olympus").is_err());
     }
-}
-
-/// A time a person typed: RFC 3339, or a local time of the site's zone
-/// without offset (`2026-10-04T08:15`, `2026-10-04 08:15:00`); microseconds.
-/// The one reader of `patrol observe --time` and the web form's time.
-pub fn parse_local_time(text: &str, zone: &str) -> Result<i64, String> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
-        return Ok(t.timestamp_micros());
-    }
-    // A date that is written right but does not exist (2026-02-30) is said
-    // so, not as a parse error of what follows it.
-    if let Some(day) = text.get(..10).filter(|d| {
-        d.bytes().enumerate().all(|(i, b)| {
-            if i == 4 || i == 7 {
-                b == b'-'
-            } else {
-                b.is_ascii_digit()
-            }
-        })
-    }) && NaiveDate::parse_from_str(day, "%Y-%m-%d").is_err()
-    {
-        return Err(format!(
-            "'{text}': there is no day {day} (check the month's last day)"
-        ));
-    }
-    let naive = chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S")
-        .or_else(|_| chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S"))
-        .or_else(|_| chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M"))
-        .map_err(|_| format!("'{text}' is not a time (e.g. 2026-10-04T08:15:00+07:00)"))?;
-    let zone = parse_zone(zone).map_err(|e| e.to_string())?;
-    let local = zone
-        .from_local_datetime(&naive)
-        .earliest()
-        .ok_or_else(|| format!("{text} does not exist in {zone}"))?;
-    Ok(local.timestamp_micros())
 }

@@ -626,7 +626,7 @@ fn form_model_json(model: &DataModel) -> String {
                             v["unit"] = serde_json::json!(unit);
                         }
                         AttributeKind::Text { pattern } => {
-                            v["pattern"] = serde_json::json!(pattern)
+                            v["pattern"] = serde_json::json!(pattern);
                         }
                         AttributeKind::Boolean => {}
                         AttributeKind::List { items: list }
