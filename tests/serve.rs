@@ -876,6 +876,39 @@ fn beyond_this_computer_users_log_in_and_their_role_limits_them() {
     );
     assert_eq!(a.status, 200, "{a:?}");
     assert!(a.body.contains("\"imported\""), "{}", a.body);
+    // A ranger records an observation with the page's token, and only with it.
+    let imported: Value = serde_json::from_str(&a.body).unwrap();
+    let patrol = imported[0]["patrol_id"].as_str().unwrap().to_owned();
+    let page = http(
+        "GET",
+        &server.url(&format!("/patrols/{patrol}")),
+        &[("Cookie", &ranger)],
+        None,
+    );
+    assert!(
+        page.body.contains("id=\"observation-form\""),
+        "{}",
+        page.body
+    );
+    let obs = serde_json::json!({
+        "patrol": patrol, "category": "snare", "lat": 14.2, "lon": 102.1,
+        "attributes": {"count": "3"},
+    })
+    .to_string();
+    let post = |headers: &[(&str, &str)]| {
+        http(
+            "POST",
+            &server.url("/api/observations"),
+            headers,
+            Some(("application/json", obs.as_bytes())),
+        )
+    };
+    let a = post(&[("Cookie", &ranger)]);
+    assert_eq!(a.status, 403, "{a:?}");
+    assert!(a.body.contains("CSRF"), "{}", a.body);
+    let a = post(&[("Cookie", &ranger), ("X-CSRF-Token", &csrf)]);
+    assert_eq!(a.status, 200, "{a:?}");
+    assert!(a.body.contains("\"observation_id\""), "{}", a.body);
     let form = http("GET", &server.url("/import"), &[("Cookie", &ranger)], None);
     assert!(
         form.body
