@@ -970,6 +970,39 @@ mod tests {
     }
 
     #[test]
+    fn the_form_model_keeps_tree_order_and_leaves_inactive_out() {
+        let mut m = DataModel::default_model();
+        m.categories[1].active = false;
+        let gone = m.categories[1].key.clone();
+        let json: serde_json::Value = serde_json::from_str(&form_model_json(&m)).unwrap();
+        let cats = json["categories"].as_array().unwrap();
+        assert!(cats.iter().all(|c| c["key"] != gone.as_str()));
+        let snare = cats.iter().find(|c| c["key"] == "snare").unwrap();
+        let keys: Vec<&str> = snare["attributes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["key"].as_str().unwrap())
+            .collect();
+        assert_eq!(keys, ["count", "removed", "age"]);
+        assert_eq!(snare["attributes"][0]["min"], 0.0);
+        assert_eq!(snare["attributes"][2]["items"][0]["key"], "fresh");
+        let top: Vec<&str> = cats
+            .iter()
+            .filter(|c| c["depth"] == 0)
+            .map(|c| c["key"].as_str().unwrap())
+            .collect();
+        let want: Vec<&str> = m
+            .children(None)
+            .iter()
+            .filter(|c| c.active)
+            .map(|c| c.key.as_str())
+            .collect();
+        assert_eq!(top, want);
+        assert!(!form_model_json(&m).contains('<'));
+    }
+
+    #[test]
     fn pages_escape_what_they_show() {
         let page = import_page(&Who::default(), "<Site>", &["A\"><script>".into()]);
         assert!(page.contains("&lt;Site&gt;"));
