@@ -684,7 +684,7 @@ fn observation_form(
         escape(zone.name())
     );
     b.push_str("<label for=\"obs-note\">Note</label><input type=\"text\" id=\"obs-note\" name=\"note\" autocomplete=\"off\">");
-    b.push_str("<label for=\"obs-lat\">Place <span class=\"req\" title=\"required\">*</span></label><span><input type=\"number\" id=\"obs-lat\" name=\"lat\" step=\"any\" min=\"-90\" max=\"90\" placeholder=\"latitude\" required> <input type=\"number\" id=\"obs-lon\" name=\"lon\" step=\"any\" min=\"-180\" max=\"180\" placeholder=\"longitude\" required><br><span class=\"muted\">click on the map, or type them</span></span>");
+    b.push_str("<label for=\"obs-lat\">Place <span class=\"req\" title=\"required\">*</span></label><span><input type=\"number\" id=\"obs-lat\" name=\"lat\" step=\"any\" min=\"-90\" max=\"90\" placeholder=\"latitude\" aria-label=\"latitude\" required> <input type=\"number\" id=\"obs-lon\" name=\"lon\" step=\"any\" min=\"-180\" max=\"180\" placeholder=\"longitude\" aria-label=\"longitude\" required><br><span class=\"muted\">latitude, longitude: click on the map, or type them</span></span>");
     b.push_str("</div><p><button type=\"submit\" id=\"obs-save\">Save the observation</button></p><div id=\"obs-result\" role=\"status\"></div></form>");
     let _ = write!(
         b,
