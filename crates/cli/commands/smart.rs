@@ -71,7 +71,7 @@ pub fn export(store: &Store, a: &ExportArgs) -> Result<Outcome> {
 
 fn write_one(store: &Store, output: &Output, id: &str, out: &Path) -> Result<Written> {
     let patrol = store.recorded_patrol(id)?;
-    let xml = patrol_smart::write_patrol_with(&patrol, Some(&store.checking_model()?));
+    let xml = patrol_smart::write_patrol_with(&patrol, Some(&store.data_model()?));
     output.write(out, xml.as_bytes())?;
     Ok(Written {
         file: out.display().to_string(),

@@ -308,9 +308,7 @@ impl Store {
             ],
         )?;
         if definitions.is_empty() {
-            model::write(&tx, model, &mut |conn, parents| {
-                records::VersionMeta::new_local(conn, device, site.id, parents)
-            })?;
+            model::write(&tx, model, device, site.id)?;
         } else {
             model::copy(&tx, definitions)?;
         }

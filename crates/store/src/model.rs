@@ -88,7 +88,8 @@ pub struct ModelChanges {
 pub(crate) fn write(
     conn: &Connection,
     model: &DataModel,
-    meta: &mut dyn FnMut(&Connection, Vec<patrol_core::VersionId>) -> Result<VersionMeta>,
+    device: patrol_core::DeviceId,
+    site: patrol_core::SiteId,
 ) -> Result<ModelChanges> {
     let mut changes = ModelChanges::default();
     for (record_key, text) in definitions(model) {
@@ -112,7 +113,7 @@ pub(crate) fn write(
                     .map_err(|_| StoreError::Invalid(format!("bad version id '{}'", h.version_id)))
             })
             .collect::<Result<Vec<_>>>()?;
-        let meta = meta(conn, parents)?;
+        let meta = VersionMeta::new_local(conn, device, site, parents)?;
         records::insert_definition(
             conn,
             &meta,
@@ -268,9 +269,7 @@ pub(crate) fn adopt_flat_categories(conn: &Connection) -> Result<()> {
     let bad = |what: &str| StoreError::Invalid(format!("patrol_meta has a bad {what}"));
     let device = device.parse().map_err(|_| bad("device_id"))?;
     let site = site.parse().map_err(|_| bad("site_id"))?;
-    write(conn, &model, &mut |conn, parents| {
-        VersionMeta::new_local(conn, device, site, parents)
-    })?;
+    write(conn, &model, device, site)?;
     Ok(())
 }
 
@@ -324,9 +323,7 @@ impl Store {
             .map_err(|e| StoreError::Invalid(format!("with the definitions already here: {e}")))?;
         let tx = crate::write_tx(&self.conn)?;
         let (device, site) = (self.device, self.site.id);
-        let changes = write(&tx, model, &mut |conn, parents| {
-            VersionMeta::new_local(conn, device, site, parents)
-        })?;
+        let changes = write(&tx, model, device, site)?;
         tx.commit()?;
         Ok(changes)
     }

@@ -24,12 +24,6 @@ use crate::records::{self, VersionMeta};
 use crate::{Store, StoreError};
 
 impl Store {
-    /// The data model a recorded patrol's values are checked and written with
-    /// (the stored one, [`Store::data_model`]).
-    pub fn checking_model(&self) -> crate::Result<patrol_core::category::DataModel> {
-        self.data_model()
-    }
-
     /// Import a recorded patrol read from `source` (whose bytes hash to
     /// `digest`, [`super::file_digest`]) as a new patrol, all or nothing.
     /// The same file again, or a file whose first leg's fixes are those of
@@ -47,7 +41,7 @@ impl Store {
         if let Some(held) = self.patrol_with_source(digest)? {
             return Ok(duplicate(report, held.patrol_id));
         }
-        let model = self.checking_model()?;
+        let model = self.data_model()?;
         check_against_model(&model, patrol, source)?;
         if patrol.legs.is_empty() {
             return Err(StoreError::Invalid(format!(
