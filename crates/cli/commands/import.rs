@@ -106,7 +106,8 @@ fn print(reports: &[ImportReport], json: bool) -> Result<()> {
             "km",
             "observations",
             "first time",
-        ]);
+        ])
+        .text(&["patrol"]);
         for r in reports {
             t.row(vec![
                 r.file.clone(),

@@ -74,7 +74,8 @@ pub fn run(store: &Store, a: &ObservationsArgs) -> Result<Outcome> {
         "patrol",
         "team",
         "attributes",
-    ]);
+    ])
+    .text(&["patrol"]);
     for o in &list {
         t.row(vec![
             o.short_id.clone(),

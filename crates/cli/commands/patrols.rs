@@ -38,7 +38,8 @@ pub fn list(store: &Store, a: &PatrolsArgs) -> Result<Outcome> {
         "obs",
         "threats",
         "file",
-    ]);
+    ])
+    .text(&["team", "file"]);
     for p in &patrols {
         t.row(vec![
             p.short_id.clone(),

@@ -44,7 +44,8 @@ pub fn run(store: &mut Store, a: &QuarantineArgs) -> Result<Outcome> {
         eprintln!("no rows wait in quarantine");
         return Ok(Outcome::Done);
     }
-    let mut t = Table::new(&["id", "table", "row", "file", "reason", "decision"]);
+    let mut t =
+        Table::new(&["id", "table", "row", "file", "reason", "decision"]).text(&["row", "file"]);
     for r in &rows {
         t.row(vec![
             r.id.to_string(),

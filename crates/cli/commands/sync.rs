@@ -103,7 +103,8 @@ pub fn ledger(store: &Store, json: bool) -> Result<Outcome> {
         "new versions",
         "track pieces",
         "digest",
-    ]);
+    ])
+    .text(&["device", "digest"]);
     for r in &rows {
         t.row(vec![
             r.merged_at.clone(),
@@ -157,7 +158,8 @@ pub fn conflicts(store: &mut Store, a: &ConflictsArgs) -> Result<Outcome> {
         eprintln!("no conflicting edits");
         return Ok(Outcome::Done);
     }
-    let mut t = Table::new(&["record", "kind", "version", "device", "shown", "content"]);
+    let mut t = Table::new(&["record", "kind", "version", "device", "shown", "content"])
+        .text(&["version", "device"]);
     for c in &list {
         for h in &c.heads {
             t.row(vec![

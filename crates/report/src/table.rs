@@ -57,20 +57,36 @@ pub struct Table {
     style: Style,
     /// A report table's first columns that are text (left-aligned).
     text_columns: usize,
+    /// A listing's columns that are text whatever their cells look like
+    /// (ids, digests), left-aligned.
+    text: Vec<bool>,
 }
 
 impl Table {
     /// A listing: the first column (what names the row: an id, a date, a
     /// name) left-aligned; the other columns whose cells all parse as
-    /// numbers (or are empty or `-`) right-aligned. A short id whose eight
-    /// hex digits happen to be all decimal digits is still an id.
+    /// numbers (or are empty or `-`) right-aligned. A column of ids is
+    /// named with [`Table::text`]: a short id whose hex digits happen to be
+    /// all decimal digits is still an id.
     pub fn new(header: &[&str]) -> Self {
         Table {
             header: header.iter().map(|h| escape(h).into_owned()).collect(),
             rows: Vec::new(),
             style: Style::Listing,
             text_columns: 1,
+            text: vec![false; header.len()],
         }
+    }
+
+    /// The columns with these headers are text (ids, digests, names):
+    /// left-aligned even when every cell reads as a number.
+    pub fn text(mut self, headers: &[&str]) -> Self {
+        for (i, h) in self.header.iter().enumerate() {
+            if headers.contains(&h.as_str()) {
+                self.text[i] = true;
+            }
+        }
+        self
     }
 
     /// A table of the report: the first column left, the others right,
@@ -115,6 +131,7 @@ impl Table {
                 Style::Report => i >= self.text_columns,
                 Style::Listing => {
                     i > 0
+                        && !self.text[i]
                         && !self.rows.is_empty()
                         && self.rows.iter().all(|r| {
                             r.get(i).is_none_or(|c| {
@@ -198,5 +215,12 @@ mod tests {
         let mut t = Table::new(&["leg", "members"]);
         t.row(["12345678", "4"]);
         assert_eq!(t.render(), "leg       members\n12345678        4\n");
+        // Nor in a later column, once the listing names it as text.
+        let mut t = Table::new(&["observation", "patrol", "km"]).text(&["patrol"]);
+        t.row(["0a1b2c3d", "01234567", "3"]);
+        assert_eq!(
+            t.render(),
+            "observation  patrol    km\n0a1b2c3d     01234567   3\n"
+        );
     }
 }
