@@ -171,6 +171,12 @@ pub struct LatLon {
 #[error("{0}")]
 pub struct BadPosition(String);
 
+/// Whether a (longitude, latitude) is a position on Earth: both finite,
+/// within [-180, 180] and [-90, 90].
+pub fn on_earth(lon: f64, lat: f64) -> bool {
+    (-180.0..=180.0).contains(&lon) && (-90.0..=90.0).contains(&lat)
+}
+
 impl LatLon {
     /// Check both are finite and on Earth; note the order: latitude first, unlike [`crate::qc::Fix::new`].
     pub fn new(lat: f64, lon: f64) -> Result<Self, BadPosition> {

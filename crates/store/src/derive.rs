@@ -6,6 +6,7 @@
 
 use chrono_tz::Tz;
 use patrol_core::effort::{Boundary, FixSample, LegAnalyser, LegContext, LegEffort, Warning};
+use patrol_core::model::on_earth;
 use patrol_core::qc::{Fix, FixOverride, QcSettings};
 use patrol_core::time::parse_zone;
 use patrol_core::{Leg, Transport};
@@ -140,6 +141,12 @@ fn add_piece(
     times: &[u8],
 ) -> Result<()> {
     let mut line = gpkg::read_line_string(blob).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    // Ours always are; a file's not yet checked may not be (`measure_legs`).
+    if let Some(&(lon, lat)) = line.iter().find(|&&(x, y)| !on_earth(x, y)) {
+        return Err(StoreError::Invalid(format!(
+            "a track point lon {lon}, lat {lat} is not on Earth"
+        )));
+    }
     line.truncate(usize::try_from(points.max(1)).unwrap_or(1));
     let fixes = line.iter().enumerate().map(|(i, &(lon, lat))| {
         let t = times

@@ -35,6 +35,7 @@ mod report;
 mod schema;
 pub mod users;
 pub mod web;
+pub mod writeback;
 
 use std::path::{Path, PathBuf};
 

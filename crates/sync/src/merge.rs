@@ -1,8 +1,11 @@
 //! Merge: the set union of two databases' immutable rows, in one transaction.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
 
 use patrol_store::Store;
+use patrol_store::derive::{LegPlan, Measured};
 use patrol_store::exchange::in_ledger;
 use patrol_store::records::{self, Kind};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -38,17 +41,23 @@ pub fn merge(store: &mut Store, file: &Path, limits: &Limits) -> Result<MergeRep
     let own = store.device().to_string();
     let checked = untrusted::check_file(file, incoming, &own)?;
     let since = checked.since;
-    // The pages' integrity is checked on another thread while the rows are.
+    // Beside the merge, on other threads: the pages' integrity, and the
+    // track pieces (the bulk of a file) checked, then the legs new here
+    // measured from them while they are copied.
+    let stop_measuring = AtomicBool::new(false);
+    let (plans_to, plans) = mpsc::channel::<Vec<LegPlan>>();
     std::thread::scope(|scope| {
-        let integrity = (!checked.pages_ok)
+        let pages = (!checked.pages_ok)
             .then(|| scope.spawn(|| untrusted::quick_check(file, &checked.path)));
-        let integrity = move || {
-            integrity.map_or(Ok(()), |h| {
-                h.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
+        let (stop, at) = (&stop_measuring, checked.path.as_path());
+        let tracks = scope.spawn(move || tracks_pass(file, at, plans, stop));
+        let beside = Beside {
+            pages,
+            tracks: Some(tracks),
+            plans: Some(plans_to),
+            stop_measuring: stop,
         };
-        merge_checked(store, file, &checked, integrity)
+        merge_checked(store, file, &checked, beside)
     })
     .map_err(|e| {
         // A delta's rows will not be in the next delta: say so.
@@ -63,20 +72,118 @@ pub fn merge(store: &mut Store, file: &Path, limits: &Limits) -> Result<MergeRep
     })
 }
 
+/// The track pieces checked, and the legs new here measured from them, on
+/// connections of the file's own: a bad piece rejects the file; the legs are
+/// measured (once the plans come) until the copy is done, on other threads
+/// while the pieces are checked. What is measured is used only once every
+/// piece has passed (and a piece that does not decode to positions on Earth
+/// is not measured).
+fn tracks_pass(
+    file: &Path,
+    at: &Path,
+    plans: mpsc::Receiver<Vec<LegPlan>>,
+    stop: &AtomicBool,
+) -> Result<(untrusted::TrackStamps, Vec<Measured>), SyncError> {
+    std::thread::scope(|scope| {
+        let measuring = scope.spawn(move || {
+            let plans = plans.recv().ok().filter(|p| !p.is_empty())?;
+            let source = untrusted::open_untrusted(file, at).ok()?;
+            patrol_store::derive::measure_legs(&source, plans, stop).ok()
+        });
+        let stamps = untrusted::open_untrusted(file, at)
+            .and_then(|source| untrusted::validate_tracks(&source, "main", file));
+        if stamps.is_err() {
+            // Nothing measured will be used.
+            stop.store(true, Ordering::Relaxed);
+        }
+        // A leg that could not be measured here is derived from our copy
+        // of its pieces, once they are checked.
+        let measured = measuring.join().ok().flatten().unwrap_or_default();
+        Ok((stamps?, measured))
+    })
+}
+
+type Joined<'s, T> = std::thread::ScopedJoinHandle<'s, T>;
+type TracksResult = Result<(untrusted::TrackStamps, Vec<Measured>), SyncError>;
+
+/// The work done beside the merge: joined where its results are needed,
+/// and before any error is reported (a corrupt file is refused as
+/// corrupt, a bad piece as a bad piece, whatever went wrong after).
+struct Beside<'s, 'a> {
+    pages: Option<Joined<'s, Result<(), SyncError>>>,
+    tracks: Option<Joined<'s, TracksResult>>,
+    /// Dropped once the plans are sent (or the merge ends): the tracks
+    /// pass stops waiting for them.
+    plans: Option<mpsc::Sender<Vec<LegPlan>>>,
+    /// Set once the pieces are copied (or the merge ends).
+    stop_measuring: &'a AtomicBool,
+}
+
+fn joined<T>(h: Joined<'_, T>) -> T {
+    h.join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
+impl Beside<'_, '_> {
+    /// The pages' integrity (once).
+    fn pages(&mut self) -> Result<(), SyncError> {
+        self.pages.take().map_or(Ok(()), joined)
+    }
+
+    /// Measuring stops (the pieces are copied, or the merge ends), and no
+    /// plans will come.
+    fn stop(&mut self) {
+        self.stop_measuring.store(true, Ordering::Relaxed);
+        self.plans = None;
+    }
+
+    /// The track pieces' checks, and the legs measured (once).
+    fn tracks(&mut self, conn: &Connection, file: &Path) -> Result<Vec<Measured>, SyncError> {
+        self.stop();
+        let Some(h) = self.tracks.take() else {
+            return Ok(Vec::new());
+        };
+        let (stamps, measured) = joined(h)?;
+        untrusted::track_references(conn, INC, file, &stamps)?;
+        Ok(measured)
+    }
+
+    /// The error to report for `e`: the file's corruption or a bad piece
+    /// first, when there is one.
+    fn first_cause(&mut self, conn: &Connection, file: &Path, e: SyncError) -> SyncError {
+        if let Err(corrupt) = self.pages() {
+            return corrupt;
+        }
+        match self.tracks(conn, file) {
+            Err(bad) => bad,
+            Ok(_) => e,
+        }
+    }
+}
+
 fn merge_checked(
     store: &mut Store,
     file: &Path,
     checked: &Checked,
-    integrity: impl FnOnce() -> Result<(), SyncError>,
+    mut beside: Beside<'_, '_>,
 ) -> Result<MergeReport, SyncError> {
-    let attached = store
-        .attach_untrusted(&untrusted::uri(&checked.path, "mode=ro&immutable=1"), INC)
-        .map_err(|e| SyncError::Corrupt {
-            file: file.to_owned(),
-            detail: e.to_string(),
-        })?;
+    let attached =
+        match store.attach_untrusted(&untrusted::uri(&checked.path, "mode=ro&immutable=1"), INC) {
+            Ok(a) => a,
+            Err(e) => {
+                let e = SyncError::Corrupt {
+                    file: file.to_owned(),
+                    detail: e.to_string(),
+                };
+                beside.stop();
+                return Err(beside.pages().err().unwrap_or(e));
+            }
+        };
     let conn = attached.conn();
-    let result = merge_attached(conn, file, checked, integrity);
+    let result = merge_attached(conn, file, checked, &mut beside)
+        .map_err(|e| beside.first_cause(conn, file, e));
+    // Whatever happened, the threads beside stop before the file is detached.
+    beside.stop();
     let _ = conn.execute_batch(
         "DROP TABLE IF EXISTS temp.sync_touched; DROP TABLE IF EXISTS temp.sync_dirty_patrols;
          DROP TABLE IF EXISTS temp.sync_piece_legs",
@@ -89,14 +196,13 @@ fn merge_attached(
     conn: &Connection,
     file: &Path,
     checked: &Checked,
-    integrity: impl FnOnce() -> Result<(), SyncError>,
+    beside: &mut Beside<'_, '_>,
 ) -> Result<MergeReport, SyncError> {
     let sqlite = SyncError::sqlite(file);
-    // Validate every row before taking the write lock (a big file takes a while).
-    let rows = untrusted::validate_rows(conn, INC, file);
-    // A corrupt file is refused as corrupt, whatever its rows looked like.
-    integrity()?;
-    rows?;
+    // Every row but the track pieces is validated before the write lock is
+    // taken; the pieces are being checked beside, and nothing is derived
+    // from them until they pass.
+    untrusted::validate_rows(conn, INC, file)?;
     let tx = patrol_store::write_tx(conn).map_err(&sqlite)?;
     if in_ledger(&tx, &checked.digest).map_err(&sqlite)? {
         return Ok(MergeReport::new(
@@ -235,22 +341,17 @@ fn merge_attached(
     let plans = new_legs(&tx)
         .ok()
         .and_then(|legs| patrol_store::derive::plan_legs(&tx, &legs).ok());
-    let copied = std::sync::atomic::AtomicBool::new(false);
-    let (added, measured) = std::thread::scope(|scope| {
-        let measuring = plans.filter(|p| !p.is_empty()).map(|plans| {
-            let copied = &copied;
-            scope.spawn(move || {
-                let source = untrusted::open_untrusted(file, &checked.path).ok()?;
-                patrol_store::derive::measure_legs(&source, plans, copied).ok()
-            })
-        });
-        let added = union(&tx, "tracks");
-        copied.store(true, std::sync::atomic::Ordering::Relaxed);
-        let measured = measuring
-            .and_then(|m| m.join().ok().flatten())
-            .unwrap_or_default();
-        (added, measured)
-    });
+    if let (Some(plans), Some(to)) = (plans, beside.plans.take()) {
+        let _ = to.send(plans);
+    }
+    // The bulk of the writing starts here: the pages written go to disk
+    // beside the work, not all at the commit.
+    let writeback = patrol_store::writeback::Writeback::start_for(&tx);
+    let added = union(&tx, "tracks");
+    // Every piece is sound (and the file's pages) before anything is
+    // derived from them.
+    beside.pages()?;
+    let measured = beside.tracks(&tx, file)?;
     counts.track_pieces += added.map_err(&sqlite)?;
     // Legs whose track grows here (their derived rows must follow): those of
     // the pieces just added, read from an index (a piece's geometry comes
@@ -352,6 +453,7 @@ fn merge_attached(
         ],
     )
     .map_err(&sqlite)?;
+    drop(writeback);
     tx.commit().map_err(&sqlite)?;
     Ok(MergeReport::new(file, MergeStatus::Merged, counts))
 }

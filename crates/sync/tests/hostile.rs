@@ -731,3 +731,46 @@ fn bad_definitions_of_the_data_model_are_refused_naming_the_row() {
     );
     refused(&mut w, &f, "digest does not match");
 }
+
+/// Track points off Earth (not a number, far beyond the poles), with the
+/// piece's digest made to match: refused by the pieces' checks, though the
+/// legs new here are being measured from the file's pieces beside them
+/// (measuring leaves such a leg out; nothing measured is kept).
+#[test]
+fn track_points_off_earth_are_refused_while_legs_are_measured_beside() {
+    let mut w = world();
+    let good = w.good.clone();
+    for (name, bad) in [
+        ("nan-point.gpkg", (f64::NAN, 14.0)),
+        ("far-point.gpkg", (102.0, 1e300)),
+    ] {
+        let f = w.dir.path().join(name);
+        std::fs::copy(&good, &f).unwrap();
+        let conn = rusqlite::Connection::open(&f).unwrap();
+        let (id, geom, times, ele): (String, Vec<u8>, Vec<u8>, Option<Vec<u8>>) = conn
+            .query_row(
+                "SELECT piece_id, geom, times, ele FROM tracks ORDER BY piece_id DESC LIMIT 1",
+                [],
+                patrol_store::row_tuple,
+            )
+            .unwrap();
+        let mut points = patrol_store::gpkg::read_line_string(&geom).unwrap();
+        let mid = points.len() / 2;
+        points[mid] = bad;
+        let geom = patrol_store::gpkg::line_string(&points);
+        let mut h = blake3::Hasher::new();
+        h.update(&geom);
+        h.update(&times);
+        if let Some(e) = &ele {
+            h.update(e);
+        }
+        conn.execute(
+            "UPDATE tracks SET geom = ?1, digest = ?2 WHERE piece_id = ?3",
+            rusqlite::params![geom, h.finalize().to_hex().to_string(), id],
+        )
+        .unwrap();
+        drop(conn);
+        refused(&mut w, &f, "outside -180..180");
+    }
+    merge_ok(&mut w.central, &good);
+}

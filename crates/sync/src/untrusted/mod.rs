@@ -6,7 +6,9 @@
 //! on a temporary copy: [`schema`]). Then, attached read-only, every row that
 //! will be merged is validated ([`tables`], written in the row-rule language
 //! of [`rules`]), and the references between rows are checked
-//! ([`references`]).
+//! ([`references`]); the track pieces ([`validate_tracks`]) on the file's
+//! own connection, beside the merge, which derives nothing from them until
+//! they pass.
 
 mod header;
 mod references;
@@ -25,7 +27,7 @@ use crate::SyncError;
 
 pub(crate) use header::check_header;
 pub(crate) use rules::is_id;
-pub(crate) use tables::validate_rows;
+pub(crate) use tables::{TrackStamps, track_references, validate_rows, validate_tracks};
 
 /// A file that passed the checks made before reading its rows.
 pub(crate) struct Checked {

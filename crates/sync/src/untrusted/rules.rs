@@ -19,7 +19,7 @@ pub(crate) fn is_id(s: &str) -> bool {
 }
 
 pub(super) fn in_range(lon: f64, lat: f64) -> bool {
-    (-180.0..=180.0).contains(&lon) && (-90.0..=90.0).contains(&lat)
+    patrol_core::model::on_earth(lon, lat)
 }
 
 /// The latest hlc a merge accepts: this machine's clock plus one day.

@@ -74,8 +74,10 @@ fn patrol_sites(conn: &Connection, schema: &str, file: &Path) -> Result<PatrolSi
     ))
 }
 
-/// Validate every row of the attached file `schema` that a merge reads. The
-/// first bad row rejects the file.
+/// Validate every row of the attached file `schema` that a merge reads but
+/// the track pieces (the bulk of a file: [`validate_tracks`], on another
+/// connection while these are checked and merged). The first bad row
+/// rejects the file.
 pub(crate) fn validate_rows(conn: &Connection, schema: &str, file: &Path) -> Result<(), SyncError> {
     let v = Rows {
         conn,
@@ -91,7 +93,6 @@ pub(crate) fn validate_rows(conn: &Connection, schema: &str, file: &Path) -> Res
     patrol_versions(&v, &patrol_sites(conn, schema, file)?)?;
     leg_versions(&v)?;
     observation_versions(&v)?;
-    tracks(&v)?;
     leg_days(&v)?;
     qc_settings(&v)?;
     leg_qc(&v)?;
@@ -102,6 +103,40 @@ pub(crate) fn validate_rows(conn: &Connection, schema: &str, file: &Path) -> Res
     gpkg_contents(&v)?;
     cycles(conn, schema, file)?;
     references(conn, schema, file, &v.stamps.into_inner())
+}
+
+/// The devices and sites the track pieces name, gathered by
+/// [`validate_tracks`], for [`track_references`].
+pub(crate) struct TrackStamps(super::rules::Stamps);
+
+/// Validate every track piece of the file `schema` on `conn` (the file's own
+/// connection: it reads nothing of ours). The devices and sites the pieces
+/// name are checked by [`track_references`] once the file is attached.
+pub(crate) fn validate_tracks(
+    conn: &Connection,
+    schema: &str,
+    file: &Path,
+) -> Result<TrackStamps, SyncError> {
+    let v = Rows {
+        conn,
+        file,
+        schema,
+        max_hlc: latest_hlc(),
+        stamps: RefCell::default(),
+    };
+    tracks(&v)?;
+    Ok(TrackStamps(v.stamps.into_inner()))
+}
+
+/// Every device and site the track pieces name is described, in the
+/// attached file `schema` or here.
+pub(crate) fn track_references(
+    conn: &Connection,
+    schema: &str,
+    file: &Path,
+    stamps: &TrackStamps,
+) -> Result<(), SyncError> {
+    references(conn, schema, file, &stamps.0)
 }
 
 /// The rules of `sites`.
