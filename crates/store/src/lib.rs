@@ -22,6 +22,7 @@ pub mod conflicts;
 pub mod derive;
 pub mod edit;
 pub mod exchange;
+pub mod history;
 pub mod gpkg;
 pub mod import;
 pub mod listing;
