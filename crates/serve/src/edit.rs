@@ -55,8 +55,11 @@ impl Fields {
         } else if !bytes.iter().all(u8::is_ascii_whitespace) {
             let value: serde_json::Value = serde_json::from_slice(bytes)
                 .map_err(|e| AppError::bad_request(format!("the change: {e}")))?;
-            let Some(object) = value.as_object() else {
-                return Err(AppError::bad_request("the change: not a JSON object"));
+            let empty = serde_json::Map::new();
+            let object = match &value {
+                serde_json::Value::Object(o) => o,
+                serde_json::Value::Null => &empty,
+                _ => return Err(AppError::bad_request("the change: not a JSON object")),
             };
             for (k, v) in object {
                 match (k.as_str(), v) {

@@ -17,7 +17,7 @@ pub struct HistoryVersion {
     pub parents: Vec<String>,
     /// The version's hybrid logical clock: milliseconds since 1970 UTC << 16, plus a counter.
     pub hlc: i64,
-    /// When it was made, RFC 3339 UTC (from `hlc`).
+    /// When it was made, RFC 3339 UTC to the millisecond (from `hlc`).
     pub time: String,
     /// The device that made it.
     pub device_id: String,
@@ -30,7 +30,8 @@ pub struct HistoryVersion {
     pub head: bool,
     /// Whether it is the head shown (the record's current state).
     pub shown: bool,
-    /// Its content in a line (as `patrol conflicts` writes it).
+    /// Its content in a line (as `patrol conflicts` writes it, and an
+    /// observation's attributes as KEY=VALUE).
     pub summary: String,
     /// Its content, as the record's fields.
     pub content: serde_json::Value,
@@ -166,17 +167,39 @@ impl Store {
             .collect::<rusqlite::Result<Vec<_>>>()?;
         let mut versions = Vec::with_capacity(rows.len());
         for (version_id, parents, hlc, device_id, site_id, deleted) in rows {
+            let content = content(&self.conn, kind, &version_id)?;
+            let mut summary = crate::conflicts::summary(&self.conn, kind, &version_id)?;
+            if let Some(attrs) = content.get("attributes").and_then(|a| a.as_object()) {
+                let pairs: Vec<String> = attrs
+                    .iter()
+                    .map(|(k, v)| match v {
+                        serde_json::Value::String(s) => format!("{k}={s}"),
+                        // A count stored as 3.0 reads as typed: 3.
+                        serde_json::Value::Number(n)
+                            if n.as_f64().is_some_and(|x| x.fract() == 0.0 && x.abs() < 1e15) =>
+                        {
+                            format!("{k}={}", n.as_f64().unwrap_or_default() as i64)
+                        }
+                        other => format!("{k}={other}"),
+                    })
+                    .collect();
+                if !pairs.is_empty() {
+                    summary = format!("{summary}; {}", pairs.join(", "));
+                }
+            }
             versions.push(HistoryVersion {
                 parents: serde_json::from_str(&parents).unwrap_or_default(),
                 hlc,
-                time: patrol_core::time::format_utc((hlc >> 16).saturating_mul(1000)),
+                time: patrol_core::time::to_utc((hlc >> 16).saturating_mul(1000))
+                    .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+                    .to_string(),
                 device_id,
                 site_id: site_id.unwrap_or_default(),
                 deleted,
                 head: heads.iter().any(|h| h.version_id == version_id),
                 shown: shown.as_deref() == Some(version_id.as_str()),
-                summary: crate::conflicts::summary(&self.conn, kind, &version_id)?,
-                content: content(&self.conn, kind, &version_id)?,
+                summary,
+                content,
                 version_id,
             });
         }
