@@ -98,7 +98,14 @@ fn the_api_edits_deletes_restores_and_tells_histories_as_the_cli_does() {
     let by_cli: Value = serde_json::from_str(&cli(
         &env,
         &db,
-        &["edit", "observation", &o2, "--note", "by the stream", "--json"],
+        &[
+            "edit",
+            "observation",
+            &o2,
+            "--note",
+            "by the stream",
+            "--json",
+        ],
     ))
     .unwrap();
     assert_eq!(keys(&web), keys(&by_cli));
@@ -127,12 +134,8 @@ fn the_api_edits_deletes_restores_and_tells_histories_as_the_cli_does() {
         &Value::Null,
     );
     assert_eq!(status, 200, "{deleted}");
-    let by_cli: Value = serde_json::from_str(&cli(
-        &env,
-        &db,
-        &["delete", "observation", &o2, "--json"],
-    ))
-    .unwrap();
+    let by_cli: Value =
+        serde_json::from_str(&cli(&env, &db, &["delete", "observation", &o2, "--json"])).unwrap();
     assert_eq!(keys(&deleted), keys(&by_cli));
     assert_eq!(deleted["kind"], "observation");
     assert!(
@@ -322,11 +325,7 @@ fn a_value_the_rules_refuse_is_a_400_with_their_message_and_nothing_is_saved() {
         a.body
     );
     // Unknown records: 404.
-    let (status, _) = post_json(
-        &server,
-        "/api/observations/ffffffff/delete",
-        &Value::Null,
-    );
+    let (status, _) = post_json(&server, "/api/observations/ffffffff/delete", &Value::Null);
     assert_eq!(status, 404);
     assert_eq!(
         http("GET", &server.url("/api/history/ffffffff"), &[], None).status,
@@ -410,7 +409,10 @@ fn beyond_this_computer_a_ranger_may_not_edit_and_every_change_needs_the_csrf_to
         format!("/api/observations/{obs}/edit"),
         format!("/api/observations/{obs}/delete"),
     ] {
-        let a = post(&path, &[("Cookie", &ranger), ("X-CSRF-Token", &ranger_csrf)]);
+        let a = post(
+            &path,
+            &[("Cookie", &ranger), ("X-CSRF-Token", &ranger_csrf)],
+        );
         assert_eq!(a.status, 403, "{path}: {a:?}");
         assert!(
             a.body.contains("needs the manager role") && a.body.contains("Nok is a ranger"),
@@ -442,7 +444,10 @@ fn beyond_this_computer_a_ranger_may_not_edit_and_every_change_needs_the_csrf_to
         "POST",
         &server.url(&path),
         &[("Cookie", &manager)],
-        Some((FORM, format!("team=Bravo&next=%2Fpatrols%2F{patrol}").as_bytes())),
+        Some((
+            FORM,
+            format!("team=Bravo&next=%2Fpatrols%2F{patrol}").as_bytes(),
+        )),
     );
     assert_eq!(a.status, 403, "a form without its csrf field: {a:?}");
     assert_eq!(
@@ -459,7 +464,9 @@ fn beyond_this_computer_a_ranger_may_not_edit_and_every_change_needs_the_csrf_to
     );
     assert!(
         page.body.contains("id=\"patrol-edit-form\"")
-            && page.body.contains(&format!("name=\"csrf\" value=\"{csrf}\"")),
+            && page
+                .body
+                .contains(&format!("name=\"csrf\" value=\"{csrf}\"")),
         "the manager's form carries the token"
     );
     let a = post(&path, &[("Cookie", &manager), ("X-CSRF-Token", &csrf)]);
@@ -481,7 +488,10 @@ fn beyond_this_computer_a_ranger_may_not_edit_and_every_change_needs_the_csrf_to
         &[("Cookie", &manager)],
         None,
     );
-    assert_eq!(a.status, 400, "a deleted observation is restored, not edited");
+    assert_eq!(
+        a.status, 400,
+        "a deleted observation is restored, not edited"
+    );
     assert!(a.body.contains("is deleted"), "{}", a.body);
 }
 
@@ -646,13 +656,7 @@ fn patrol_history_as_users_read_it() {
     let mut settings = crate::snapshots::settings(&[env.dir.path()], &shorts);
     settings.add_filter(r"\b20\d\d-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", "[NOW]");
     let run = |args: &[&str]| {
-        crate::snapshots::shown(
-            &env.cmd()
-                .env("COLUMNS", "100")
-                .args(args)
-                .output()
-                .unwrap(),
-        )
+        crate::snapshots::shown(&env.cmd().env("COLUMNS", "100").args(args).output().unwrap())
     };
     settings.bind(|| {
         insta::assert_snapshot!("history_observation", run(&["history", &short(&obs)]));

@@ -15,8 +15,15 @@ pub fn run(store: &Store, a: &HistoryArgs) -> Result<Outcome> {
         return Ok(Outcome::Done);
     }
     let short = |v: &str| patrol_core::ids::short_id(v).to_owned();
-    let mut t = Table::new(&["version", "made (UTC)", "device", "follows", "state", "content"])
-        .text(&["version", "device", "follows"]);
+    let mut t = Table::new(&[
+        "version",
+        "made (UTC)",
+        "device",
+        "follows",
+        "state",
+        "content",
+    ])
+    .text(&["version", "device", "follows"]);
     for v in &history.versions {
         let mut state = Vec::new();
         if v.shown {

@@ -185,9 +185,7 @@ fn answer<T: serde::Serialize>(
     result: Result<T, AppError>,
 ) -> Response {
     match (result, next) {
-        (Ok(_), Some(next)) => {
-            (StatusCode::SEE_OTHER, [(header::LOCATION, next)]).into_response()
-        }
+        (Ok(_), Some(next)) => (StatusCode::SEE_OTHER, [(header::LOCATION, next)]).into_response(),
         (Ok(body), None) => json_body(&body).unwrap_or_else(IntoResponse::into_response),
         (Err(e), Some(_)) => error_page(who, &e),
         (Err(e), None) => e.into_response(),
@@ -943,5 +941,63 @@ mod tests {
         let h = HeaderMap::new();
         assert!(Fields::read(&h, b"[1]").is_err());
         assert!(Fields::read(&h, b"").unwrap().list.is_empty());
+        assert!(Fields::read(&h, b"null").unwrap().list.is_empty());
+    }
+
+    #[test]
+    fn the_edit_page_and_the_history_escape_what_they_show() {
+        let id = "01a25326-7cd5-7308-b088-000000000001";
+        let o = patrol_core::Observation {
+            id: id.parse().unwrap(),
+            patrol: "01a25326-7cd5-7308-b088-000000000002".parse().unwrap(),
+            category: "<b>gone</b>".into(),
+            time: Some(1_759_708_950_000_000),
+            lon: 102.1,
+            lat: 14.2,
+            raw_name: None,
+            note: Some("\"><script>alert(1)</script>".into()),
+            attributes: patrol_core::attribute::Values::new(),
+        };
+        let version = patrol_store::history::HistoryVersion {
+            version_id: "01a25326-7cd5-7308-b088-000000000003".into(),
+            parents: Vec::new(),
+            hlc: 0,
+            time: "2026-10-06T00:00:00.000Z".into(),
+            device_id: "<dev>".into(),
+            site_id: String::new(),
+            deleted: false,
+            head: true,
+            shown: true,
+            summary: "<i>note</i>".into(),
+            content: serde_json::to_value(&o).unwrap(),
+        };
+        let h = History {
+            kind: "observation",
+            record_id: id.into(),
+            short_id: "00000001".into(),
+            deleted: false,
+            versions: vec![version],
+        };
+        let model = patrol_core::category::DataModel::default_model();
+        let page = observation_form(
+            &Who::default(),
+            "<Site>",
+            &o,
+            &h,
+            &model,
+            &[],
+            chrono_tz::Asia::Bangkok,
+        );
+        assert!(!page.contains("<script>alert") && !page.contains("<b>gone"));
+        assert!(page.contains("&lt;b&gt;gone&lt;/b&gt; (no longer in use)"));
+        assert!(page.contains("value=\"&quot;&gt;&lt;script&gt;"));
+        assert!(page.contains("value=\"2025-10-06T07:02:30\""), "local time");
+        let mut b = String::new();
+        history_table(&mut b, &h, chrono_tz::UTC);
+        assert!(b.contains("&lt;i&gt;note&lt;/i&gt;") && b.contains("title=\"&lt;dev&gt;\""));
+        assert_eq!(
+            patrol_of(&h).as_deref(),
+            Some("01a25326-7cd5-7308-b088-000000000002")
+        );
     }
 }

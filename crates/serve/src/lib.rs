@@ -125,8 +125,14 @@ pub(crate) fn app(state: Shared) -> Router {
         .route("/api/patrols/{id}/delete", post(edit::delete_patrol))
         .route("/api/patrols/{id}/restore", post(edit::restore_patrol))
         .route("/api/observations/{id}/edit", post(edit::edit_observation))
-        .route("/api/observations/{id}/delete", post(edit::delete_observation))
-        .route("/api/observations/{id}/restore", post(edit::restore_observation))
+        .route(
+            "/api/observations/{id}/delete",
+            post(edit::delete_observation),
+        )
+        .route(
+            "/api/observations/{id}/restore",
+            post(edit::restore_observation),
+        )
         .fallback(pages::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -515,7 +515,8 @@ fn patrol_page(
     for l in &d.legs {
         let _ = write!(
             b,
-            "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
+            "<tr><td><a href=\"/history/{}\" title=\"its history\">{}</a></td><td>{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
+            enc(&l.leg_id),
             escape(&l.short_id),
             escape(&l.transport),
             l.members,

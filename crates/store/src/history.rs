@@ -176,7 +176,8 @@ impl Store {
                         serde_json::Value::String(s) => format!("{k}={s}"),
                         // A count stored as 3.0 reads as typed: 3.
                         serde_json::Value::Number(n)
-                            if n.as_f64().is_some_and(|x| x.fract() == 0.0 && x.abs() < 1e15) =>
+                            if n.as_f64()
+                                .is_some_and(|x| x.fract() == 0.0 && x.abs() < 1e15) =>
                         {
                             format!("{k}={}", n.as_f64().unwrap_or_default() as i64)
                         }
@@ -272,7 +273,7 @@ impl Store {
                 version,
             });
         }
-        out.sort_by(|a, b| b.version.hlc.cmp(&a.version.hlc));
+        out.sort_by_key(|d| std::cmp::Reverse(d.version.hlc));
         Ok(out)
     }
 }
@@ -305,7 +306,10 @@ mod tests {
             ids,
             [first.versions[0].version_id.as_str(), &edited, &deleted]
         );
-        assert_eq!(h.versions[1].parents, [first.versions[0].version_id.clone()]);
+        assert_eq!(
+            h.versions[1].parents,
+            [first.versions[0].version_id.clone()]
+        );
         assert!(h.versions[1].summary.contains("note: two wires"));
         assert_eq!(h.versions[1].content["note"], "two wires");
         assert!(!h.versions[1].head && h.versions[2].shown && h.versions[2].deleted);
