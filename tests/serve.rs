@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::util::{Browser, Env, Server, data, http, http_get, http_post, multipart};
 
 /// The CLI's stdout for `args`, as text.
-fn cli(_env: &Env, db: &std::path::Path, args: &[&str]) -> String {
+pub(crate) fn cli(_env: &Env, db: &std::path::Path, args: &[&str]) -> String {
     let out = assert_cmd::Command::cargo_bin("patrol")
         .unwrap()
         .env_remove("PATROL_DB")
@@ -25,7 +25,7 @@ fn cli(_env: &Env, db: &std::path::Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).expect("UTF-8")
 }
 
-fn get_ok(server: &Server, path: &str) -> String {
+pub(crate) fn get_ok(server: &Server, path: &str) -> String {
     let (status, body) = http_get(&server.url(path));
     assert_eq!(status, 200, "{path}: {body}");
     body
@@ -302,7 +302,7 @@ fn serve_refuses_to_listen_beyond_this_computer() {
 }
 
 /// The observations of `patrol` as `patrol show --json` lists them.
-fn shown_observations(env: &Env, db: &std::path::Path, patrol: &str) -> Vec<Value> {
+pub(crate) fn shown_observations(env: &Env, db: &std::path::Path, patrol: &str) -> Vec<Value> {
     let shown: Value = serde_json::from_str(&cli(env, db, &["show", patrol, "--json"])).unwrap();
     shown["observations"]
         .as_array()
@@ -311,7 +311,7 @@ fn shown_observations(env: &Env, db: &std::path::Path, patrol: &str) -> Vec<Valu
 }
 
 /// The patrol command's stderr when it fails.
-fn cli_refusal(db: &std::path::Path, args: &[&str]) -> String {
+pub(crate) fn cli_refusal(db: &std::path::Path, args: &[&str]) -> String {
     let out = assert_cmd::Command::cargo_bin("patrol")
         .unwrap()
         .env_remove("PATROL_DB")
@@ -494,7 +494,7 @@ fn an_observation_posted_is_stored_as_patrol_observe_stores_it_and_refusals_save
 }
 
 /// Where the screenshots go (under the target folder).
-fn shots() -> std::path::PathBuf {
+pub(crate) fn shots() -> std::path::PathBuf {
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("serve-screenshots");
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -717,9 +717,9 @@ fn what_a_file_or_a_person_typed_is_escaped_on_every_page() {
     }
 }
 
-const FORM: &str = "application/x-www-form-urlencoded";
+pub(crate) const FORM: &str = "application/x-www-form-urlencoded";
 
-fn add_user(env: &Env, name: &str, role: &str, password: &str) {
+pub(crate) fn add_user(env: &Env, name: &str, role: &str, password: &str) {
     env.cmd()
         .args(["user", "add", name, "--role", role, "--password-stdin"])
         .write_stdin(format!("{password}\n"))
@@ -729,7 +729,7 @@ fn add_user(env: &Env, name: &str, role: &str, password: &str) {
 
 /// Log in through the form: the session cookie (`patrol_session=...`) and
 /// the page's CSRF token.
-fn log_in(server: &Server, name: &str, password: &str) -> (String, String) {
+pub(crate) fn log_in(server: &Server, name: &str, password: &str) -> (String, String) {
     let body = format!(
         "name={name}&password={}&next=%2F",
         password.replace(' ', "+")

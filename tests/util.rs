@@ -410,6 +410,25 @@ impl Browser {
         assert!(v["value"].is_null(), "keys: {v}");
     }
 
+    /// Empty an input.
+    pub fn clear(&self, element: &str) {
+        let v = self.call("POST", &self.s(&format!("/element/{element}/clear")), None);
+        assert!(v["value"].is_null(), "clear: {v}");
+    }
+
+    /// Wait (10 s) until a script returns true.
+    pub fn wait_until(&self, script: &str) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while self.script(script) != Value::Bool(true) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "never true: {script}\npage: {}",
+                self.script("return document.body ? document.body.innerText : ''")
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+
     pub fn click(&self, element: &str) {
         let v = self.call("POST", &self.s(&format!("/element/{element}/click")), None);
         assert!(v["value"].is_null(), "click: {v}");

@@ -68,6 +68,8 @@ pub enum Command {
         #[arg(long, global = true)]
         json: bool,
     },
+    /// Every version of a record, oldest first: who changed what, when.
+    History(HistoryArgs),
     /// Write this database (or what is new since the last export) to a file to send.
     Export(ExportArgs),
     /// Merge files from the field into a database: no duplicates, no lost edits.
@@ -351,6 +353,16 @@ pub struct PatrolsArgs {
     /// Only patrols with effort in this local month (YYYY-MM).
     #[arg(long)]
     pub month: Option<String>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct HistoryArgs {
+    /// A patrol, leg or observation: its id, first characters (4 or more) or
+    /// short id (a definition of the data model by its key, e.g. category:snare).
+    pub id: String,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,

@@ -1,8 +1,7 @@
 use anyhow::Result;
 use patrol_core::ids::short_id;
-use patrol_core::model::LatLon;
 use patrol_store::Store;
-use patrol_store::edit::{ObservationEdit, PatrolEdit};
+use patrol_store::edit::{EditAnswer, ObservationEditText, PatrolEdit, VersionAnswer};
 use patrol_store::records::Kind;
 
 use crate::Outcome;
@@ -24,26 +23,14 @@ pub fn edit(store: &mut Store, what: &EditCommand, json: bool) -> Result<Outcome
             attr,
             ..
         } => {
-            let model = store.data_model()?;
-            let category = category
-                .as_deref()
-                .map(|c| {
-                    model.match_text(c).map(str::to_owned).ok_or_else(|| {
-                        anyhow::anyhow!("'{c}' is no category of this database's data model")
-                    })
-                })
-                .transpose()?;
-            let edit = ObservationEdit {
-                category,
-                note: note.clone(),
-                at: at.as_deref().map(str::parse::<LatLon>).transpose()?,
-                time: time
-                    .as_deref()
-                    .map(|t| super::observe::parse_time(t, &store.site().timezone))
-                    .transpose()?,
+            let edit = store.read_observation_edit(&ObservationEditText {
                 patrol: patrol.clone(),
+                category: category.clone(),
+                note: note.clone(),
+                at: at.clone(),
+                time: time.clone(),
                 attributes: attr.clone(),
-            };
+            })?;
             store.edit_observation_outcome(id, &edit)?
         }
         EditCommand::Patrol {
@@ -76,13 +63,7 @@ pub fn edit(store: &mut Store, what: &EditCommand, json: bool) -> Result<Outcome
         }
     };
     if json {
-        super::json(&serde_json::json!({
-            "kind": kind.name(),
-            "record_id": id,
-            "short_id": short_id(id),
-            "version_id": version.version_id(),
-            "changed": version.changed(),
-        }))?;
+        super::json(&EditAnswer::new(kind, id, &version))?;
         return Ok(Outcome::Done);
     }
     super::out(&format!("{}\n", version.version_id()))?;
@@ -107,12 +88,7 @@ fn kind_and_id(what: &DeleteCommand) -> (Kind, &str) {
 
 /// What `delete --json` and `restore --json` print.
 fn version_json(kind: Kind, id: &str, version: &str) -> Result<()> {
-    super::json(&serde_json::json!({
-        "kind": kind.name(),
-        "record_id": id,
-        "short_id": short_id(id),
-        "version_id": version,
-    }))
+    super::json(&VersionAnswer::new(kind, id, version))
 }
 
 pub fn delete(store: &mut Store, what: &DeleteCommand, json: bool) -> Result<Outcome> {

@@ -4,6 +4,7 @@ mod check;
 mod demo;
 mod edit;
 mod exports;
+mod history;
 mod import;
 mod init;
 mod model;
@@ -59,6 +60,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Edit { what, json } => edit::edit(&mut open_to_write(db)?, &what, json),
         Command::Delete { what, json } => edit::delete(&mut open_to_write(db)?, &what, json),
         Command::Restore { what, json } => edit::restore(&mut open_to_write(db)?, &what, json),
+        Command::History(a) => history::run(&open(db)?, &a),
         // GeoJSON, CSV and GPX, and the flags each format takes.
         Command::Export(a) if exports::handles(&a) => exports::run(&open(db)?, &a),
         Command::Export(a) if a.format == crate::args::ExportFormat::Smart => {

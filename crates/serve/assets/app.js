@@ -1,4 +1,4 @@
-// patrol serve: the import form and the patrol map. No framework, no
+// patrol serve: the import form, the patrol map, the edit forms. No framework, no
 // network but this server; text is put in with textContent, never as HTML.
 'use strict';
 
@@ -296,8 +296,114 @@ function setupObservationForm(map) {
   });
 }
 
+// ---- editing: every form.api-form posts with fetch and the CSRF header --
+// The server answers the CLI's JSON; on success the page named by the
+// form's `next` is shown again, on a refusal its message stays on the page.
+// A form marked data-changed sends only the fields a person changed.
+function unchanged(e) {
+  if (e.tagName === 'SELECT') {
+    return Array.from(e.options).every(o => o.selected === o.defaultSelected);
+  }
+  return e.value === e.defaultValue;
+}
+
+function setupApiForms() {
+  document.querySelectorAll('form.api-form').forEach(form => {
+    form.addEventListener('submit', async ev => {
+      ev.preventDefault();
+      let out = form.querySelector('.result');
+      if (!out) {
+        out = el('span', null, 'result');
+        out.setAttribute('role', 'status');
+        form.append(out);
+      }
+      out.textContent = '';
+      const data = new URLSearchParams();
+      const onlyChanged = form.dataset.changed !== undefined;
+      for (const e of Array.from(form.elements)) {
+        if (!e.name || e.disabled || e.name === 'csrf' || e.name === 'next') continue;
+        if (onlyChanged && unchanged(e)) continue;
+        data.append(e.name, e.value);
+      }
+      if (form.extraFields) form.extraFields(data);
+      const buttons = form.querySelectorAll('button');
+      buttons.forEach(b => { b.disabled = true; });
+      try {
+        const resp = await fetch(form.action, { method: 'POST', body: data, headers: csrfHeaders() });
+        const answer = await resp.json();
+        if (!resp.ok) {
+          out.append(el('p', answer.error || ('The server answered ' + resp.status), 'error'));
+          return;
+        }
+        const next = form.elements.next ? form.elements.next.value : window.location.pathname;
+        const u = new URL(next, window.location.href);
+        if (u.pathname === window.location.pathname) {
+          window.location.reload();
+        } else {
+          window.location.assign(u.href);
+        }
+      } catch (e) {
+        out.append(el('p', 'Nothing was changed: ' + e, 'error'));
+      } finally {
+        buttons.forEach(b => { b.disabled = false; });
+      }
+    });
+  });
+}
+
+// The observation's edit page: the category's attributes from the same form
+// model as the add form, filled with the observation's values.
+function setupObservationEdit() {
+  const form = document.getElementById('observation-edit-form');
+  const modelEl = document.getElementById('form-model');
+  const valuesEl = document.getElementById('obs-values');
+  if (!form || !modelEl || !valuesEl) return;
+  const model = JSON.parse(modelEl.textContent);
+  const values = JSON.parse(valuesEl.textContent) || {};
+  const select = document.getElementById('obs-category');
+  const box = document.getElementById('obs-attributes');
+  function text(v) {
+    if (v === true) return 'yes';
+    if (v === false) return 'no';
+    return String(v);
+  }
+  function showAttributes() {
+    box.textContent = '';
+    const c = model.categories.find(c => c.key === select.value);
+    if (!c) return;
+    c.attributes.forEach(a => {
+      const [label, cell] = attributeInput(a);
+      const input = cell.querySelector('[data-attr]');
+      if (Object.prototype.hasOwnProperty.call(values, a.key)) {
+        const v = text(values[a.key]);
+        if (input.tagName === 'SELECT') {
+          Array.from(input.options).forEach(o => {
+            o.defaultSelected = o.value === v;
+            o.selected = o.value === v;
+          });
+        } else {
+          input.defaultValue = v;
+          input.value = v;
+        }
+      }
+      box.append(label, cell);
+    });
+  }
+  select.addEventListener('change', showAttributes);
+  showAttributes();
+  // Values the shown category does not take are removed (KEY= removes one).
+  form.extraFields = data => {
+    const shown = new Set(Array.from(box.querySelectorAll('[data-attr]')).map(i => i.dataset.attr));
+    Object.keys(values).forEach(k => {
+      if (!shown.has(k)) data.append('attributes[' + k + ']', '');
+    });
+  };
+}
+
 document.addEventListener('DOMContentLoaded', () => {
   setupImport();
   const map = setupMap();
   setupObservationForm(map);
+  setupObservationEdit();
+  setupApiForms();
 });

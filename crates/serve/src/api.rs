@@ -170,22 +170,10 @@ pub fn import_options(
     transport: &str,
     members: &str,
 ) -> Result<ImportOptions, AppError> {
-    let transport: Transport = transport
-        .trim()
-        .to_ascii_lowercase()
-        .parse()
-        .map_err(|e| AppError::bad_request(format!("transport: {e}")))?;
+    let transport = transport_field(transport)?;
     let members = match members.trim() {
         "" => MIN_MEMBERS,
-        m => m
-            .parse::<u32>()
-            .ok()
-            .filter(|n| MEMBERS.contains(n))
-            .ok_or_else(|| {
-                AppError::bad_request(format!(
-                    "members: '{m}' is not a whole number from {MIN_MEMBERS} to {MAX_MEMBERS}"
-                ))
-            })?,
+        m => members_field(m)?,
     };
     Ok(ImportOptions {
         team: team.trim().to_owned(),
@@ -198,6 +186,30 @@ pub fn import_options(
         assume_zone: None,
         patrol: None,
     })
+}
+
+/// A transport as a form gives it, by the core's names (any case).
+pub fn transport_field(text: &str) -> Result<Transport, AppError> {
+    text.trim()
+        .to_ascii_lowercase()
+        .parse()
+        .map_err(|e: patrol_core::model::UnknownTransport| {
+            AppError::bad_request(format!("transport: {e}"))
+        })
+}
+
+/// How many people, as a form gives it: a whole number in the core's
+/// [`MEMBERS`].
+pub fn members_field(text: &str) -> Result<u32, AppError> {
+    let m = text.trim();
+    m.parse::<u32>()
+        .ok()
+        .filter(|n| MEMBERS.contains(n))
+        .ok_or_else(|| {
+            AppError::bad_request(format!(
+                "members: '{m}' is not a whole number from {MIN_MEMBERS} to {MAX_MEMBERS}"
+            ))
+        })
 }
 
 /// The largest text field of the import form, bytes.
@@ -309,7 +321,7 @@ pub struct ObservationForm {
 }
 
 /// A JSON value as the text a person would have typed.
-fn typed(v: &serde_json::Value) -> String {
+pub(crate) fn typed(v: &serde_json::Value) -> String {
     match v {
         serde_json::Value::String(s) => s.clone(),
         serde_json::Value::Null => String::new(),

@@ -170,6 +170,10 @@ pub fn need(method: &Method, path: &str) -> Need {
         "/logout" => Need::Session,
         "/import" | "/api/import" | "/api/observations" => Need::May(Action::Record),
         "/report" | "/report.html" | "/report.csv" | "/api/report" => Need::May(Action::Report),
+        // An observation's edit form is a manager's, as its changes are.
+        _ if path.starts_with("/observations/") && path.ends_with("/edit") => {
+            Need::May(Action::Edit)
+        }
         _ if write => Need::May(Action::Edit),
         _ => Need::May(Action::Read),
     }
@@ -337,7 +341,7 @@ fn see_other(location: &str) -> Response {
 }
 
 /// A `next` that stays on this server (a path, never `//host`).
-fn local_next(next: Option<&str>) -> String {
+pub(crate) fn local_next(next: Option<&str>) -> String {
     match next {
         Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
         _ => "/".into(),
@@ -476,6 +480,21 @@ mod tests {
         assert_eq!(need(&post, "/api/observations"), Need::May(Action::Record));
         assert_eq!(need(&get, "/report.csv"), Need::May(Action::Report));
         assert_eq!(need(&post, "/anything"), Need::May(Action::Edit));
+        // Editing, deleting and restoring: a manager's.
+        for path in [
+            "/api/patrols/x/edit",
+            "/api/patrols/x/delete",
+            "/api/patrols/x/restore",
+            "/api/observations/x/edit",
+            "/api/observations/x/delete",
+            "/api/observations/x/restore",
+        ] {
+            assert_eq!(need(&post, path), Need::May(Action::Edit), "{path}");
+        }
+        assert_eq!(need(&get, "/observations/x/edit"), Need::May(Action::Edit));
+        assert_eq!(need(&get, "/history/x"), Need::May(Action::Read));
+        assert_eq!(need(&get, "/api/history/x"), Need::May(Action::Read));
+        assert_eq!(need(&get, "/deleted"), Need::May(Action::Read));
     }
 
     #[test]

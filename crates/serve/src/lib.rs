@@ -16,6 +16,7 @@
 mod api;
 mod assets;
 mod auth;
+mod edit;
 mod files;
 mod pages;
 mod web;
@@ -115,6 +116,23 @@ pub(crate) fn app(state: Shared) -> Router {
         .route("/api/report", get(api::report))
         .route("/api/import", post(api::import))
         .route("/api/observations", post(api::add_observation))
+        // Editing, deleting, restoring; a record's history (crate::edit).
+        .route("/history/{id}", get(edit::history_page))
+        .route("/deleted", get(edit::deleted_page))
+        .route("/observations/{id}/edit", get(edit::observation_page))
+        .route("/api/history/{id}", get(edit::history_api))
+        .route("/api/patrols/{id}/edit", post(edit::edit_patrol))
+        .route("/api/patrols/{id}/delete", post(edit::delete_patrol))
+        .route("/api/patrols/{id}/restore", post(edit::restore_patrol))
+        .route("/api/observations/{id}/edit", post(edit::edit_observation))
+        .route(
+            "/api/observations/{id}/delete",
+            post(edit::delete_observation),
+        )
+        .route(
+            "/api/observations/{id}/restore",
+            post(edit::restore_observation),
+        )
         .fallback(pages::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -16,6 +16,7 @@ use patrol_report::Format;
 use patrol_report::html::escape;
 use patrol_store::Store;
 use patrol_store::query::PatrolDetail;
+use patrol_store::records::Kind;
 use serde::Deserialize;
 
 use crate::Shared;
@@ -90,7 +91,7 @@ pub(crate) fn layout(
     )
 }
 
-fn html_page(who: &Who, result: Result<String, AppError>) -> Response {
+pub(crate) fn html_page(who: &Who, result: Result<String, AppError>) -> Response {
     match result {
         Ok(html) => ([(header::CONTENT_TYPE, HTML)], html).into_response(),
         Err(e) => error_page(who, &e),
@@ -161,7 +162,7 @@ fn step_month(m: &str, forward: bool) -> Option<String> {
 
 /// An RFC 3339 time as the site's local time (`2026-10-17 07:30:05 +07`),
 /// the form a ranger reads; `-` without one.
-fn local_time(t: Option<&String>, zone: chrono_tz::Tz) -> String {
+pub(crate) fn local_time(t: Option<&String>, zone: chrono_tz::Tz) -> String {
     let Some(t) = t else { return "-".into() };
     match chrono::DateTime::parse_from_rfc3339(t) {
         Ok(d) => d
@@ -172,11 +173,11 @@ fn local_time(t: Option<&String>, zone: chrono_tz::Tz) -> String {
     }
 }
 
-fn site_zone(store: &Store) -> chrono_tz::Tz {
+pub(crate) fn site_zone(store: &Store) -> chrono_tz::Tz {
     patrol_core::time::parse_zone(&store.site().timezone).unwrap_or(chrono_tz::UTC)
 }
 
-fn opt(s: Option<&String>) -> String {
+pub(crate) fn opt(s: Option<&String>) -> String {
     s.map_or_else(|| "-".into(), |s| escape(s))
 }
 
@@ -249,7 +250,7 @@ fn list_page(
     }
     let _ = write!(
         b,
-        "<a href=\"/report?month={0}\">Report of {1}</a><a href=\"/api/patrols?month={0}\">JSON</a></div>",
+        "<a href=\"/report?month={0}\">Report of {1}</a><a href=\"/api/patrols?month={0}\">JSON</a><a href=\"/deleted\">Deleted patrols</a></div>",
         enc(m),
         escape(m)
     );
@@ -340,8 +341,14 @@ pub async fn patrol(
     html_page(
         &who,
         with_store(&state, move |store| {
+            // A deleted patrol is still reachable: to restore it.
+            let id = store.resolve_record(Kind::Patrol, &id)?;
+            if store.is_deleted(Kind::Patrol, &id)? {
+                return crate::edit::deleted_patrol_page(store, &w, &id);
+            }
             let d = store.patrol_detail(&id)?;
             let map = store.patrol_map(&d.summary.patrol_id)?;
+            let deleted = store.deleted_records(Kind::Observation, Some(&id))?;
             Ok(patrol_page(
                 &w,
                 store.site().name.as_str(),
@@ -349,6 +356,7 @@ pub async fn patrol(
                 &map,
                 site_zone(store),
                 Some(&store.data_model()?),
+                &deleted,
             ))
         })
         .await,
@@ -403,6 +411,7 @@ fn patrol_page(
     map: &patrol_store::web::PatrolMap,
     zone: chrono_tz::Tz,
     model: Option<&DataModel>,
+    deleted: &[patrol_store::history::DeletedRecord],
 ) -> String {
     let s = &d.summary;
     let mut b = String::new();
@@ -500,12 +509,14 @@ fn patrol_page(
         observation_form(&mut b, who, &s.patrol_id, model, zone);
     }
     b.push_str("</div></div>");
+    crate::edit::patrol_tools(&mut b, who, d);
 
     b.push_str("<h2>Legs</h2><table><tr><th>leg</th><th>transport</th><th class=\"n\">members</th><th>names</th></tr>");
     for l in &d.legs {
         let _ = write!(
             b,
-            "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
+            "<tr><td><a href=\"/history/{}\" title=\"its history\">{}</a></td><td>{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
+            enc(&l.leg_id),
             escape(&l.short_id),
             escape(&l.transport),
             l.members,
@@ -531,7 +542,7 @@ fn patrol_page(
     if d.observations.is_empty() {
         b.push_str("<p class=\"muted\">None.</p>");
     } else {
-        b.push_str("<table id=\"observations\"><tr><th>observation</th><th>category</th><th>threat</th><th>time</th><th class=\"n\">lat</th><th class=\"n\">lon</th><th>name</th><th>note</th><th>attributes</th></tr>");
+        b.push_str("<table id=\"observations\"><tr><th>observation</th><th>category</th><th>threat</th><th>time</th><th class=\"n\">lat</th><th class=\"n\">lon</th><th>name</th><th>note</th><th>attributes</th><th class=\"noprint\"></th></tr>");
         for o in &d.observations {
             let attrs = serde_json::to_value(&o.attributes)
                 .ok()
@@ -555,7 +566,7 @@ fn patrol_page(
                 .unwrap_or_default();
             let _ = write!(
                 b,
-                "<tr id=\"obs-{0}\"><td>{0}</td><td>{1}</td><td>{2}</td><td class=\"nw\">{3}</td><td class=\"n\">{4:.6}</td><td class=\"n\">{5:.6}</td><td>{6}</td><td>{7}</td><td>{8}</td></tr>",
+                "<tr id=\"obs-{0}\"><td>{0}</td><td>{1}</td><td>{2}</td><td class=\"nw\">{3}</td><td class=\"n\">{4:.6}</td><td class=\"n\">{5:.6}</td><td>{6}</td><td>{7}</td><td>{8}</td>{9}</tr>",
                 escape(&o.short_id),
                 escape(&o.category),
                 if o.threat { "yes" } else { "no" },
@@ -565,10 +576,12 @@ fn patrol_page(
                 opt(o.raw_name.as_ref()),
                 opt(o.note.as_ref()),
                 escape(&attrs),
+                crate::edit::observation_actions(who, &s.patrol_id, o),
             );
         }
         b.push_str("</table>");
     }
+    crate::edit::deleted_observations(&mut b, who, &s.patrol_id, deleted, zone);
     layout(
         who,
         site,
@@ -583,7 +596,7 @@ fn patrol_page(
 /// `<script>` element: the active categories in tree order with their depth,
 /// and each one's attributes (its ancestors' and its own) with the inputs'
 /// limits; list and tree items active only, a tree's with their depth.
-fn form_model_json(model: &DataModel) -> String {
+pub(crate) fn form_model_json(model: &DataModel) -> String {
     fn walk<'a>(
         model: &'a DataModel,
         parent: Option<&str>,

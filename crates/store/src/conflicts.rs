@@ -36,7 +36,7 @@ pub struct Conflict {
 }
 
 /// A version's content in a line of at most 120 characters.
-fn summary(conn: &Connection, kind: Kind, version: &str) -> rusqlite::Result<String> {
+pub(crate) fn summary(conn: &Connection, kind: Kind, version: &str) -> rusqlite::Result<String> {
     let sql = match kind {
         Kind::Patrol => {
             "SELECT 'team ' || team || coalesce(', leader ' || leader, '') || coalesce(', objective ' || objective, '')

@@ -151,6 +151,25 @@ pub struct ObservationEdit {
     pub attributes: Vec<String>,
 }
 
+/// An observation edit as a person typed it: the CLI's flags, the web
+/// form's fields. [`Store::read_observation_edit`] reads it by the core's
+/// rules, the one reader for both.
+#[derive(Clone, Debug, Default)]
+pub struct ObservationEditText {
+    /// Move it to this patrol (id, prefix or short id).
+    pub patrol: Option<String>,
+    /// A category key, label or alias of the data model.
+    pub category: Option<String>,
+    /// The new note.
+    pub note: Option<String>,
+    /// LAT,LON in decimal degrees.
+    pub at: Option<String>,
+    /// RFC 3339, or the site's local time without offset.
+    pub time: Option<String>,
+    /// `KEY=VALUE` (`KEY=` removes one).
+    pub attributes: Vec<String>,
+}
+
 /// Widen a layer's extent in `gpkg_contents` to hold a point (the union with
 /// what is there; an empty extent becomes the point), as GeoPackage readers
 /// such as QGIS ("zoom to layer") take it from there.
@@ -256,7 +275,103 @@ impl ObservationAdded {
     }
 }
 
+/// What an edit answers: `patrol edit ... --json`'s body and `POST
+/// /api/{patrols,observations}/{id}/edit`'s, from this one struct (its
+/// fields in the order the CLI has always printed them).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct EditAnswer {
+    /// Whether the edit made a new version (false when the record already had that content).
+    pub changed: bool,
+    /// "patrol" or "observation".
+    pub kind: String,
+    /// The record's id.
+    pub record_id: String,
+    /// Its short id.
+    pub short_id: String,
+    /// The new version's id, or the shown head's when nothing changed.
+    pub version_id: String,
+}
+
+impl EditAnswer {
+    /// The answer for an edit of `kind` record `id`.
+    pub fn new(kind: Kind, id: &str, edited: &Edited) -> Self {
+        EditAnswer {
+            changed: edited.changed(),
+            kind: kind.name().to_owned(),
+            record_id: id.to_owned(),
+            short_id: patrol_core::ids::short_id(id).to_owned(),
+            version_id: edited.version_id().to_owned(),
+        }
+    }
+}
+
+/// What a delete or a restore answers: `patrol delete|restore ... --json`'s
+/// body and that of `POST /api/{patrols,observations}/{id}/delete|restore`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct VersionAnswer {
+    /// "patrol" or "observation".
+    pub kind: String,
+    /// The record's id.
+    pub record_id: String,
+    /// Its short id.
+    pub short_id: String,
+    /// The version made (the deleting one, or the restored one).
+    pub version_id: String,
+}
+
+impl VersionAnswer {
+    /// The answer for version `version` of `kind` record `id`.
+    pub fn new(kind: Kind, id: &str, version: &str) -> Self {
+        VersionAnswer {
+            kind: kind.name().to_owned(),
+            record_id: id.to_owned(),
+            short_id: patrol_core::ids::short_id(id).to_owned(),
+            version_id: version.to_owned(),
+        }
+    }
+}
+
 impl Store {
+    /// An edit as typed, read by the core's rules: the category matched in
+    /// the data model (key, label or alias), the place as LAT,LON, the time
+    /// as RFC 3339 or the site's local time. A value that does not read is
+    /// an error saying why.
+    pub fn read_observation_edit(&self, text: &ObservationEditText) -> Result<ObservationEdit> {
+        let category = match text.category.as_deref() {
+            None => None,
+            Some(c) => Some(
+                self.data_model()?
+                    .match_text(c)
+                    .map(str::to_owned)
+                    .ok_or_else(|| {
+                        StoreError::Invalid(format!(
+                            "'{c}' is no category of this database's data model"
+                        ))
+                    })?,
+            ),
+        };
+        let at = text
+            .at
+            .as_deref()
+            .map(str::parse::<LatLon>)
+            .transpose()
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let time = text
+            .time
+            .as_deref()
+            .map(|t| patrol_core::time::parse_local_time(t, &self.site.timezone))
+            .transpose()
+            .map_err(StoreError::Invalid)?;
+        Ok(ObservationEdit {
+            category,
+            note: text.note.clone(),
+            at,
+            time,
+            patrol: text.patrol.clone(),
+            attributes: text.attributes.clone(),
+        })
+    }
+
     /// Find a live or deleted record, the one way every command does: by its
     /// whole id, a prefix of at least 4 characters, or its short id (a suffix
     /// of at least 6 characters: the short id shown is the last 8). Case and

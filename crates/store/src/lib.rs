@@ -23,6 +23,7 @@ pub mod derive;
 pub mod edit;
 pub mod exchange;
 pub mod gpkg;
+pub mod history;
 pub mod import;
 pub mod listing;
 pub mod model;
