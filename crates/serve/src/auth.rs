@@ -170,6 +170,9 @@ pub fn need(method: &Method, path: &str) -> Need {
         "/logout" => Need::Session,
         "/import" | "/api/import" | "/api/observations" => Need::May(Action::Record),
         "/report" | "/report.html" | "/report.csv" | "/api/report" => Need::May(Action::Report),
+        // The export (a copy of everything, and what the next delta export
+        // starts after), merges and resolutions: the coordinator's.
+        "/sync/export.gpkg" | "/api/merge" | "/api/conflicts/resolve" => Need::May(Action::Sync),
         _ if write => Need::May(Action::Edit),
         _ => Need::May(Action::Read),
     }
@@ -476,6 +479,13 @@ mod tests {
         assert_eq!(need(&post, "/api/observations"), Need::May(Action::Record));
         assert_eq!(need(&get, "/report.csv"), Need::May(Action::Report));
         assert_eq!(need(&post, "/anything"), Need::May(Action::Edit));
+        for path in ["/sync/export.gpkg", "/api/merge", "/api/conflicts/resolve"] {
+            assert_eq!(need(&post, path), Need::May(Action::Sync), "{path}");
+            assert_eq!(need(&get, path), Need::May(Action::Sync), "{path}");
+        }
+        for path in ["/sync", "/api/ledger", "/api/conflicts", "/check", "/api/check"] {
+            assert_eq!(need(&get, path), Need::May(Action::Read), "{path}");
+        }
     }
 
     #[test]

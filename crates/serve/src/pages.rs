@@ -32,6 +32,8 @@ pub(crate) enum Nav {
     Patrols,
     Import,
     Report,
+    Sync,
+    Check,
     None,
     /// No links at all (the login page).
     Hidden,
@@ -67,8 +69,13 @@ pub(crate) fn layout(
     body: &str,
     head: &str,
 ) -> String {
-    let link = |href: &str, label: &str, me: Nav, action: Action| {
-        if nav == Nav::Hidden || !who.may(action) {
+    // A link only to what the role may open (the gate's own table says).
+    let link = |href: &str, label: &str, me: Nav| {
+        let may = match crate::auth::need(&axum::http::Method::GET, href) {
+            crate::auth::Need::May(action) => who.may(action),
+            _ => true,
+        };
+        if nav == Nav::Hidden || !may {
             return String::new();
         }
         let on = if me == nav { " class=\"on\"" } else { "" };
@@ -78,11 +85,13 @@ pub(crate) fn layout(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">{csrf}\
 <title>{title} · {site}</title><link rel=\"stylesheet\" href=\"/assets/app.css\">{head}</head>\
-<body><header class=\"top\"><span class=\"site\">{site}</span><nav>{}{}{}</nav>{who}</header>\
+<body><header class=\"top\"><span class=\"site\">{site}</span><nav>{}{}{}{}{}</nav>{who}</header>\
 <main>\n{body}\n</main><script src=\"/assets/app.js\"></script></body></html>\n",
-        link("/", "Patrols", Nav::Patrols, Action::Read),
-        link("/import", "Import", Nav::Import, Action::Record),
-        link("/report", "Report", Nav::Report, Action::Report),
+        link("/", "Patrols", Nav::Patrols),
+        link("/import", "Import", Nav::Import),
+        link("/report", "Report", Nav::Report),
+        link("/sync", "Sync", Nav::Sync),
+        link("/check", "Check", Nav::Check),
         csrf = csrf_meta(who),
         who = who_box(who),
         title = escape(title),
@@ -90,7 +99,7 @@ pub(crate) fn layout(
     )
 }
 
-fn html_page(who: &Who, result: Result<String, AppError>) -> Response {
+pub(crate) fn html_page(who: &Who, result: Result<String, AppError>) -> Response {
     match result {
         Ok(html) => ([(header::CONTENT_TYPE, HTML)], html).into_response(),
         Err(e) => error_page(who, &e),
@@ -161,7 +170,7 @@ fn step_month(m: &str, forward: bool) -> Option<String> {
 
 /// An RFC 3339 time as the site's local time (`2026-10-17 07:30:05 +07`),
 /// the form a ranger reads; `-` without one.
-fn local_time(t: Option<&String>, zone: chrono_tz::Tz) -> String {
+pub(crate) fn local_time(t: Option<&String>, zone: chrono_tz::Tz) -> String {
     let Some(t) = t else { return "-".into() };
     match chrono::DateTime::parse_from_rfc3339(t) {
         Ok(d) => d
@@ -172,7 +181,7 @@ fn local_time(t: Option<&String>, zone: chrono_tz::Tz) -> String {
     }
 }
 
-fn site_zone(store: &Store) -> chrono_tz::Tz {
+pub(crate) fn site_zone(store: &Store) -> chrono_tz::Tz {
     patrol_core::time::parse_zone(&store.site().timezone).unwrap_or(chrono_tz::UTC)
 }
 
@@ -423,7 +432,7 @@ fn patrol_page(
         );
     }
     if s.conflict {
-        b.push_str("<p class=\"warn\">This patrol was edited on two devices: its conflicting edits wait for a person (<code>patrol conflicts</code>).</p>");
+        b.push_str("<p class=\"warn\">This patrol was edited on two devices: its conflicting edits wait for a person (<a href=\"/sync#conflicts\">Sync</a>, or <code>patrol conflicts</code>).</p>");
     }
     b.push_str("<div class=\"split\"><div><dl class=\"facts\">");
     let fact = |b: &mut String, k: &str, v: String| {
@@ -808,7 +817,7 @@ fn report_bar(who: &Who, site: &str, month: &str, p: &ReportParams) -> String {
 .pn .who {{ float: right; }} .pn .who form {{ display: inline-flex; margin: 0 0 0 .6em; }}
 @media print {{ .pn {{ display: none !important; }} }}
 </style>
-<div class=\"pn\"><span class=\"site\">{site}</span><a href=\"/\">Patrols</a><a href=\"/import\">Import</a><a href=\"/report\"><strong>Report</strong></a>{who}
+<div class=\"pn\"><span class=\"site\">{site}</span><a href=\"/\">Patrols</a><a href=\"/import\">Import</a><a href=\"/report\"><strong>Report</strong></a><a href=\"/sync\">Sync</a><a href=\"/check\">Check</a>{who}
 <form method=\"get\" action=\"/report\"><label>Month <input type=\"month\" name=\"month\" value=\"{month}\" required></label>
 <label>Baseline <input name=\"baseline\" value=\"{baseline}\" placeholder=\"e.g. 2025-10..2026-03\" title=\"FROM..TO, months or dates, to compare threats per 100 km with\" size=\"22\"></label>
 <label>Trend months <input name=\"months\" type=\"number\" min=\"1\" max=\"120\" value=\"{months}\" style=\"width:4.5em\"></label>
