@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::util::{Browser, Env, Server, data, http, http_get, http_post, multipart};
 
 /// The CLI's stdout for `args`, as text.
-fn cli(_env: &Env, db: &std::path::Path, args: &[&str]) -> String {
+pub(crate) fn cli(_env: &Env, db: &std::path::Path, args: &[&str]) -> String {
     let out = assert_cmd::Command::cargo_bin("patrol")
         .unwrap()
         .env_remove("PATROL_DB")
@@ -494,7 +494,7 @@ fn an_observation_posted_is_stored_as_patrol_observe_stores_it_and_refusals_save
 }
 
 /// Where the screenshots go (under the target folder).
-fn shots() -> std::path::PathBuf {
+pub(crate) fn shots() -> std::path::PathBuf {
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("serve-screenshots");
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -719,7 +719,7 @@ fn what_a_file_or_a_person_typed_is_escaped_on_every_page() {
 
 const FORM: &str = "application/x-www-form-urlencoded";
 
-fn add_user(env: &Env, name: &str, role: &str, password: &str) {
+pub(crate) fn add_user(env: &Env, name: &str, role: &str, password: &str) {
     env.cmd()
         .args(["user", "add", name, "--role", role, "--password-stdin"])
         .write_stdin(format!("{password}\n"))
@@ -729,7 +729,7 @@ fn add_user(env: &Env, name: &str, role: &str, password: &str) {
 
 /// Log in through the form: the session cookie (`patrol_session=...`) and
 /// the page's CSRF token.
-fn log_in(server: &Server, name: &str, password: &str) -> (String, String) {
+pub(crate) fn log_in(server: &Server, name: &str, password: &str) -> (String, String) {
     let body = format!(
         "name={name}&password={}&next=%2F",
         password.replace(' ', "+")
