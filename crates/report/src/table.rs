@@ -80,6 +80,7 @@ impl Table {
 
     /// The columns with these headers are text (ids, digests, names):
     /// left-aligned even when every cell reads as a number.
+    #[must_use]
     pub fn text(mut self, headers: &[&str]) -> Self {
         for (i, h) in self.header.iter().enumerate() {
             if headers.contains(&h.as_str()) {

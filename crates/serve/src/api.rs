@@ -213,7 +213,7 @@ pub async fn import(
         .prefix("patrol-upload-")
         .tempdir()
         .map_err(|e| AppError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    let bad = crate::files::upload_error;
+    let bad = |e| crate::files::upload_error(&e);
     let mut f = ImportForm {
         transport: "foot".into(),
         ..ImportForm::default()

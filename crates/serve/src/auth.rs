@@ -483,7 +483,13 @@ mod tests {
             assert_eq!(need(&post, path), Need::May(Action::Sync), "{path}");
             assert_eq!(need(&get, path), Need::May(Action::Sync), "{path}");
         }
-        for path in ["/sync", "/api/ledger", "/api/conflicts", "/check", "/api/check"] {
+        for path in [
+            "/sync",
+            "/api/ledger",
+            "/api/conflicts",
+            "/check",
+            "/api/check",
+        ] {
             assert_eq!(need(&get, path), Need::May(Action::Read), "{path}");
         }
     }

@@ -91,7 +91,9 @@ mod tests {
             detail: format!("patrol {id} (<b>.gpx): a spike; `patrol edit patrol 00000001`"),
         };
         let html = detail_html(&f);
-        assert!(html.contains(&format!("patrol <a href=\"/patrols/{id}\">{id}</a> (&lt;b&gt;.gpx)")));
+        assert!(html.contains(&format!(
+            "patrol <a href=\"/patrols/{id}\">{id}</a> (&lt;b&gt;.gpx)"
+        )));
         let page = check_page(&Who::default(), "S", &[f]);
         assert!(page.contains("0 problems, 1 note") && page.contains("class=\"sev-note\""));
     }

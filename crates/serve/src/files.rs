@@ -104,7 +104,7 @@ pub async fn save_upload(
     let io = |e: std::io::Error| AppError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
     let path = free_name(dir, &file_name);
     let mut out = std::fs::File::create_new(&path).map_err(io)?;
-    while let Some(chunk) = field.chunk().await.map_err(upload_error)? {
+    while let Some(chunk) = field.chunk().await.map_err(|e| upload_error(&e))? {
         out.write_all(&chunk).map_err(io)?;
     }
     out.flush().map_err(io)?;
@@ -112,7 +112,7 @@ pub async fn save_upload(
 }
 
 /// An upload that could not be read (cut off, over the size limit).
-pub fn upload_error(e: axum::extract::multipart::MultipartError) -> AppError {
+pub fn upload_error(e: &axum::extract::multipart::MultipartError) -> AppError {
     AppError::new(e.status(), format!("the upload: {}", e.body_text()))
 }
 

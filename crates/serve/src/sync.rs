@@ -38,7 +38,10 @@ fn internal(e: impl std::fmt::Display) -> AppError {
 /// A sync error as an answer; the private folder `dir` left out of it.
 fn sync_error(dir: Option<&Path>, e: &SyncError) -> AppError {
     let message = e.to_string();
-    let message = dir.map_or_else(|| message.clone(), |d| crate::files::without_dir(d, &message));
+    let message = dir.map_or_else(
+        || message.clone(),
+        |d| crate::files::without_dir(d, &message),
+    );
     let status = match e {
         SyncError::Invalid { .. } => StatusCode::BAD_REQUEST,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
@@ -169,10 +172,7 @@ pub async fn export(State(state): State<Shared>, Extension(who): Extension<Who>)
 /// `patrol export`); each merged as `patrol merge` merges it (a rejected
 /// file changes nothing), answered as `patrol merge --json`, each file
 /// named by its name alone.
-pub async fn merge(
-    State(state): State<Shared>,
-    mut form: Multipart,
-) -> Result<Response, AppError> {
+pub async fn merge(State(state): State<Shared>, mut form: Multipart) -> Result<Response, AppError> {
     let dir = tempfile::Builder::new()
         .prefix("patrol-merge-")
         .tempdir()
@@ -183,7 +183,7 @@ pub async fn merge(
     while let Some(mut field) = form
         .next_field()
         .await
-        .map_err(crate::files::upload_error)?
+        .map_err(|e| crate::files::upload_error(&e))?
     {
         if field.name() == Some("file") {
             files.extend(crate::files::save_upload(dir.path(), &mut field).await?);
@@ -335,7 +335,7 @@ fn sync_page(
     let coordinator = who.may(patrol_core::role::Action::Sync);
     let mut b = String::from("<h1>Sync</h1>");
     b.push_str("<section id=\"export\"><h2>Export for the office</h2>");
-    b.push_str("<p>A file of <strong>everything</strong> in this database (a full export, as <code>patrol export</code> writes it without <code>--since-last-export</code>), to take to the office and merge there. Merging the same data twice adds nothing, so a full export is always safe to send.</p>");
+    b.push_str("<p>A file of <strong>everything</strong> in this database (a full export, as <code>patrol export</code> writes it without <code>--since-last-export</code>), to take to the office and merge there. Merging the same data twice adds nothing, so a full export is always safe to send. (A later <code>patrol export --since-last-export</code> holds what is new after it.)</p>");
     if coordinator {
         let _ = write!(
             b,
@@ -392,10 +392,7 @@ fn conflicts_section(
     for c in conflicts {
         let shown = escape(shown_id(&c.record_id));
         let name = if c.kind == "patrol" {
-            format!(
-                "<a href=\"/patrols/{}\">{shown}</a>",
-                enc(&c.record_id)
-            )
+            format!("<a href=\"/patrols/{}\">{shown}</a>", enc(&c.record_id))
         } else {
             shown
         };
@@ -488,7 +485,10 @@ mod tests {
         let (ascii, unicode) = export_names("ทับลาน / ../x", "2026-10-17");
         assert_eq!(ascii, "x-2026-10-17.gpkg");
         assert_eq!(unicode, "ทับลาน-x-2026-10-17.gpkg");
-        assert_eq!(export_names("...", "2026-10-17").0, "patrol-2026-10-17.gpkg");
+        assert_eq!(
+            export_names("...", "2026-10-17").0,
+            "patrol-2026-10-17.gpkg"
+        );
     }
 
     #[test]
