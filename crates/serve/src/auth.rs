@@ -147,6 +147,15 @@ impl Who {
     pub fn may(&self, action: Action) -> bool {
         self.0.as_ref().is_none_or(|s| s.role.may(action))
     }
+
+    /// Whether the asker may use the route of `method` and `path` as far as
+    /// its role goes ([`need`] says): for the links and buttons a page shows.
+    pub fn may_use(&self, method: &Method, path: &str) -> bool {
+        match need(method, path) {
+            Need::May(action) => self.may(action),
+            Need::Public | Need::Session => true,
+        }
+    }
 }
 
 /// What a route needs.

@@ -71,11 +71,7 @@ pub(crate) fn layout(
 ) -> String {
     // A link only to what the role may open (the gate's own table says).
     let link = |href: &str, label: &str, me: Nav| {
-        let may = match crate::auth::need(&axum::http::Method::GET, href) {
-            crate::auth::Need::May(action) => who.may(action),
-            _ => true,
-        };
-        if nav == Nav::Hidden || !may {
+        if nav == Nav::Hidden || !who.may_use(&axum::http::Method::GET, href) {
             return String::new();
         }
         let on = if me == nav { " class=\"on\"" } else { "" };

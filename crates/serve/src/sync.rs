@@ -332,11 +332,12 @@ fn sync_page(
     conflicts: &[Conflict],
     zone: chrono_tz::Tz,
 ) -> String {
-    let coordinator = who.may(patrol_core::role::Action::Sync);
+    // The buttons of what the role may do (the gate's table says).
+    let may = |path: &str| who.may_use(&axum::http::Method::POST, path);
     let mut b = String::from("<h1>Sync</h1>");
     b.push_str("<section id=\"export\"><h2>Export for the office</h2>");
     b.push_str("<p>A file of <strong>everything</strong> in this database (a full export, as <code>patrol export</code> writes it without <code>--since-last-export</code>), to take to the office and merge there. Merging the same data twice adds nothing, so a full export is always safe to send. (A later <code>patrol export --since-last-export</code> holds what is new after it.)</p>");
-    if coordinator {
+    if may("/sync/export.gpkg") {
         let _ = write!(
             b,
             "<form id=\"export-form\" method=\"post\" action=\"/sync/export.gpkg\">{}<button type=\"submit\" id=\"export-button\">Download the export</button></form>",
@@ -346,7 +347,7 @@ fn sync_page(
         b.push_str("<p class=\"muted\">A coordinator exports.</p>");
     }
     b.push_str("</section><section id=\"merge\"><h2>Merge files</h2>");
-    if coordinator {
+    if may("/api/merge") {
         b.push_str("<p>Files exported by <code>patrol export</code> on other laptops. Each is checked before any of it is read; a file refused changes nothing, and a file merged before is a duplicate.</p>");
         let _ = write!(
             b,
@@ -357,7 +358,7 @@ fn sync_page(
         b.push_str("<p class=\"muted\">A coordinator merges.</p>");
     }
     b.push_str("</section>");
-    conflicts_section(&mut b, who, coordinator, conflicts, zone);
+    conflicts_section(&mut b, who, may("/api/conflicts/resolve"), conflicts, zone);
     ledger_section(&mut b, ledger, zone);
     layout(who, site, "Sync", Nav::Sync, &b, "")
 }
@@ -365,7 +366,7 @@ fn sync_page(
 fn conflicts_section(
     b: &mut String,
     who: &Who,
-    coordinator: bool,
+    may_resolve: bool,
     conflicts: &[Conflict],
     zone: chrono_tz::Tz,
 ) {
@@ -383,7 +384,7 @@ fn conflicts_section(
         } else {
             "records were"
         },
-        if coordinator {
+        if may_resolve {
             ""
         } else {
             " (a coordinator does)"
@@ -418,7 +419,7 @@ fn conflicts_section(
                     escape(&h.summary)
                 }
             );
-            if coordinator {
+            if may_resolve {
                 let _ = write!(
                     b,
                     "<form class=\"keep-form\" method=\"post\" action=\"/api/conflicts/resolve\">{}<input type=\"hidden\" name=\"record\" value=\"{}\"><input type=\"hidden\" name=\"keep\" value=\"{}\"><button type=\"submit\">Keep this version</button><span class=\"keep-result\" role=\"status\"></span></form>",
