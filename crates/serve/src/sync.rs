@@ -137,6 +137,10 @@ pub async fn export(State(state): State<Shared>, Extension(who): Extension<Who>)
         let report = patrol_sync::export(store, &path, false, false)
             .map_err(|e| sync_error(Some(dir.path()), &e))?;
         let file = std::fs::File::open(&path).map_err(internal)?;
+        let mut report = report;
+        report.warning = report
+            .warning
+            .map(|w| crate::files::without_dir(dir.path(), &w));
         Ok((dir, file, names, report))
     })
     .await;
