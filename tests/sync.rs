@@ -6,14 +6,14 @@ use serde_json::Value;
 use crate::util::{Env, gpx};
 
 /// A database at `name` in the same scratch folder as `env`.
-fn other(env: &Env, name: &str) -> Env {
+pub(crate) fn other(env: &Env, name: &str) -> Env {
     Env {
         dir: tempfile::tempdir_in(env.dir.path()).unwrap(),
         db: env.path(name),
     }
 }
 
-fn import(db: &Env, name: &str, lat: f64, day: u32) -> String {
+pub(crate) fn import(db: &Env, name: &str, lat: f64, day: u32) -> String {
     let f = db.write(
         name,
         &gpx(
@@ -46,7 +46,7 @@ fn merge(central: &Env, files: &[&std::path::Path]) -> (Value, i32) {
 }
 
 /// A site office's database and two outpost laptops that joined its site.
-fn site_with_two_outposts() -> (Env, Env, Env) {
+pub(crate) fn site_with_two_outposts() -> (Env, Env, Env) {
     let central = Env::init();
     let a = other(&central, "a.gpkg");
     let b = other(&central, "b.gpkg");

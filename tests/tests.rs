@@ -15,6 +15,7 @@ mod report;
 mod safety;
 mod serve;
 mod serve_edit;
+mod serve_sync;
 mod smart;
 mod snapshots;
 mod sync;

@@ -1,9 +1,8 @@
 //! export, merge, ledger, conflicts: the CLI face of patrol-sync.
 
 use anyhow::{Context, Result};
-use patrol_core::ids::short_id;
 use patrol_store::Store;
-use patrol_store::records::Kind;
+use patrol_store::conflicts::shown_id;
 use patrol_sync::{Limits, MergeReport, MergeStatus};
 
 use crate::Outcome;
@@ -120,33 +119,15 @@ pub fn ledger(store: &Store, json: bool) -> Result<Outcome> {
     Ok(Outcome::Done)
 }
 
-/// A record's id as tables show it: the short id, or a data model
-/// definition's whole key (`category:snare`).
-fn shown_id(id: &str) -> &str {
-    if patrol_store::model::is_record_key(id) {
-        id
-    } else {
-        short_id(id)
-    }
-}
-
 pub fn conflicts(store: &mut Store, a: &ConflictsArgs) -> Result<Outcome> {
     if let Some(ConflictsCommand::Resolve { record, keep }) = &a.command {
-        let (kind, id) = store.resolve_conflicting(record)?;
-        let keep = head_to_keep(store, kind, &id, keep)?;
-        let version = store.resolve_conflict(kind, &id, &keep)?;
+        let r = store.resolve_named_conflict(record, keep)?;
         if a.json {
-            super::json(&serde_json::json!({
-                "kind": kind.name(),
-                "record_id": id,
-                "short_id": shown_id(&id),
-                "kept_version_id": keep,
-                "version_id": version,
-            }))?;
+            super::json(&r)?;
         } else {
-            super::out(&format!("{version}\n"))?;
+            super::out(&format!("{}\n", r.version_id))?;
         }
-        eprintln!("resolved {} {}", kind.name(), shown_id(&id));
+        eprintln!("resolved {} {}", r.kind, r.short_id);
         return Ok(Outcome::Done);
     }
     let list = patrol_sync::conflicts(store)?;
@@ -182,42 +163,4 @@ pub fn conflicts(store: &mut Store, a: &ConflictsArgs) -> Result<Outcome> {
         list.len()
     );
     Ok(Outcome::Done)
-}
-
-/// The head `--keep` names: its whole version id or a prefix (any case) that
-/// only one head of the record begins with.
-fn head_to_keep(store: &Store, kind: Kind, id: &str, keep: &str) -> Result<String> {
-    let text = keep.trim().to_lowercase();
-    let heads: Vec<String> = patrol_sync::conflicts(store)?
-        .into_iter()
-        .filter(|c| c.kind == kind.name() && c.record_id == id)
-        .flat_map(|c| c.heads.into_iter().map(|h| h.version_id))
-        .collect();
-    if heads.is_empty() {
-        // No conflict: the store says whether `keep` is its one head.
-        return Ok(keep.to_owned());
-    }
-    let matching: Vec<&String> = heads
-        .iter()
-        .filter(|v| !text.is_empty() && v.starts_with(&text))
-        .collect();
-    match matching.as_slice() {
-        [one] => Ok((*one).clone()),
-        [] => anyhow::bail!(
-            "'{keep}' is not a head of {} {} (its heads: {})",
-            kind.name(),
-            short_id(id),
-            heads.join(", ")
-        ),
-        several => anyhow::bail!(
-            "'{keep}' begins several heads of {} {} ({}); give more of the version id",
-            kind.name(),
-            short_id(id),
-            several
-                .iter()
-                .map(|v| v.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    }
 }

@@ -1,4 +1,4 @@
-// patrol serve: the import form, the patrol map, the edit forms. No framework, no
+// patrol serve: the import and merge forms, the patrol map, the edit forms, the conflicts' buttons. No framework, no
 // network but this server; text is put in with textContent, never as HTML.
 'use strict';
 
@@ -16,6 +16,33 @@ function csrfHeaders() {
   return m ? { 'X-CSRF-Token': m.getAttribute('content') } : {};
 }
 
+// A box files are dropped on, for a file input: `changed` when they are.
+function dropZone(drop, input, changed) {
+  input.addEventListener('change', changed);
+  ['dragenter', 'dragover'].forEach(t => drop.addEventListener(t, ev => {
+    ev.preventDefault(); drop.classList.add('over');
+  }));
+  ['dragleave', 'drop'].forEach(t => drop.addEventListener(t, ev => {
+    ev.preventDefault(); drop.classList.remove('over');
+  }));
+  drop.addEventListener('drop', ev => {
+    if (ev.dataTransfer && ev.dataTransfer.files.length) {
+      input.files = ev.dataTransfer.files;
+      changed();
+    }
+  });
+  changed();
+}
+
+// The names of the files an input holds, in `chosen`.
+function showFiles(input, chosen) {
+  chosen.textContent = '';
+  const files = Array.from(input.files || []);
+  if (files.length === 0) { chosen.textContent = 'No file chosen yet.'; return; }
+  chosen.append(el('strong', files.length + (files.length === 1 ? ' file: ' : ' files: ')));
+  chosen.append(document.createTextNode(files.map(f => f.name).join(', ')));
+}
+
 // ---- /import ----------------------------------------------------------
 function setupImport() {
   const form = document.getElementById('import-form');
@@ -26,27 +53,8 @@ function setupImport() {
   const button = form.querySelector('button[type=submit]');
   const out = document.getElementById('results');
 
-  function showChosen() {
-    chosen.textContent = '';
-    const files = Array.from(input.files || []);
-    if (files.length === 0) { chosen.textContent = 'No file chosen yet.'; return; }
-    chosen.append(el('strong', files.length + (files.length === 1 ? ' file: ' : ' files: ')));
-    chosen.append(document.createTextNode(files.map(f => f.name).join(', ')));
-  }
-  input.addEventListener('change', showChosen);
-  ['dragenter', 'dragover'].forEach(t => drop.addEventListener(t, ev => {
-    ev.preventDefault(); drop.classList.add('over');
-  }));
-  ['dragleave', 'drop'].forEach(t => drop.addEventListener(t, ev => {
-    ev.preventDefault(); drop.classList.remove('over');
-  }));
-  drop.addEventListener('drop', ev => {
-    if (ev.dataTransfer && ev.dataTransfer.files.length) {
-      input.files = ev.dataTransfer.files;
-      showChosen();
-    }
-  });
-  showChosen();
+  const showChosen = () => showFiles(input, chosen);
+  dropZone(drop, input, showChosen);
 
   form.addEventListener('submit', async ev => {
     ev.preventDefault();
@@ -400,8 +408,119 @@ function setupObservationEdit() {
   };
 }
 
+// ---- /sync: merge files, keep a version of a conflict -------------------
+function setupSync() {
+  const form = document.getElementById('merge-form');
+  if (form) {
+    const input = document.getElementById('merge-file');
+    const drop = document.getElementById('merge-drop');
+    const chosen = document.getElementById('merge-chosen');
+    const button = document.getElementById('merge-button');
+    const out = document.getElementById('merge-results');
+    const showChosen = () => showFiles(input, chosen);
+    dropZone(drop, input, showChosen);
+    form.addEventListener('submit', async ev => {
+      ev.preventDefault();
+      out.textContent = '';
+      if (!input.files || input.files.length === 0) {
+        out.append(el('p', 'Choose one or more exported files first.', 'error'));
+        return;
+      }
+      button.disabled = true;
+      out.append(el('p', 'Merging ' + input.files.length + ' file(s)…', 'muted'));
+      try {
+        const resp = await fetch('/api/merge', { method: 'POST', body: new FormData(form), headers: csrfHeaders() });
+        const body = await resp.json();
+        out.textContent = '';
+        if (!resp.ok) {
+          out.append(el('p', body.error || ('The server answered ' + resp.status), 'error'));
+        } else {
+          out.append(mergeTable(body));
+          input.value = '';
+          showChosen();
+          await refreshSections(['conflicts', 'ledger']);
+        }
+      } catch (e) {
+        out.textContent = '';
+        out.append(el('p', 'The merge did not finish: ' + e, 'error'));
+      } finally {
+        button.disabled = false;
+      }
+    });
+  }
+  // The conflicts' buttons (the section is put in anew after a merge).
+  document.addEventListener('submit', async ev => {
+    const f = ev.target;
+    if (!f.classList || !f.classList.contains('keep-form')) return;
+    ev.preventDefault();
+    const said = f.querySelector('.keep-result');
+    const button = f.querySelector('button');
+    said.textContent = '';
+    button.disabled = true;
+    try {
+      const headers = Object.assign({ 'Content-Type': 'application/json' }, csrfHeaders());
+      const body = JSON.stringify({ record: f.elements.record.value, keep: f.elements.keep.value });
+      const resp = await fetch('/api/conflicts/resolve', { method: 'POST', body, headers });
+      const answer = await resp.json();
+      if (!resp.ok) {
+        said.append(el('span', answer.error || ('The server answered ' + resp.status), 'error'));
+        button.disabled = false;
+        return;
+      }
+      await refreshSections(['conflicts']);
+      const done = document.getElementById('conflicts');
+      const p = el('p', 'Kept version ' + answer.kept_version_id + ' of ' + answer.kind + ' ' + answer.short_id + '.', 'done');
+      p.id = 'resolved';
+      done.querySelector('h2').after(p);
+    } catch (e) {
+      said.append(el('span', 'Not resolved: ' + e, 'error'));
+      button.disabled = false;
+    }
+  });
+}
+
+// Put in the sections of this page anew, as the server makes them now.
+async function refreshSections(ids) {
+  const resp = await fetch(window.location.pathname, { headers: { Accept: 'text/html' } });
+  if (!resp.ok) return;
+  const page = new DOMParser().parseFromString(await resp.text(), 'text/html');
+  ids.forEach(id => {
+    const now = page.getElementById(id);
+    const old = document.getElementById(id);
+    if (now && old) old.replaceWith(document.importNode(now, true));
+  });
+}
+
+function mergeTable(reports) {
+  const wrap = el('div');
+  const counts = {};
+  reports.forEach(r => { counts[r.status] = (counts[r.status] || 0) + 1; });
+  wrap.append(el('h3', 'Result: ' + Object.entries(counts).map(([k, v]) => v + ' ' + k).join(', ')));
+  const t = el('table');
+  t.id = 'merge-table';
+  const head = el('tr');
+  [['file'], ['status'], ['new versions', 'n'], ['added', 'n'], ['changed', 'n'], ['conflicts', 'n'],
+    ['quarantined', 'n'], ['track pieces', 'n'], ['error']].forEach(([h, c]) => head.append(el('th', h, c)));
+  t.append(head);
+  reports.forEach(r => {
+    const tr = el('tr');
+    tr.append(el('td', r.file));
+    tr.append(el('td', r.status, 'status-' + r.status));
+    ['new_versions', 'records_added', 'records_changed', 'conflicts', 'quarantined', 'track_pieces']
+      .forEach(k => tr.append(el('td', r[k], 'n')));
+    tr.append(el('td', r.error || '', r.error ? 'status-rejected' : ''));
+    t.append(tr);
+  });
+  wrap.append(t);
+  if (reports.some(r => r.conflicts > 0)) {
+    wrap.append(el('p', 'Some records were edited on two devices: see Conflicts below.', 'warn'));
+  }
+  return wrap;
+}
+
 document.addEventListener('DOMContentLoaded', () => {
   setupImport();
+  setupSync();
   const map = setupMap();
   setupObservationForm(map);
   setupObservationEdit();

@@ -1,7 +1,5 @@
 //! `/api/`: the CLI's `--json` bodies, from the same structs and calls.
 
-use std::io::Write as _;
-
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -227,10 +225,7 @@ pub async fn import(
         .prefix("patrol-upload-")
         .tempdir()
         .map_err(|e| AppError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    let bad = |e: axum::extract::multipart::MultipartError| {
-        AppError::new(e.status(), format!("the upload: {}", e.body_text()))
-    };
-    let io = |e: std::io::Error| AppError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
+    let bad = |e| crate::files::upload_error(&e);
     let mut f = ImportForm {
         transport: "foot".into(),
         ..ImportForm::default()
@@ -239,20 +234,7 @@ pub async fn import(
     while let Some(mut field) = form.next_field().await.map_err(bad)? {
         let name = field.name().unwrap_or("").to_owned();
         if name == "file" {
-            let Some(file_name) = field.file_name().map(str::to_owned) else {
-                return Err(AppError::bad_request("a file field without a file name"));
-            };
-            if file_name.is_empty() {
-                // A form submitted with no file chosen.
-                continue;
-            }
-            let path = crate::files::free_name(dir.path(), &file_name);
-            let mut out = std::fs::File::create_new(&path).map_err(io)?;
-            while let Some(chunk) = field.chunk().await.map_err(bad)? {
-                out.write_all(&chunk).map_err(io)?;
-            }
-            out.flush().map_err(io)?;
-            files.push(path);
+            files.extend(crate::files::save_upload(dir.path(), &mut field).await?);
             continue;
         }
         let value = field.text().await.map_err(bad)?;

@@ -147,6 +147,15 @@ impl Who {
     pub fn may(&self, action: Action) -> bool {
         self.0.as_ref().is_none_or(|s| s.role.may(action))
     }
+
+    /// Whether the asker may use the route of `method` and `path` as far as
+    /// its role goes ([`need`] says): for the links and buttons a page shows.
+    pub fn may_use(&self, method: &Method, path: &str) -> bool {
+        match need(method, path) {
+            Need::May(action) => self.may(action),
+            Need::Public | Need::Session => true,
+        }
+    }
 }
 
 /// What a route needs.
@@ -174,6 +183,9 @@ pub fn need(method: &Method, path: &str) -> Need {
         _ if path.starts_with("/observations/") && path.ends_with("/edit") => {
             Need::May(Action::Edit)
         }
+        // The export (a copy of everything, and what the next delta export
+        // starts after), merges and resolutions: the coordinator's.
+        "/sync/export.gpkg" | "/api/merge" | "/api/conflicts/resolve" => Need::May(Action::Sync),
         _ if write => Need::May(Action::Edit),
         _ => Need::May(Action::Read),
     }
@@ -495,6 +507,19 @@ mod tests {
         assert_eq!(need(&get, "/history/x"), Need::May(Action::Read));
         assert_eq!(need(&get, "/api/history/x"), Need::May(Action::Read));
         assert_eq!(need(&get, "/deleted"), Need::May(Action::Read));
+        for path in ["/sync/export.gpkg", "/api/merge", "/api/conflicts/resolve"] {
+            assert_eq!(need(&post, path), Need::May(Action::Sync), "{path}");
+            assert_eq!(need(&get, path), Need::May(Action::Sync), "{path}");
+        }
+        for path in [
+            "/sync",
+            "/api/ledger",
+            "/api/conflicts",
+            "/check",
+            "/api/check",
+        ] {
+            assert_eq!(need(&get, path), Need::May(Action::Read), "{path}");
+        }
     }
 
     #[test]

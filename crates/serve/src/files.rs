@@ -1,12 +1,15 @@
 //! Files to import: SMART patrol XML told from GPX by its root element (for
-//! `patrol import` and the web app alike), and uploads written to a private
-//! folder under their own (sanitised) names, since import reports name the
-//! file.
+//! `patrol import` and the web app alike), and uploads (to import or merge)
+//! written to a private folder under their own (sanitised) names, since
+//! import and merge reports name the file.
 
 use std::path::{Path, PathBuf};
 
+use axum::http::StatusCode;
 use patrol_store::import::{Batching, ImportError, ImportOptions, ImportReport, file_digest};
 use patrol_store::{Store, StoreError};
+
+use crate::web::AppError;
 
 /// Whether a file is SMART patrol XML: its root element, not its name.
 pub fn is_smart_file(path: &Path) -> bool {
@@ -84,6 +87,44 @@ pub fn free_name(dir: &Path, name: &str) -> PathBuf {
     path
 }
 
+/// Save the upload of a multipart file field to `dir` under its own
+/// (sanitised, free) name: its path, or `None` for a form sent with no file
+/// chosen. Nothing is read from it but its bytes.
+pub async fn save_upload(
+    dir: &Path,
+    field: &mut axum::extract::multipart::Field<'_>,
+) -> Result<Option<PathBuf>, AppError> {
+    use std::io::Write as _;
+    let Some(file_name) = field.file_name().map(str::to_owned) else {
+        return Err(AppError::bad_request("a file field without a file name"));
+    };
+    if file_name.is_empty() {
+        return Ok(None);
+    }
+    let io = |e: std::io::Error| AppError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
+    let path = free_name(dir, &file_name);
+    let mut out = std::fs::File::create_new(&path).map_err(io)?;
+    while let Some(chunk) = field.chunk().await.map_err(|e| upload_error(&e))? {
+        out.write_all(&chunk).map_err(io)?;
+    }
+    out.flush().map_err(io)?;
+    Ok(Some(path))
+}
+
+/// An upload that could not be read (cut off, over the size limit).
+pub fn upload_error(e: &axum::extract::multipart::MultipartError) -> AppError {
+    AppError::new(e.status(), format!("the upload: {}", e.body_text()))
+}
+
+/// A report's text without the private folder `dir`: files named by their
+/// name alone.
+pub fn without_dir(dir: &Path, text: &str) -> String {
+    text.replace(
+        &format!("{}{}", dir.display(), std::path::MAIN_SEPARATOR),
+        "",
+    )
+}
+
 /// Import the files uploaded to `dir` as `patrol import` does: the GPX files
 /// in one run (many to a transaction), then each SMART file. Reports name
 /// each file by its name alone, not the private folder.
@@ -108,14 +149,13 @@ pub fn import_uploads(
             reports.push(import_smart_file(store, path, opts));
         }
     }
-    let prefix = format!("{}{}", dir.display(), std::path::MAIN_SEPARATOR);
     for r in &mut reports {
-        r.file = r.file.replace(&prefix, "");
+        r.file = without_dir(dir, &r.file);
         if let Some(e) = &mut r.error {
-            *e = e.replace(&prefix, "");
+            *e = without_dir(dir, e);
         }
         for w in &mut r.warnings {
-            w.message = w.message.replace(&prefix, "");
+            w.message = without_dir(dir, &w.message);
         }
     }
     run.map(|()| reports)

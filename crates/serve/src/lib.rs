@@ -16,9 +16,11 @@
 mod api;
 mod assets;
 mod auth;
+mod check;
 mod edit;
 mod files;
 mod pages;
+mod sync;
 mod web;
 
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -108,6 +110,9 @@ pub(crate) fn app(state: Shared) -> Router {
         .route("/report", get(pages::report))
         .route("/report.html", get(pages::report_file))
         .route("/report.csv", get(pages::report_csv))
+        .route("/sync", get(sync::page))
+        .route("/sync/export.gpkg", post(sync::export))
+        .route("/check", get(check::page))
         .route("/login", get(auth::login_form).post(auth::login))
         .route("/logout", post(auth::logout))
         .route("/assets/{*name}", get(assets::serve))
@@ -133,6 +138,11 @@ pub(crate) fn app(state: Shared) -> Router {
             "/api/observations/{id}/restore",
             post(edit::restore_observation),
         )
+        .route("/api/merge", post(sync::merge))
+        .route("/api/ledger", get(sync::ledger))
+        .route("/api/conflicts", get(sync::conflicts))
+        .route("/api/conflicts/resolve", post(sync::resolve))
+        .route("/api/check", get(check::check))
         .fallback(pages::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -33,6 +33,8 @@ pub(crate) enum Nav {
     Patrols,
     Import,
     Report,
+    Sync,
+    Check,
     None,
     /// No links at all (the login page).
     Hidden,
@@ -68,8 +70,9 @@ pub(crate) fn layout(
     body: &str,
     head: &str,
 ) -> String {
-    let link = |href: &str, label: &str, me: Nav, action: Action| {
-        if nav == Nav::Hidden || !who.may(action) {
+    // A link only to what the role may open (the gate's own table says).
+    let link = |href: &str, label: &str, me: Nav| {
+        if nav == Nav::Hidden || !who.may_use(&axum::http::Method::GET, href) {
             return String::new();
         }
         let on = if me == nav { " class=\"on\"" } else { "" };
@@ -79,11 +82,13 @@ pub(crate) fn layout(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">{csrf}\
 <title>{title} · {site}</title><link rel=\"stylesheet\" href=\"/assets/app.css\">{head}</head>\
-<body><header class=\"top\"><span class=\"site\">{site}</span><nav>{}{}{}</nav>{who}</header>\
+<body><header class=\"top\"><span class=\"site\">{site}</span><nav>{}{}{}{}{}</nav>{who}</header>\
 <main>\n{body}\n</main><script src=\"/assets/app.js\"></script></body></html>\n",
-        link("/", "Patrols", Nav::Patrols, Action::Read),
-        link("/import", "Import", Nav::Import, Action::Record),
-        link("/report", "Report", Nav::Report, Action::Report),
+        link("/", "Patrols", Nav::Patrols),
+        link("/import", "Import", Nav::Import),
+        link("/report", "Report", Nav::Report),
+        link("/sync", "Sync", Nav::Sync),
+        link("/check", "Check", Nav::Check),
         csrf = csrf_meta(who),
         who = who_box(who),
         title = escape(title),
@@ -432,7 +437,7 @@ fn patrol_page(
         );
     }
     if s.conflict {
-        b.push_str("<p class=\"warn\">This patrol was edited on two devices: its conflicting edits wait for a person (<code>patrol conflicts</code>).</p>");
+        b.push_str("<p class=\"warn\">This patrol was edited on two devices: its conflicting edits wait for a person (<a href=\"/sync#conflicts\">Sync</a>, or <code>patrol conflicts</code>).</p>");
     }
     b.push_str("<div class=\"split\"><div><dl class=\"facts\">");
     let fact = |b: &mut String, k: &str, v: String| {
@@ -821,7 +826,7 @@ fn report_bar(who: &Who, site: &str, month: &str, p: &ReportParams) -> String {
 .pn .who {{ float: right; }} .pn .who form {{ display: inline-flex; margin: 0 0 0 .6em; }}
 @media print {{ .pn {{ display: none !important; }} }}
 </style>
-<div class=\"pn\"><span class=\"site\">{site}</span><a href=\"/\">Patrols</a><a href=\"/import\">Import</a><a href=\"/report\"><strong>Report</strong></a>{who}
+<div class=\"pn\"><span class=\"site\">{site}</span><a href=\"/\">Patrols</a><a href=\"/import\">Import</a><a href=\"/report\"><strong>Report</strong></a><a href=\"/sync\">Sync</a><a href=\"/check\">Check</a>{who}
 <form method=\"get\" action=\"/report\"><label>Month <input type=\"month\" name=\"month\" value=\"{month}\" required></label>
 <label>Baseline <input name=\"baseline\" value=\"{baseline}\" placeholder=\"e.g. 2025-10..2026-03\" title=\"FROM..TO, months or dates, to compare threats per 100 km with\" size=\"22\"></label>
 <label>Trend months <input name=\"months\" type=\"number\" min=\"1\" max=\"120\" value=\"{months}\" style=\"width:4.5em\"></label>

@@ -32,6 +32,26 @@ pub struct Finding {
     pub detail: String,
 }
 
+impl Finding {
+    /// The patrols the finding names, their whole ids in the order named
+    /// (each once): the detail names a patrol as `patrol ID`, ID whole
+    /// (what the web app links to the patrol's page).
+    pub fn patrols(&self) -> Vec<&str> {
+        const NAMED: &str = "patrol ";
+        let mut out: Vec<&str> = Vec::new();
+        for (at, _) in self.detail.match_indices(NAMED) {
+            let start = at + NAMED.len();
+            let Some(id) = self.detail.get(start..start + 36) else {
+                continue;
+            };
+            if uuid::Uuid::parse_str(id).is_ok() && !out.contains(&id) {
+                out.push(id);
+            }
+        }
+        out
+    }
+}
+
 fn count(conn: &Connection, sql: &str) -> Result<i64> {
     Ok(conn.query_row(sql, [], |r| r.get(0))?)
 }
@@ -334,5 +354,30 @@ impl Store {
             ),
         });
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_finding_names_its_patrols_by_whole_id() {
+        let a = "01a25326-7cd5-7308-b088-000000000001";
+        let b = "01a25326-7cd5-7308-b088-000000000002";
+        let f = Finding {
+            check: "duplicate tracks".into(),
+            severity: Severity::Problem,
+            detail: format!(
+                "patrol {a} (x.gpx) and patrol {b} (-) share 3 of 4 sampled fixes: delete one with `patrol delete patrol 00000001` or `patrol delete patrol {a}`"
+            ),
+        };
+        assert_eq!(f.patrols(), [a, b]);
+        let none = Finding {
+            check: "patrols have legs".into(),
+            severity: Severity::Ok,
+            detail: "0 patrols without a live leg; patrol ".into(),
+        };
+        assert!(none.patrols().is_empty());
     }
 }

@@ -5,7 +5,7 @@ use rusqlite::Connection;
 use serde::Serialize;
 
 use crate::records::{self, Kind};
-use crate::{Result, Store};
+use crate::{Result, Store, StoreError};
 
 /// One head of a record in conflict.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -35,6 +35,32 @@ pub struct Conflict {
     pub heads: Vec<ConflictHead>,
 }
 
+/// A conflict put right: what `patrol conflicts resolve --json` prints and
+/// the web app answers (the fields in the order the CLI always printed them).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Resolved {
+    /// The head kept, whole.
+    pub kept_version_id: String,
+    /// "patrol", "leg", "observation" or "definition".
+    pub kind: &'static str,
+    /// The record's whole id.
+    pub record_id: String,
+    /// The record's id as tables show it ([`shown_id`]).
+    pub short_id: String,
+    /// The new version that follows every head, a copy of the kept one.
+    pub version_id: String,
+}
+
+/// A record's id as tables show it: the short id, or a data model
+/// definition's whole key (`category:snare`).
+pub fn shown_id(id: &str) -> &str {
+    if crate::model::is_record_key(id) {
+        id
+    } else {
+        patrol_core::ids::short_id(id)
+    }
+}
+
 /// A version's content in a line of at most 120 characters.
 pub(crate) fn summary(conn: &Connection, kind: Kind, version: &str) -> rusqlite::Result<String> {
     let sql = match kind {
@@ -60,6 +86,62 @@ pub(crate) fn summary(conn: &Connection, kind: Kind, version: &str) -> rusqlite:
 }
 
 impl Store {
+    /// Resolve the conflict of the record `record` names (its id, first
+    /// characters or short id; a definition's key) by keeping the head
+    /// `keep` names (its whole version id, or a prefix in any case that only
+    /// one head begins with): `patrol conflicts resolve RECORD --keep
+    /// VERSION`, for the CLI and the web app alike.
+    pub fn resolve_named_conflict(&mut self, record: &str, keep: &str) -> Result<Resolved> {
+        let (kind, id) = self.resolve_conflicting(record)?;
+        let kept = self.head_to_keep(kind, &id, keep)?;
+        let version_id = self.resolve_conflict(kind, &id, &kept)?;
+        Ok(Resolved {
+            kept_version_id: kept,
+            kind: kind.name(),
+            short_id: shown_id(&id).to_owned(),
+            record_id: id,
+            version_id,
+        })
+    }
+
+    /// The head `keep` names: its whole version id or a prefix (any case)
+    /// that only one head of the record begins with.
+    fn head_to_keep(&self, kind: Kind, id: &str, keep: &str) -> Result<String> {
+        let text = keep.trim().to_lowercase();
+        let heads: Vec<String> = self
+            .conflicts()?
+            .into_iter()
+            .filter(|c| c.kind == kind.name() && c.record_id == id)
+            .flat_map(|c| c.heads.into_iter().map(|h| h.version_id))
+            .collect();
+        if heads.is_empty() {
+            // No conflict: `resolve_conflict` says whether `keep` is its one head.
+            return Ok(keep.to_owned());
+        }
+        let matching: Vec<&String> = heads
+            .iter()
+            .filter(|v| !text.is_empty() && v.starts_with(&text))
+            .collect();
+        let short = patrol_core::ids::short_id(id);
+        match matching.as_slice() {
+            [one] => Ok((*one).clone()),
+            [] => Err(StoreError::Invalid(format!(
+                "'{keep}' is not a head of {} {short} (its heads: {})",
+                kind.name(),
+                heads.join(", ")
+            ))),
+            several => Err(StoreError::Invalid(format!(
+                "'{keep}' begins several heads of {} {short} ({}); give more of the version id",
+                kind.name(),
+                several
+                    .iter()
+                    .map(|v| v.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        }
+    }
+
     /// Every record with more than one head (including those whose shown
     /// head is a deletion), and every record whose versions' parents form a
     /// cycle (no true head: all its versions are listed), by kind and id.
