@@ -643,8 +643,12 @@ fn the_check_page_is_check_json_with_each_named_patrol_linked() {
                 });
             if uuid {
                 named += 1;
+                // Linked by its short id (the whole one in the title).
+                let short = &id[id.len() - 8..];
                 assert!(
-                    page.contains(&format!("<a href=\"/patrols/{id}\">{id}</a>")),
+                    page.contains(&format!(
+                        "<a href=\"/patrols/{id}\" title=\"{id}\">{short}</a>"
+                    )),
                     "{id} is linked"
                 );
                 assert_eq!(http_get(&server.url(&format!("/patrols/{id}"))).0, 200);

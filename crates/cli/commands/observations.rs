@@ -3,7 +3,7 @@
 use anyhow::{Result, bail};
 use chrono::NaiveDate;
 use clap::Args;
-use patrol_core::attribute::{AttributeKind, Value, Values};
+use patrol_core::attribute::Values;
 use patrol_core::category::DataModel;
 use patrol_report::table::Table;
 use patrol_store::Store;
@@ -104,34 +104,7 @@ fn local_time(o: &ObservationListing) -> String {
     o.date.clone().unwrap_or_else(|| "-".into())
 }
 
-/// `key=value, ...` in the data model's order of attributes (then by key):
-/// numbers as given, yes/no, a list or tree item by its label.
+/// `key=value, ...` as the data model shows them ([`DataModel::values_text`]).
 pub fn attributes_text(model: &DataModel, values: &Values) -> String {
-    let mut pairs: Vec<(usize, &String, String)> = values
-        .iter()
-        .map(|(key, value)| {
-            let def = model.attribute(key);
-            let shown = match (def.map(|d| &d.kind), value) {
-                (
-                    Some(AttributeKind::List { .. } | AttributeKind::Tree { .. }),
-                    Value::Text(item),
-                ) => def
-                    .and_then(|d| d.item(item))
-                    .map_or_else(|| item.clone(), |i| i.label.clone()),
-                _ => value.to_string(),
-            };
-            let order = model
-                .attributes
-                .iter()
-                .position(|a| &a.key == key)
-                .unwrap_or(usize::MAX);
-            (order, key, shown)
-        })
-        .collect();
-    pairs.sort();
-    pairs
-        .into_iter()
-        .map(|(_, k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    model.values_text(values)
 }

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::attribute::{AttrError, Attribute, Values};
+use crate::attribute::{AttrError, Attribute, AttributeKind, Value, Values};
 
 /// The key every data model has: what matches nothing else.
 pub const OTHER: &str = "other";
@@ -415,6 +415,38 @@ mod toml_lite {
 }
 
 impl DataModel {
+    /// `key=value, ...` in the data model's order of attributes (then by key):
+    /// numbers as given, yes/no, a list or tree item by its label.
+    pub fn values_text(&self, values: &Values) -> String {
+        let mut pairs: Vec<(usize, &String, String)> = values
+            .iter()
+            .map(|(key, value)| {
+                let def = self.attribute(key);
+                let shown = match (def.map(|d| &d.kind), value) {
+                    (
+                        Some(AttributeKind::List { .. } | AttributeKind::Tree { .. }),
+                        Value::Text(item),
+                    ) => def
+                        .and_then(|d| d.item(item))
+                        .map_or_else(|| item.clone(), |i| i.label.clone()),
+                    _ => value.to_string(),
+                };
+                let order = self
+                    .attributes
+                    .iter()
+                    .position(|a| &a.key == key)
+                    .unwrap_or(usize::MAX);
+                (order, key, shown)
+            })
+            .collect();
+        pairs.sort();
+        pairs
+            .into_iter()
+            .map(|(_, k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// Parse a data model file (TOML, as `crates/core/data-model.toml`) and validate it.
     pub fn from_toml(text: &str) -> Result<Self, String> {
         let model = toml_lite::parse(text)?;

@@ -48,7 +48,12 @@ fn detail_html(f: &Finding) -> String {
     for id in f.patrols() {
         html = html.replace(
             id,
-            &format!("<a href=\"/patrols/{}\">{}</a>", enc(id), escape(id)),
+            &format!(
+                "<a href=\"/patrols/{}\" title=\"{}\">{}</a>",
+                enc(id),
+                escape(id),
+                escape(patrol_core::ids::short_id(id))
+            ),
         );
     }
     html
@@ -69,7 +74,7 @@ fn check_page(who: &Who, site: &str, findings: &[Finding]) -> String {
         let sev = word(f.severity);
         let _ = write!(
             b,
-            "<tr class=\"sev-{sev}\"><td class=\"nw\">{}</td><td class=\"sev\">{sev}</td><td>{}</td></tr>",
+            "<tr class=\"sev-{sev}\"><td class=\"nw\">{}</td><td class=\"sev nw\">{sev}</td><td>{}</td></tr>",
             escape(&f.check),
             detail_html(f)
         );

@@ -360,7 +360,7 @@ pub async fn patrol(
                 &d,
                 &map,
                 site_zone(store),
-                Some(&store.data_model()?),
+                &store.data_model()?,
                 &deleted,
             ))
         })
@@ -415,7 +415,7 @@ fn patrol_page(
     d: &PatrolDetail,
     map: &patrol_store::web::PatrolMap,
     zone: chrono_tz::Tz,
-    model: Option<&DataModel>,
+    model: &DataModel,
     deleted: &[patrol_store::history::DeletedRecord],
 ) -> String {
     let s = &d.summary;
@@ -501,6 +501,9 @@ fn patrol_page(
             left_out
         );
     }
+    // Its history, edit and delete beside the figures they change (in the
+    // first screen of a laptop, under the figures).
+    crate::edit::patrol_tools(&mut b, who, d);
     b.push_str("</div><div><div id=\"map\"></div><div class=\"legend\"><span style=\"background:#c0392b\"></span>track<span style=\"background:#cfe3c9;border:1px solid #2e6b3a\"></span>site boundary<span style=\"background:#2980b9;height:.7em;width:.7em;border-radius:50%\"></span>observation<span style=\"background:#e67e22;height:.7em;width:.7em;border-radius:50%\"></span>threat</div>");
     if map.lines.is_empty() {
         b.push_str("<p class=\"muted\">This patrol has no track to draw.</p>");
@@ -510,11 +513,10 @@ fn patrol_page(
         "<script type=\"application/json\" id=\"map-data\">{}</script>",
         map_json(d, map)
     );
-    if let Some(model) = model.filter(|_| who.may(Action::Record)) {
+    if who.may(Action::Record) {
         observation_form(&mut b, who, &s.patrol_id, model, zone);
     }
     b.push_str("</div></div>");
-    crate::edit::patrol_tools(&mut b, who, d);
 
     b.push_str("<h2>Legs</h2><table><tr><th>leg</th><th>transport</th><th class=\"n\">members</th><th>names</th></tr>");
     for l in &d.legs {
@@ -549,26 +551,7 @@ fn patrol_page(
     } else {
         b.push_str("<table id=\"observations\"><tr><th>observation</th><th>category</th><th>threat</th><th>time</th><th class=\"n\">lat</th><th class=\"n\">lon</th><th>name</th><th>note</th><th>attributes</th><th class=\"noprint\"></th></tr>");
         for o in &d.observations {
-            let attrs = serde_json::to_value(&o.attributes)
-                .ok()
-                .and_then(|v| v.as_object().cloned())
-                .map(|m| {
-                    m.iter()
-                        .map(|(k, v)| match v {
-                            serde_json::Value::String(s) => format!("{k}={s}"),
-                            // A count stored as 3.0 reads as typed: 3.
-                            serde_json::Value::Number(n)
-                                if n.as_f64()
-                                    .is_some_and(|x| x.fract() == 0.0 && x.abs() < 1e15) =>
-                            {
-                                format!("{k}={}", n.as_f64().unwrap_or_default() as i64)
-                            }
-                            other => format!("{k}={other}"),
-                        })
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                })
-                .unwrap_or_default();
+            let attrs = model.values_text(&o.attributes);
             let _ = write!(
                 b,
                 "<tr id=\"obs-{0}\"><td>{0}</td><td>{1}</td><td>{2}</td><td class=\"nw\">{3}</td><td class=\"n\">{4:.6}</td><td class=\"n\">{5:.6}</td><td>{6}</td><td>{7}</td><td>{8}</td>{9}</tr>",

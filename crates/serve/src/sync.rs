@@ -456,10 +456,11 @@ fn ledger_section(b: &mut String, ledger: &[LedgerEntry], zone: chrono_tz::Tz) {
         let digest: String = r.file_digest.chars().take(16).collect();
         let _ = write!(
             b,
-            "<tr><td class=\"nw\">{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td><code title=\"{}\">{}</code></td></tr>",
+            "<tr><td class=\"nw\">{}</td><td>{}</td><td><code title=\"{}\">{}</code></td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td><code title=\"{}\">{}</code></td></tr>",
             local_time(Some(&r.merged_at), zone),
             escape(&r.file_name),
             escape(&r.device_id),
+            escape(patrol_core::ids::short_id(&r.device_id)),
             escape(r.site_name.as_deref().unwrap_or(&r.site_id)),
             r.counts.new_versions,
             r.counts.records_added,
