@@ -49,6 +49,11 @@ time_get "patrol list, no month (the latest)" "/"
 time_get "patrol page (largest of the month)" "/patrols/$id"
 time_get "patrol (API)" "/api/patrols/$id"
 time_get "report page of the month" "/report?month=$month" "no target"
+time_get "patrol history page" "/history/$id" "no target"
+obs=$(curl -sf "$base/api/patrols/$id" | python3 -c "import json,sys; o=json.load(sys.stdin)['observations']; print(o[0]['observation_id'] if o else '')")
+[ -n "$obs" ] && time_get "observation edit page" "/observations/$obs/edit" "no target"
+time_get "sync page (ledger, conflicts)" "/sync" "no target"
+RUNS=1 time_get "check page (integrity of the whole file)" "/check" "no target"
 page=$(curl -sf "$base/patrols/$id" | wc -c)
 assets=0
 for a in app.css app.js leaflet/leaflet.js leaflet/leaflet.css; do

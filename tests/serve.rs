@@ -1062,3 +1062,58 @@ fn a_ranger_logs_in_through_the_form_imports_and_logs_out_in_chromium() {
     browser.find("#save");
     browser.screenshot(&shots.join("report-logged-in.png"));
 }
+
+/// A patrol that starts just after midnight on the 1st, local time, began on
+/// the last day of the month before in UTC: the import result links the
+/// month the list shows it in (the site's), not UTC's.
+#[test]
+fn the_import_result_links_the_local_month_of_the_patrol() {
+    let Some(browser) = Browser::start() else {
+        return;
+    };
+    let env = Env::init();
+    let server = Server::start(&env.db);
+    let gpx = env.dir.path().join("first-of-november.gpx");
+    let fixes: String = (0..3)
+        .map(|i| {
+            format!(
+                "<trkpt lat=\"14.{:03}\" lon=\"102.100\"><time>2026-10-31T17:{:02}:00Z</time></trkpt>",
+                100 + i,
+                30 + i
+            )
+        })
+        .collect();
+    std::fs::write(
+        &gpx,
+        format!(
+            "<?xml version=\"1.0\"?><gpx version=\"1.1\" creator=\"test\" xmlns=\"http://www.topografix.com/GPX/1/1\"><trk><trkseg>{fixes}</trkseg></trk></gpx>"
+        ),
+    )
+    .unwrap();
+    browser.goto(&server.url("/import"));
+    browser.send_keys(&browser.find("input#file"), gpx.to_str().unwrap());
+    browser.send_keys(&browser.find("#team"), "Alpha");
+    browser.click(&browser.find("#import-form button[type=submit]"));
+    browser.find("#result-table");
+    let links = browser.script(
+        "return Array.from(document.querySelectorAll('#results a')).map(a => a.getAttribute('href'))",
+    );
+    let links: Vec<String> = links
+        .as_array()
+        .expect("links")
+        .iter()
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .filter(|h| h.starts_with("/?month="))
+        .collect();
+    assert_eq!(
+        links,
+        ["/?month=2026-11"],
+        "in Asia/Bangkok it began on 1 November"
+    );
+    let list: Value = serde_json::from_str(&get_ok(&server, "/api/patrols?month=2026-11")).unwrap();
+    assert_eq!(
+        list.as_array().unwrap().len(),
+        1,
+        "the list shows it in November"
+    );
+}

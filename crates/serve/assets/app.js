@@ -124,7 +124,20 @@ function resultTable(reports) {
     t.append(tr);
   });
   wrap.append(t);
-  const months = new Set(reports.filter(r => r.first_time).map(r => r.first_time.slice(0, 7)));
+  // The month in the site's zone, as the list counts it (not UTC's).
+  const form = document.getElementById('import-form');
+  const zone = form && form.dataset.zone;
+  const localMonth = t => {
+    try {
+      const parts = new Intl.DateTimeFormat('en', { timeZone: zone || 'UTC', year: 'numeric', month: '2-digit' })
+        .formatToParts(new Date(t));
+      const part = type => parts.find(p => p.type === type).value;
+      return part('year') + '-' + part('month');
+    } catch (e) {
+      return t.slice(0, 7);
+    }
+  };
+  const months = new Set(reports.filter(r => r.first_time).map(r => localMonth(r.first_time)));
   if (months.size) {
     const p = el('p');
     p.append(document.createTextNode('See the patrols of '));

@@ -701,16 +701,26 @@ pub async fn import(State(state): State<Shared>, Extension(who): Extension<Who>)
         &who,
         with_store(&state, move |store| {
             let teams = store.teams()?;
-            Ok(import_page(&w, store.site().name.as_str(), &teams))
+            Ok(import_page(
+                &w,
+                store.site().name.as_str(),
+                &site_zone(store).name().to_owned(),
+                &teams,
+            ))
         })
         .await,
     )
 }
 
-fn import_page(who: &Who, site: &str, teams: &[String]) -> String {
+/// `zone`: the site's, in which the result's months are the list's.
+fn import_page(who: &Who, site: &str, zone: &str, teams: &[String]) -> String {
     let mut b = String::from("<h1>Import GPS files</h1>");
     b.push_str("<p>Each GPX file becomes one patrol (a file of waypoints only joins the patrol whose time holds them; a SMART patrol XML file names its own team). A file already imported is a duplicate: nothing is added twice.</p>");
-    b.push_str("<form id=\"import-form\" method=\"post\" action=\"/api/import\" enctype=\"multipart/form-data\">");
+    let _ = write!(
+        b,
+        "<form id=\"import-form\" method=\"post\" action=\"/api/import\" enctype=\"multipart/form-data\" data-zone=\"{}\">",
+        escape(zone)
+    );
     if let Some(s) = &who.0 {
         let _ = write!(
             b,
@@ -1005,7 +1015,12 @@ mod tests {
 
     #[test]
     fn pages_escape_what_they_show() {
-        let page = import_page(&Who::default(), "<Site>", &["A\"><script>".into()]);
+        let page = import_page(
+            &Who::default(),
+            "<Site>",
+            "Asia/Bangkok",
+            &["A\"><script>".into()],
+        );
         assert!(page.contains("&lt;Site&gt;"));
         assert!(!page.contains("<script>x"));
         assert!(page.contains("A&quot;&gt;&lt;script&gt;"));
