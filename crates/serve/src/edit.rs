@@ -752,6 +752,10 @@ fn local_input(micros: i64, zone: chrono_tz::Tz) -> String {
 /// it is: its category (and, by the page's script, the category's
 /// attributes from the same form model as the add form), note, place,
 /// time and patrol; its Delete button and history.
+/// The patrols an observation's edit page offers to move it to: those
+/// within this many days of it.
+const MOVE_WITHIN_DAYS: u64 = 31;
+
 pub async fn observation_page(
     State(state): State<Shared>,
     Extension(who): Extension<Who>,
@@ -770,7 +774,26 @@ pub async fn observation_page(
                     AppError::new(StatusCode::INTERNAL_SERVER_ERROR, "unreadable version")
                 })?;
             let model = store.data_model()?;
-            let patrols = store.patrols(None)?;
+            // The patrols it may move to: those within a month of it (a
+            // site's ten years are thousands, too many for a list).
+            let around = o
+                .time
+                .and_then(chrono::DateTime::from_timestamp_micros)
+                .map(|t| t.with_timezone(&site_zone(store)).date_naive())
+                .or_else(|| {
+                    store
+                        .patrol_detail(&o.patrol.to_string())
+                        .ok()
+                        .and_then(|d| d.summary.first_date)
+                        .and_then(|d| d.parse().ok())
+                });
+            let patrols = match around {
+                Some(d) => store.patrols(Some((
+                    d - chrono::Days::new(MOVE_WITHIN_DAYS),
+                    d + chrono::Days::new(MOVE_WITHIN_DAYS),
+                )))?,
+                None => Vec::new(),
+            };
             Ok(observation_form(
                 &w,
                 store.site().name.as_str(),
