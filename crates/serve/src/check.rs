@@ -97,7 +97,7 @@ mod tests {
         };
         let html = detail_html(&f);
         assert!(html.contains(&format!(
-            "patrol <a href=\"/patrols/{id}\">{id}</a> (&lt;b&gt;.gpx)"
+            "patrol <a href=\"/patrols/{id}\" title=\"{id}\">00000001</a> (&lt;b&gt;.gpx)"
         )));
         let page = check_page(&Who::default(), "S", &[f]);
         assert!(page.contains("0 problems, 1 note") && page.contains("class=\"sev-note\""));

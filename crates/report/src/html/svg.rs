@@ -38,7 +38,8 @@ fn nice_max(x: f64) -> f64 {
 
 /// A horizontal bar chart of (label, value).
 pub(super) fn bar_chart(title: &str, items: &[(String, f64)], decimals: usize) -> String {
-    let (w, label_w, row_h, top) = (640.0, 150.0, 24.0, 26.0);
+    // 22 characters of label fit 180 px in the print fonts too.
+    let (w, label_w, row_h, top) = (640.0, 180.0, 24.0, 26.0);
     let h = top + row_h * items.len().max(1) as f64 + 10.0;
     let max = nice_max(items.iter().map(|i| i.1).fold(0.0, f64::max));
     let bar_w = w - label_w - 70.0;
