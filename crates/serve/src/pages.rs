@@ -338,6 +338,7 @@ pub async fn patrol(
     Path(id): Path<String>,
 ) -> Response {
     let w = who.clone();
+    let basemap = state.basemap.as_ref().map(|b| b.info().clone());
     html_page(
         &who,
         with_store(&state, move |store| {
@@ -357,6 +358,7 @@ pub async fn patrol(
                 site_zone(store),
                 Some(&store.data_model()?),
                 &deleted,
+                basemap.as_ref(),
             ))
         })
         .await,
@@ -368,8 +370,14 @@ fn round6(x: f64) -> f64 {
     (x * 1e6).round() / 1e6
 }
 
-/// The map's data as JSON safe inside a `<script>` element.
-fn map_json(d: &PatrolDetail, map: &patrol_store::web::PatrolMap) -> String {
+/// The map's data as JSON safe inside a `<script>` element; `basemap`
+/// what the map needs to draw the offline basemap under it (none: a plain
+/// background).
+fn map_json(
+    d: &PatrolDetail,
+    map: &patrol_store::web::PatrolMap,
+    basemap: Option<&crate::basemap::Info>,
+) -> String {
     let pt = |&(x, y): &(f64, f64)| [round6(x), round6(y)];
     let lines: Vec<Vec<[f64; 2]>> = map
         .lines
@@ -398,12 +406,17 @@ fn map_json(d: &PatrolDetail, map: &patrol_store::web::PatrolMap) -> String {
             })
         })
         .collect();
-    let json =
-        serde_json::json!({ "lines": lines, "boundary": boundary, "observations": observations });
+    let json = serde_json::json!({
+        "lines": lines,
+        "boundary": boundary,
+        "observations": observations,
+        "basemap": basemap,
+    });
     // `<` never appears as itself, so the text cannot close the element.
     json.to_string().replace('<', "\\u003c")
 }
 
+#[allow(clippy::too_many_arguments)] // what one page shows, each from its own call
 fn patrol_page(
     who: &Who,
     site: &str,
@@ -412,6 +425,7 @@ fn patrol_page(
     zone: chrono_tz::Tz,
     model: Option<&DataModel>,
     deleted: &[patrol_store::history::DeletedRecord],
+    basemap: Option<&crate::basemap::Info>,
 ) -> String {
     let s = &d.summary;
     let mut b = String::new();
@@ -503,7 +517,7 @@ fn patrol_page(
     let _ = write!(
         b,
         "<script type=\"application/json\" id=\"map-data\">{}</script>",
-        map_json(d, map)
+        map_json(d, map, basemap)
     );
     if let Some(model) = model.filter(|_| who.may(Action::Record)) {
         observation_form(&mut b, who, &s.patrol_id, model, zone);
