@@ -58,7 +58,7 @@ pub enum ServeError {
     BadAddress(String),
     /// The basemap file is not one the map can draw.
     #[error("--basemap {0}")]
-    Basemap(#[from] basemap::BasemapError),
+    Basemap(basemap::BasemapError),
     /// The database could not be opened.
     #[error(transparent)]
     Store(#[from] patrol_store::StoreError),
@@ -178,7 +178,8 @@ pub fn run(opts: &Options, listening: impl FnOnce(SocketAddr)) -> Result<(), Ser
         .basemap
         .as_deref()
         .map(basemap::Basemap::open)
-        .transpose()?;
+        .transpose()
+        .map_err(ServeError::Basemap)?;
     let state = Arc::new(State {
         db: opts.db.clone(),
         writer: std::sync::Mutex::new(()),
