@@ -104,33 +104,33 @@ impl MbTiles {
             }
         };
         let zoom = |k: &str| meta.get(k).and_then(|v| v.trim().parse::<u8>().ok());
-        let (minzoom, maxzoom) = match (zoom("minzoom"), zoom("maxzoom")) {
-            (Some(a), Some(b)) => (a, b),
-            _ => {
-                let (a, b): (Option<i64>, Option<i64>) = conn
-                    .query_row(
-                        "SELECT min(zoom_level), max(zoom_level) FROM tiles",
-                        [],
-                        |r| Ok((r.get(0)?, r.get(1)?)),
-                    )
-                    .map_err(sqlite)?;
-                let (Some(a), Some(b)) = (a, b) else {
-                    return Err("it has no tiles".into());
-                };
-                let level =
-                    |z: i64| u8::try_from(z).map_err(|_| format!("it has tiles of zoom level {z}"));
-                (level(a)?, level(b)?)
-            }
+        let (minzoom, maxzoom) = if let (Some(a), Some(b)) = (zoom("minzoom"), zoom("maxzoom")) {
+            (a, b)
+        } else {
+            // Not said: the levels the tiles are at.
+            let (a, b): (Option<i64>, Option<i64>) = conn
+                .query_row(
+                    "SELECT min(zoom_level), max(zoom_level) FROM tiles",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .map_err(sqlite)?;
+            let (Some(a), Some(b)) = (a, b) else {
+                return Err("it has no tiles".into());
+            };
+            let level =
+                |z: i64| u8::try_from(z).map_err(|_| format!("it has tiles of zoom level {z}"));
+            (level(a)?, level(b)?)
         };
         let (minzoom, maxzoom) = zoom_range(minzoom, maxzoom)?;
         let bounds = meta.get("bounds").and_then(|b| {
-            let v: Vec<f64> = b
+            let nums: Vec<f64> = b
                 .split(',')
                 .map(|n| n.trim().parse::<f64>())
                 .collect::<Result<_, _>>()
                 .ok()?;
-            match v[..] {
-                [w, s, e, n] => bounds(w, s, e, n),
+            match nums[..] {
+                [west, south, east, north] => bounds(west, south, east, north),
                 _ => None,
             }
         });

@@ -144,25 +144,25 @@ fn header(b: &[u8; HEADER_LEN]) -> Result<Header, String> {
 /// level's Hilbert curve.
 pub fn tile_id(z: u8, x: u32, y: u32) -> u64 {
     let above = ((1u64 << (2 * u32::from(z))) - 1) / 3;
-    let n = 1u64 << z;
-    let (mut x, mut y) = (u64::from(x), u64::from(y));
-    let mut d = 0u64;
-    let mut s = n / 2;
-    while s > 0 {
-        let rx = u64::from(x & s > 0);
-        let ry = u64::from(y & s > 0);
-        d += s * s * ((3 * rx) ^ ry);
+    let side = 1u64 << z;
+    let (mut col, mut row) = (u64::from(x), u64::from(y));
+    let mut along = 0u64;
+    let mut half = side / 2;
+    while half > 0 {
+        let rx = u64::from(col & half > 0);
+        let ry = u64::from(row & half > 0);
+        along += half * half * ((3 * rx) ^ ry);
         // Rotate the quadrant so the curve below continues.
         if ry == 0 {
             if rx == 1 {
-                x = n - 1 - x;
-                y = n - 1 - y;
+                col = side - 1 - col;
+                row = side - 1 - row;
             }
-            std::mem::swap(&mut x, &mut y);
+            std::mem::swap(&mut col, &mut row);
         }
-        s /= 2;
+        half /= 2;
     }
-    above + d
+    above + along
 }
 
 fn varint(buf: &[u8], pos: &mut usize) -> Result<u64, String> {
@@ -281,13 +281,13 @@ impl PmTiles {
         file.seek(SeekFrom::Start(0))
             .and_then(|_| file.read_exact(&mut first))
             .map_err(|_| "its header is cut short".to_owned())?;
-        let mut p = PmTiles {
+        let mut archive = PmTiles {
             file: Mutex::new(file),
             len,
             header: header(&first)?,
             root: Vec::new(),
         };
-        let format = match p.header.tile_type {
+        let format = match archive.header.tile_type {
             1 => return Err(vector_refused("mvt")),
             2 => Format::Png,
             3 => Format::Jpeg,
@@ -299,27 +299,27 @@ impl PmTiles {
                 ));
             }
         };
-        let (minzoom, maxzoom) = zoom_range(p.header.min_zoom, p.header.max_zoom)?;
-        let h = &p.header;
-        let root_bytes = p.read(
+        let (minzoom, maxzoom) = zoom_range(archive.header.min_zoom, archive.header.max_zoom)?;
+        let head = &archive.header;
+        let root_bytes = archive.read(
             WHOLE,
-            h.root.offset,
-            h.root.length,
+            head.root.offset,
+            head.root.length,
             MAX_DIRECTORY,
             "root directory",
         )?;
-        let root_bytes = decompress(root_bytes, h.internal, MAX_DIRECTORY, "root directory")?;
+        let root_bytes = decompress(root_bytes, head.internal, MAX_DIRECTORY, "root directory")?;
         let root = directory(&root_bytes)?;
         // The metadata only names and credits: a file without it still draws.
-        let meta: serde_json::Value = p
+        let meta: serde_json::Value = archive
             .read(
                 WHOLE,
-                h.metadata.offset,
-                h.metadata.length,
+                head.metadata.offset,
+                head.metadata.length,
                 MAX_METADATA,
                 "metadata",
             )
-            .and_then(|b| decompress(b, h.internal, MAX_METADATA, "metadata"))
+            .and_then(|b| decompress(b, head.internal, MAX_METADATA, "metadata"))
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or_default();
@@ -329,18 +329,18 @@ impl PmTiles {
                 .and_then(text)
         };
         let e7 = |v: i32| f64::from(v) / 1e7;
-        let [w, s, e, n] = h.bounds;
+        let [west, south, east, north] = head.bounds;
         let info = Info {
             format,
             minzoom,
             maxzoom,
-            bounds: bounds(e7(w), e7(s), e7(e), e7(n)),
+            bounds: bounds(e7(west), e7(south), e7(east), e7(north)),
             attribution: field("attribution"),
             name: field("name"),
         };
-        let gzip = h.tiles == Compression::Gzip;
-        p.root = root;
-        Ok((p, info, gzip))
+        let gzip = head.tiles == Compression::Gzip;
+        archive.root = root;
+        Ok((archive, info, gzip))
     }
 
     /// `length` bytes at `offset` within `section`, checked against the
@@ -381,34 +381,34 @@ impl PmTiles {
     /// has it.
     pub fn tile(&self, z: u8, x: u32, y: u32) -> Result<Option<Vec<u8>>, String> {
         let id = tile_id(z, x, y);
-        let h = &self.header;
+        let head = &self.header;
         let mut leaf: Vec<Entry>;
         let mut dir = &self.root;
         for _ in 0..=MAX_DEPTH {
-            let Some(e) = find(dir, id).copied() else {
+            let Some(entry) = find(dir, id).copied() else {
                 return Ok(None);
             };
-            if e.run_length > 0 {
+            if entry.run_length > 0 {
                 return self
                     .read(
-                        h.data,
-                        e.offset,
-                        u64::from(e.length),
+                        head.data,
+                        entry.offset,
+                        u64::from(entry.length),
                         u64::from(MAX_TILE_BYTES),
                         "tile",
                     )
                     .map(Some);
             }
             let bytes = self.read(
-                h.leaves,
-                e.offset,
-                u64::from(e.length),
+                head.leaves,
+                entry.offset,
+                u64::from(entry.length),
                 MAX_DIRECTORY,
                 "leaf directory",
             )?;
             leaf = directory(&decompress(
                 bytes,
-                h.internal,
+                head.internal,
                 MAX_DIRECTORY,
                 "leaf directory",
             )?)?;
