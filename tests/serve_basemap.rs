@@ -137,6 +137,35 @@ fn tiles_are_served_by_zxy_and_what_is_no_tile_is_404() {
 }
 
 #[test]
+fn a_pmtiles_file_is_served_as_well() {
+    // Written by the pmtiles Python package (its generator beside it).
+    let env = Env::init();
+    let file = crate::util::data("basemap-reference.pmtiles");
+    let server = Server::start_with(
+        &env.db,
+        "127.0.0.1:0",
+        &[OsStr::new("--basemap"), file.as_os_str()],
+    );
+    let sig = b"\x89PNG\r\n\x1a\n";
+    for (z, x, y, label) in [(0, 0, 0, "0/0/0"), (2, 1, 3, "2/1/3"), (3, 5, 2, "3/5/2")] {
+        let (status, h, body) = get_bytes(
+            &server.url(&format!("/tiles/{z}/{x}/{y}")),
+            &["content-type"],
+        );
+        assert_eq!(
+            (status, h[0].as_deref()),
+            (200, Some("image/png")),
+            "{z}/{x}/{y}"
+        );
+        assert_eq!(body, [&sig[..], label.as_bytes()].concat());
+    }
+    // Tile id 60 (3/5/6) was left out of the file; zoom 4 is beyond it.
+    for path in ["/tiles/3/5/6", "/tiles/4/0/0"] {
+        assert_eq!(get_bytes(&server.url(path), &[]).0, 404, "{path}");
+    }
+}
+
+#[test]
 fn without_a_basemap_the_map_is_plain_and_tiles_are_404() {
     let env = Env::init();
     let server = Server::start(&env.db);

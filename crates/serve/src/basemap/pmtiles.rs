@@ -624,6 +624,42 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_file_of_the_reference_writer_reads_tile_for_tile() {
+        // Written by the pmtiles Python package (tests/data/
+        // basemap-reference.pmtiles.py): gzip directories, leaves of 16
+        // entries, a run of 5 equal tiles and one more deduplicated.
+        let bytes = include_bytes!("../../../../tests/data/basemap-reference.pmtiles");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("reference.pmtiles");
+        std::fs::write(&path, bytes).unwrap();
+        let map = Basemap::open(&path).unwrap();
+        let info = map.info();
+        assert_eq!(
+            (info.format, info.minzoom, info.maxzoom),
+            (Format::Png, 0, 3)
+        );
+        assert_eq!(info.bounds, Some([101.9, 14.0, 102.4, 14.4]));
+        assert_eq!(info.name.as_deref(), Some("reference"));
+        let mut found = 0;
+        for z in 0..=3u8 {
+            for x in 0..1u32 << z {
+                for y in 0..1u32 << z {
+                    let id = tile_id(z, x, y);
+                    let want = match id {
+                        60..=63 => None,
+                        40..=44 | 70 => Some(b"run".to_vec()),
+                        _ => Some(format!("{z}/{x}/{y}").into_bytes()),
+                    }
+                    .map(|label| [&b"\x89PNG\r\n\x1a\n"[..], &label].concat());
+                    assert_eq!(map.tile(z, x, y).unwrap(), want, "{z}/{x}/{y} (id {id})");
+                    found += usize::from(want.is_some());
+                }
+            }
+        }
+        assert_eq!(found, 85 - 4);
+    }
+
+    #[test]
     fn hostile_files_are_errors_never_panics() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("bad.pmtiles");
