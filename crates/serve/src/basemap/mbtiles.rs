@@ -245,6 +245,40 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn tiles_as_a_view_of_deduplicated_images_are_read() {
+        // mbutil's and TileMill's schema: `tiles` a view joining `map` and
+        // `images`; read with the schema untrusted.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("view.mbtiles");
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE map (zoom_level INTEGER, tile_column INTEGER, tile_row INTEGER, tile_id TEXT);
+             CREATE TABLE images (tile_data BLOB, tile_id TEXT);
+             CREATE TABLE metadata (name TEXT, value TEXT);
+             CREATE VIEW tiles AS SELECT map.zoom_level AS zoom_level, map.tile_column AS tile_column,
+               map.tile_row AS tile_row, images.tile_data AS tile_data
+               FROM map JOIN images ON images.tile_id = map.tile_id;
+             INSERT INTO metadata VALUES ('format', 'jpg'), ('minzoom', '1'), ('maxzoom', '1');
+             INSERT INTO map VALUES (1, 0, 0, 'sea'), (1, 1, 0, 'sea'), (1, 1, 1, 'land');",
+        )
+        .unwrap();
+        let jpeg = |b: u8| vec![0xff, 0xd8, 0xff, 0xe0, b];
+        conn.execute(
+            "INSERT INTO images VALUES (?1, 'sea'), (?2, 'land')",
+            params![jpeg(1), jpeg(2)],
+        )
+        .unwrap();
+        drop(conn);
+        let map = Basemap::open(&path).unwrap();
+        assert_eq!(map.info().format, Format::Jpeg);
+        // TMS row 0 is the south: y = 1.
+        assert_eq!(map.tile(1, 0, 1).unwrap(), Some(jpeg(1)));
+        assert_eq!(map.tile(1, 1, 1).unwrap(), Some(jpeg(1)));
+        assert_eq!(map.tile(1, 1, 0).unwrap(), Some(jpeg(2)));
+        assert_eq!(map.tile(1, 0, 0).unwrap(), None);
+    }
+
+    #[test]
     fn a_file_without_format_or_zooms_is_read_from_its_tiles() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("bare.mbtiles");
