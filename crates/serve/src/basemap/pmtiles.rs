@@ -384,7 +384,7 @@ impl PmTiles {
         let head = &self.header;
         let mut leaf: Vec<Entry>;
         let mut dir = &self.root;
-        for _ in 0..=MAX_DEPTH {
+        for depth in 0..=MAX_DEPTH {
             let Some(entry) = find(dir, id).copied() else {
                 return Ok(None);
             };
@@ -398,6 +398,9 @@ impl PmTiles {
                         "tile",
                     )
                     .map(Some);
+            }
+            if depth == MAX_DEPTH {
+                break;
             }
             let bytes = self.read(
                 head.leaves,
