@@ -189,7 +189,7 @@ fn a_merge_by_the_web_answers_what_merge_json_prints_and_the_ledger_and_check_ar
 fn the_export_download_merges_into_another_database_with_the_same_patrols() {
     let (central, a, _) = office_and_an_export();
     let tmp = tempfile::tempdir_in(central.dir.path()).unwrap();
-    let server = Server::start_with(&a.db, "127.0.0.1:0", &[("TMPDIR", tmp.path())]);
+    let server = Server::start_with(&a.db, "127.0.0.1:0", &[], &[("TMPDIR", tmp.path())]);
     // A GET changes nothing: the export is a POST (it remembers what was
     // exported), from this app's pages only.
     let d = download("GET", &server.url("/sync/export.gpkg"), &[], "");

@@ -14,6 +14,7 @@ mod quality;
 mod report;
 mod safety;
 mod serve;
+mod serve_basemap;
 mod serve_edit;
 mod serve_sync;
 mod smart;

@@ -116,16 +116,23 @@ impl Server {
     /// `patrol serve --listen ADDR`; a server on all addresses (0.0.0.0)
     /// is talked to at 127.0.0.1.
     pub fn start_on(db: &Path, listen: &str) -> Self {
-        Self::start_with(db, listen, &[])
+        Self::start_with(db, listen, &[], &[])
     }
 
-    /// `patrol serve --listen ADDR` with more environment (e.g. `TMPDIR`).
-    pub fn start_with(db: &Path, listen: &str, envs: &[(&str, &Path)]) -> Self {
+    /// `patrol serve --listen ADDR` with more arguments (e.g. `--basemap F`)
+    /// and more environment (e.g. `TMPDIR`).
+    pub fn start_with(
+        db: &Path,
+        listen: &str,
+        more: &[&std::ffi::OsStr],
+        envs: &[(&str, &Path)],
+    ) -> Self {
         use std::io::BufRead as _;
         let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("patrol"))
             .arg("--db")
             .arg(db)
             .args(["serve", "--listen", listen])
+            .args(more)
             .envs(envs.iter().copied())
             .env_remove("PATROL_DB")
             .stdin(std::process::Stdio::null())

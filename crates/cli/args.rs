@@ -527,6 +527,12 @@ pub struct ServeArgs {
     /// user add`); on this computer nobody logs in.
     #[arg(long, value_name = "ADDR", default_value = patrol_serve::DEFAULT_LISTEN)]
     pub listen: String,
+    /// An offline basemap drawn under the maps: a raster MBTiles or PMTiles
+    /// file of png, jpg or webp tiles (e.g. made by QGIS's "Generate XYZ
+    /// tiles (MBTiles)"). Without it the maps are drawn on a plain
+    /// background.
+    #[arg(long, value_name = "FILE")]
+    pub basemap: Option<std::path::PathBuf>,
 }
 
 /// `--transport`: the values of [`patrol_core::Transport`], spelt the same.

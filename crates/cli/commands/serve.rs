@@ -12,6 +12,7 @@ pub fn run(db: &Path, a: &ServeArgs) -> Result<Outcome> {
         &patrol_serve::Options {
             db: db.to_owned(),
             listen: a.listen.clone(),
+            basemap: a.basemap.clone(),
         },
         |addr| eprintln!("listening on http://{addr}"),
     )?;

@@ -159,8 +159,27 @@ function setupMap() {
   const dataEl = document.getElementById('map-data');
   if (!box || !dataEl || !window.L) return;
   const data = JSON.parse(dataEl.textContent);
-  // No basemap: the boundary, the track and the observations on a plain background.
-  const map = L.map(box, { crs: L.CRS.EPSG3857, attributionControl: false, zoomSnap: 0.25 });
+  // The boundary, the track and the observations, on the offline basemap
+  // when the server has one (serve --basemap), else on a plain background.
+  // The zoom range is the map's own, not the basemap's: past its deepest
+  // level its tiles are drawn larger.
+  const map = L.map(box, {
+    crs: L.CRS.EPSG3857, attributionControl: false, zoomSnap: 0.25, minZoom: 0, maxZoom: 22,
+  });
+  const base = data.basemap;
+  if (base) {
+    const opts = { minZoom: base.minzoom, maxNativeZoom: base.maxzoom, maxZoom: 22, className: 'basemap' };
+    if (base.bounds) {
+      const [w, s, e, n] = base.bounds;
+      opts.bounds = L.latLngBounds([s, w], [n, e]);
+    }
+    L.tileLayer('/tiles/{z}/{x}/{y}', opts).addTo(map);
+    if (base.attribution) {
+      // Leaflet puts attributions in as HTML: the file's is text, escaped here.
+      const text = el('span', base.attribution);
+      L.control.attribution({ prefix: false }).addAttribution(text.innerHTML).addTo(map);
+    }
+  }
   const ll = p => [p[1], p[0]];
   const bounds = L.latLngBounds([]);
   (data.boundary || []).forEach(poly => {

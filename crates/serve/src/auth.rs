@@ -488,6 +488,8 @@ mod tests {
         assert_eq!(need(&post, "/logout"), Need::Session);
         assert_eq!(need(&get, "/"), Need::May(Action::Read));
         assert_eq!(need(&get, "/api/patrols/x"), Need::May(Action::Read));
+        // The basemap's tiles are the map's: read, as the patrol page is.
+        assert_eq!(need(&get, "/tiles/12/3210/1876"), Need::May(Action::Read));
         assert_eq!(need(&post, "/api/import"), Need::May(Action::Record));
         assert_eq!(need(&post, "/api/observations"), Need::May(Action::Record));
         assert_eq!(need(&get, "/report.csv"), Need::May(Action::Report));

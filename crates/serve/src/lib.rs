@@ -16,6 +16,7 @@
 mod api;
 mod assets;
 mod auth;
+pub mod basemap;
 mod check;
 mod edit;
 mod files;
@@ -57,6 +58,9 @@ pub enum ServeError {
     /// The address could not be read.
     #[error("--listen {0}: not an address (give IP:PORT, e.g. {DEFAULT_LISTEN})")]
     BadAddress(String),
+    /// The basemap file is not one the map can draw.
+    #[error("--basemap {0}")]
+    Basemap(basemap::BasemapError),
     /// The database could not be opened.
     #[error(transparent)]
     Store(#[from] patrol_store::StoreError),
@@ -72,6 +76,9 @@ pub struct Options {
     pub db: PathBuf,
     /// Where to listen: IP:PORT or localhost:PORT (port 0: any free port).
     pub listen: String,
+    /// An offline basemap drawn under the maps: a raster MBTiles or
+    /// PMTiles file ([`basemap`]); without it, a plain background.
+    pub basemap: Option<PathBuf>,
 }
 
 /// What every request handler shares.
@@ -83,6 +90,8 @@ pub(crate) struct State {
     pub listen: std::net::IpAddr,
     /// The logged-in sessions; `None` on loopback, where nobody logs in.
     pub sessions: Option<auth::Sessions>,
+    /// The offline basemap, opened and checked before listening.
+    pub basemap: Option<basemap::Basemap>,
 }
 
 pub(crate) type Shared = Arc<State>;
@@ -116,6 +125,7 @@ pub(crate) fn app(state: Shared) -> Router {
         .route("/login", get(auth::login_form).post(auth::login))
         .route("/logout", post(auth::logout))
         .route("/assets/{*name}", get(assets::serve))
+        .route("/tiles/{z}/{x}/{y}", get(basemap::serve_tile))
         .route("/api/patrols", get(api::patrols))
         .route("/api/patrols/{id}", get(api::patrol))
         .route("/api/report", get(api::report))
@@ -173,11 +183,19 @@ pub fn run(opts: &Options, listening: impl FnOnce(SocketAddr)) -> Result<(), Ser
         return Err(ServeError::NotLoopback(opts.listen.clone()));
     }
     drop(store);
+    // So is a basemap the map cannot draw.
+    let basemap = opts
+        .basemap
+        .as_deref()
+        .map(basemap::Basemap::open)
+        .transpose()
+        .map_err(ServeError::Basemap)?;
     let state = Arc::new(State {
         db: opts.db.clone(),
         writer: std::sync::Mutex::new(()),
         listen: addr.ip(),
         sessions: (!loopback).then(auth::Sessions::default),
+        basemap,
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

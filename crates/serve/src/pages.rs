@@ -343,6 +343,7 @@ pub async fn patrol(
     Path(id): Path<String>,
 ) -> Response {
     let w = who.clone();
+    let basemap = state.basemap.as_ref().map(|b| b.info().clone());
     html_page(
         &who,
         with_store(&state, move |store| {
@@ -362,6 +363,7 @@ pub async fn patrol(
                 site_zone(store),
                 &store.data_model()?,
                 &deleted,
+                basemap.as_ref(),
             ))
         })
         .await,
@@ -373,8 +375,14 @@ fn round6(x: f64) -> f64 {
     (x * 1e6).round() / 1e6
 }
 
-/// The map's data as JSON safe inside a `<script>` element.
-fn map_json(d: &PatrolDetail, map: &patrol_store::web::PatrolMap) -> String {
+/// The map's data as JSON safe inside a `<script>` element; `basemap`
+/// what the map needs to draw the offline basemap under it (none: a plain
+/// background).
+fn map_json(
+    d: &PatrolDetail,
+    map: &patrol_store::web::PatrolMap,
+    basemap: Option<&crate::basemap::Info>,
+) -> String {
     let pt = |&(x, y): &(f64, f64)| [round6(x), round6(y)];
     let lines: Vec<Vec<[f64; 2]>> = map
         .lines
@@ -403,12 +411,17 @@ fn map_json(d: &PatrolDetail, map: &patrol_store::web::PatrolMap) -> String {
             })
         })
         .collect();
-    let json =
-        serde_json::json!({ "lines": lines, "boundary": boundary, "observations": observations });
+    let json = serde_json::json!({
+        "lines": lines,
+        "boundary": boundary,
+        "observations": observations,
+        "basemap": basemap,
+    });
     // `<` never appears as itself, so the text cannot close the element.
     json.to_string().replace('<', "\\u003c")
 }
 
+#[allow(clippy::too_many_arguments)] // what one page shows, each from its own call
 fn patrol_page(
     who: &Who,
     site: &str,
@@ -417,6 +430,7 @@ fn patrol_page(
     zone: chrono_tz::Tz,
     model: &DataModel,
     deleted: &[patrol_store::history::DeletedRecord],
+    basemap: Option<&crate::basemap::Info>,
 ) -> String {
     let s = &d.summary;
     let mut b = String::new();
@@ -511,7 +525,7 @@ fn patrol_page(
     let _ = write!(
         b,
         "<script type=\"application/json\" id=\"map-data\">{}</script>",
-        map_json(d, map)
+        map_json(d, map, basemap)
     );
     if who.may(Action::Record) {
         observation_form(&mut b, who, &s.patrol_id, model, zone);
@@ -704,7 +718,7 @@ pub async fn import(State(state): State<Shared>, Extension(who): Extension<Who>)
             Ok(import_page(
                 &w,
                 store.site().name.as_str(),
-                &site_zone(store).name().to_owned(),
+                site_zone(store).name(),
                 &teams,
             ))
         })
