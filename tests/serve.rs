@@ -3,6 +3,7 @@
 //! headless Chromium through the main path (import, patrol map, report).
 
 use serde_json::Value;
+use std::fmt::Write as _;
 
 use crate::util::{Browser, Env, Server, data, http, http_get, http_post, multipart};
 
@@ -1074,15 +1075,15 @@ fn the_import_result_links_the_local_month_of_the_patrol() {
     let env = Env::init();
     let server = Server::start(&env.db);
     let gpx = env.dir.path().join("first-of-november.gpx");
-    let fixes: String = (0..3)
-        .map(|i| {
-            format!(
-                "<trkpt lat=\"14.{:03}\" lon=\"102.100\"><time>2026-10-31T17:{:02}:00Z</time></trkpt>",
-                100 + i,
-                30 + i
-            )
-        })
-        .collect();
+    let mut fixes = String::new();
+    for i in 0..3 {
+        let _ = write!(
+            fixes,
+            "<trkpt lat=\"14.{:03}\" lon=\"102.100\"><time>2026-10-31T17:{:02}:00Z</time></trkpt>",
+            100 + i,
+            30 + i
+        );
+    }
     std::fs::write(
         &gpx,
         format!(
