@@ -877,6 +877,28 @@ fn beyond_this_computer_users_log_in_and_their_role_limits_them() {
     );
     assert_eq!(a.status, 200, "{a:?}");
     assert!(a.body.contains("\"imported\""), "{}", a.body);
+    // The import form posted without the page's script carries the token as
+    // its first field: taken there, and only there.
+    let form = |fields: &[(&str, &str)]| {
+        let (ct, body) = multipart(fields, &[("a.gpx", &file)]);
+        http(
+            "POST",
+            &server.url("/api/import"),
+            &[("Cookie", &ranger)],
+            Some((&ct, &body)),
+        )
+    };
+    let a = form(&[("csrf", &csrf), ("team", "Alpha")]);
+    assert_eq!(a.status, 200, "{a:?}");
+    assert!(a.body.contains("\"duplicate\""), "{}", a.body);
+    for refused in [
+        form(&[("csrf", "0123"), ("team", "Alpha")]),
+        form(&[("team", "Alpha"), ("csrf", &csrf)]),
+        form(&[("team", "Alpha")]),
+    ] {
+        assert_eq!(refused.status, 403, "{refused:?}");
+        assert!(refused.body.contains("CSRF"), "{}", refused.body);
+    }
     // A ranger records an observation with the page's token, and only with it.
     let imported: Value = serde_json::from_str(&a.body).unwrap();
     let patrol = imported[0]["patrol_id"].as_str().unwrap().to_owned();

@@ -204,6 +204,72 @@ fn cookie_token(headers: &HeaderMap) -> Option<String> {
         })
 }
 
+/// The boundary of a `multipart/form-data` content type.
+fn multipart_boundary(content_type: &str) -> Option<String> {
+    let (kind, params) = content_type.split_once(';')?;
+    if !kind.trim().eq_ignore_ascii_case("multipart/form-data") {
+        return None;
+    }
+    params.split(';').find_map(|p| {
+        let (k, v) = p.trim().split_once('=')?;
+        let v = v.trim().trim_matches('"');
+        (k.trim().eq_ignore_ascii_case("boundary") && !v.is_empty() && v.len() <= 70)
+            .then(|| v.to_owned())
+    })
+}
+
+/// What the beginning of a multipart body says of its CSRF token.
+#[derive(Debug, PartialEq, Eq)]
+enum FirstField {
+    /// More of the body is needed to tell.
+    More,
+    /// The first field is the token.
+    Token(String),
+    /// The first field is another, or the body is not a form's.
+    NoToken,
+}
+
+/// The CSRF token of a multipart body that begins `head`, when its first
+/// field is the token.
+fn first_field(head: &[u8], boundary: &str) -> FirstField {
+    let open = format!("--{boundary}\r\n");
+    if head.len() < open.len() {
+        // More is needed, unless what came is not the start of a form.
+        return if open.as_bytes().starts_with(head) {
+            FirstField::More
+        } else {
+            FirstField::NoToken
+        };
+    }
+    let Some(rest) = head.strip_prefix(open.as_bytes()) else {
+        return FirstField::NoToken;
+    };
+    let Some(end) = find(rest, b"\r\n\r\n") else {
+        return FirstField::More;
+    };
+    let headers = String::from_utf8_lossy(&rest[..end]).to_ascii_lowercase();
+    let named = headers.lines().any(|l| {
+        l.starts_with("content-disposition:")
+            && l.contains("form-data")
+            && l.split(';')
+                .any(|p| p.trim() == format!("name=\"{CSRF_FIELD}\""))
+    });
+    if !named || headers.contains("filename") {
+        return FirstField::NoToken;
+    }
+    let value = &rest[end + 4..];
+    let close = format!("\r\n--{boundary}");
+    let Some(stop) = find(value, close.as_bytes()) else {
+        return FirstField::More;
+    };
+    std::str::from_utf8(&value[..stop])
+        .map_or(FirstField::NoToken, |t| FirstField::Token(t.to_owned()))
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
 /// `a=b&c=d` decoded (`+` a space, `%XX` a byte).
 pub fn form_fields(body: &[u8]) -> Vec<(String, String)> {
     fn decode(s: &[u8]) -> String {
@@ -306,6 +372,39 @@ pub async fn gate(State(state): State<Shared>, mut request: Request, next: Next)
                 .find(|(k, _)| k == CSRF_FIELD)
                 .map(|(_, v)| v);
             request = Request::from_parts(parts, Body::from(bytes));
+        }
+        // A form posted without the page's script (an upload: multipart)
+        // carries its token as its first field: read before the files,
+        // which stream on to the route as they came.
+        let boundary = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(multipart_boundary);
+        if given.is_none()
+            && let Some(boundary) = boundary
+        {
+            use futures_util::StreamExt as _;
+            let (parts, body) = request.into_parts();
+            let mut stream = body.into_data_stream();
+            let mut head = Vec::new();
+            while head.len() < MAX_FORM {
+                match first_field(&head, &boundary) {
+                    FirstField::Token(t) => {
+                        given = Some(t);
+                        break;
+                    }
+                    FirstField::NoToken => break,
+                    FirstField::More => match stream.next().await {
+                        Some(Ok(chunk)) => head.extend_from_slice(&chunk),
+                        _ => break,
+                    },
+                }
+            }
+            let head = futures_util::stream::once(std::future::ready(Ok::<_, axum::Error>(
+                Bytes::from(head),
+            )));
+            request = Request::from_parts(parts, Body::from_stream(head.chain(stream)));
         }
         if !given.is_some_and(|g| same_token(&g, &session.csrf)) {
             return refuse(
@@ -477,6 +576,38 @@ pub async fn logout(State(state): State<Shared>, request: Request) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_multipart_forms_first_field_gives_its_token() {
+        let b = "----b7";
+        assert_eq!(
+            multipart_boundary("multipart/form-data; boundary=\"----b7\"").as_deref(),
+            Some(b)
+        );
+        assert_eq!(multipart_boundary("text/plain; boundary=x"), None);
+        let body = format!(
+            "--{b}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\ntok\r\n--{b}\r\nContent-Disposition: form-data; name=\"team\"\r\n\r\nA\r\n--{b}--\r\n"
+        );
+        assert_eq!(
+            first_field(body.as_bytes(), b),
+            FirstField::Token("tok".into())
+        );
+        // Cut anywhere before the token's end: more is needed.
+        let cut = body.find("tok").unwrap() + 3;
+        for n in 0..cut + 2 {
+            assert_eq!(
+                first_field(&body.as_bytes()[..n], b),
+                FirstField::More,
+                "{n}"
+            );
+        }
+        // Another first field, a file named csrf, or not a form: no token.
+        let other = body.replacen("name=\"csrf\"", "name=\"team\"", 1);
+        assert_eq!(first_field(other.as_bytes(), b), FirstField::NoToken);
+        let file = body.replacen("name=\"csrf\"", "name=\"csrf\"; filename=\"t\"", 1);
+        assert_eq!(first_field(file.as_bytes(), b), FirstField::NoToken);
+        assert_eq!(first_field(b"GET / HTTP", b), FirstField::NoToken);
+    }
 
     #[test]
     fn every_route_asks_the_role_rule() {

@@ -30,6 +30,24 @@ fn local_host(host: &str, listen: std::net::IpAddr) -> bool {
             .is_ok_and(|ip| ip.is_loopback() || listen.is_unspecified() || ip == listen)
 }
 
+/// Whether the server answers a request with this Host header. On loopback,
+/// where nobody logs in, only names of this computer ([`local_host`]): a
+/// page of another site that made its name point here (DNS rebinding) would
+/// otherwise read and change everything. Beyond it every route but the login
+/// needs a session, whose cookie a browser sends only to the name the person
+/// logged in on: any name is answered then, so people reach the laptop by its
+/// name on the network (`ranger-laptop.local:8080`) as well as by its address.
+fn host_allowed(host: &str, listen: std::net::IpAddr, logins: bool) -> bool {
+    if logins {
+        !host.is_empty()
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-.:[]_".contains(&b))
+    } else {
+        local_host(host, listen)
+    }
+}
+
 /// In front of every route: requests named for this computer only, changes
 /// only from our own pages (another site's page cannot post a form here),
 /// and the headers that keep the pages to themselves.
@@ -43,7 +61,7 @@ pub async fn guard(
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or("");
-    if !local_host(host, state.listen) {
+    if !host_allowed(host, state.listen, state.sessions.is_some()) {
         return AppError::new(
             StatusCode::MISDIRECTED_REQUEST,
             "this server answers requests for its own address only (localhost, or the IP address it listens on)",
@@ -171,7 +189,23 @@ pub async fn with_store<T: Send + 'static>(
 
 #[cfg(test)]
 mod tests {
-    use super::local_host;
+    use super::{host_allowed, local_host};
+
+    #[test]
+    fn beyond_loopback_a_name_on_the_network_is_answered() {
+        let all: std::net::IpAddr = "0.0.0.0".parse().unwrap();
+        for ok in [
+            "ranger-laptop.local:8080",
+            "192.168.1.2:8080",
+            "[fe80::1]:8080",
+        ] {
+            assert!(host_allowed(ok, all, true), "{ok}");
+        }
+        assert!(!host_allowed("ranger-laptop.local:8080", all, false));
+        for not in ["", "a b", "x/y", "evil\r\n"] {
+            assert!(!host_allowed(not, all, true), "{not:?}");
+        }
+    }
 
     #[test]
     fn only_names_of_this_computer_are_local() {
