@@ -173,6 +173,7 @@ pub struct BadPosition(String);
 
 /// Whether a (longitude, latitude) is a position on Earth: both finite,
 /// within [-180, 180] and [-90, 90].
+#[inline]
 pub fn on_earth(lon: f64, lat: f64) -> bool {
     (-180.0..=180.0).contains(&lon) && (-90.0..=90.0).contains(&lat)
 }
