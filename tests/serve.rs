@@ -891,6 +891,31 @@ fn beyond_this_computer_users_log_in_and_their_role_limits_them() {
     let a = form(&[("csrf", &csrf), ("team", "Alpha")]);
     assert_eq!(a.status, 200, "{a:?}");
     assert!(a.body.contains("\"duplicate\""), "{}", a.body);
+    // A refusal is read whole by the client, however big the upload it
+    // answers (the server reads what is sent first: no connection cut).
+    let big = {
+        let mut big = file.clone();
+        while big.len() < 16 << 20 {
+            big.extend_from_slice(&file);
+        }
+        big
+    };
+    let (big_ct, big_body) = multipart(&[("team", "Alpha")], &[("big.gpx", &big)]);
+    for headers in [
+        vec![("Cookie", ranger.as_str())],
+        vec![
+            ("Cookie", ranger.as_str()),
+            ("Origin", "http://evil.example"),
+        ],
+    ] {
+        let a = http(
+            "POST",
+            &server.url("/api/import"),
+            &headers,
+            Some((&big_ct, &big_body)),
+        );
+        assert_eq!(a.status, 403, "{a:?}");
+    }
     for refused in [
         form(&[("csrf", "0123"), ("team", "Alpha")]),
         form(&[("team", "Alpha"), ("csrf", &csrf)]),
@@ -1139,4 +1164,63 @@ fn the_import_result_links_the_local_month_of_the_patrol() {
         1,
         "the list shows it in November"
     );
+}
+
+/// The import form offers the people the site already has to tick, beside
+/// other names typed, a leader and an objective: the patrol carries them as
+/// `import --member` and `--leader` would.
+#[test]
+fn the_import_form_offers_the_sites_people() {
+    let Some(browser) = Browser::start() else {
+        return;
+    };
+    let env = Env::init();
+    env.cmd()
+        .args(["import", "--team", "Alpha", "--headcount", "3"])
+        .args(["--member", "Somchai,Nok,<b>Lek</b>"])
+        .arg(crate::util::sample("outpost-a/2026-10-01-alpha-foot.gpx"))
+        .assert()
+        .success();
+    let server = Server::start(&env.db);
+    browser.goto(&server.url("/import"));
+    let names = browser.text(&browser.find("#known-names"));
+    assert!(
+        names.contains("Nok") && names.contains("Somchai") && names.contains("<b>Lek</b>"),
+        "{names}"
+    );
+    browser.click(&browser.find("#known-names input[value='Nok']"));
+    browser.send_keys(&browser.find("#member-names"), "Pim, Dao");
+    browser.send_keys(&browser.find("#leader"), "Nok");
+    browser.send_keys(&browser.find("#objective"), "snare sweep");
+    let members = browser.find("#members");
+    browser.script("document.getElementById('members').value = ''");
+    browser.send_keys(&members, "3");
+    browser.send_keys(
+        &browser.find("input#file"),
+        crate::util::sample("outpost-a/2026-10-17-alpha-foot.gpx")
+            .to_str()
+            .unwrap(),
+    );
+    browser.send_keys(&browser.find("#team"), "Alpha");
+    browser.click(&browser.find("#import-form button[type=submit]"));
+    let text = browser.text(&browser.find("#result-table"));
+    assert!(text.contains("imported"), "{text}");
+    let list: Value = serde_json::from_str(&get_ok(&server, "/api/patrols?month=2026-10")).unwrap();
+    let id = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["source_file"] == "2026-10-17-alpha-foot.gpx")
+        .expect("the patrol")["patrol_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let d: Value = serde_json::from_str(&get_ok(&server, &format!("/api/patrols/{id}"))).unwrap();
+    assert_eq!(
+        d["legs"][0]["member_names"],
+        serde_json::json!(["Nok", "Pim", "Dao"])
+    );
+    assert_eq!(d["legs"][0]["members"], 3);
+    assert_eq!(d["leader"], "Nok");
+    assert_eq!(d["objective"], "snare sweep");
 }

@@ -323,10 +323,42 @@ fn refuse(path: &str, who: &Who, e: AppError) -> Response {
 /// In front of every route (after [`crate::web::guard`]): on loopback,
 /// nobody logs in; otherwise a session for all but [`Need::Public`], its
 /// CSRF token on every change, and a role that may.
-pub async fn gate(State(state): State<Shared>, mut request: Request, next: Next) -> Response {
+pub async fn gate(State(state): State<Shared>, request: Request, next: Next) -> Response {
+    match admit(&state, request).await {
+        Ok(request) => next.run(request).await,
+        Err((refusal, body)) => {
+            // What the client still sends is read first, so that it reads
+            // the refusal instead of a connection cut while it sends.
+            if let Some(body) = body {
+                drain(body).await;
+            }
+            refusal
+        }
+    }
+}
+
+/// Read a body to its end, and throw it away (bounded by the upload limit
+/// in front of every route).
+pub(crate) async fn drain(body: Body) {
+    use futures_util::StreamExt as _;
+    let mut stream = body.into_data_stream();
+    let mut read = 0usize;
+    while let Some(Ok(chunk)) = stream.next().await {
+        read += chunk.len();
+        if read > crate::MAX_UPLOAD_BYTES {
+            break;
+        }
+    }
+}
+
+/// A refusal, with what is left of the request's body to read first.
+type Refused = (Response, Option<Body>);
+
+/// The request as the route takes it, or why not.
+async fn admit(state: &Shared, mut request: Request) -> Result<Request, Refused> {
     let Some(sessions) = &state.sessions else {
         request.extensions_mut().insert(Who::default());
-        return next.run(request).await;
+        return Ok(request);
     };
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
@@ -334,17 +366,19 @@ pub async fn gate(State(state): State<Shared>, mut request: Request, next: Next)
     let need = need(&method, &path);
     if need == Need::Public {
         request.extensions_mut().insert(Who(session));
-        return next.run(request).await;
+        return Ok(request);
     }
     let Some(session) = session else {
-        if is_api(&path) {
-            return AppError::new(
+        let refusal = if is_api(&path) {
+            AppError::new(
                 StatusCode::UNAUTHORIZED,
                 "log in first (the login page is /login)",
             )
-            .into_response();
-        }
-        return see_other(&format!("/login?next={}", crate::pages::enc(&path)));
+            .into_response()
+        } else {
+            see_other(&format!("/login?next={}", crate::pages::enc(&path)))
+        };
+        return Err((refusal, Some(request.into_body())));
     };
     let who = Who(Some(session.clone()));
     if method != Method::GET && method != Method::HEAD {
@@ -361,11 +395,12 @@ pub async fn gate(State(state): State<Shared>, mut request: Request, next: Next)
         if given.is_none() && form {
             let (parts, body) = request.into_parts();
             let Ok(bytes) = axum::body::to_bytes(body, MAX_FORM).await else {
-                return refuse(
+                let refusal = refuse(
                     &path,
                     &who,
                     AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "the form is too large"),
                 );
+                return Err((refusal, None));
             };
             given = form_fields(&bytes)
                 .into_iter()
@@ -407,7 +442,7 @@ pub async fn gate(State(state): State<Shared>, mut request: Request, next: Next)
             request = Request::from_parts(parts, Body::from_stream(head.chain(stream)));
         }
         if !given.is_some_and(|g| same_token(&g, &session.csrf)) {
-            return refuse(
+            let refusal = refuse(
                 &path,
                 &who,
                 AppError::new(
@@ -415,13 +450,14 @@ pub async fn gate(State(state): State<Shared>, mut request: Request, next: Next)
                     "this change did not carry the page's CSRF token (reload the page and try again)",
                 ),
             );
+            return Err((refusal, Some(request.into_body())));
         }
     }
     if let Need::May(action) = need
         && !session.role.may(action)
     {
         let least = Role::least(action);
-        return refuse(
+        let refusal = refuse(
             &path,
             &who,
             AppError::new(
@@ -438,9 +474,10 @@ pub async fn gate(State(state): State<Shared>, mut request: Request, next: Next)
                 ),
             ),
         );
+        return Err((refusal, Some(request.into_body())));
     }
     request.extensions_mut().insert(who);
-    next.run(request).await
+    Ok(request)
 }
 
 fn see_other(location: &str) -> Response {

@@ -715,19 +715,25 @@ pub async fn import(State(state): State<Shared>, Extension(who): Extension<Who>)
         &who,
         with_store(&state, move |store| {
             let teams = store.teams()?;
+            let people = store.member_names(IMPORT_NAMES)?;
             Ok(import_page(
                 &w,
                 store.site().name.as_str(),
                 site_zone(store).name(),
                 &teams,
+                &people,
             ))
         })
         .await,
     )
 }
 
-/// `zone`: the site's, in which the result's months are the list's.
-fn import_page(who: &Who, site: &str, zone: &str, teams: &[String]) -> String {
+/// The most names the import form offers to tick (those on the most legs).
+const IMPORT_NAMES: usize = 60;
+
+/// `zone`: the site's, in which the result's months are the list's;
+/// `people`: the names the site already has, to tick.
+fn import_page(who: &Who, site: &str, zone: &str, teams: &[String], people: &[String]) -> String {
     let mut b = String::from("<h1>Import GPS files</h1>");
     b.push_str("<p>Each GPX file becomes one patrol (a file of waypoints only joins the patrol whose time holds them; a SMART patrol XML file names its own team). A file already imported is a duplicate: nothing is added twice.</p>");
     let _ = write!(
@@ -753,8 +759,28 @@ fn import_page(who: &Who, site: &str, zone: &str, teams: &[String]) -> String {
     }
     let _ = write!(
         b,
-        "</select><label for=\"members\">People on the patrol</label><input id=\"members\" name=\"members\" type=\"number\" min=\"{MIN_MEMBERS}\" max=\"{MAX_MEMBERS}\" value=\"1\" required><span></span><span><button type=\"submit\">Import</button></span></div></form><div id=\"results\" aria-live=\"polite\"></div>"
+        "</select><label for=\"members\">People on the patrol</label><input id=\"members\" name=\"members\" type=\"number\" min=\"{MIN_MEMBERS}\" max=\"{MAX_MEMBERS}\" value=\"1\" required>"
     );
+    b.push_str("<span>Who they were</span><span>");
+    if !people.is_empty() {
+        b.push_str("<span class=\"names\" id=\"known-names\">");
+        for (i, p) in people.iter().enumerate() {
+            let _ = write!(
+                b,
+                "<label class=\"name\"><input type=\"checkbox\" name=\"member_names\" value=\"{0}\" id=\"name-{i}\"> {0}</label>",
+                escape(p)
+            );
+        }
+        b.push_str("</span>");
+    }
+    b.push_str("<input id=\"member-names\" name=\"member_names\" autocomplete=\"off\" placeholder=\"other names, comma-separated\" aria-label=\"other names\"><br><span class=\"muted\">may stay empty; the count above is what the figures use</span></span>");
+    b.push_str("<label for=\"leader\">Leader</label><input id=\"leader\" name=\"leader\" list=\"people\" autocomplete=\"off\" placeholder=\"may stay empty\"><datalist id=\"people\">");
+    for p in people {
+        let _ = write!(b, "<option value=\"{}\">", escape(p));
+    }
+    b.push_str("</datalist><label for=\"objective\">Objective</label><input id=\"objective\" name=\"objective\" autocomplete=\"off\" placeholder=\"may stay empty\">");
+    b.push_str("<label for=\"date\">Date</label><span><input id=\"date\" name=\"date\" type=\"date\"><br><span class=\"muted\">only for a track without times (its fixes carry none)</span></span>");
+    b.push_str("<span></span><span><button type=\"submit\">Import</button></span></div></form><div id=\"results\" aria-live=\"polite\"></div>");
     layout(who, site, "Import", Nav::Import, &b, "")
 }
 
@@ -1034,9 +1060,11 @@ mod tests {
             "<Site>",
             "Asia/Bangkok",
             &["A\"><script>".into()],
+            &["<b>Nok</b>".into()],
         );
         assert!(page.contains("&lt;Site&gt;"));
         assert!(!page.contains("<script>x"));
         assert!(page.contains("A&quot;&gt;&lt;script&gt;"));
+        assert!(page.contains("value=\"&lt;b&gt;Nok&lt;/b&gt;\"") && !page.contains("<b>Nok"));
     }
 }

@@ -84,11 +84,14 @@ pub async fn guard(
             .get("sec-fetch-site")
             .is_none_or(|v| v == "same-origin" || v == "none");
         if !(origin_ok && site_ok) {
-            return AppError::new(
+            let refusal = AppError::new(
                 StatusCode::FORBIDDEN,
                 "changes are taken from this app's own pages only",
             )
             .into_response();
+            // Read what the client still sends, so that it reads this.
+            crate::auth::drain(request.into_body()).await;
+            return refusal;
         }
     }
     let mut response = next.run(request).await;

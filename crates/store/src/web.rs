@@ -102,6 +102,23 @@ impl Store {
         Ok(date)
     }
 
+    /// The people named on the live patrols' legs, by name (for the import
+    /// form's choice of who was on a patrol), at most `max`: those on the
+    /// most legs.
+    pub fn member_names(&self, max: usize) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT j.value FROM legs l, json_each(l.member_names) j
+             WHERE j.type = 'text' AND trim(j.value) <> ''
+               AND EXISTS (SELECT 1 FROM patrols p WHERE p.patrol_id = l.patrol_id)
+             GROUP BY j.value ORDER BY count(*) DESC, j.value LIMIT ?1",
+        )?;
+        let mut names = stmt
+            .query_map([i64::try_from(max).unwrap_or(i64::MAX)], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<String>>>()?;
+        names.sort_by_key(|n| n.to_lowercase());
+        Ok(names)
+    }
+
     /// The teams of the live patrols, by name (for the import form's list).
     pub fn teams(&self) -> Result<Vec<String>> {
         let mut stmt = self.conn.prepare_cached(
