@@ -799,8 +799,7 @@ fn beyond_this_computer_users_log_in_and_their_role_limits_them() {
     }
     let file = std::fs::read(crate::util::sample("outpost-a/2026-10-01-alpha-foot.gpx")).unwrap();
     let (ct, upload) = multipart(&[("team", "Alpha")], &[("a.gpx", &file)]);
-    // (Refusals answer before reading the body: small bodies for them, so
-    // the client is not cut off while it sends.)
+    // Small bodies for most refusals; a big one below.
     let (small_ct, small) = multipart(&[("team", "Alpha")], &[("a.gpx", b"<gpx/>")]);
     let a = http(
         "POST",
