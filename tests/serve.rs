@@ -1223,3 +1223,46 @@ fn the_import_form_offers_the_sites_people() {
     assert_eq!(d["leader"], "Nok");
     assert_eq!(d["objective"], "snare sweep");
 }
+
+/// The patrol list is chosen by team and transport as well as by month, and
+/// its links to other months and pages keep the choice.
+#[test]
+fn the_list_is_chosen_by_team_and_transport() {
+    let env = Env::new();
+    env.cmd()
+        .args(["demo", "--dir"])
+        .arg(env.path("demo"))
+        .assert()
+        .success();
+    let server = Server::start(&env.path("demo/thaplan.gpkg"));
+    let rows = |page: &str| -> Vec<String> {
+        page.split("<tr><td><a href=\"/patrols/")
+            .skip(1)
+            .map(|r| r.split("</tr>").next().unwrap().to_owned())
+            .collect()
+    };
+    let all = rows(&get_ok(&server, "/?month=2026-10"));
+    let bravo = rows(&get_ok(&server, "/?month=2026-10&team=Bravo"));
+    assert!(!bravo.is_empty() && bravo.len() < all.len(), "{bravo:?}");
+    assert!(
+        bravo.iter().all(|r| r.contains("<td>Bravo</td>")),
+        "{bravo:?}"
+    );
+    let vehicle = rows(&get_ok(&server, "/?month=2026-10&transport=vehicle"));
+    assert!(!vehicle.is_empty() && vehicle.len() < all.len());
+    assert!(vehicle.iter().all(|r| r.contains("vehicle")), "{vehicle:?}");
+    let page = get_ok(&server, "/?month=2026-10&team=Bravo&transport=vehicle");
+    assert!(
+        page.contains("href=\"/?month=2026-09&amp;team=Bravo&amp;transport=vehicle\""),
+        "the months' links keep the choice"
+    );
+    assert!(page.contains("<option value=\"Bravo\" selected>"));
+    let none = get_ok(&server, "/?month=2026-10&team=Alpha&transport=vehicle");
+    assert!(
+        none.contains("No patrol of this team and transport"),
+        "{none}"
+    );
+    let (status, body) = http_get(&server.url("/?month=2026-10&transport=rocket"));
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("rocket"), "{body}");
+}

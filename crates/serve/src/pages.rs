@@ -190,6 +190,42 @@ pub(crate) fn opt(s: Option<&String>) -> String {
 pub struct ListParams {
     pub month: Option<String>,
     pub page: Option<String>,
+    /// Only this team's patrols (empty: every team).
+    pub team: Option<String>,
+    /// Only patrols with a leg of this transport (empty: every one).
+    pub transport: Option<String>,
+}
+
+/// The list's filters: a team, a transport (`None`: all).
+#[derive(Default)]
+struct ListFilter {
+    team: Option<String>,
+    transport: Option<String>,
+}
+
+impl ListFilter {
+    fn keeps(&self, p: &patrol_store::query::PatrolSummary) -> bool {
+        self.team.as_ref().is_none_or(|t| &p.team == t)
+            && self
+                .transport
+                .as_ref()
+                .is_none_or(|t| p.transport.iter().any(|x| x == t))
+    }
+
+    /// The list's address for a month and page, with these filters.
+    fn href(&self, month: &str, page: usize) -> String {
+        let mut h = format!("/?month={}", enc(month));
+        if let Some(t) = &self.team {
+            let _ = write!(h, "&amp;team={}", enc(t));
+        }
+        if let Some(t) = &self.transport {
+            let _ = write!(h, "&amp;transport={}", enc(t));
+        }
+        if page > 1 {
+            let _ = write!(h, "&amp;page={page}");
+        }
+        h
+    }
 }
 
 /// `/`: the patrols of a month, 100 a page.
@@ -213,8 +249,35 @@ pub async fn patrols(
                     AppError::bad_request(format!("page: '{p}' is not a page number"))
                 })?,
             };
-            let list = store.patrols(Some((range.from, range.to)))?;
-            Ok(list_page(&w, store.site().name.as_str(), &m, page, &list))
+            let given =
+                |v: Option<String>| v.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+            let filter = ListFilter {
+                team: given(q.team),
+                transport: given(q.transport),
+            };
+            if let Some(t) = filter.transport.as_deref()
+                && Transport::from_stored(t).is_none()
+            {
+                return Err(AppError::bad_request(format!(
+                    "transport: '{t}' is not one of {}",
+                    Transport::ALL.map(Transport::as_str).join(", ")
+                )));
+            }
+            let teams = store.teams()?;
+            let list: Vec<_> = store
+                .patrols(Some((range.from, range.to)))?
+                .into_iter()
+                .filter(|p| filter.keeps(p))
+                .collect();
+            Ok(list_page(
+                &w,
+                store.site().name.as_str(),
+                &m,
+                page,
+                &list,
+                &filter,
+                &teams,
+            ))
         })
         .await,
     )
@@ -226,6 +289,8 @@ fn list_page(
     m: &str,
     page: usize,
     list: &[patrol_store::query::PatrolSummary],
+    filter: &ListFilter,
+    teams: &[String],
 ) -> String {
     let pages = list.len().div_ceil(PAGE_SIZE).max(1);
     let page = page.min(pages);
@@ -235,21 +300,59 @@ fn list_page(
     if let Some(prev) = step_month(m, false) {
         let _ = write!(
             b,
-            "<a href=\"/?month={}\">&larr; {}</a>",
-            enc(&prev),
+            "<a href=\"{}\">&larr; {}</a>",
+            filter.href(&prev, 1),
             escape(&prev)
         );
     }
     let _ = write!(
         b,
-        "<form class=\"inline\" method=\"get\" action=\"/\"><label>Month <input type=\"month\" name=\"month\" value=\"{}\" required></label><button type=\"submit\">Show</button></form>",
+        "<form class=\"inline\" method=\"get\" action=\"/\"><label>Month <input type=\"month\" name=\"month\" value=\"{}\" required></label>",
         escape(m)
     );
+    let select =
+        |b: &mut String, name: &str, all: &str, items: &[&str], chosen: Option<&String>| {
+            let _ = write!(
+                b,
+                "<label>{} <select name=\"{name}\"><option value=\"\">{all}</option>",
+                name.replace('_', " ")
+            );
+            for i in items {
+                let _ = write!(
+                    b,
+                    "<option value=\"{0}\"{1}>{0}</option>",
+                    escape(i),
+                    if chosen.is_some_and(|c| c == i) {
+                        " selected"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            b.push_str("</select></label>");
+        };
+    let team_names: Vec<&str> = teams.iter().map(String::as_str).collect();
+    select(
+        &mut b,
+        "team",
+        "every team",
+        &team_names,
+        filter.team.as_ref(),
+    );
+    let transports: Vec<&str> = Transport::ALL.iter().map(|t| t.as_str()).collect();
+    select(
+        &mut b,
+        "transport",
+        "any",
+        &transports,
+        filter.transport.as_ref(),
+    );
+    b.push_str("<button type=\"submit\">Show</button></form>");
     if let Some(next) = step_month(m, true) {
         let _ = write!(
             b,
-            "<a href=\"/?month={}\">{} &rarr;</a>",
-            enc(&next),
+            "<a href=\"{}\">{} &rarr;</a>",
+            filter.href(&next, 1),
             escape(&next)
         );
     }
@@ -260,6 +363,10 @@ fn list_page(
         escape(m)
     );
     if list.is_empty() {
+        if filter.team.is_some() || filter.transport.is_some() {
+            b.push_str("<p>No patrol of this team and transport has effort in this month.</p>");
+            return layout(who, site, &format!("Patrols of {m}"), Nav::Patrols, &b, "");
+        }
         b.push_str("<p>No patrol has effort in this month. <a href=\"/import\">Import GPX files</a>, or choose another month.</p>");
         return layout(who, site, &format!("Patrols of {m}"), Nav::Patrols, &b, "");
     }
@@ -277,18 +384,16 @@ fn list_page(
             if page > 1 {
                 let _ = write!(
                     b,
-                    "<a href=\"/?month={}&amp;page={}\">&larr; previous</a>",
-                    enc(m),
-                    page - 1
+                    "<a href=\"{}\">&larr; previous</a>",
+                    filter.href(m, page - 1)
                 );
             }
             let _ = write!(b, "<span>page {page} of {pages}</span>");
             if page < pages {
                 let _ = write!(
                     b,
-                    "<a href=\"/?month={}&amp;page={}\">next &rarr;</a>",
-                    enc(m),
-                    page + 1
+                    "<a href=\"{}\">next &rarr;</a>",
+                    filter.href(m, page + 1)
                 );
             }
             b.push_str("</div>");
@@ -997,7 +1102,15 @@ mod tests {
     fn the_list_is_paged_a_hundred_at_a_time() {
         let list: Vec<_> = (0..250).map(summary).collect();
         let rows = |html: &str| html.matches("<tr><td><a href=\"/patrols/").count();
-        let first = list_page(&Who::default(), "S", "2026-10", 1, &list);
+        let first = list_page(
+            &Who::default(),
+            "S",
+            "2026-10",
+            1,
+            &list,
+            &ListFilter::default(),
+            &[],
+        );
         assert_eq!(rows(&first), 100);
         assert!(
             first.contains("page 1 of 3")
@@ -1005,18 +1118,53 @@ mod tests {
                 && !first.contains("Team 100<")
         );
         assert!(first.contains("month=2026-10&amp;page=2"));
-        let last = list_page(&Who::default(), "S", "2026-10", 3, &list);
+        let last = list_page(
+            &Who::default(),
+            "S",
+            "2026-10",
+            3,
+            &list,
+            &ListFilter::default(),
+            &[],
+        );
         assert_eq!(rows(&last), 50);
         assert!(last.contains("Team 249<") && !last.contains("next &rarr;"));
         // A page past the end is the last page.
-        assert_eq!(list_page(&Who::default(), "S", "2026-10", 99, &list), last);
+        assert_eq!(
+            list_page(
+                &Who::default(),
+                "S",
+                "2026-10",
+                99,
+                &list,
+                &ListFilter::default(),
+                &[]
+            ),
+            last
+        );
         assert!(!first.contains("<th>site</th>"), "one site: no site column");
         let mut two = list.clone();
         two[1].site_id = "other".into();
         two[1].site_name = "Pang <Sida>".into();
-        let two = list_page(&Who::default(), "S", "2026-10", 1, &two);
+        let two = list_page(
+            &Who::default(),
+            "S",
+            "2026-10",
+            1,
+            &two,
+            &ListFilter::default(),
+            &[],
+        );
         assert!(two.contains("<th>site</th>") && two.contains("<td>Pang &lt;Sida&gt;</td>"));
-        let one = list_page(&Who::default(), "S", "2026-10", 1, &list[..1]);
+        let one = list_page(
+            &Who::default(),
+            "S",
+            "2026-10",
+            1,
+            &list[..1],
+            &ListFilter::default(),
+            &[],
+        );
         assert!(!one.contains("page 1 of"), "no pager for one page");
     }
 
