@@ -310,31 +310,33 @@ fn list_page(
         "<form class=\"inline\" method=\"get\" action=\"/\"><label>Month <input type=\"month\" name=\"month\" value=\"{}\" required></label>",
         escape(m)
     );
-    let select =
-        |b: &mut String, name: &str, all: &str, items: &[&str], chosen: Option<&String>| {
+    let select = |b: &mut String,
+                  (name, label): (&str, &str),
+                  all: &str,
+                  items: &[&str],
+                  chosen: Option<&String>| {
+        let _ = write!(
+            b,
+            "<label>{label} <select name=\"{name}\"><option value=\"\">{all}</option>"
+        );
+        for i in items {
             let _ = write!(
                 b,
-                "<label>{} <select name=\"{name}\"><option value=\"\">{all}</option>",
-                name.replace('_', " ")
+                "<option value=\"{0}\"{1}>{0}</option>",
+                escape(i),
+                if chosen.is_some_and(|c| c == i) {
+                    " selected"
+                } else {
+                    ""
+                }
             );
-            for i in items {
-                let _ = write!(
-                    b,
-                    "<option value=\"{0}\"{1}>{0}</option>",
-                    escape(i),
-                    if chosen.is_some_and(|c| c == i) {
-                        " selected"
-                    } else {
-                        ""
-                    }
-                );
-            }
-            b.push_str("</select></label>");
-        };
+        }
+        b.push_str("</select></label>");
+    };
     let team_names: Vec<&str> = teams.iter().map(String::as_str).collect();
     select(
         &mut b,
-        "team",
+        ("team", "Team"),
         "every team",
         &team_names,
         filter.team.as_ref(),
@@ -342,7 +344,7 @@ fn list_page(
     let transports: Vec<&str> = Transport::ALL.iter().map(|t| t.as_str()).collect();
     select(
         &mut b,
-        "transport",
+        ("transport", "Transport"),
         "any",
         &transports,
         filter.transport.as_ref(),
