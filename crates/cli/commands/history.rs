@@ -25,15 +25,6 @@ pub fn run(store: &Store, a: &HistoryArgs) -> Result<Outcome> {
     ])
     .text(&["version", "device", "follows"]);
     for v in &history.versions {
-        let mut state = Vec::new();
-        if v.shown {
-            state.push("shown");
-        } else if v.head {
-            state.push("head");
-        }
-        if v.deleted {
-            state.push("deleted");
-        }
         t.row(vec![
             v.version_id.clone(),
             v.time.clone(),
@@ -43,7 +34,7 @@ pub fn run(store: &Store, a: &HistoryArgs) -> Result<Outcome> {
                 .map(|p| short(p))
                 .collect::<Vec<_>>()
                 .join(", "),
-            state.join(", "),
+            v.state(),
             if v.deleted {
                 "(deleted)".into()
             } else {

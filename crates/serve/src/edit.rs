@@ -539,15 +539,6 @@ fn history_table(b: &mut String, h: &History, zone: chrono_tz::Tz) {
     b.push_str("<table id=\"history\"><tr><th>version</th><th>made</th><th>device</th><th>follows</th><th>state</th><th>content</th></tr>");
     let short = |v: &str| escape(patrol_core::ids::short_id(v));
     for v in &h.versions {
-        let mut state = Vec::new();
-        if v.shown {
-            state.push("shown");
-        } else if v.head {
-            state.push("head (conflict)");
-        }
-        if v.deleted {
-            state.push("deleted");
-        }
         let _ = write!(
             b,
             "<tr class=\"{}\"><td title=\"{}\">{}</td><td class=\"nw\">{}</td><td title=\"{}\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -562,7 +553,7 @@ fn history_table(b: &mut String, h: &History, zone: chrono_tz::Tz) {
                 .map(|p| short(p))
                 .collect::<Vec<_>>()
                 .join(", "),
-            state.join(", "),
+            v.state(),
             if v.deleted {
                 "(deleted)".into()
             } else {

@@ -52,6 +52,24 @@ pub struct History {
     pub versions: Vec<HistoryVersion>,
 }
 
+impl HistoryVersion {
+    /// What a person reads of its state: `shown`, `head (conflict)` (a head
+    /// not shown: the record waits for a person), `deleted`, joined by
+    /// commas; empty for an older version.
+    pub fn state(&self) -> String {
+        let mut state = Vec::new();
+        if self.shown {
+            state.push("shown");
+        } else if self.head {
+            state.push("head (conflict)");
+        }
+        if self.deleted {
+            state.push("deleted");
+        }
+        state.join(", ")
+    }
+}
+
 impl History {
     /// The version shown (the record's current state).
     pub fn shown(&self) -> Option<&HistoryVersion> {
