@@ -295,11 +295,19 @@ pub async fn page(State(state): State<Shared>, Extension(who): Extension<Who>) -
         with_store(&state, move |store| {
             let ledger = patrol_sync::ledger(store).map_err(|e| sync_error(None, &e))?;
             let conflicts = patrol_sync::conflicts(store).map_err(|e| sync_error(None, &e))?;
+            // A leg's or an observation's conflict links its patrol.
+            let mut patrols = std::collections::HashMap::new();
+            for c in &conflicts {
+                if let Some(p) = store.patrol_of(c.kind, &c.record_id)? {
+                    patrols.insert(c.record_id.clone(), p);
+                }
+            }
             Ok(sync_page(
                 &w,
                 store.site().name.as_str(),
                 &ledger,
                 &conflicts,
+                &patrols,
                 site_zone(store),
             ))
         })
@@ -334,6 +342,7 @@ fn sync_page(
     site: &str,
     ledger: &[LedgerEntry],
     conflicts: &[Conflict],
+    patrols: &std::collections::HashMap<String, String>,
     zone: chrono_tz::Tz,
 ) -> String {
     // The buttons of what the role may do (the gate's table says).
@@ -362,7 +371,14 @@ fn sync_page(
         b.push_str("<p class=\"muted\">A coordinator merges.</p>");
     }
     b.push_str("</section>");
-    conflicts_section(&mut b, who, may("/api/conflicts/resolve"), conflicts, zone);
+    conflicts_section(
+        &mut b,
+        who,
+        may("/api/conflicts/resolve"),
+        conflicts,
+        patrols,
+        zone,
+    );
     ledger_section(&mut b, ledger, zone);
     layout(who, site, "Sync", Nav::Sync, &b, "")
 }
@@ -372,6 +388,7 @@ fn conflicts_section(
     who: &Who,
     may_resolve: bool,
     conflicts: &[Conflict],
+    patrols: &std::collections::HashMap<String, String>,
     zone: chrono_tz::Tz,
 ) {
     b.push_str("<section id=\"conflicts\"><h2>Conflicts</h2>");
@@ -398,6 +415,12 @@ fn conflicts_section(
         let shown = escape(shown_id(&c.record_id));
         let name = if c.kind == "patrol" {
             format!("<a href=\"/patrols/{}\">{shown}</a>", enc(&c.record_id))
+        } else if let Some(p) = patrols.get(&c.record_id) {
+            format!(
+                "{shown} <span class=\"muted\">of patrol <a href=\"/patrols/{}\">{}</a></span>",
+                enc(p),
+                escape(patrol_core::ids::short_id(p))
+            )
         } else {
             shown
         };
@@ -512,9 +535,33 @@ mod tests {
             record_id: "01a25326-7cd5-7308-b088-000000000001".into(),
             heads: vec![head("v1", false), head("v2", true)],
         };
-        let page = sync_page(&Who::default(), "<S>", &[], &[c], chrono_tz::UTC);
+        let page = sync_page(
+            &Who::default(),
+            "<S>",
+            &[],
+            &[c],
+            &std::collections::HashMap::new(),
+            chrono_tz::UTC,
+        );
         assert!(!page.contains("<script>alert") && page.contains("&lt;script&gt;"));
         assert_eq!(page.matches("Keep this version").count(), 2);
         assert!(page.contains("href=\"/patrols/01a25326-7cd5-7308-b088-000000000001\""));
+        // An observation's conflict links the patrol it is on.
+        let c = Conflict {
+            kind: "observation",
+            record_id: "01a25326-7cd5-7308-b088-0000000000aa".into(),
+            heads: vec![head("v1", false), head("v2", true)],
+        };
+        let patrols = std::collections::HashMap::from([(
+            c.record_id.clone(),
+            "01a25326-7cd5-7308-b088-000000000001".to_owned(),
+        )]);
+        let page = sync_page(&Who::default(), "<S>", &[], &[c], &patrols, chrono_tz::UTC);
+        assert!(
+            page.contains(
+                "of patrol <a href=\"/patrols/01a25326-7cd5-7308-b088-000000000001\">00000001</a>"
+            ),
+            "{page}"
+        );
     }
 }

@@ -2,6 +2,7 @@
 //! [`Store::resolve_conflict`], which puts one right.
 
 use rusqlite::Connection;
+use rusqlite::OptionalExtension as _;
 use serde::Serialize;
 
 use crate::records::{self, Kind};
@@ -86,6 +87,25 @@ pub(crate) fn summary(conn: &Connection, kind: Kind, version: &str) -> rusqlite:
 }
 
 impl Store {
+    /// The patrol a leg's or an observation's latest version belongs to
+    /// (`None` for other kinds, or a record not here): where a person goes
+    /// to see what a conflict on it is about.
+    pub fn patrol_of(&self, kind: &str, record_id: &str) -> Result<Option<String>> {
+        let sql = match kind {
+            "leg" => {
+                "SELECT patrol_id FROM leg_versions WHERE leg_id = ?1 ORDER BY hlc DESC, version_id DESC LIMIT 1"
+            }
+            "observation" => {
+                "SELECT patrol_id FROM observation_versions WHERE observation_id = ?1 ORDER BY hlc DESC, version_id DESC LIMIT 1"
+            }
+            _ => return Ok(None),
+        };
+        Ok(self
+            .conn
+            .query_row(sql, [record_id], |r| r.get(0))
+            .optional()?)
+    }
+
     /// Resolve the conflict of the record `record` names (its id, first
     /// characters or short id; a definition's key) by keeping the head
     /// `keep` names (its whole version id, or a prefix in any case that only
@@ -195,5 +215,25 @@ impl Store {
             }
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::edit::tests::{import, observation_ids, temp_store};
+
+    #[test]
+    fn a_leg_or_an_observation_names_its_patrol() {
+        let mut t = temp_store();
+        let patrol = import(&mut t, 14.2, 1);
+        let obs = observation_ids(&t, &patrol).remove(0);
+        assert_eq!(
+            t.patrol_of("observation", &obs).unwrap(),
+            Some(patrol.clone())
+        );
+        let leg = t.patrol_detail(&patrol).unwrap().legs.remove(0).leg_id;
+        assert_eq!(t.patrol_of("leg", &leg).unwrap(), Some(patrol.clone()));
+        assert_eq!(t.patrol_of("patrol", &patrol).unwrap(), None);
+        assert_eq!(t.patrol_of("observation", "nothing").unwrap(), None);
     }
 }
