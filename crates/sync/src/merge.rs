@@ -19,6 +19,10 @@ use crate::{
 /// The schema name the incoming file is attached as.
 const INC: &str = "sync_incoming";
 
+/// Files from this size up are written back beside the merge
+/// ([`patrol_store::writeback`]); a smaller one's commit has little to wait on.
+const WRITEBACK_FROM_BYTES: u64 = 4 << 20;
+
 /// Merge one exported file into a database. A rejected file leaves the
 /// database exactly as it was; a file merged before is reported as
 /// [`MergeStatus::Duplicate`] and changes nothing.
@@ -345,8 +349,12 @@ fn merge_attached(
         let _ = to.send(plans);
     }
     // The bulk of the writing starts here: the pages written go to disk
-    // beside the work, not all at the commit.
-    let writeback = patrol_store::writeback::Writeback::start_for(&tx);
+    // beside the work, not all at the commit (for a file big enough that
+    // its commit would wait on them).
+    let big = std::fs::metadata(&checked.path).is_ok_and(|m| m.len() >= WRITEBACK_FROM_BYTES);
+    let writeback = big
+        .then(|| patrol_store::writeback::Writeback::start_for(&tx))
+        .flatten();
     let added = union(&tx, "tracks");
     // Every piece is sound (and the file's pages) before anything is
     // derived from them.

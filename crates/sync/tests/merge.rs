@@ -551,3 +551,38 @@ fn many_legs_are_derived_on_every_core_with_the_same_figures() {
     assert_eq!(figures(&c).len(), figures(&a).len());
     assert_eq!(figures(&c), figures(&a));
 }
+
+/// A file big enough to be written back beside its merge (4 MiB and more):
+/// the same derived figures as at the outpost, the file's pages synced
+/// before the commit, and a second merge a duplicate.
+#[test]
+fn a_big_file_merges_with_its_pages_written_back_beside() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (mut a, _) = outpost(d, "a", 150_000, 2, 3);
+    let f = export(&mut a, d, "a-big", false);
+    let size = std::fs::metadata(&f).unwrap().len();
+    assert!(
+        size >= 4 << 20,
+        "{size} bytes: too small to be written back"
+    );
+    let mut c = init(d, "central");
+    let r = merge_ok(&mut c, &f);
+    assert_eq!(r.status, MergeStatus::Merged);
+    let figures = "SELECT group_concat(leg_id || ' ' || date || ' ' || points || ' ' || printf('%.6f', length_m), '; ') \
+                   FROM (SELECT * FROM leg_days ORDER BY leg_id, date)";
+    let at = |s: &Store| -> String { value(s, figures) };
+    assert_eq!(at(&c), at(&a));
+    let problems = |s: &Store| -> Vec<String> {
+        s.check()
+            .unwrap()
+            .into_iter()
+            .filter(|f| f.severity == patrol_store::check::Severity::Problem)
+            .map(|f| f.check)
+            .collect()
+    };
+    // The same findings as at the outpost (the synthetic track's quality
+    // notes travel with it), none of the database's own.
+    assert_eq!(problems(&c), problems(&a));
+    assert_eq!(merge_ok(&mut c, &f).status, MergeStatus::Duplicate);
+}
