@@ -3,8 +3,6 @@
 use anyhow::{Result, bail};
 use chrono::NaiveDate;
 use clap::Args;
-use patrol_core::attribute::Values;
-use patrol_core::category::DataModel;
 use patrol_report::table::Table;
 use patrol_store::Store;
 use patrol_store::listing::{Filter, ObservationListing};
@@ -83,7 +81,7 @@ pub fn run(store: &Store, a: &ObservationsArgs) -> Result<Outcome> {
             o.label.clone(),
             o.patrol_short_id.clone(),
             o.team.clone(),
-            attributes_text(&model, &o.attributes),
+            model.values_text(&o.attributes),
         ]);
     }
     super::out(&t.render())?;
@@ -102,9 +100,4 @@ fn local_time(o: &ObservationListing) -> String {
         return t.format("%Y-%m-%d %H:%M").to_string();
     }
     o.date.clone().unwrap_or_else(|| "-".into())
-}
-
-/// `key=value, ...` as the data model shows them ([`DataModel::values_text`]).
-pub fn attributes_text(model: &DataModel, values: &Values) -> String {
-    model.values_text(values)
 }

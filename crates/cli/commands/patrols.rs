@@ -137,7 +137,7 @@ pub fn show(store: &Store, a: &ShowArgs) -> Result<Outcome> {
             if o.attributes.is_empty() {
                 "-".to_owned()
             } else {
-                super::observations::attributes_text(&model, &o.attributes)
+                model.values_text(&o.attributes)
             },
         ]);
     }

@@ -27,6 +27,17 @@ pub const COOKIE: &str = "patrol_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 /// The hidden form field the pages' forms send it in.
 pub const CSRF_FIELD: &str = "csrf";
+
+/// The session's CSRF token as a form's hidden field (nothing on loopback,
+/// where nobody logs in).
+pub fn csrf_field(who: &Who) -> String {
+    who.0.as_ref().map_or_else(String::new, |s| {
+        format!(
+            "<input type=\"hidden\" name=\"{CSRF_FIELD}\" value=\"{}\">",
+            escape(&s.csrf)
+        )
+    })
+}
 /// A session unused this long ends.
 pub const IDLE: Duration = Duration::from_secs(12 * 60 * 60);
 /// How long a wrong name or password waits before its answer.

@@ -27,7 +27,7 @@ use patrol_store::query::{ObservationRow, PatrolDetail};
 use patrol_store::records::Kind;
 
 use crate::Shared;
-use crate::auth::{CSRF_FIELD, Who};
+use crate::auth::{Who, csrf_field};
 use crate::pages::{Nav, enc, error_page, html_page, layout, local_time, site_zone};
 use crate::web::{AppError, json_body, with_store};
 
@@ -350,13 +350,7 @@ pub async fn history_api(
 /// The hidden fields of a change's form: the CSRF token (beyond loopback)
 /// and where to go after it.
 fn hidden(b: &mut String, who: &Who, next: &str) {
-    if let Some(s) = &who.0 {
-        let _ = write!(
-            b,
-            "<input type=\"hidden\" name=\"{CSRF_FIELD}\" value=\"{}\">",
-            escape(&s.csrf)
-        );
-    }
+    b.push_str(&csrf_field(who));
     let _ = write!(
         b,
         "<input type=\"hidden\" name=\"next\" value=\"{}\">",

@@ -21,7 +21,7 @@ use serde::Deserialize;
 
 use crate::Shared;
 use crate::api::{ReportParams, month, report_query};
-use crate::auth::{CSRF_FIELD, Who};
+use crate::auth::{CSRF_FIELD, Who, csrf_field};
 use crate::web::{AppError, HTML, with_store};
 
 /// Patrols a page of the list shows.
@@ -791,13 +791,7 @@ fn observation_form(
         "<input type=\"hidden\" name=\"patrol\" value=\"{}\">",
         escape(patrol_id)
     );
-    if let Some(s) = &who.0 {
-        let _ = write!(
-            b,
-            "<input type=\"hidden\" name=\"{CSRF_FIELD}\" value=\"{}\">",
-            escape(&s.csrf)
-        );
-    }
+    b.push_str(&csrf_field(who));
     b.push_str("<div class=\"form-grid\"><label for=\"obs-category\">Category <span class=\"req\" title=\"required\">*</span></label><select id=\"obs-category\" name=\"category\" required><option value=\"\">choose…</option></select>");
     b.push_str("<div id=\"obs-attributes\"></div>");
     let _ = write!(
@@ -848,13 +842,7 @@ fn import_page(who: &Who, site: &str, zone: &str, teams: &[String], people: &[St
         "<form id=\"import-form\" method=\"post\" action=\"/api/import\" enctype=\"multipart/form-data\" data-zone=\"{}\">",
         escape(zone)
     );
-    if let Some(s) = &who.0 {
-        let _ = write!(
-            b,
-            "<input type=\"hidden\" name=\"{CSRF_FIELD}\" value=\"{}\">",
-            escape(&s.csrf)
-        );
-    }
+    b.push_str(&csrf_field(who));
     b.push_str("<div id=\"drop\" class=\"drop\"><p><strong>Drop GPX files here</strong>, or choose them:</p><input type=\"file\" id=\"file\" name=\"file\" multiple accept=\".gpx,.GPX,.xml,application/gpx+xml\"><p id=\"chosen\" class=\"muted\"></p></div>");
     b.push_str("<div class=\"form-grid\"><label for=\"team\">Team</label><input id=\"team\" name=\"team\" list=\"teams\" required autocomplete=\"off\" placeholder=\"who walked\"><datalist id=\"teams\">");
     for t in teams {

@@ -24,7 +24,7 @@ use patrol_sync::{LedgerEntry, Limits, MergeReport, SyncError};
 use serde::Deserialize;
 
 use crate::Shared;
-use crate::auth::{CSRF_FIELD, Who};
+use crate::auth::{Who, csrf_field};
 use crate::pages::{Nav, enc, error_page, html_page, layout, local_time, site_zone};
 use crate::web::{AppError, json_body, with_store};
 
@@ -313,16 +313,6 @@ pub async fn page(State(state): State<Shared>, Extension(who): Extension<Who>) -
         })
         .await,
     )
-}
-
-/// The session's CSRF token as a form's hidden field (none on loopback).
-fn csrf_field(who: &Who) -> String {
-    who.0.as_ref().map_or_else(String::new, |s| {
-        format!(
-            "<input type=\"hidden\" name=\"{CSRF_FIELD}\" value=\"{}\">",
-            escape(&s.csrf)
-        )
-    })
 }
 
 /// A hybrid logical clock as the site's local time.
